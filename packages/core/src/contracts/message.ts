@@ -1,0 +1,85 @@
+import type { CapHandle } from './capability.js';
+
+/** Largest payload of a small (register) message, in bytes. */
+export const MAX_SMALL_DATA = 64;
+/** Most capabilities a small message carries. */
+export const MAX_SMALL_CAPS = 4;
+
+/**
+ * A small message as the VeridianOS design defines it: ≤ 64 data bytes, a message type,
+ * the sender (filled in by the kernel; a sender cannot choose it), and ≤ 4 capabilities.
+ */
+export interface SmallMessage {
+  /** Application-defined message type (u32). */
+  type: number;
+  /** Payload, at most {@link MAX_SMALL_DATA} bytes. */
+  data: Uint8Array;
+  /** Capability handles in the holder's capability space (at most {@link MAX_SMALL_CAPS}). */
+  caps?: readonly CapHandle[];
+  /** Process id of the true sender, set by the kernel on delivery (ignored on send). */
+  sender?: number;
+}
+
+/**
+ * A reusable, mutable message buffer the kernel decodes into, so receiving allocates
+ * nothing. `data` is a view of `length` bytes into a fixed 64-byte buffer and is only valid
+ * until the next receive into the same buffer.
+ */
+export interface MessageBuffer {
+  type: number;
+  length: number;
+  sender: number;
+  flags: number;
+  capCount: number;
+  /** Capability handles (only the first `capCount` entries are meaningful). */
+  readonly caps: Uint32Array;
+  /** The full 64-byte backing store; bytes past `length` are zero. */
+  readonly bytes: Uint8Array;
+}
+
+/** Creates an empty {@link MessageBuffer}. */
+export function createMessageBuffer(): MessageBuffer {
+  return { type: 0, length: 0, sender: 0, flags: 0, capCount: 0, caps: new Uint32Array(MAX_SMALL_CAPS), bytes: new Uint8Array(MAX_SMALL_DATA) };
+}
+
+/**
+ * The arch-neutral message-info word that travels in one 64-bit register:
+ *
+ * | bits | field |
+ * | --- | --- |
+ * | 0–6 | payload length in bytes (0–64) |
+ * | 7–9 | capability count (0–4) |
+ * | 10–15 | flags |
+ * | 16–31 | reserved, zero |
+ * | 32–63 | message type (u32) |
+ *
+ * In the frame the low 32 bits and the high 32 bits are stored separately (`infoLo`, `type`).
+ */
+export const MessageInfo = {
+  LENGTH_MASK: 0x7f,
+  CAPS_SHIFT: 7,
+  CAPS_MASK: 0x7,
+  FLAGS_SHIFT: 10,
+  FLAGS_MASK: 0x3f,
+  /** Packs the low 32 bits of the info word. */
+  pack(length: number, capCount: number, flags: number): number {
+    return (length & 0x7f) | ((capCount & 0x7) << 7) | ((flags & 0x3f) << 10);
+  },
+  length(lo: number): number {
+    return lo & 0x7f;
+  },
+  capCount(lo: number): number {
+    return (lo >>> 7) & 0x7;
+  },
+  flags(lo: number): number {
+    return (lo >>> 10) & 0x3f;
+  },
+} as const;
+
+/** Message-info flags. */
+export const MessageFlags = {
+  /** The message is a reply (set by the kernel). */
+  REPLY: 0x01,
+  /** The sender used the non-blocking variant. */
+  NONBLOCKING: 0x02,
+} as const;

@@ -1,0 +1,201 @@
+import { IpcError } from './errors.js';
+import type { PhysicalMemory } from '../memory/physical-memory.js';
+
+/**
+ * A virtual address. A `number` must be an exact (safe) integer; a `bigint` carries any
+ * 64-bit value, which matters for upper-half addresses such as `0xFFFF_8000_0000_0000`.
+ */
+export type VirtualAddress = number | bigint;
+
+/** Page permissions (arch-neutral; each arch encodes them in its own bits). */
+export const PagePerm = {
+  READ: 0x1,
+  WRITE: 0x2,
+  EXECUTE: 0x4,
+  /** Accessible from user mode (EL0 / ring 3). */
+  USER: 0x8,
+} as const;
+
+/** A set of {@link PagePerm} bits. */
+export type PagePerms = number;
+
+/** Kind of memory access being translated. */
+export const AccessKind = {
+  Read: 1,
+  Write: 2,
+  Execute: 4,
+} as const;
+
+/** One of the {@link AccessKind} values. */
+export type AccessKind = (typeof AccessKind)[keyof typeof AccessKind];
+
+/**
+ * Kernel markers kept in the bits each architecture leaves to software (x86_64: 9–11 and
+ * 52–58; AArch64: 55–58). The MMU stores and reports them; the kernel gives them meaning.
+ */
+export const PageMarker = {
+  /** Shared copy-on-write: a write fault copies the frame. */
+  COPY_ON_WRITE: 0x1,
+  /** Lazily mapped: the entry records the frame but is not yet present; first access installs it. */
+  LAZY: 0x2,
+} as const;
+
+/** Why a translation faulted. */
+export type FaultReason =
+  /** No valid entry at some level. */
+  | 'not-present'
+  /** An entry exists but forbids this access kind or privilege. */
+  | 'permission'
+  /** The address is not canonical (x86_64) or outside the translation range (AArch64 TTBR0). */
+  | 'invalid-address'
+  /** The entry is a kernel marker entry (LAZY) that must be resolved by a fault handler. */
+  | 'lazy';
+
+/** A leaf mapping as read back from the page tables. */
+export interface PageMapping {
+  /** First virtual address of the page. */
+  readonly va: VirtualAddress;
+  /** Physical address the page maps to. */
+  readonly pa: number;
+  /** Page size in bytes (4 KiB, 2 MiB or 1 GiB). */
+  readonly size: number;
+  /** {@link PagePerm} bits. */
+  readonly perms: PagePerms;
+  /** {@link PageMarker} bits. */
+  readonly markers: number;
+  /** Hardware accessed flag (x86 A, Arm AF). */
+  readonly accessed: boolean;
+  /** Hardware dirty state (x86 D; Arm DBM with AP[2] cleared). */
+  readonly dirty: boolean;
+  /** Global (not tagged by ASID/PCID). */
+  readonly global: boolean;
+  /** Present/valid in hardware terms (false for a LAZY marker entry). */
+  readonly present: boolean;
+}
+
+/** A page fault: an {@link IpcError} with code `AccessFault` and the details. */
+export class PageFault extends IpcError {
+  readonly address: VirtualAddress;
+  readonly access: AccessKind;
+  readonly user: boolean;
+  readonly reason: FaultReason;
+  /** The leaf entry involved, if one exists (permission faults, markers). */
+  readonly mapping: PageMapping | undefined;
+
+  constructor(address: VirtualAddress, access: AccessKind, user: boolean, reason: FaultReason, mapping?: PageMapping) {
+    const hex = typeof address === 'bigint' ? address.toString(16) : address.toString(16);
+    super('AccessFault', `${reason} fault on ${access === 2 ? 'write' : access === 4 ? 'execute' : 'read'} of 0x${hex}${user ? ' (user)' : ''}`);
+    this.name = 'PageFault';
+    this.address = address;
+    this.access = access;
+    this.user = user;
+    this.reason = reason;
+    this.mapping = mapping;
+  }
+}
+
+/**
+ * Called on a fault before it is thrown. Return `true` when the handler repaired the
+ * mapping (copy-on-write copy, lazy install); the MMU then retries the translation once.
+ */
+export type PageFaultHandler = (fault: PageFault, space: AddressSpace) => boolean;
+
+/** Options of {@link AddressSpace.map}. */
+export interface MapOptions {
+  /** Page size to use (default 4096); `va`, `pa` and `length` must be aligned to it. */
+  pageSize?: number;
+  /** {@link PageMarker} bits to store in software bits. */
+  markers?: number;
+  /** Global mapping (not tagged by ASID/PCID). */
+  global?: boolean;
+}
+
+/** TLB counters of one MMU instance. */
+export interface TlbStats {
+  hits: number;
+  misses: number;
+  /** Single-address invalidations (`invlpg` / `tlbi vae1`). */
+  invalidations: number;
+  /** Shootdowns sent to other CPUs. */
+  shootdowns: number;
+  /** Whole-TLB or whole-ASID flushes. */
+  flushes: number;
+}
+
+/**
+ * One address space: a root table in machine memory tagged by an ASID/PCID. Every mutating
+ * operation either completes or throws with the tables exactly as before (e.g. `OutOfMemory`
+ * when an intermediate table cannot be allocated).
+ */
+export interface AddressSpace {
+  /** ASID (AArch64) or PCID (x86_64) tagging this space's TLB entries. */
+  readonly asid: number;
+  /** Physical address of the top-level table (CR3 / TTBR0 base). */
+  readonly root: number;
+  /**
+   * Maps `[va, va + length)` to `[pa, pa + length)` with pages of `options.pageSize`.
+   * Overlapping an existing mapping throws `AlreadyExists`; misalignment `InvalidArgument`.
+   */
+  map(va: VirtualAddress, pa: number, length: number, perms: PagePerms, options?: MapOptions): void;
+  /** Unmaps every page in the range (splitting a huge page is `InvalidArgument`); shoots down TLBs; frees empty tables. Unmapped holes are ignored. */
+  unmap(va: VirtualAddress, length: number): void;
+  /** Changes permissions (and optionally markers) of every mapped page in the range; shoots down TLBs. */
+  protect(va: VirtualAddress, length: number, perms: PagePerms, markers?: number): void;
+  /**
+   * Translates an access by `cpu` (default 0) through its TLB, walking the tables on a miss;
+   * sets accessed (and dirty on write) bits. On a fault, runs the fault handlers, retries once
+   * if one repaired it, else throws {@link PageFault}.
+   */
+  translate(va: VirtualAddress, access: AccessKind, cpu?: number, user?: boolean): number;
+  /** Reads the leaf mapping covering `va` from the tables (no TLB, no side effects). */
+  lookup(va: VirtualAddress): PageMapping | undefined;
+  /** Every leaf mapping, in address order. */
+  mappings(): PageMapping[];
+  /** Raw entry values read along the walk for `va`, top level first, stopping at the leaf or the first invalid entry (golden tests, debugging). */
+  walk(va: VirtualAddress): bigint[];
+  /** Frames this space's tables occupy (root included). */
+  tableFrameCount(): number;
+  /** A readable dump: merged ranges with size and rights, like Linux's page-table dump. */
+  dump(): string;
+  /** Frees every table frame (never the mapped frames) and flushes the ASID from all TLBs. */
+  destroy(): void;
+}
+
+/** The memory-management unit of one arch, over one machine's physical memory. */
+export interface Mmu {
+  /** Arch name. */
+  readonly arch: string;
+  /** Supported page sizes, smallest first. */
+  readonly pageSizes: readonly number[];
+  /** Number of CPUs (each with its own TLB). */
+  readonly cpuCount: number;
+  /** The machine memory holding the tables. */
+  readonly phys: PhysicalMemory;
+  /**
+   * Physical address of this MMU's shared state (ASID allocator, shootdown mailboxes). Pass it
+   * as `options.sharedState` to `createMmu` on another thread to attach to the same MMU.
+   */
+  readonly sharedState: number;
+  /** Splits `va` into table indices (top level first) and the offset within a 4 KiB page; throws `AccessFault` for an invalid address. */
+  splitAddress(va: VirtualAddress): { indices: number[]; offset: number };
+  /** Creates an empty address space with a fresh ASID/PCID. */
+  createAddressSpace(): AddressSpace;
+  /** Re-opens an address space created elsewhere (e.g. on another worker CPU). */
+  attachAddressSpace(root: number, asid: number): AddressSpace;
+  /** Adds a fault handler; returns a function that removes it. */
+  onFault(handler: PageFaultHandler): () => void;
+  /** Flushes `cpu`'s TLB (all CPUs of this instance when omitted). */
+  flushTlb(cpu?: number): void;
+  /** TLB counters. */
+  readonly tlbStats: TlbStats;
+}
+
+/** Options of {@link Arch.createMmu}. */
+export interface MmuOptions {
+  /** Number of CPUs (TLBs). Default 1. */
+  cpus?: number;
+  /** Entries per TLB. Default 64. */
+  tlbEntries?: number;
+  /** Attach to an existing MMU's shared state (from {@link Mmu.sharedState}) instead of creating one. */
+  sharedState?: number;
+}

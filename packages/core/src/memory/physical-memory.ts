@@ -1,0 +1,183 @@
+import { IpcError } from '../contracts/errors.js';
+import { lockWord, unlockWord } from './spinlock.js';
+
+/** Size of a physical frame (and of the smallest page on every supported arch). */
+export const FRAME_SIZE = 4096;
+const FRAME_SHIFT = 12;
+
+// Control block, in Int32 words from `controlOffset`.
+const C_LOCK = 0;
+const C_TOP = 1;
+const C_COUNT = 2;
+const C_BASE = 3;
+const C_STACK = 4;
+
+/** Options for {@link PhysicalMemory.create}. */
+export interface PhysicalMemoryOptions {
+  /** Number of 4 KiB frames (frame 0 is reserved and never handed out). */
+  frames: number;
+  /** Existing shared buffer to carve from (default: a new one of exactly the needed size). */
+  buffer?: SharedArrayBuffer;
+  /** Byte offset in `buffer` where the control block starts (4-byte aligned). */
+  offset?: number;
+}
+
+/**
+ * Physical memory of the machine: 4 KiB frames in a `SharedArrayBuffer` with a frame
+ * allocator whose state (a free stack guarded by a spinlock) lives in the same buffer, so
+ * every CPU — every worker thread — allocates from one pool.
+ *
+ * Physical address `pa` is byte `framesOffset + pa` of the buffer; frame `n` starts at
+ * physical address `n * 4096`. Frame 0 is reserved, so 0 can mean "no frame".
+ */
+export class PhysicalMemory {
+  /** The machine memory. */
+  readonly buffer: SharedArrayBuffer;
+  /** Whole-buffer views. */
+  readonly bytes: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  /** Number of frames, including reserved frame 0. */
+  readonly frameCount: number;
+  /** Byte offset in `buffer` of physical address 0. */
+  readonly framesOffset: number;
+  /** Byte offset of the control block (pass to {@link PhysicalMemory.attach}). */
+  readonly controlOffset: number;
+  readonly #ctl: number;
+
+  private constructor(buffer: SharedArrayBuffer, controlOffset: number) {
+    this.buffer = buffer;
+    this.bytes = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.controlOffset = controlOffset;
+    this.#ctl = controlOffset >> 2;
+    this.frameCount = this.i32[this.#ctl + C_COUNT]!;
+    this.framesOffset = this.i32[this.#ctl + C_BASE]!;
+  }
+
+  /** Bytes needed for the control block and frames of `frames` frames, starting at a 4 KiB boundary. */
+  static bytesNeeded(frames: number): number {
+    return PhysicalMemory.#controlBytes(frames) + frames * FRAME_SIZE;
+  }
+
+  static #controlBytes(frames: number): number {
+    return Math.ceil(((C_STACK + frames) * 4) / FRAME_SIZE) * FRAME_SIZE;
+  }
+
+  /** Creates physical memory with a fresh allocator (all frames but frame 0 free). */
+  static create(options: PhysicalMemoryOptions): PhysicalMemory {
+    const frames = options.frames;
+    if (!Number.isInteger(frames) || frames < 2 || frames > 0x100000) {
+      throw new IpcError('InvalidArgument', `frames must be an integer in [2, 1048576], got ${frames}`);
+    }
+    const offset = options.offset ?? 0;
+    if (offset % FRAME_SIZE !== 0) throw new IpcError('InvalidArgument', 'offset must be 4 KiB aligned');
+    const need = offset + PhysicalMemory.bytesNeeded(frames);
+    const buffer = options.buffer ?? new SharedArrayBuffer(need);
+    if (buffer.byteLength < need) throw new IpcError('InvalidArgument', `buffer too small: ${buffer.byteLength} < ${need}`);
+    const i32 = new Int32Array(buffer);
+    const ctl = offset >> 2;
+    i32[ctl + C_COUNT] = frames;
+    i32[ctl + C_BASE] = offset + PhysicalMemory.#controlBytes(frames);
+    // Free stack: highest frames at the bottom so low frames are handed out first.
+    let top = 0;
+    for (let f = frames - 1; f >= 1; f--) i32[ctl + C_STACK + top++] = f;
+    i32[ctl + C_TOP] = top;
+    i32[ctl + C_LOCK] = 0;
+    return new PhysicalMemory(buffer, offset);
+  }
+
+  /** Attaches to physical memory created elsewhere (e.g. by another worker thread). */
+  static attach(buffer: SharedArrayBuffer, controlOffset: number): PhysicalMemory {
+    return new PhysicalMemory(buffer, controlOffset);
+  }
+
+  /** Frames currently free. */
+  get freeFrames(): number {
+    return Atomics.load(this.i32, this.#ctl + C_TOP);
+  }
+
+  /** Frames in use (excluding reserved frame 0). */
+  get usedFrames(): number {
+    return this.frameCount - 1 - this.freeFrames;
+  }
+
+  /** Byte offset in {@link buffer} of frame `frame`. */
+  frameOffset(frame: number): number {
+    return this.framesOffset + frame * FRAME_SIZE;
+  }
+
+  /** Byte offset in {@link buffer} of physical address `pa` (which must lie in installed memory). */
+  physOffset(pa: number): number {
+    return this.framesOffset + pa;
+  }
+
+  /** True when `pa` lies in installed memory (outside frame 0). */
+  isInstalled(pa: number): boolean {
+    return pa >= FRAME_SIZE && pa < this.frameCount * FRAME_SIZE;
+  }
+
+  /**
+   * Takes a free frame and zeroes it. Throws `OutOfMemory` (nothing changed) when none is free.
+   */
+  allocFrame(): number {
+    const i32 = this.i32;
+    const ctl = this.#ctl;
+    lockWord(i32, ctl + C_LOCK);
+    const top = i32[ctl + C_TOP]!;
+    if (top === 0) {
+      unlockWord(i32, ctl + C_LOCK);
+      throw new IpcError('OutOfMemory', 'no free physical frame');
+    }
+    const frame = i32[ctl + C_STACK + top - 1]!;
+    Atomics.store(i32, ctl + C_TOP, top - 1);
+    unlockWord(i32, ctl + C_LOCK);
+    this.bytes.fill(0, this.frameOffset(frame), this.frameOffset(frame) + FRAME_SIZE);
+    return frame;
+  }
+
+  /** Takes `count` frames, or none at all (`OutOfMemory`) if fewer are free. */
+  allocFrames(count: number, out: number[] = []): number[] {
+    if (count > this.freeFrames) throw new IpcError('OutOfMemory', `need ${count} frames, ${this.freeFrames} free`);
+    const start = out.length;
+    try {
+      for (let i = 0; i < count; i++) out.push(this.allocFrame());
+    } catch (e) {
+      // Another CPU raced us to the last frames: give back what we took.
+      while (out.length > start) this.freeFrame(out.pop()!);
+      throw e;
+    }
+    return out;
+  }
+
+  /** Returns a frame to the pool. Freeing frame 0, an out-of-range frame, or (detectably) a free frame throws. */
+  freeFrame(frame: number): void {
+    if (!Number.isInteger(frame) || frame < 1 || frame >= this.frameCount) {
+      throw new IpcError('InvalidArgument', `not a frame number: ${frame}`);
+    }
+    const i32 = this.i32;
+    const ctl = this.#ctl;
+    lockWord(i32, ctl + C_LOCK);
+    const top = i32[ctl + C_TOP]!;
+    if (top >= this.frameCount - 1) {
+      unlockWord(i32, ctl + C_LOCK);
+      throw new IpcError('InvalidState', `double free of frame ${frame}`);
+    }
+    i32[ctl + C_STACK + top] = frame;
+    Atomics.store(i32, ctl + C_TOP, top + 1);
+    unlockWord(i32, ctl + C_LOCK);
+  }
+
+  /** Frame number of physical address `pa`. */
+  static frameOf(pa: number): number {
+    return Math.floor(pa / FRAME_SIZE);
+  }
+
+  /** Physical address of frame `frame`. */
+  static addressOf(frame: number): number {
+    return frame * FRAME_SIZE;
+  }
+}
+
+export { FRAME_SHIFT };
