@@ -78,8 +78,13 @@ export const MessageInfo = {
 
 /** Message-info flags. */
 export const MessageFlags = {
-  /** The message is a reply (set by the kernel). */
+  /** The message is a reply (set by the kernel on delivery). */
   REPLY: 0x01,
   /** The sender used the non-blocking variant. */
   NONBLOCKING: 0x02,
+  /** The message is a call: the sender waits for a reply (set by the kernel on delivery). */
+  CALL: 0x04,
 } as const;
+
+/** Mask of the flags only the kernel may set; a sender's own values for them are overwritten. */
+export const KERNEL_MESSAGE_FLAGS = 0x05;

@@ -1,0 +1,127 @@
+/**
+ * Fixed layout of kernel objects in machine memory. Every record is a run of Int32 words;
+ * the constants name the words. Keeping the layout in one place lets every CPU (worker
+ * thread) read the same records without any serialization.
+ */
+
+/** Header words (from Int32 index 0). */
+export const H = {
+  MAGIC: 0,
+  /** Big kernel lock word (0 free, 1 held). */
+  LOCK: 1,
+  NPROC: 2,
+  NEP: 3,
+  NSLOTS: 4,
+  NCPU: 5,
+  /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
+  DOORBELL: 6,
+  WAKE_HEAD: 7,
+  WAKE_TAIL: 8,
+  /** Global FIFO ticket for queue ordering. */
+  TICKET: 9,
+  PHYS_CTL: 10,
+  MMU_SHARED: 11,
+  PROC_BASE: 12,
+  EP_BASE: 13,
+  SLOT_BASE: 14,
+  FRAME_BASE: 15,
+  WAKE_BASE: 16,
+  WAKE_CAP: 17,
+  REG_WORDS: 18,
+  /** Number of worker CPUs that are attached (non-zero switches locking on). */
+  SHARED: 19,
+  /** Next CPU index to hand out. */
+  NEXT_CPU: 20,
+  MEMORY_BYTES: 21,
+  SIZE: 32,
+} as const;
+
+export const MAGIC = 0x56524449; // 'VRDI'
+
+/** Process record words. */
+export const P = {
+  GEN: 0,
+  STATE: 1,
+  PRIO: 2,
+  EFF: 3,
+  CPU: 4,
+  FUTEX: 5,
+  PARKED: 6,
+  WAIT_EP: 7,
+  NEXT: 8,
+  PREV: 9,
+  TICKET: 10,
+  REPLY_SERVER: 11,
+  RESULT: 12,
+  OP: 13,
+  KILL: 14,
+  ASID: 15,
+  ROOT: 16,
+  IPCBUF: 17,
+  NAME: 18, // 8 words, 32 bytes UTF-8
+  SEQ: 26,
+  SERVING: 27,
+  EXIT: 28,
+  SIZE: 32,
+} as const;
+
+/** Process states. */
+export const PState = {
+  FREE: 0,
+  READY: 1,
+  RUNNING: 2,
+  /** Queued on an endpoint as a caller or sender. */
+  BLOCKED_SEND: 3,
+  BLOCKED_RECV: 4,
+  BLOCKED_REPLY: 5,
+  SLEEPING: 6,
+  /** Retired: generation exhausted, the slot is never reused. */
+  RETIRED: 7,
+} as const;
+
+/** Pending operation of a process queued as a sender. */
+export const Op = { NONE: 0, CALL: 1, SEND: 2 } as const;
+
+/** Endpoint record words. */
+export const E = {
+  GEN: 0,
+  STATE: 1,
+  OWNER: 2,
+  CAPACITY: 3,
+  QHEAD: 4,
+  QTAIL: 5,
+  QLEN: 6,
+  RHEAD: 7,
+  RTAIL: 8,
+  TIMEOUT_US: 9,
+  NAME: 10, // 8 words
+  MSGS: 18,
+  SIZE: 20,
+} as const;
+
+export const EState = { FREE: 0, OPEN: 1, RETIRED: 2 } as const;
+
+/** Capability slot words. */
+export const S = {
+  /** 0 = empty; otherwise the tag a handle must carry to name this slot. */
+  TAG: 0,
+  KIND: 1,
+  OBJ: 2,
+  GEN: 3,
+  RIGHTS: 4,
+  TOKLO: 5,
+  TOKHI: 6,
+  /** Next tag to use when the slot is filled again (persists while empty). */
+  NEXTTAG: 7,
+  SIZE: 8,
+} as const;
+
+/** Handles carry a 12-bit slot index and a 20-bit tag, so a stale handle never names a reused slot. */
+export const HANDLE_INDEX_BITS = 12;
+export const HANDLE_INDEX_MASK = (1 << HANDLE_INDEX_BITS) - 1;
+export const MAX_TAG = (1 << 20) - 1;
+/** Generations are u16; a slot whose generation would wrap is retired. */
+export const MAX_GEN = 0xffff;
+/** Register words per process frame (32 registers × 2 halves). */
+export const REG_WORDS = 64;
+export const NONE = -1;

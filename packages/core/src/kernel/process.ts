@@ -1,0 +1,424 @@
+import { ObjectKind, type Capability, type CapHandle } from '../contracts/capability.js';
+import { IPC_ERROR_NUMBERS, IpcError, type IpcErrorCode } from '../contracts/errors.js';
+import type { FastPathAbi } from '../contracts/fast-path.js';
+import { MessageFlags, createMessageBuffer, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import type { RegisterFrame } from '../contracts/register-frame.js';
+import { Rights, hasRights } from '../contracts/rights.js';
+import { Syscall } from '../contracts/syscall.js';
+import { CLOSED_GEN } from './capability-space.js';
+import { BLOCKED, KILLED, type KernelCore } from './kernel-core.js';
+import { E, Op, P, PState, S } from './layout.js';
+import { MainCpu, type CpuRuntime } from './main-cpu.js';
+
+/** Options of {@link Process.createEndpoint}. */
+export interface EndpointOptions {
+  /** Registers the endpoint under this name (1–32 bytes), so others can {@link Process.connect}. */
+  name?: string;
+  /** Callers that may wait in the queue before further callers get `ChannelFull` (default 64). */
+  capacity?: number;
+  /** Default call timeout in nanoseconds for calls on this endpoint (0 = none). */
+  timeout?: number;
+}
+
+/** Options of a blocking operation. */
+export interface BlockingOptions {
+  /** Give up after this many nanoseconds of kernel time with `Timeout` (0 or absent = the endpoint's default, else wait forever). */
+  timeout?: number;
+}
+
+/**
+ * A process as its own code sees it: one thread of control holding capability handles.
+ * Every method is a system call; a small message travels through the arch's register
+ * frame (`arch.fastPath`). A process has at most one blocking operation at a time.
+ *
+ * Buffers returned by {@link Process.call} and {@link Process.receive} are reused: read
+ * them before the next call or receive.
+ */
+export class Process {
+  /** Process id (unique while alive; a stale pid never names a new process). */
+  readonly pid: number;
+  /** Process name. */
+  readonly name: string;
+  /** The CPU this process runs on (0 = the thread that created the kernel). */
+  readonly cpu: number;
+  /** This process's register frame in machine memory. */
+  readonly frame: RegisterFrame;
+  readonly #core: KernelCore;
+  readonly #rt: CpuRuntime;
+  readonly #p: number;
+  readonly #fp: FastPathAbi;
+  readonly #callBuf: MessageBuffer = createMessageBuffer();
+  readonly #recvBuf: MessageBuffer = createMessageBuffer();
+  #timeoutNs = 0;
+
+  /** @internal */
+  constructor(rt: CpuRuntime, p: number) {
+    this.#rt = rt;
+    this.#core = rt.core;
+    this.#p = p;
+    this.pid = rt.core.pidOf(p);
+    this.name = rt.core.processName(p);
+    this.cpu = rt.core.i32[rt.core.mm.proc(p) + P.CPU]!;
+    this.frame = rt.core.mm.frame(p);
+    this.#fp = rt.core.arch.fastPath;
+  }
+
+  /** True while the process exists. */
+  get alive(): boolean {
+    return this.#core.resolvePid(this.pid) === this.#p;
+  }
+
+  /** Current effective priority (raised by priority inheritance while serving). */
+  get priority(): number {
+    return this.#core.i32[this.#core.mm.proc(this.#p) + P.EFF]!;
+  }
+
+  /** Base priority. */
+  get basePriority(): number {
+    return this.#core.i32[this.#core.mm.proc(this.#p) + P.PRIO]!;
+  }
+
+  // ---------------------------------------------------------------- capabilities and registry
+
+  /** Creates an endpoint owned by this process; returns a handle with every right. It closes when this process exits. */
+  createEndpoint(options: EndpointOptions = {}): CapHandle {
+    return this.#locked(() => this.#core.createEndpoint(this.#p, options.name, options.capacity ?? 64, options.timeout ?? 0));
+  }
+
+  /** A SEND capability to the endpoint registered as `name`; `NotFound` if none. */
+  connect(name: string): CapHandle {
+    return this.#locked(() => {
+      const e = this.#core.findNamed(name);
+      if (e < 0) throw new IpcError('NotFound', `no endpoint named "${name}"`);
+      return this.#core.caps.insert(this.#p, ObjectKind.Endpoint, e, this.#core.i32[this.#core.mm.ep(e) + E.GEN]!, 0x01);
+    });
+  }
+
+  /** Derives a capability with a subset of `handle`'s rights into this process's own space. */
+  derive(handle: CapHandle, rights: number): CapHandle {
+    return this.#locked(() => this.#core.derive(this.#p, handle, rights));
+  }
+
+  /** Mints a capability with `rights` ⊆ own into process `toPid` (needs GRANT); returns the handle in its space. */
+  grant(handle: CapHandle, toPid: number, rights: number): CapHandle {
+    return this.#locked(() => this.#core.grant(this.#p, handle, toPid, rights));
+  }
+
+  /** Revokes every capability to the object (needs REVOKE); this handle stays valid. */
+  revoke(handle: CapHandle): void {
+    this.#locked(() => this.#core.revoke(this.#p, handle));
+  }
+
+  /** Drops a capability from this process's space. */
+  close(handle: CapHandle): void {
+    this.#locked(() => this.#core.closeHandle(this.#p, handle));
+  }
+
+  /** Reads the capability a handle names. Throws `InvalidCapability` for a bad handle. */
+  inspect(handle: CapHandle): Capability {
+    return this.#locked(() => {
+      const core = this.#core;
+      const s = core.caps.find(this.#p, handle);
+      if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
+      const i32 = core.i32;
+      return {
+        token: core.caps.token(s),
+        permissions: i32[s + S.RIGHTS]!,
+        resource: i32[s + S.GEN]! * 0x10000 + i32[s + S.OBJ]!,
+        generation: i32[s + S.GEN]!,
+        kind: i32[s + S.KIND]! as Capability['kind'],
+      };
+    });
+  }
+
+  /**
+   * O(1) check that `handle` names a live endpoint capability with `rights`; no exception,
+   * no allocation (the registry-lookup hot path).
+   */
+  validate(handle: CapHandle, rights: number): boolean {
+    const core = this.#core;
+    const s = core.caps.find(this.#p, handle);
+    if (s < 0) return false;
+    const i32 = core.i32;
+    if (!hasRights(i32[s + S.RIGHTS]!, rights)) return false;
+    const gen = i32[s + S.GEN]!;
+    return gen !== CLOSED_GEN && core.resolveEndpoint(gen * 0x10000 + i32[s + S.OBJ]!) >= 0;
+  }
+
+  // ---------------------------------------------------------------- synchronous IPC
+
+  /**
+   * Calls the server behind channel capability `ch` (needs SEND) and waits for its reply.
+   * Resolves with this process's reply buffer. Rejects with `ChannelFull`, `Timeout`,
+   * `ChannelClosed`, `InvalidCapability`, `PermissionDenied`, `MessageTooLarge`, ….
+   * A call to a passive server ({@link Process.serve}) on this CPU runs its handler directly.
+   */
+  call(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): Promise<MessageBuffer> {
+    try {
+      if (this.#rt.synchronous) return Promise.resolve(this.callSync(ch, request, options));
+      this.#fp.encode(Syscall.IpcCall, ch, request, this.frame);
+      const direct = this.#tryPassive(ch);
+      if (direct) return Promise.resolve(direct);
+      this.#enterSend(ch, Op.CALL, options);
+      return this.#rt.blockAsync(this.#p, this.#timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Worker CPUs only: {@link Process.call} without a promise. */
+  callSync(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): MessageBuffer {
+    this.#requireSync();
+    this.#fp.encode(Syscall.IpcCall, ch, request, this.frame);
+    this.#enterSend(ch, Op.CALL, options);
+    return this.#finish(this.#rt.blockSync(this.#p, this.#timeoutNs), this.#callBuf);
+  }
+
+  /** Sends a one-way message (needs SEND); resolves once a receiver has taken it. */
+  send(ch: CapHandle, message: SmallMessage, options?: BlockingOptions): Promise<void> {
+    try {
+      this.#fp.encode(Syscall.IpcSend, ch, message, this.frame);
+      if (this.#enterSend(ch, Op.SEND, options) !== BLOCKED) return Promise.resolve();
+      if (this.#rt.synchronous) {
+        this.#check(this.#rt.blockSync(this.#p, this.#timeoutNs));
+        return Promise.resolve();
+      }
+      return this.#rt.blockAsync(this.#p, this.#timeoutNs, null) as Promise<undefined>;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Waits for the next message on endpoint `ep` (needs RECEIVE). Resolves with this process's
+   * receive buffer; `sender` is the true sender's pid, `caps` the transferred capabilities
+   * (already in this process's space). A call must be answered with {@link Process.reply}.
+   */
+  receive(ep: CapHandle, options?: BlockingOptions): Promise<MessageBuffer> {
+    try {
+      if (this.#rt.synchronous) return Promise.resolve(this.receiveSync(ep, options));
+      return this.#afterReceive(this.#enterReceive(ep, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Worker CPUs only: {@link Process.receive} without a promise. */
+  receiveSync(ep: CapHandle, options?: BlockingOptions): MessageBuffer {
+    this.#requireSync();
+    const st = this.#enterReceive(ep, options);
+    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#timeoutNs) : st, this.#recvBuf);
+  }
+
+  /**
+   * Replies to the pending call of process `to` (the `sender` of a received call). One-shot:
+   * a second reply, or a reply to a process not waiting on this one, is `InvalidState`; a
+   * caller that has exited is `ProcessNotFound`.
+   */
+  reply(to: number, response: SmallMessage): void {
+    this.#fp.encode(Syscall.IpcReply, 0, response, this.frame);
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAlive();
+      core.sysReply(this.#p, to);
+    } finally {
+      core.unlock();
+    }
+  }
+
+  /** Fails the pending call of process `to` with `code` (its `call` rejects with that `IpcError`). One-shot, like {@link Process.reply}. */
+  replyError(to: number, code: IpcErrorCode): void {
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAlive();
+      core.sysReplyError(this.#p, to, IPC_ERROR_NUMBERS[code]);
+    } finally {
+      core.unlock();
+    }
+  }
+
+  /**
+   * Replies to `to` and waits for the next message on `ep` in one kernel entry (seL4's
+   * ReplyRecv): the server's loop takes the kernel once per request instead of twice. If the
+   * reply fails nothing is received; if the receive fails the reply has still been delivered.
+   */
+  replyReceive(to: number, response: SmallMessage, ep: CapHandle, options?: BlockingOptions): Promise<MessageBuffer> {
+    try {
+      if (this.#rt.synchronous) return Promise.resolve(this.replyReceiveSync(to, response, ep, options));
+      return this.#afterReceive(this.#enterReplyReceive(to, response, ep, options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Worker CPUs only: {@link Process.replyReceive} without a promise. */
+  replyReceiveSync(to: number, response: SmallMessage, ep: CapHandle, options?: BlockingOptions): MessageBuffer {
+    this.#requireSync();
+    const st = this.#enterReplyReceive(to, response, ep, options);
+    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#timeoutNs) : st, this.#recvBuf);
+  }
+
+  /**
+   * Serves endpoint `ep` with a synchronous `handler` until the endpoint closes: each call's
+   * response is what `handler` returns (throw an `IpcError` to fail the call with its code).
+   * On the kernel's own CPU the process becomes a passive server: a call from the same CPU
+   * while it waits runs `handler` at once on the caller's time — the direct switch — with no
+   * task switch at all. Calls from other CPUs queue and are served in turn. Resolves when the
+   * endpoint is closed.
+   */
+  async serve(ep: CapHandle, handler: (request: MessageBuffer) => SmallMessage): Promise<void> {
+    const rt = this.#rt;
+    const passive = rt instanceof MainCpu;
+    if (passive) {
+      const core = this.#core;
+      core.lock();
+      let e: number;
+      try {
+        this.#checkAlive();
+        e = core.endpointOf(this.#p, ep, Rights.RECEIVE);
+      } finally {
+        core.unlock();
+      }
+      rt.setPassive(this.#p, e, handler, createMessageBuffer());
+    }
+    try {
+      let m = await this.receive(ep);
+      for (;;) {
+        let response: SmallMessage | undefined;
+        let failure: IpcError | undefined;
+        try {
+          response = handler(m);
+        } catch (err) {
+          if (!(err instanceof IpcError)) throw err;
+          failure = err;
+        }
+        if (!(m.flags & MessageFlags.CALL)) m = await this.receive(ep);
+        else if (failure) {
+          this.replyError(m.sender, failure.code);
+          m = await this.receive(ep);
+        } else m = await this.replyReceive(m.sender, response!, ep);
+      }
+    } catch (err) {
+      if (err instanceof IpcError && err.code === 'ChannelClosed') return;
+      throw err;
+    } finally {
+      if (passive) rt.clearPassive(this.#p);
+    }
+  }
+
+  /** Lets other ready processes of this CPU run (priority order). */
+  yield(): Promise<void> {
+    return this.#rt.yield(this.#p);
+  }
+
+  /** Sleeps `ns` nanoseconds of kernel time. */
+  sleep(ns: number): Promise<void> {
+    return this.#rt.sleep(this.#p, ns);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** The message is already encoded in the frame (an oversized one failed before the kernel was entered). */
+  #enterSend(ch: CapHandle, op: number, options: BlockingOptions | undefined): number {
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAlive();
+      const st = core.sysSend(this.#p, op);
+      if (st === BLOCKED) {
+        const e = core.endpointOf(this.#p, ch, 0x01);
+        this.#timeoutNs = options?.timeout ?? core.i32[core.mm.ep(e) + E.TIMEOUT_US]! * 1000;
+      }
+      return st;
+    } finally {
+      core.unlock();
+    }
+  }
+
+  #tryPassive(ch: CapHandle): MessageBuffer | undefined {
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAlive();
+      return (this.#rt as MainCpu).passiveCall(this.#p, ch, this.#callBuf);
+    } finally {
+      core.unlock();
+    }
+  }
+
+  #afterReceive(st: number): Promise<MessageBuffer> {
+    if (st !== BLOCKED) return Promise.resolve(this.#finish(st, this.#recvBuf));
+    return this.#rt.blockAsync(this.#p, this.#timeoutNs, this.#recvBuf) as Promise<MessageBuffer>;
+  }
+
+  #enterReceive(ep: CapHandle, options: BlockingOptions | undefined): number {
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAlive();
+      this.#timeoutNs = options?.timeout ?? 0;
+      return core.sysReceive(this.#p, ep);
+    } finally {
+      core.unlock();
+    }
+  }
+
+  #enterReplyReceive(to: number, response: SmallMessage, ep: CapHandle, options: BlockingOptions | undefined): number {
+    this.#fp.encode(Syscall.IpcReply, 0, response, this.frame);
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAlive();
+      core.sysReply(this.#p, to);
+      this.#timeoutNs = options?.timeout ?? 0;
+      return core.sysReceive(this.#p, ep);
+    } finally {
+      core.unlock();
+    }
+  }
+
+  /** Lock held: the process must exist and have no blocking operation in progress. */
+  #checkAlive(): void {
+    const core = this.#core;
+    if (core.resolvePid(this.pid) !== this.#p) throw new IpcError('ProcessNotFound', `process ${this.pid} has exited`);
+    const b = core.mm.proc(this.#p);
+    const st = core.i32[b + P.STATE];
+    if (st === PState.BLOCKED_SEND || st === PState.BLOCKED_RECV || st === PState.BLOCKED_REPLY) {
+      throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time');
+    }
+    core.i32[b + P.FUTEX] = 0;
+  }
+
+  #check(status: number): void {
+    if (status === 0) return;
+    if (status === KILLED) throw new IpcError('ProcessNotFound', `process ${this.pid} was killed`);
+    throw IpcError.fromStatus(status);
+  }
+
+  #finish(status: number, buf: MessageBuffer): MessageBuffer {
+    this.#check(status);
+    this.#fp.decode(this.frame, buf);
+    return buf;
+  }
+
+  #requireSync(): void {
+    if (!this.#rt.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
+  }
+
+  #locked<T>(fn: () => T): T {
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAliveOnly();
+      return fn();
+    } finally {
+      core.unlock();
+    }
+  }
+
+  #checkAliveOnly(): void {
+    if (this.#core.resolvePid(this.pid) !== this.#p) throw new IpcError('ProcessNotFound', `process ${this.pid} has exited`);
+  }
+}
