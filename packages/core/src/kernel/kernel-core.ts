@@ -264,7 +264,7 @@ export class KernelCore {
   /** Creates an endpoint owned by `p` and returns a handle with all rights. */
   createEndpoint(p: number, name: string | undefined, capacity: number, timeoutNs: number): number {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0xffff) throw new IpcError('InvalidArgument', 'capacity must be an integer in [1, 65535]');
-    if (!(timeoutNs >= 0) || !Number.isFinite(timeoutNs)) throw new IpcError('InvalidArgument', 'timeout must be a finite number >= 0');
+    if (!Number.isSafeInteger(timeoutNs) || timeoutNs < 0) throw new IpcError('InvalidArgument', 'timeout must be a whole number of nanoseconds >= 0');
     if (name !== undefined && (name.length === 0 || new TextEncoder().encode(name).length > NAME_WORDS * 4)) {
       throw new IpcError('InvalidArgument', 'name must be 1–32 bytes of UTF-8');
     }
@@ -289,10 +289,17 @@ export class KernelCore {
     i32[b + E.QLEN] = 0;
     i32[b + E.RHEAD] = NONE;
     i32[b + E.RTAIL] = NONE;
-    i32[b + E.TIMEOUT_US] = Math.min(0x7fffffff, Math.ceil(timeoutNs / 1000));
+    i32[b + E.TIMEOUT_LO] = timeoutNs % 0x100000000 | 0;
+    i32[b + E.TIMEOUT_HI] = Math.floor(timeoutNs / 0x100000000);
     i32[b + E.MSGS] = 0;
     writeName(i32, b + E.NAME, name ?? '');
     return handle;
+  }
+
+  /** Default call timeout of endpoint `e` in nanoseconds (0 = none). */
+  endpointTimeout(e: number): number {
+    const b = this.mm.ep(e);
+    return (this.i32[b + E.TIMEOUT_HI]! >>> 0) * 0x100000000 + (this.i32[b + E.TIMEOUT_LO]! >>> 0);
   }
 
   /** Record index of the open endpoint named `name`, or -1. */

@@ -77,10 +77,16 @@ export interface KernelStats {
 /** Shape of the code a worker process runs: the default export of the module given to {@link Kernel.spawnWorker}. */
 export type WorkerMain = (proc: Process, args: unknown) => unknown;
 
+// When the kernel runs from TypeScript source (tests), the worker loads tsx and resolves
+// workspace packages through their `@veridian/source` export condition, exactly like the
+// thread that created it; from dist it starts the compiled module directly.
+const SOURCE_CONDITION_HOOK =
+  'data:text/javascript,export async function resolve(s, c, n) { return n(s, { ...c, conditions: [...c.conditions, "@veridian/source"] }); }';
 const WORKER_BOOT = `
 const { workerData } = require('node:worker_threads');
 (async () => {
   if (workerData.tsx) (await import(workerData.tsx)).register();
+  if (workerData.sourceHook) require('node:module').register(workerData.sourceHook);
   const m = await import(workerData.entry);
   await m.runWorkerCpu(workerData);
 })().catch((e) => { console.error(e); process.exitCode = 1; });
@@ -218,7 +224,7 @@ export class Kernel {
     Atomics.add(core.i32, H.SHARED, 1);
     const worker = new Worker(WORKER_BOOT, {
       eval: true,
-      workerData: { buffer: this.memory.buffer, p, cpu, entry, tsx, module: userUrl, archUrl: this.arch.moduleUrl, archExport: this.arch.exportName, args: options.args },
+      workerData: { buffer: this.memory.buffer, p, cpu, entry, tsx, sourceHook: fromSource ? SOURCE_CONDITION_HOOK : undefined, module: userUrl, archUrl: this.arch.moduleUrl, archExport: this.arch.exportName, args: options.args },
     });
     this.#cpu.workerStarted();
     let report: ProcessExit | undefined;

@@ -93,9 +93,11 @@ export const E = {
   QLEN: 6,
   RHEAD: 7,
   RTAIL: 8,
-  TIMEOUT_US: 9,
+  /** Default call timeout in ns: low 32 bits (TIMEOUT_HI holds the rest). */
+  TIMEOUT_LO: 9,
   NAME: 10, // 8 words
   MSGS: 18,
+  TIMEOUT_HI: 19,
   SIZE: 20,
 } as const;
 

@@ -150,12 +150,26 @@ export class MainCpu implements CpuPort, CpuRuntime {
     return promise;
   }
 
+  /**
+   * Puts `p` at the back of the ready queue. The next pick waits for a macrotask turn: that
+   * turn is the cooperative CPU's timer interrupt, letting due timers and I/O make processes
+   * ready first, so a process that only yields cannot starve a higher-priority sleeper.
+   */
   yield(p: number): Promise<void> {
     const b = this.core.mm.proc(p);
     this.core.i32[b + P.STATE] = PState.READY;
     this.core.i32[b + P.RESULT] = 0;
     this.#ready.push(p);
-    return this.blockAsync(p, 0, null).then(() => undefined);
+    this.#buffers[p] = null;
+    const promise = new Promise<MessageBuffer | undefined>((resolve, reject) => {
+      this.#resolvers[p] = resolve;
+      this.#rejecters[p] = reject;
+    });
+    if (this.current === p) {
+      this.current = -1;
+      setImmediate(() => this.dispatch());
+    }
+    return promise.then(() => undefined);
   }
 
   sleep(p: number, ns: number): Promise<void> {

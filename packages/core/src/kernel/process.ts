@@ -329,7 +329,7 @@ export class Process {
       const st = core.sysSend(this.#p, op);
       if (st === BLOCKED) {
         const e = core.endpointOf(this.#p, ch, 0x01);
-        this.#timeoutNs = options?.timeout ?? core.i32[core.mm.ep(e) + E.TIMEOUT_US]! * 1000;
+        this.#timeoutNs = options?.timeout ?? core.endpointTimeout(e);
       }
       return st;
     } finally {

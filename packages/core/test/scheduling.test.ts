@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import type { Process } from '@veridian/core';
+import { testKernel } from './support/kernel.ts';
+
+const empty = new Uint8Array();
+
+describe('one-CPU scheduling', () => {
+  it('callers queue in priority order, FIFO within a priority', async () => {
+    const k = testKernel();
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    k.spawn({ name: 'server', priority: 20 }, async (p) => {
+      const ep = p.createEndpoint({ name: 's' });
+      await gate;
+      for (let i = 0; i < 5; i++) {
+        const m = await p.receive(ep);
+        order.push(String(m.type));
+        p.reply(m.sender, { type: 0, data: empty });
+      }
+    });
+    const callers: Array<[string, number]> = [
+      ['1', 5],
+      ['2', 9],
+      ['3', 5],
+      ['4', 12],
+      ['5', 9],
+    ];
+    for (const [name, priority] of callers) {
+      k.spawn({ name: `c${name}`, priority }, (p) => p.call(p.connect('s'), { type: Number(name), data: empty }));
+    }
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    await k.idle();
+    expect(order).toEqual(['4', '2', '5', '1', '3']);
+  });
+
+  it('a call to a server waiting in receive switches to it directly', async () => {
+    const k = testKernel();
+    const log: string[] = [];
+    k.spawn({ name: 'server', priority: 10 }, async (p) => {
+      const ep = p.createEndpoint({ name: 's' });
+      const m = await p.receive(ep);
+      log.push('server runs');
+      p.reply(m.sender, { type: 0, data: empty });
+    });
+    k.spawn({ name: 'client', priority: 10 }, async (p) => {
+      const ch = p.connect('s');
+      const other = k.spawn({ name: 'other', priority: 10 }, () => {
+        log.push('other runs');
+      });
+      log.push('call');
+      await p.call(ch, { type: 1, data: empty });
+      log.push('client back');
+      await other.exited;
+    });
+    await k.idle();
+    expect(log.slice(0, 2)).toEqual(['call', 'server runs']);
+    expect(log).toContain('other runs');
+  });
+
+  it('the server inherits the highest waiting caller priority until it replies (no inversion)', async () => {
+    const k = testKernel();
+    const log: string[] = [];
+    const seenPriorities: number[] = [];
+    let server!: Process;
+    let lowInService!: () => void;
+    const lowCalled = new Promise<void>((r) => (lowInService = r));
+    k.spawn({ name: 'server', priority: 1 }, async (p) => {
+      server = p;
+      const ep = p.createEndpoint({ name: 's' });
+      for (;;) {
+        const m = await p.receive(ep);
+        if (m.type === 1) lowInService();
+        // Slow work in chunks: yields let the scheduler decide who runs.
+        for (let i = 0; i < 5; i++) {
+          seenPriorities.push(p.priority);
+          await p.yield();
+        }
+        log.push(`served ${m.type === 1 ? 'low' : 'high'}`);
+        p.reply(m.sender, { type: 0, data: empty });
+      }
+    });
+    await k.whenNamed('s');
+    let highDone = false;
+    const low = k.spawn({ name: 'low', priority: 1 }, async (p) => {
+      await p.call(p.connect('s'), { type: 1, data: empty });
+      log.push('low done');
+    });
+    await lowCalled;
+    const medium = k.spawn({ name: 'medium', priority: 5 }, async (p) => {
+      // CPU-bound: runs whenever it is the best ready process, until high has been served.
+      for (let i = 0; i < 100_000 && !highDone; i++) await p.yield();
+      log.push('medium done');
+    });
+    const high = k.spawn({ name: 'high', priority: 10 }, async (p) => {
+      await p.sleep(2e6);
+      await p.call(p.connect('s'), { type: 2, data: empty });
+      highDone = true;
+      log.push('high done');
+    });
+    await Promise.all([low.exited, medium.exited, high.exited]);
+    await k.shutdown();
+    // Without inheritance the server (priority 1) would never run while medium (5) is ready,
+    // and high would wait for medium. With it, the server ran at high's priority.
+    expect(log.slice(0, 3)).toEqual(['served low', 'served high', 'high done']);
+    expect(log.indexOf('medium done')).toBeGreaterThan(log.indexOf('high done'));
+    expect(seenPriorities).toContain(10);
+    expect(seenPriorities.filter((x) => x === 1).length).toBeGreaterThan(0);
+    expect(server.basePriority).toBe(1);
+  });
+
+  it('without callers the server is back at its base priority', async () => {
+    const k = testKernel();
+    let after = -1;
+    k.spawn({ name: 'server', priority: 2 }, async (p) => {
+      const ep = p.createEndpoint({ name: 's' });
+      const m = await p.receive(ep);
+      expect(p.priority).toBe(9);
+      p.reply(m.sender, { type: 0, data: empty });
+      after = p.priority;
+    });
+    await k.whenNamed('s');
+    k.spawn({ name: 'c', priority: 9 }, (p) => p.call(p.connect('s'), { type: 0, data: empty }));
+    await k.idle();
+    expect(after).toBe(2);
+  });
+
+  it('a passive server runs its handler on the caller time, with the true sender and capabilities', async () => {
+    const k = testKernel();
+    const log: string[] = [];
+    let clientPid = 0;
+    k.spawn({ name: 'server' }, (p) =>
+      p.serve(p.createEndpoint({ name: 's' }), (m) => {
+        log.push(`handler ${m.type} from ${m.sender === clientPid ? 'client' : m.sender}`);
+        return { type: m.type * 2, data: m.bytes.slice(0, m.length) };
+      }),
+    );
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      clientPid = p.pid;
+      await p.sleep(10);
+      const ch = p.connect('s');
+      for (let i = 1; i <= 3; i++) {
+        const r = await p.call(ch, { type: i, data: new Uint8Array([i]) });
+        log.push(`reply ${r.type} ${r.bytes[0]}`);
+      }
+    });
+    await c.exited;
+    expect(log).toEqual(['handler 1 from client', 'reply 2 1', 'handler 2 from client', 'reply 4 2', 'handler 3 from client', 'reply 6 3']);
+    await k.shutdown();
+  });
+
+  it('a process awaiting something outside the kernel does not stall the others', async () => {
+    const k = testKernel();
+    const log: string[] = [];
+    k.spawn({ name: 'slow' }, async () => {
+      await new Promise((r) => setTimeout(r, 20));
+      log.push('slow');
+    });
+    k.spawn({ name: 'fast' }, () => {
+      log.push('fast');
+    });
+    await k.idle();
+    expect(log).toEqual(['fast', 'slow']);
+  });
+});

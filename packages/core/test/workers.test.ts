@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { testKernel } from './support/kernel.ts';
+
+const here = (f: string) => new URL(`./support/${f}`, import.meta.url);
+
+describe('worker CPUs', () => {
+  it('a main-CPU client calls a server on a worker CPU', async () => {
+    const k = testKernel();
+    const base = k.stats();
+    const w = k.spawnWorker(here('echo-worker.ts'), { name: 'echo', args: { name: 'echo' } });
+    expect(w.cpu).toBeGreaterThan(0);
+    await k.whenNamed('echo');
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      const ch = p.connect('echo');
+      for (let i = 0; i < 200; i++) {
+        const r = await p.call(ch, { type: i, data: new Uint8Array([i & 0xff, 7]) });
+        expect([r.type, r.bytes[0], r.bytes[1], r.length]).toEqual([i + 1, i & 0xff, 7, 2]);
+      }
+      await p.call(ch, { type: 0xffffffff, data: new Uint8Array() });
+    });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
+    expect(await w.exited).toMatchObject({ reason: 'returned' });
+    expect(k.stats()).toEqual(base);
+  });
+
+  it('two worker CPUs do 100 000 call/reply round trips, every payload checked', async () => {
+    const k = testKernel();
+    const base = k.stats();
+    const server = k.spawnWorker(here('echo-worker.ts'), { name: 'echo', args: { name: 'echo' } });
+    const client = k.spawnWorker(here('call-worker.ts'), { name: 'caller', args: { name: 'echo', count: 100_000, stop: true } });
+    const exit = await client.exited;
+    // The caller reports its elapsed time by ending with a RESULT error; anything else is a failure.
+    expect(String(exit.error)).toMatch(/^Error: RESULT \d/);
+    expect(await server.exited).toMatchObject({ reason: 'returned' });
+    expect(k.stats()).toEqual(base);
+  });
+
+  it('killing the server worker mid-call wakes the client with an error, and memory returns to baseline', async () => {
+    for (const busy of [false, true]) {
+      const k = testKernel();
+      const base = k.stats();
+      const server = k.spawnWorker(here('kill-target.ts'), { name: 'victim', args: { name: 'victim', busy } });
+      await k.whenNamed('victim');
+      const client = k.spawn({ name: 'client' }, (p) => p.call(p.connect('victim'), { type: 1, data: new Uint8Array() }));
+      await new Promise((r) => setTimeout(r, 20));
+      const t0 = performance.now();
+      expect(await server.kill()).toMatchObject({ reason: 'killed' });
+      const exit = await client.exited;
+      const waited = performance.now() - t0;
+      expect(exit.reason).toBe('crashed');
+      expect(exit.error).toMatchObject({ code: 'ChannelClosed' });
+      expect(waited).toBeLessThan(5000);
+      expect(k.stats()).toEqual(base);
+    }
+  });
+
+  it('a crashing worker is reported and cleaned up; workers see the same @veridian/core as the kernel', async () => {
+    const k = testKernel();
+    const base = k.stats();
+    const ok = k.spawnWorker(here('identity-worker.ts'), { name: 'id' });
+    expect(await ok.exited).toMatchObject({ reason: 'returned' });
+    const bad = k.spawnWorker(here('does-not-exist.ts'), { name: 'bad' });
+    expect(await bad.exited).toMatchObject({ reason: 'crashed' });
+    expect(k.stats()).toEqual(base);
+  });
+});
