@@ -1,0 +1,46 @@
+/**
+ * `@veridian/arch-x86_64`: the x86_64 backend of the VeridianOS IPC kernel — the register
+ * fast path (syscall ABI) and the 4-level paging MMU with PCID-tagged TLBs.
+ * @packageDocumentation
+ */
+import type { Arch } from '@veridian/core';
+import { x86_64FastPath } from './fast-path.js';
+import { X86_64_PAGE_SIZES, createX86Mmu } from './mmu.js';
+
+export { x86_64FastPath, X86_64_FAST_PATH_LAYOUT } from './fast-path.js';
+export { X86_64_REGISTER_NAMES, X86_64_REGISTER_COUNT, X86_64_REGISTER_ROLES, Reg, type X86_64RegisterName } from './register-table.js';
+export {
+  PteBit,
+  PteLo,
+  PteHi,
+  Level,
+  LEVEL_SPAN,
+  TABLE_ENTRY_FLAGS,
+  PHYS_LIMIT,
+  normalizePerms,
+  leafLo,
+  leafHi,
+  tableLo,
+  tableHi,
+  entryAddress,
+  leafPerms,
+  leafMarkers,
+  isLeaf,
+  entryToBigInt,
+  entryFromBigInt,
+} from './page-table-entry.js';
+export { X86Mmu, createX86Mmu, X86_64_PAGE_SIZES } from './mmu.js';
+export { formatDump, formatSize } from './dump.js';
+
+/**
+ * The x86_64 architecture backend: hand it to the kernel (or to testkit's conformance
+ * suite). Worker CPUs load it again from `Arch.moduleUrl` by `Arch.exportName`.
+ */
+export const x86_64: Arch = Object.freeze({
+  name: 'x86_64',
+  pageSizes: X86_64_PAGE_SIZES,
+  fastPath: x86_64FastPath,
+  createMmu: createX86Mmu,
+  moduleUrl: import.meta.url,
+  exportName: 'x86_64',
+});

@@ -1,0 +1,102 @@
+import { FRAME_SIZE, IpcError, PageFault, AccessKind } from '@veridian/core';
+import type { AddressSpace, Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
+import { indexAt, toLinear } from './address.js';
+import { X86AddressSpace } from './address-space.js';
+import type { MmuContext } from './address-space.js';
+import { PageTables } from './page-table.js';
+import { SharedState } from './shared-state.js';
+import { Tlb } from './tlb.js';
+
+/** Page sizes of x86_64 4-level paging: 4 KiB, 2 MiB, 1 GiB. */
+export const X86_64_PAGE_SIZES: readonly number[] = Object.freeze([4096, 2 << 20, 1 << 30]);
+
+/**
+ * The x86_64 MMU: 4-level paging (PML4 → PDPT → PD → PT) over the machine's physical
+ * memory, 48-bit canonical addresses, 4 KiB / 2 MiB / 1 GiB pages, and one PCID-tagged TLB
+ * per CPU. The PCID allocator and the TLB-shootdown ring live in a shared-state frame of
+ * machine memory, so an instance in another worker thread created with
+ * `{ sharedState: mmu.sharedState }` shares address spaces and never uses a stale
+ * translation.
+ */
+export class X86Mmu implements Mmu {
+  readonly arch = 'x86_64';
+  readonly pageSizes: readonly number[] = X86_64_PAGE_SIZES;
+  readonly cpuCount: number;
+  readonly phys: PhysicalMemory;
+  readonly sharedState: number;
+  readonly #ctx: MmuContext;
+
+  /** Creates the MMU (or attaches to one with `options.sharedState`); see `MmuOptions` in `@veridian/core`. */
+  constructor(phys: PhysicalMemory, options: MmuOptions = {}) {
+    const cpus = options.cpus ?? 1;
+    const entries = options.tlbEntries ?? 64;
+    // Validate the TLB shape before a fresh state frame is allocated, so a bad option leaks nothing.
+    Tlb.check(cpus, entries);
+    const shared = options.sharedState === undefined ? SharedState.create(phys) : SharedState.attach(phys, options.sharedState);
+    this.phys = phys;
+    this.cpuCount = cpus;
+    this.sharedState = shared.pa;
+    this.#ctx = { tables: new PageTables(phys), shared, tlb: new Tlb(shared, cpus, entries), handlers: [] };
+  }
+
+  get tlbStats(): TlbStats {
+    return this.#ctx.tlb.stats;
+  }
+
+  splitAddress(va: VirtualAddress): { indices: number[]; offset: number } {
+    const linear = toLinear(va);
+    if (linear < 0) throw new PageFault(va, AccessKind.Read, false, 'invalid-address');
+    return { indices: [indexAt(linear, 3), indexAt(linear, 2), indexAt(linear, 1), indexAt(linear, 0)], offset: linear & 0xfff };
+  }
+
+  createAddressSpace(): AddressSpace {
+    const { shared, tables } = this.#ctx;
+    let pcid: number;
+    let root: number;
+    shared.lock();
+    try {
+      pcid = shared.allocPcid();
+      try {
+        root = tables.allocTable();
+      } catch (e) {
+        shared.freePcid(pcid);
+        throw e;
+      }
+    } finally {
+      shared.unlock();
+    }
+    return new X86AddressSpace(this.#ctx, root, pcid);
+  }
+
+  attachAddressSpace(root: number, asid: number): AddressSpace {
+    if (!Number.isInteger(root) || root % FRAME_SIZE !== 0 || !this.phys.isInstalled(root)) {
+      throw new IpcError('InvalidArgument', `root ${root} is not an installed frame address`);
+    }
+    if (!Number.isInteger(asid) || !this.#ctx.shared.pcidInUse(asid)) throw new IpcError('InvalidArgument', `PCID ${asid} is not allocated`);
+    return new X86AddressSpace(this.#ctx, root, asid);
+  }
+
+  onFault(handler: PageFaultHandler): () => void {
+    const handlers = this.#ctx.handlers;
+    handlers.push(handler);
+    return () => {
+      const i = handlers.indexOf(handler);
+      if (i >= 0) handlers.splice(i, 1);
+    };
+  }
+
+  flushTlb(cpu?: number): void {
+    const tlb = this.#ctx.tlb;
+    if (cpu === undefined) {
+      for (let c = 0; c < tlb.cpus; c++) tlb.flushAll(c);
+      return;
+    }
+    if (cpu >>> 0 !== cpu || cpu >= tlb.cpus) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
+    tlb.flushAll(cpu);
+  }
+}
+
+/** Creates an x86_64 MMU over `phys` (the `Arch.createMmu` of this package). */
+export function createX86Mmu(phys: PhysicalMemory, options?: MmuOptions): X86Mmu {
+  return new X86Mmu(phys, options);
+}
