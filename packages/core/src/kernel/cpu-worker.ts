@@ -46,5 +46,5 @@ export async function runWorkerCpu(data: WorkerCpuData): Promise<void> {
   } finally {
     core.unlock();
   }
-  parentPort?.postMessage(error === undefined ? { reason } : { reason, error });
+  parentPort?.postMessage(error === undefined ? { veridianExit: true, reason } : { veridianExit: true, reason, error });
 }

@@ -229,7 +229,9 @@ export class Kernel {
     this.#cpu.workerStarted();
     let report: ProcessExit | undefined;
     let killed = false;
-    worker.on('message', (m: { reason: ProcessExit['reason']; error?: string }) => {
+    worker.on('message', (m: { veridianExit?: true; reason: ProcessExit['reason']; error?: string }) => {
+      // Only the kernel's own exit report; the process's module may post messages of its own.
+      if (m?.veridianExit !== true) return;
       report = m.error === undefined ? { pid, name, reason: m.reason } : { pid, name, reason: m.reason, error: m.error };
     });
     let workerError: unknown;

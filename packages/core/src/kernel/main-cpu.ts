@@ -5,7 +5,7 @@ import type { ManualClock } from '../contracts/clock.js';
 import type { CpuPort, KernelCore } from './kernel-core.js';
 import { H, P, PState } from './layout.js';
 
-/** How a CPU blocks a process until the kernel wakes it. */
+/** How a CPU blocks a process until the kernel wakes it. @internal */
 export interface CpuRuntime {
   readonly core: KernelCore;
   /** True on a worker CPU, where blocking is synchronous (`Atomics.wait`). */

@@ -9,8 +9,10 @@ export class ApplicationError<E = unknown> extends Error {
   /** The `E` value the server returned (an enum member or an integer). */
   readonly value: E;
 
-  constructor(value: E, message?: string, options?: { cause?: unknown }) {
-    super(message ?? `application error ${typeof value === 'bigint' ? `${value}n` : String(value)}`, options);
+  /** `context` says where the error came from, e.g. `demo.fs/File.read` (it goes into the message). */
+  constructor(value: E, context?: string, options?: { cause?: unknown }) {
+    const shown = typeof value === 'bigint' ? `${value}n` : String(value);
+    super(context === undefined ? `application error ${shown}` : `${context} returned error ${shown}`, options);
     this.name = new.target.name;
     this.value = value;
   }
