@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { IPC_ERROR_NUMBERS, IpcError } from '../contracts/errors.js';
 import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
 import { KILLED } from './kernel-core.js';
@@ -23,6 +24,9 @@ export interface CpuRuntime {
   /** Sleeps `ns` nanoseconds of kernel time. */
   sleep(p: number, ns: number): Promise<void>;
 }
+
+const MIN_POLL_NS = 2_000;
+const MAX_POLL_NS = 200_000;
 
 type Resolver = (value: MessageBuffer | undefined) => void;
 type Rejecter = (error: unknown) => void;
@@ -57,6 +61,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
   #checkEpoch = 0;
   #doorbellArmed = false;
   #workers = 0;
+  #pollBudgetNs = availableParallelism() > 1 ? 20_000 : 0;
 
   constructor(core: KernelCore) {
     this.core = core;
@@ -146,8 +151,33 @@ export class MainCpu implements CpuPort, CpuRuntime {
     if (this.current === p) {
       this.current = -1;
       this.dispatch();
+      if (this.current === -1 && this.#workers > 0) this.#idlePoll();
     }
     return promise;
+  }
+
+  /**
+   * Nothing here can run and another CPU may answer soon: poll the doorbell for a short,
+   * adaptive while (a worker replies within microseconds; a trip through the event loop and
+   * `waitAsync` costs far more), then fall back to the event loop. Never on a single core.
+   */
+  #idlePoll(): void {
+    if (this.#pollBudgetNs === 0) return;
+    const i32 = this.core.i32;
+    const seen = Atomics.load(i32, H.DOORBELL);
+    const start = performance.now();
+    const limit = start + this.#pollBudgetNs / 1e6;
+    for (let spins = 0; ; spins++) {
+      if (Atomics.load(i32, H.DOORBELL) !== seen) {
+        const took = (performance.now() - start) * 1e6;
+        // Grow the budget towards 4× what a wake-up took; it shrinks again when polls go unanswered.
+        this.#pollBudgetNs = Math.min(MAX_POLL_NS, Math.max(this.#pollBudgetNs, took * 4));
+        this.#drainWakeRing();
+        return;
+      }
+      if ((spins & 255) === 255 && performance.now() > limit) break;
+    }
+    this.#pollBudgetNs = Math.max(MIN_POLL_NS, this.#pollBudgetNs / 2);
   }
 
   /**
