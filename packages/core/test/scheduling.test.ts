@@ -150,6 +150,33 @@ describe('one-CPU scheduling', () => {
     await k.shutdown();
   });
 
+  it('a passive server moves capabilities both ways and checks SHARE on its reply', async () => {
+    const k = testKernel();
+    const { Rights } = await import('@veridian/core');
+    let serverOwn = 0;
+    k.spawn({ name: 'server' }, (p) => {
+      serverOwn = p.createEndpoint();
+      const shareable = p.derive(serverOwn, Rights.SEND | Rights.SHARE);
+      const unshareable = p.derive(serverOwn, Rights.SEND);
+      return p.serve(p.createEndpoint({ name: 's' }), (m) => {
+        expect(m.capCount).toBe(1);
+        expect(p.inspect(m.caps[0]!).permissions).toBe(Rights.RECEIVE | Rights.SHARE);
+        return { type: 0, data: empty, caps: [m.type === 1 ? shareable : unshareable] };
+      });
+    });
+    await k.whenNamed('s');
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      const ch = p.connect('s');
+      const mine = p.derive(p.createEndpoint(), Rights.RECEIVE | Rights.SHARE);
+      const r = await p.call(ch, { type: 1, data: empty, caps: [mine] });
+      expect(r.capCount).toBe(1);
+      expect(p.inspect(r.caps[0]!).permissions).toBe(Rights.SEND | Rights.SHARE);
+      await expect(p.call(ch, { type: 2, data: empty, caps: [mine] })).rejects.toMatchObject({ code: 'PermissionDenied' });
+    });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
+    await k.shutdown();
+  });
+
   it('a process awaiting something outside the kernel does not stall the others', async () => {
     const k = testKernel();
     const log: string[] = [];

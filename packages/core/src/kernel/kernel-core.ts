@@ -2,7 +2,7 @@ import type { Arch } from '../contracts/arch.js';
 import { ObjectKind } from '../contracts/capability.js';
 import type { Clock } from '../contracts/clock.js';
 import { IpcError, IPC_ERROR_NUMBERS } from '../contracts/errors.js';
-import { KERNEL_MESSAGE_FLAGS, MessageFlags, MessageInfo } from '../contracts/message.js';
+import { KERNEL_MESSAGE_FLAGS, MessageFlags, MessageInfo, type MessageBuffer } from '../contracts/message.js';
 import { PagePerm, type AddressSpace, type Mmu } from '../contracts/mmu.js';
 import { readSlot, writeSlot } from '../contracts/register-frame.js';
 import { Rights, isSubsetOf } from '../contracts/rights.js';
@@ -86,12 +86,13 @@ export class KernelCore {
 
   /** Record index of a live process id, or -1. O(1). */
   resolvePid(pid: number): number {
+    // Ids are below 2^31 and whole; anything else fails the generation compare below.
     const p = pid & 0xffff;
-    if (!Number.isInteger(pid) || pid <= 0 || p >= this.mm.nproc) return -1;
-    const b = this.mm.proc(p);
+    if (p >= this.mm.nproc) return -1;
+    const b = this.mm.procBase + p * P.SIZE;
     const st = this.i32[b + P.STATE]!;
     if (st === PState.FREE || st === PState.RETIRED) return -1;
-    return this.i32[b + P.GEN] === Math.floor(pid / 0x10000) ? p : -1;
+    return this.i32[b + P.GEN]! * 0x10000 + p === pid ? p : -1;
   }
 
   /** Endpoint id of record `e`. */
@@ -102,9 +103,9 @@ export class KernelCore {
   /** Record index of an open endpoint id, or -1. O(1): index plus generation, no hashing. */
   resolveEndpoint(id: number): number {
     const e = id & 0xffff;
-    if (!Number.isInteger(id) || id <= 0 || e >= this.mm.nep) return -1;
-    const b = this.mm.ep(e);
-    return this.i32[b + E.STATE] === EState.OPEN && this.i32[b + E.GEN] === Math.floor(id / 0x10000) ? e : -1;
+    if (e >= this.mm.nep) return -1;
+    const b = this.mm.epBase + e * E.SIZE;
+    return this.i32[b + E.STATE] === EState.OPEN && this.i32[b + E.GEN]! * 0x10000 + e === id ? e : -1;
   }
 
   /**
@@ -450,26 +451,59 @@ export class KernelCore {
   }
 
   /**
-   * Passive-server fast path, step 1: if the endpoint `ch` names (SEND checked) has a receiver
-   * waiting that `isPassive(r, e)` approves, moves `p`'s message into its frame (sender stamped,
-   * capabilities re-minted) and returns it; the receiver stays waiting in receive. Returns -1
-   * (nothing changed) when the fast path does not apply. Lock held.
+   * Passive-server fast path, step 1: the receiver waiting on the endpoint `ch` names (SEND
+   * checked) if `isPassive(r, e)` approves it, after checking the capabilities in `p`'s frame
+   * (SHARE); else -1 with nothing checked beyond the endpoint. Nothing changes. Lock held.
    */
-  passiveCall(p: number, ch: number, isPassive: (r: number, e: number) => boolean): number {
-    const frame = this.mm.frame(p);
+  passiveTarget(p: number, ch: number, isPassive: (r: number, e: number) => boolean): number {
     const e = this.endpointOf(p, ch, Rights.SEND);
-    const r = this.i32[this.mm.ep(e) + E.RHEAD]!;
-    if (r === NONE || this.i32[this.mm.proc(r) + P.CPU] !== this.cpu || !isPassive(r, e)) return -1;
-    this.#checkOutgoingCaps(p, frame);
-    this.#transfer(p, r, MessageFlags.CALL);
-    this.i32[this.mm.ep(e) + E.MSGS]++;
+    const r = this.i32[this.mm.epBase + e * E.SIZE + E.RHEAD]!;
+    if (r === NONE || this.i32[this.mm.procBase + r * P.SIZE + P.CPU] !== this.cpu || !isPassive(r, e)) return -1;
+    this.#checkOutgoingCaps(p, this.mm.frame(p));
     return r;
   }
 
-  /** Passive-server fast path, step 2: moves server `r`'s reply (in its frame) back to caller `p`. Lock held. */
-  passiveReply(r: number, p: number): void {
-    this.#checkOutgoingCaps(r, this.mm.frame(r));
-    this.#transfer(r, p, MessageFlags.REPLY);
+  /**
+   * Passive-server fast path, step 2: the request, already decoded from caller `p`'s registers
+   * into `buf`, is delivered to server `r` — true sender, kernel flags, capabilities re-minted
+   * into `r`'s space (room checked first). The registers are read in place rather than copied
+   * to the server's frame and back, as seL4's fastpath hands message registers over. Lock held.
+   */
+  passiveDeliver(p: number, r: number, buf: MessageBuffer): void {
+    const n = buf.capCount;
+    if (n > 0) {
+      if (this.caps.freeSlots(r) < n) throw new IpcError('OutOfMemory', "receiver's capability space is full");
+      for (let i = 0; i < n; i++) buf.caps[i] = this.#remint(p, buf.caps[i]!, r);
+    }
+    buf.sender = this.pidOf(p);
+    buf.flags = (buf.flags & ~KERNEL_MESSAGE_FLAGS) | MessageFlags.CALL;
+    this.i32[this.mm.epBase + this.i32[this.mm.procBase + r * P.SIZE + P.WAIT_EP]! * E.SIZE + E.MSGS]++;
+  }
+
+  /**
+   * Passive-server fast path, step 3: server `r`'s reply, encoded straight into caller `p`'s
+   * registers, gets the true sender, the REPLY flag and its capabilities re-minted into `p`'s
+   * space (checked against `r`'s space, SHARE required, room checked first). Lock held.
+   */
+  passiveReturn(r: number, p: number): void {
+    const L = this.#layout;
+    const f = this.mm.frame(p);
+    const info = readSlot(f, L.info);
+    const n = MessageInfo.capCount(info);
+    if (n > 0) {
+      this.#checkOutgoingCaps(r, f);
+      if (this.caps.freeSlots(p) < n) throw new IpcError('OutOfMemory', "caller's capability space is full");
+      for (let i = 0; i < n; i++) writeSlot(f, L.caps[i]!, this.#remint(r, readSlot(f, L.caps[i]!), p));
+    }
+    writeSlot(f, L.sender, this.pidOf(r));
+    writeSlot(f, L.info, (info & ~(KERNEL_MESSAGE_FLAGS << MessageInfo.FLAGS_SHIFT)) | (MessageFlags.REPLY << MessageInfo.FLAGS_SHIFT));
+  }
+
+  /** Mints a copy of `src`'s capability `handle` into `dst`'s space; returns the new handle. */
+  #remint(src: number, handle: number, dst: number): number {
+    const i32 = this.i32;
+    const s = this.caps.find(src, handle);
+    return this.caps.insert(dst, i32[s + S.KIND]!, i32[s + S.OBJ]!, i32[s + S.GEN]!, i32[s + S.RIGHTS]!);
   }
 
   /** IpcReceive on the endpoint `handle`. Returns 0 with the message in `p`'s frame, or {@link BLOCKED}. Lock held. */
@@ -565,11 +599,7 @@ export class KernelCore {
     const info = readSlot(df, L.info);
     writeSlot(df, L.info, (info & ~(KERNEL_MESSAGE_FLAGS << MessageInfo.FLAGS_SHIFT)) | (flags << MessageInfo.FLAGS_SHIFT));
     const i32 = this.i32;
-    for (let i = 0; i < n; i++) {
-      const s = this.caps.find(src, readSlot(sf, L.caps[i]!));
-      const h = this.caps.insert(dst, i32[s + S.KIND]!, i32[s + S.OBJ]!, i32[s + S.GEN]!, i32[s + S.RIGHTS]!);
-      writeSlot(df, L.caps[i]!, h);
-    }
+    for (let i = 0; i < n; i++) writeSlot(df, L.caps[i]!, this.#remint(src, readSlot(sf, L.caps[i]!), dst));
   }
 
   // ---------------------------------------------------------------- wake-ups

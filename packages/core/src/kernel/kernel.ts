@@ -108,6 +108,9 @@ export class Kernel {
   readonly #freeCpus: number[] = [];
   readonly #live = new Map<number, { exited: Promise<ProcessExit>; kill: () => Promise<ProcessExit> }>();
   #idleWaiters: Array<() => void> = [];
+  readonly #i32: Int32Array;
+  readonly #epBase: number;
+  readonly #nep: number;
 
   /** @internal use {@link createKernel} */
   constructor(options: KernelOptions) {
@@ -127,6 +130,9 @@ export class Kernel {
     this.memory.i32[H.NCPU] = this.#maxCpus;
     this.#core = new KernelCore(this.memory, this.arch, mmu, this.clock, 0, options.seed);
     this.#cpu = new MainCpu(this.#core);
+    this.#i32 = this.memory.i32;
+    this.#epBase = this.memory.epBase;
+    this.#nep = this.memory.nep;
   }
 
   /**
@@ -281,7 +287,12 @@ export class Kernel {
 
   /** Resolves an endpoint id in O(1): true when it names an open endpoint (a stale id never does). */
   lookupEndpoint(id: number): boolean {
-    return this.#core.resolveEndpoint(id) >= 0;
+    // resolveEndpoint inlined over cached bases: the registry hot path.
+    const e = id & 0xffff;
+    if (e >= this.#nep) return false;
+    const b = this.#epBase + e * E.SIZE;
+    const i32 = this.#i32;
+    return i32[b + E.STATE] === EState.OPEN && i32[b + E.GEN]! * 0x10000 + e === id;
   }
 
   /** Registry id of the open endpoint named `name`, or `undefined`. */

@@ -4,37 +4,44 @@
  * thread) read the same records without any serialization.
  */
 
-/** Header words (from Int32 index 0). */
+/**
+ * Header words (from Int32 index 0). Words other CPUs write on the hot path each sit on a
+ * cache line of their own (16 words = 64 bytes), so CPUs do not steal each other's lines for
+ * nothing (false sharing); line 0 holds read-mostly configuration.
+ */
 export const H = {
   MAGIC: 0,
-  /** Big kernel lock word (0 free, 1 held). */
-  LOCK: 1,
-  NPROC: 2,
-  NEP: 3,
-  NSLOTS: 4,
-  NCPU: 5,
+  NPROC: 1,
+  NEP: 2,
+  NSLOTS: 3,
+  NCPU: 4,
+  PHYS_CTL: 5,
+  MMU_SHARED: 6,
+  PROC_BASE: 7,
+  EP_BASE: 8,
+  SLOT_BASE: 9,
+  FRAME_BASE: 10,
+  WAKE_BASE: 11,
+  WAKE_CAP: 12,
+  REG_WORDS: 13,
+  MEMORY_BYTES: 14,
+  /** Number of worker CPUs attached (non-zero switches locking on). */
+  SHARED: 15,
+  /** Big kernel lock word (0 free, 1 held), alone on its line. */
+  LOCK: 16,
   /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
-  DOORBELL: 6,
-  WAKE_HEAD: 7,
-  WAKE_TAIL: 8,
+  DOORBELL: 32,
+  WAKE_HEAD: 33,
+  WAKE_TAIL: 34,
   /** Global FIFO ticket for queue ordering. */
-  TICKET: 9,
-  PHYS_CTL: 10,
-  MMU_SHARED: 11,
-  PROC_BASE: 12,
-  EP_BASE: 13,
-  SLOT_BASE: 14,
-  FRAME_BASE: 15,
-  WAKE_BASE: 16,
-  WAKE_CAP: 17,
-  REG_WORDS: 18,
-  /** Number of worker CPUs that are attached (non-zero switches locking on). */
-  SHARED: 19,
+  TICKET: 48,
   /** Next CPU index to hand out. */
-  NEXT_CPU: 20,
-  MEMORY_BYTES: 21,
-  SIZE: 32,
+  NEXT_CPU: 49,
+  SIZE: 64,
 } as const;
+
+/** Int32 words per cache line; record regions start on a line. */
+export const LINE_WORDS = 16;
 
 export const MAGIC = 0x56524449; // 'VRDI'
 
@@ -98,7 +105,8 @@ export const E = {
   NAME: 10, // 8 words
   MSGS: 18,
   TIMEOUT_HI: 19,
-  SIZE: 20,
+  /** Two cache lines, so endpoints never share one. */
+  SIZE: 32,
 } as const;
 
 export const EState = { FREE: 0, OPEN: 1, RETIRED: 2 } as const;

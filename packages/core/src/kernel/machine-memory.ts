@@ -1,6 +1,6 @@
 import { IpcError } from '../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../memory/physical-memory.js';
-import { E, EState, H, MAGIC, P, PState, REG_WORDS, S } from './layout.js';
+import { E, EState, H, LINE_WORDS, MAGIC, P, PState, REG_WORDS, S } from './layout.js';
 
 /** Sizes of the record pools carved out of machine memory. */
 export interface MachineSizes {
@@ -68,15 +68,16 @@ export class MachineMemory {
     ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new IpcError('InvalidArgument', `${k} must be an integer in [1, ${max}]`);
     }
-    let w = H.SIZE;
+    const line = (x: number) => Math.ceil(x / LINE_WORDS) * LINE_WORDS;
+    let w: number = H.SIZE;
     const procBase = w;
-    w += processes * P.SIZE;
+    w = line(w + processes * P.SIZE);
     const epBase = w;
-    w += endpoints * E.SIZE;
+    w = line(w + endpoints * E.SIZE);
     const slotBase = w;
-    w += processes * capSlots * S.SIZE;
+    w = line(w + processes * capSlots * S.SIZE);
     const frameBase = w;
-    w += processes * REG_WORDS;
+    w = line(w + processes * REG_WORDS);
     const wakeBase = w;
     const wakeCap = processes * 2;
     w += wakeCap;

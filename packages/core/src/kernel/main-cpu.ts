@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { IPC_ERROR_NUMBERS, IpcError } from '../contracts/errors.js';
 import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
 import { KILLED } from './kernel-core.js';
+import { Syscall } from '../contracts/syscall.js';
 import type { ManualClock } from '../contracts/clock.js';
 import type { CpuPort, KernelCore } from './kernel-core.js';
 import { H, P, PState } from './layout.js';
@@ -270,21 +271,22 @@ export class MainCpu implements CpuPort, CpuRuntime {
    */
   passiveCall(p: number, ch: number, reply: MessageBuffer): MessageBuffer | undefined {
     const core = this.core;
-    const r = core.passiveCall(p, ch, this.#isPassive);
+    const r = core.passiveTarget(p, ch, this.#isPassive);
     if (r < 0) return undefined;
     const entry = this.#passive[r]!;
     const fp = core.arch.fastPath;
-    const serverFrame = core.mm.frame(r);
-    fp.decode(serverFrame, entry.buf);
+    const frame = core.mm.frame(p);
+    fp.decode(frame, entry.buf);
+    core.passiveDeliver(p, r, entry.buf);
     let response: SmallMessage;
     try {
       response = entry.handler(entry.buf);
     } catch (e) {
       throw e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
     }
-    fp.encode(3, 0, response, serverFrame);
-    core.passiveReply(r, p);
-    fp.decode(core.mm.frame(p), reply);
+    fp.encode(Syscall.IpcReply, 0, response, frame);
+    core.passiveReturn(r, p);
+    fp.decode(frame, reply);
     return reply;
   }
 

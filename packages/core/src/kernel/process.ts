@@ -5,9 +5,8 @@ import { MessageFlags, createMessageBuffer, type MessageBuffer, type SmallMessag
 import type { RegisterFrame } from '../contracts/register-frame.js';
 import { Rights, hasRights } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
-import { CLOSED_GEN } from './capability-space.js';
 import { BLOCKED, KILLED, type KernelCore } from './kernel-core.js';
-import { E, Op, P, PState, S } from './layout.js';
+import { E, EState, HANDLE_INDEX_BITS, HANDLE_INDEX_MASK, Op, P, PState, S } from './layout.js';
 import { MainCpu, type CpuRuntime } from './main-cpu.js';
 
 /** Options of {@link Process.createEndpoint}. */
@@ -50,6 +49,10 @@ export class Process {
   readonly #callBuf: MessageBuffer = createMessageBuffer();
   readonly #recvBuf: MessageBuffer = createMessageBuffer();
   #timeoutNs = 0;
+  readonly #i32: Int32Array;
+  readonly #slots: number;
+  readonly #nslots: number;
+  readonly #epBase: number;
 
   /** @internal */
   constructor(rt: CpuRuntime, p: number) {
@@ -61,6 +64,10 @@ export class Process {
     this.cpu = rt.core.i32[rt.core.mm.proc(p) + P.CPU]!;
     this.frame = rt.core.mm.frame(p);
     this.#fp = rt.core.arch.fastPath;
+    this.#i32 = rt.core.i32;
+    this.#slots = rt.core.mm.slot(p, 0);
+    this.#nslots = rt.core.mm.nslots;
+    this.#epBase = rt.core.mm.epBase;
   }
 
   /** True while the process exists. */
@@ -136,13 +143,15 @@ export class Process {
    * no allocation (the registry-lookup hot path).
    */
   validate(handle: CapHandle, rights: number): boolean {
-    const core = this.#core;
-    const s = core.caps.find(this.#p, handle);
-    if (s < 0) return false;
-    const i32 = core.i32;
-    if (!hasRights(i32[s + S.RIGHTS]!, rights)) return false;
-    const gen = i32[s + S.GEN]!;
-    return gen !== CLOSED_GEN && core.resolveEndpoint(gen * 0x10000 + i32[s + S.OBJ]!) >= 0;
+    // The same checks as the kernel's capability lookup, inlined: this is the hot path.
+    const index = handle & HANDLE_INDEX_MASK;
+    const tag = handle >>> HANDLE_INDEX_BITS;
+    if (index >= this.#nslots || tag === 0) return false;
+    const i32 = this.#i32;
+    const s = this.#slots + index * S.SIZE;
+    if (i32[s + S.TAG] !== tag || i32[s + S.KIND] !== ObjectKind.Endpoint || !hasRights(i32[s + S.RIGHTS]!, rights)) return false;
+    const b = this.#epBase + i32[s + S.OBJ]! * E.SIZE;
+    return i32[b + E.STATE] === EState.OPEN && i32[b + E.GEN] === i32[s + S.GEN];
   }
 
   // ---------------------------------------------------------------- synchronous IPC
