@@ -1,0 +1,515 @@
+import { IpcError, PageFault } from '@veridian/core';
+import type { AccessKind, AddressSpace, FaultReason, MapOptions, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
+import {
+  HI_SW_LAZY,
+  HI_SW_PROT_NONE,
+  LO_AF,
+  LO_AP_RO,
+  LO_NG,
+  LO_TABLE_OR_PAGE,
+  LO_VALID,
+  architecturalRights,
+  cachedRights,
+  isDirty,
+  leafAddress,
+  leafHi,
+  leafLo,
+  leafState,
+  levelOfPageSize,
+  levelSize,
+  markersOf,
+  permsOf,
+  tableAddress,
+  tableHi,
+  tableLo,
+} from './descriptor.js';
+import { formatDump, type RawLeaf } from './dump.js';
+import type { MmuContext } from './mmu-context.js';
+import { Shootdown } from './shared-state.js';
+import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './translation-table.js';
+import { VA_LIMIT, tableIndex, vaToNumber } from './virtual-address.js';
+
+// Walk outcomes (a non-negative result is the physical address).
+const F_NOT_PRESENT = -1;
+const F_PERMISSION = -2;
+const F_LAZY = -3;
+const F_INVALID = -4;
+const RETRY = -5;
+
+const TWO_32 = 0x1_0000_0000;
+const PAGE = 4096;
+const PERM_MASK = 0xf;
+const MARKER_MASK = 0x3;
+// Software bits that keep an invalid entry a mapping (frame and rights recorded).
+const MARKER_BITS = HI_SW_LAZY | HI_SW_PROT_NONE;
+
+function reasonOf(code: number): FaultReason {
+  return code === F_PERMISSION ? 'permission' : code === F_LAZY ? 'lazy' : code === F_INVALID ? 'invalid-address' : 'not-present';
+}
+
+function isAccess(access: number): boolean {
+  return access === 1 || access === 2 || access === 4;
+}
+
+/**
+ * One AArch64 address space: a TTBR0_EL1 translation-table tree (VMSAv8-64 stage 1, 4 KiB
+ * granule, 48-bit VA, levels 0–3) in machine memory, tagged by a 16-bit ASID.
+ *
+ * Table updates take the shared mutation lock and bracket themselves with a seqlock, so
+ * lock-free walkers (translate) on any thread retry instead of using a half-written entry.
+ * Hardware updates (AF, dirty) are compare-and-swaps on the descriptor's low word.
+ */
+export class Aarch64AddressSpace implements AddressSpace {
+  /** ASID tagging this space's non-global TLB entries. */
+  readonly asid: number;
+  /** Physical address of the level-0 table (the TTBR0_EL1 base address). */
+  readonly root: number;
+  readonly #ctx: MmuContext;
+  #destroyed = false;
+
+  /** Wraps an existing root table; use `Mmu.createAddressSpace` / `attachAddressSpace`. */
+  constructor(ctx: MmuContext, root: number, asid: number) {
+    this.#ctx = ctx;
+    this.root = root;
+    this.asid = asid;
+  }
+
+  #live(): void {
+    if (this.#destroyed || !this.#ctx.state.asidInUse(this.asid)) throw new IpcError('InvalidState', `address space (asid ${this.asid}) was destroyed`);
+  }
+
+  #range(va: VirtualAddress, length: number, align: number): number {
+    const v = vaToNumber(va);
+    if (v < 0) throw new IpcError('InvalidArgument', `0x${va.toString(16)} is outside the TTBR0 range [0, 2^48)`);
+    if (!Number.isSafeInteger(length) || length < 0) throw new IpcError('InvalidArgument', `bad length ${length}`);
+    if (v % align !== 0 || length % align !== 0) throw new IpcError('InvalidArgument', `range 0x${v.toString(16)}+0x${length.toString(16)} is not ${align}-byte aligned`);
+    if (v + length > VA_LIMIT) throw new IpcError('InvalidArgument', 'range runs past the TTBR0 range');
+    return v;
+  }
+
+  /**
+   * Maps `[va, va + length)` to `[pa, pa + length)` with leaves of `options.pageSize` (4 KiB
+   * pages at level 3, 2 MiB blocks at level 2, 1 GiB blocks at level 1). Entries start with
+   * AF = 0 and, when writable, writable-clean (DBM = 1, AP[2] = 1). All or nothing:
+   * `AlreadyExists` on overlap, `OutOfMemory` when a table frame is missing, tables and
+   * frames as before either way.
+   */
+  map(va: VirtualAddress, pa: number, length: number, perms: PagePerms, options: MapOptions = {}): void {
+    this.#live();
+    const pageSize = options.pageSize ?? PAGE;
+    const level = levelOfPageSize(pageSize);
+    if (level < 0) throw new IpcError('InvalidArgument', `unsupported page size ${pageSize}`);
+    const start = this.#range(va, length, pageSize);
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa % pageSize !== 0 || pa + length > VA_LIMIT) {
+      throw new IpcError('InvalidArgument', `physical address 0x${pa.toString(16)} is misaligned or beyond 48 bits`);
+    }
+    if (!Number.isInteger(perms) || (perms & ~PERM_MASK) !== 0) throw new IpcError('InvalidArgument', `bad permissions 0x${perms.toString(16)}`);
+    const markers = options.markers ?? 0;
+    if (!Number.isInteger(markers) || (markers & ~MARKER_MASK) !== 0) throw new IpcError('InvalidArgument', `bad markers 0x${markers.toString(16)}`);
+    if (length === 0) return;
+    const state = this.#ctx.state;
+    state.lock();
+    try {
+      for (let off = 0; off < length; off += pageSize) {
+        if (this.#occupied(start + off, level)) {
+          throw new IpcError('AlreadyExists', `0x${(start + off).toString(16)} overlaps an existing mapping`);
+        }
+      }
+      state.beginWrite();
+      try {
+        this.#install(start, pa, length, pageSize, level, perms, markers, options.global ?? false);
+      } finally {
+        state.endWrite();
+      }
+    } finally {
+      state.unlock();
+    }
+    // No shootdown: the entries were invalid, and TLBs never cache invalid entries.
+  }
+
+  /** True when anything (leaf, block, LAZY entry or non-empty table) occupies the slot for `va` at `level`. */
+  #occupied(va: number, level: number): boolean {
+    const phys = this.#ctx.phys;
+    const u32 = phys.u32;
+    let table = this.root;
+    for (let l = 0; ; l++) {
+      const w = entryWord(phys, table, tableIndex(va, l));
+      const lo = u32[w]!;
+      const hi = u32[w + 1]!;
+      if (lo === 0 && hi === 0) return false;
+      // Tables are freed when they empty, so a table at the target level is occupied.
+      if (l === level || !isTable(lo, l)) return true;
+      table = tableAddress(lo, hi);
+    }
+  }
+
+  #install(start: number, pa: number, length: number, pageSize: number, level: number, perms: number, markers: number, global: boolean): void {
+    const phys = this.#ctx.phys;
+    const u32 = phys.u32;
+    const leafState = { accessed: false, dirty: false, global };
+    const newTables: number[] = []; // pairs: parent entry word, table address
+    const leaves: number[] = [];
+    try {
+      for (let off = 0; off < length; off += pageSize) {
+        const va = start + off;
+        let table = this.root;
+        for (let l = 0; l < level; l++) {
+          const w = entryWord(phys, table, tableIndex(va, l));
+          const lo = u32[w]!;
+          if (isTable(lo, l)) {
+            table = tableAddress(lo, u32[w + 1]!);
+            continue;
+          }
+          const t = allocTable(phys);
+          newTables.push(w, t);
+          Atomics.store(u32, w + 1, tableHi(t));
+          Atomics.store(u32, w, tableLo(t));
+          table = t;
+        }
+        const w = entryWord(phys, table, tableIndex(va, level));
+        // High word first: the valid bit lives in the low word.
+        Atomics.store(u32, w + 1, leafHi(pa + off, perms, markers, leafState));
+        Atomics.store(u32, w, leafLo(pa + off, perms, markers, level, leafState));
+        leaves.push(w);
+      }
+    } catch (e) {
+      for (const w of leaves) {
+        Atomics.store(u32, w, 0);
+        Atomics.store(u32, w + 1, 0);
+      }
+      for (let i = newTables.length - 2; i >= 0; i -= 2) {
+        Atomics.store(u32, newTables[i]!, 0);
+        Atomics.store(u32, newTables[i]! + 1, 0);
+        freeTable(phys, newTables[i + 1]!);
+      }
+      throw e;
+    }
+  }
+
+  /** Throws `InvalidArgument` if a block leaf straddles an end of `[start, end)`. */
+  #checkNoSplit(start: number, end: number): void {
+    visitLeaves(this.#ctx.phys, this.root, 0, 0, start, end, (va, level) => {
+      if (va < start || va + levelSize(level) > end) {
+        throw new IpcError('InvalidArgument', `range would split the ${levelSize(level) >>> 20} MiB block at 0x${va.toString(16)}`);
+      }
+    });
+  }
+
+  /**
+   * Removes every leaf (including LAZY entries) in the range, frees tables left empty (the
+   * root stays) and shoots the range down on every CPU. Holes are ignored; splitting a
+   * block is `InvalidArgument` with nothing changed.
+   */
+  unmap(va: VirtualAddress, length: number): void {
+    this.#live();
+    const start = this.#range(va, length, PAGE);
+    if (length === 0) return;
+    const end = start + length;
+    const ctx = this.#ctx;
+    const state = ctx.state;
+    state.lock();
+    try {
+      this.#checkNoSplit(start, end);
+      let valid = 0;
+      state.beginWrite();
+      try {
+        clearRange(ctx.phys, this.root, 0, 0, start, end, (_va, _level, _w, lo) => {
+          if (lo & LO_VALID) valid++;
+        });
+      } finally {
+        state.endWrite();
+      }
+      if (valid > 0) ctx.shootdown(Shootdown.Range, this.asid, start / PAGE, end / PAGE, valid);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  /**
+   * Re-encodes every leaf in the range with `perms` (and `markers` when given), keeping the
+   * output address, AF, dirty state and nG; then shoots the range down. Clearing LAZY makes
+   * an entry valid; setting it makes a valid entry invalid. Holes are ignored; splitting a
+   * block is `InvalidArgument` with nothing changed.
+   */
+  protect(va: VirtualAddress, length: number, perms: PagePerms, markers?: number): void {
+    this.#live();
+    const start = this.#range(va, length, PAGE);
+    if (!Number.isInteger(perms) || (perms & ~PERM_MASK) !== 0) throw new IpcError('InvalidArgument', `bad permissions 0x${perms.toString(16)}`);
+    if (markers !== undefined && (!Number.isInteger(markers) || (markers & ~MARKER_MASK) !== 0)) {
+      throw new IpcError('InvalidArgument', `bad markers 0x${markers.toString(16)}`);
+    }
+    if (length === 0) return;
+    const end = start + length;
+    const ctx = this.#ctx;
+    const u32 = ctx.u32;
+    const state = ctx.state;
+    state.lock();
+    try {
+      this.#checkNoSplit(start, end);
+      let changed = 0;
+      state.beginWrite();
+      try {
+        visitLeaves(ctx.phys, this.root, 0, 0, start, end, (_va, level, w, lo, hi) => {
+          const pa = leafAddress(lo, hi, level);
+          const mk = markers ?? markersOf(hi);
+          // A walker on another thread may set AF or dirty concurrently: compare-and-swap
+          // the low word so that update is carried over, never lost. The old high word is
+          // only ever written under the lock, so it is still `hi`.
+          for (let cur = lo; ; ) {
+            const st = leafState(cur, hi);
+            Atomics.store(u32, w + 1, leafHi(pa, perms, mk, st));
+            const seen = Atomics.compareExchange(u32, w, cur, leafLo(pa, perms, mk, level, st));
+            if (seen === cur) break;
+            cur = seen;
+          }
+          if (lo & LO_VALID) changed++;
+        });
+      } finally {
+        state.endWrite();
+      }
+      if (changed > 0) ctx.shootdown(Shootdown.Range, this.asid, start / PAGE, end / PAGE, changed);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  /**
+   * Translates an access by `cpu` at EL0 (`user`) or EL1. A TLB hit for a number `va`
+   * costs one atomic load (the shootdown epoch) and one probe, and allocates nothing. A
+   * miss walks the tables, sets AF (and, for a write to a writable-clean page, clears
+   * AP[2]: the dirty state) and refills the TLB. Faults run the MMU's handlers and retry
+   * once if one repaired the mapping, else throw {@link PageFault}.
+   */
+  translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
+    const ctx = this.#ctx;
+    if (Atomics.load(ctx.u32, ctx.epochIndex) !== ctx.seen) ctx.sync();
+    if (typeof va === 'number' && va >= 0 && va < VA_LIMIT && Math.floor(va) === va && isAccess(access)) {
+      const pa = ctx.tlb.lookup(cpu, this.asid, va, user ? access << 3 : access);
+      if (pa >= 0) {
+        ctx.stats.hits++;
+        return pa;
+      }
+    }
+    return this.#translateSlow(va, access, cpu, user);
+  }
+
+  #translateSlow(va: VirtualAddress, access: AccessKind, cpu: number, user: boolean): number {
+    this.#live();
+    if (!isAccess(access)) throw new IpcError('InvalidArgument', `bad access kind ${access}`);
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.#ctx.cpuCount) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
+    const v = vaToNumber(va);
+    let r = v < 0 ? F_INVALID : this.#walkAndFill(v, access, cpu, user);
+    if (r >= 0) return r;
+    const fault = this.#fault(va, v, access, user, r);
+    if (!this.#ctx.runHandlers(fault, this)) throw fault;
+    r = v < 0 ? F_INVALID : this.#walkAndFill(v, access, cpu, user);
+    if (r >= 0) return r;
+    throw this.#fault(va, v, access, user, r);
+  }
+
+  #fault(va: VirtualAddress, v: number, access: AccessKind, user: boolean, code: number): PageFault {
+    const mapping = code === F_PERMISSION || code === F_LAZY ? this.lookup(v) : undefined;
+    return new PageFault(va, access, user, reasonOf(code), mapping);
+  }
+
+  #walkAndFill(v: number, access: number, cpu: number, user: boolean): number {
+    const ctx = this.#ctx;
+    const u32 = ctx.u32;
+    ctx.stats.misses++;
+    let waits = 0;
+    for (;;) {
+      const g = Atomics.load(u32, ctx.genIndex);
+      if (g & 1) {
+        // A mutation is in flight on another thread; its critical section is short, so
+        // spin first and only then sleep briefly.
+        if (++waits > 200) {
+          Atomics.wait(ctx.phys.i32, ctx.genIndex, g | 0, 0.05);
+          waits = 0;
+        }
+        continue;
+      }
+      const r = this.#walkOnce(v, access, user);
+      if (r === RETRY || Atomics.load(u32, ctx.genIndex) !== g) continue;
+      if (r >= 0) ctx.tlb.insert(cpu, this.asid, v, ctx.leafLevel, ctx.leafBase, ctx.leafRights, ctx.leafGlobal);
+      return r;
+    }
+  }
+
+  /** One table walk (no allocation): the physical address, or a negative fault code. */
+  #walkOnce(v: number, access: number, user: boolean): number {
+    const ctx = this.#ctx;
+    const phys = ctx.phys;
+    const u32 = ctx.u32;
+    const vhi = Math.floor(v / TWO_32);
+    const vlo = v >>> 0;
+    let table = this.root;
+    for (let level = 0; level < 4; level++) {
+      const idx = level === 0 ? (vhi >>> 7) & 511 : level === 1 ? ((vhi & 127) << 2) | (vlo >>> 30) : level === 2 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
+      const w = phys.physOffset(table) / 4 + idx * 2;
+      const lo = u32[w]!;
+      const hi = u32[w + 1]!;
+      if (!(lo & LO_VALID)) return hi & HI_SW_LAZY ? F_LAZY : hi & HI_SW_PROT_NONE ? F_PERMISSION : F_NOT_PRESENT;
+      if (lo & LO_TABLE_OR_PAGE) {
+        if (level < 3) {
+          table = tableAddress(lo, hi);
+          continue;
+        }
+      } else if (level === 0 || level === 3) {
+        // Block descriptors do not exist at level 0 (4 KiB granule); 0b01 at level 3 is reserved.
+        return F_NOT_PRESENT;
+      }
+      const need = user ? access << 3 : access;
+      if ((architecturalRights(lo, hi) & need) === 0) return F_PERMISSION;
+      // Hardware AF update (TCR_EL1.HA) and dirty-state update (TCR_EL1.HD): one CAS, which
+      // fails (and the walk restarts) if the entry changed under us.
+      let nlo = lo | LO_AF;
+      if (access === 2) nlo &= ~LO_AP_RO;
+      nlo >>>= 0;
+      if (nlo !== lo && Atomics.compareExchange(u32, w, lo, nlo) !== lo) return RETRY;
+      const base = leafAddress(nlo, hi, level);
+      ctx.leafLevel = level;
+      ctx.leafBase = base;
+      ctx.leafRights = cachedRights(nlo, hi);
+      ctx.leafGlobal = !(nlo & LO_NG);
+      return base + (level === 3 ? vlo & 0xfff : level === 2 ? vlo & 0x1f_ffff : vlo & 0x3fff_ffff);
+    }
+    return F_NOT_PRESENT;
+  }
+
+  /** Word index of the leaf (valid or marker) covering `v`, with its level in `#foundLevel`, or -1. */
+  #findLeaf(v: number): number {
+    const phys = this.#ctx.phys;
+    const u32 = phys.u32;
+    let table = this.root;
+    for (let level = 0; level < 4; level++) {
+      const w = entryWord(phys, table, tableIndex(v, level));
+      const lo = u32[w]!;
+      const hi = u32[w + 1]!;
+      if (lo === 0 && hi === 0) return -1;
+      if (isTable(lo, level)) {
+        table = tableAddress(lo, hi);
+        continue;
+      }
+      if (!(lo & LO_VALID) && !(hi & MARKER_BITS)) return -1;
+      if (level === 0 || (level === 3 && (lo & LO_VALID) && !(lo & LO_TABLE_OR_PAGE))) return -1;
+      this.#foundLevel = level;
+      return w;
+    }
+    return -1;
+  }
+
+  #foundLevel = 0;
+
+  /** Runs `read` until no table mutation overlapped it. */
+  #stable<T>(read: () => T): T {
+    const u32 = this.#ctx.u32;
+    const at = this.#ctx.genIndex;
+    for (;;) {
+      const g = Atomics.load(u32, at);
+      if (g & 1) continue;
+      const r = read();
+      if (Atomics.load(u32, at) === g) return r;
+    }
+  }
+
+  /** The leaf mapping covering `va` (no TLB, no side effects); `undefined` if none or outside TTBR0. */
+  lookup(va: VirtualAddress): PageMapping | undefined {
+    const v = vaToNumber(va);
+    if (v < 0) return undefined;
+    return this.#stable(() => {
+      const w = this.#findLeaf(v);
+      if (w < 0) return undefined;
+      const level = this.#foundLevel;
+      return this.#mapping(v - (v % levelSize(level)), level, this.#ctx.u32[w]!, this.#ctx.u32[w + 1]!);
+    });
+  }
+
+  #mapping(va: number, level: number, lo: number, hi: number): PageMapping {
+    return {
+      va,
+      pa: leafAddress(lo, hi, level),
+      size: levelSize(level),
+      perms: permsOf(lo, hi),
+      markers: markersOf(hi),
+      accessed: (lo & LO_AF) !== 0,
+      dirty: isDirty(lo, hi),
+      global: !(lo & LO_NG),
+      present: (lo & LO_VALID) !== 0,
+    };
+  }
+
+  #leaves(): RawLeaf[] {
+    return this.#stable(() => {
+      const out: RawLeaf[] = [];
+      visitLeaves(this.#ctx.phys, this.root, 0, 0, 0, VA_LIMIT, (va, level, _w, lo, hi) => {
+        if (level > 0 && ((lo & LO_VALID) || (hi & MARKER_BITS))) out.push({ va, level, lo, hi });
+      });
+      return out;
+    });
+  }
+
+  /** Every leaf mapping (LAZY entries included, with `present: false`), in address order. */
+  mappings(): PageMapping[] {
+    return this.#leaves().map((l) => this.#mapping(l.va, l.level, l.lo, l.hi));
+  }
+
+  /** Raw descriptors read along the walk for `va`, level 0 first, ending at the leaf or the first invalid entry; `[]` outside TTBR0. */
+  walk(va: VirtualAddress): bigint[] {
+    const v = vaToNumber(va);
+    if (v < 0) return [];
+    return this.#stable(() => {
+      const phys = this.#ctx.phys;
+      const u32 = phys.u32;
+      const out: bigint[] = [];
+      let table = this.root;
+      for (let level = 0; level < 4; level++) {
+        const w = entryWord(phys, table, tableIndex(v, level));
+        const lo = u32[w]!;
+        const hi = u32[w + 1]!;
+        out.push((BigInt(hi) << 32n) | BigInt(lo));
+        if (!isTable(lo, level)) break;
+        table = tableAddress(lo, hi);
+      }
+      return out;
+    });
+  }
+
+  /** Table frames of this space, root included. */
+  tableFrameCount(): number {
+    return this.#stable(() => countTables(this.#ctx.phys, this.root, 0));
+  }
+
+  /** Linux-ptdump-style listing: merged ranges with size, level and attribute columns. */
+  dump(): string {
+    const root = `0x${this.root.toString(16).padStart(16, '0')}`;
+    return formatDump(`aarch64 TTBR0_EL1 asid=${this.asid} root=${root}`, this.#leaves());
+  }
+
+  /**
+   * Frees every table frame (never the mapped frames), flushes the ASID from every TLB
+   * (everything, if the space had global entries, which `tlbi aside1` would not remove)
+   * and returns the ASID for reuse. Later calls on this space throw `InvalidState`.
+   */
+  destroy(): void {
+    this.#live();
+    const ctx = this.#ctx;
+    const state = ctx.state;
+    state.lock();
+    try {
+      let global = false;
+      state.beginWrite();
+      try {
+        freeTree(ctx.phys, this.root, 0, 0, (_va, _level, _w, lo) => {
+          if (lo & LO_VALID && !(lo & LO_NG)) global = true;
+        });
+      } finally {
+        state.endWrite();
+      }
+      ctx.shootdown(global ? Shootdown.All : Shootdown.Asid, this.asid, 0, 0, 0);
+      state.freeAsid(this.asid);
+      this.#destroyed = true;
+    } finally {
+      state.unlock();
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * `@veridian/arch-aarch64`: the AArch64 backend of the VeridianOS IPC kernel — the `svc #0`
+ * register fast path for small messages and the VMSAv8-64 stage-1 MMU (4 KiB granule,
+ * 48-bit TTBR0 addresses, ASID-tagged TLBs with cross-thread shootdown).
+ * @packageDocumentation
+ */
+import type { Arch } from '@veridian/core';
+import { aarch64FastPath } from './fast-path.js';
+import { AARCH64_PAGE_SIZES, createAarch64Mmu } from './mmu.js';
+
+export { aarch64FastPath, decodeSmallMessage, encodeSmallMessage } from './fast-path.js';
+export {
+  AARCH64_FAST_PATH_LAYOUT,
+  AARCH64_REGISTER_COUNT,
+  AARCH64_REGISTER_NAMES,
+  AARCH64_REGISTER_TABLE,
+  FastPathReg,
+  type RegisterRole,
+} from './register-table.js';
+export {
+  Descriptor,
+  DescriptorBit,
+  decodeLeafDescriptor,
+  encodeLeafDescriptor,
+  type DecodedLeaf,
+  type LeafOptions,
+} from './descriptor.js';
+export { AARCH64_PAGE_SIZES, Aarch64Mmu, createAarch64Mmu, splitVirtualAddress, type AddressSplit } from './mmu.js';
+export { VA_BITS } from './virtual-address.js';
+
+/** The AArch64 architecture backend, as the kernel consumes it. */
+export const aarch64: Arch = Object.freeze({
+  name: 'aarch64',
+  pageSizes: AARCH64_PAGE_SIZES,
+  fastPath: aarch64FastPath,
+  createMmu: createAarch64Mmu,
+  moduleUrl: import.meta.url,
+  exportName: 'aarch64',
+});
