@@ -27,7 +27,7 @@ async function runOn(arch: Arch): Promise<void> {
 
   const server = kernel.spawnWorker(worker('kv-server'), { name: 'kv', priority: 10, args: { name: 'kv' } });
   await kernel.whenNamed('kv');
-  console.log(`[kernel] kv server is pid ${server.pid.toString(16)} on CPU ${server.cpu} (a worker thread); endpoint "kv" registered`);
+  console.log(`[kernel] kv server is pid 0x${server.pid.toString(16)} on CPU ${server.cpu} (a worker thread); endpoint "kv" registered`);
 
   const latencies: number[] = [];
   const timed = async (p: Process, ch: number, type: number, data: Uint8Array) => {
@@ -67,6 +67,7 @@ async function runOn(arch: Arch): Promise<void> {
     }
   });
   const mallory = client('mallory', 5, async (p, ch) => {
+    await bob.exited;
     const readOnly = p.derive(ch, Rights.NONE);
     for (const [what, handle] of [
       ['a handle without SEND', readOnly],
@@ -90,7 +91,7 @@ async function runOn(arch: Arch): Promise<void> {
     if (exit.reason !== 'returned') throw exit.error;
   }
   latencies.sort((a, b) => a - b);
-  console.log(`[kernel] ${latencies.length} calls from the kernel's CPU to the worker CPU: p50 ${us(percentile(latencies, 50))}, p99 ${us(percentile(latencies, 99))} (each wakes the main thread's event loop)`);
+  console.log(`[kernel] ${latencies.length} calls from the kernel's CPU to the worker CPU: p50 ${us(percentile(latencies, 50))}, p99 ${us(percentile(latencies, 99))} (the kernel's CPU polls briefly for the reply, then waits in its event loop)`);
 
   const out = new SharedArrayBuffer(8);
   const fast = kernel.spawnWorker(worker('kv-bench-client'), { name: 'reader', args: { name: 'kv', count: 50_000, out } });
