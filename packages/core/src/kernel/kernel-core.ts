@@ -52,7 +52,10 @@ export class KernelCore {
   readonly futex = new FutexWaiter();
   port: CpuPort | undefined;
   readonly #layout;
-  readonly #regWords: number;
+  /** Frame words that carry a message (syscall, endpoint/sender, info/type, caps, data registers). */
+  readonly #messageWords: Int32Array;
+  /** Endpoint of the last blocking send (for the caller's timeout). */
+  lastEndpoint = -1;
 
   constructor(mm: MachineMemory, arch: Arch, mmu: Mmu, clock: Clock, cpu: number, seed?: number) {
     this.mm = mm;
@@ -63,7 +66,9 @@ export class KernelCore {
     this.cpu = cpu;
     this.caps = new CapabilitySpace(mm, new TokenSource(seed === undefined ? undefined : seed + cpu * 7919));
     this.#layout = arch.fastPath.layout;
-    this.#regWords = arch.fastPath.registerCount * 2;
+    const L = this.#layout;
+    const regs = new Set<number>([L.syscall.reg, L.endpoint.reg, L.sender.reg, L.info.reg, L.type.reg, ...L.caps.map((c) => c.reg), ...L.data]);
+    this.#messageWords = Int32Array.from([...regs].sort((a, b) => a - b).flatMap((r) => [r * 2, r * 2 + 1]));
   }
 
   // ---------------------------------------------------------------- locking
@@ -421,6 +426,7 @@ export class KernelCore {
     const eb = this.mm.ep(e);
     const b = this.mm.proc(p);
     const r = i32[eb + E.RHEAD]!;
+    this.lastEndpoint = e;
     if (r !== NONE) {
       this.#transfer(p, r, op === Op.CALL ? MessageFlags.CALL : 0);
       this.#unlink(e, r, E.RHEAD, E.RTAIL);
@@ -438,6 +444,7 @@ export class KernelCore {
       this.wake(r, 0, false);
       return 0;
     }
+    this.lastEndpoint = e;
     if (i32[eb + E.QLEN]! >= i32[eb + E.CAPACITY]!) throw new IpcError('ChannelFull', `channel capacity ${i32[eb + E.CAPACITY]} reached`);
     i32[b + P.OP] = op;
     i32[b + P.STATE] = PState.BLOCKED_SEND;
@@ -593,7 +600,12 @@ export class KernelCore {
     const df = this.mm.frame(dst);
     const n = MessageInfo.capCount(readSlot(sf, L.info));
     if (n > 0 && this.caps.freeSlots(dst) < n) throw new IpcError('OutOfMemory', "receiver's capability space is full");
-    for (let w = 0; w < this.#regWords; w++) df[w] = sf[w]!;
+    // Only the message registers move, as a kernel copies message registers, not whole contexts.
+    const words = this.#messageWords;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      df[w] = sf[w]!;
+    }
     writeSlot(df, L.sender, this.pidOf(src));
     // Kernel-owned flags say what the message is; a sender cannot forge them.
     const info = readSlot(df, L.info);

@@ -336,10 +336,7 @@ export class Process {
     try {
       this.#checkAlive();
       const st = core.sysSend(this.#p, op);
-      if (st === BLOCKED) {
-        const e = core.endpointOf(this.#p, ch, 0x01);
-        this.#timeoutNs = options?.timeout ?? core.endpointTimeout(e);
-      }
+      if (st === BLOCKED) this.#timeoutNs = options?.timeout ?? core.endpointTimeout(core.lastEndpoint);
       return st;
     } finally {
       core.unlock();
