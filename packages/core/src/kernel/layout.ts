@@ -45,31 +45,36 @@ export const LINE_WORDS = 16;
 
 export const MAGIC = 0x56524449; // 'VRDI'
 
-/** Process record words. */
+/**
+ * Process record words: three cache lines. Line 0 holds what other CPUs read and write when
+ * they queue, deliver to or wake this process; line 1 holds only the futex word this process
+ * spins on while blocked (and its parked flag), so a waker's other writes do not bounce the
+ * line under a spinning reader; line 2 holds cold fields.
+ */
 export const P = {
   GEN: 0,
   STATE: 1,
   PRIO: 2,
   EFF: 3,
   CPU: 4,
-  FUTEX: 5,
-  PARKED: 6,
-  WAIT_EP: 7,
-  NEXT: 8,
-  PREV: 9,
-  TICKET: 10,
-  REPLY_SERVER: 11,
-  RESULT: 12,
-  OP: 13,
-  KILL: 14,
-  ASID: 15,
-  ROOT: 16,
-  IPCBUF: 17,
-  NAME: 18, // 8 words, 32 bytes UTF-8
-  SEQ: 26,
-  SERVING: 27,
-  EXIT: 28,
-  SIZE: 32,
+  WAIT_EP: 5,
+  NEXT: 6,
+  PREV: 7,
+  TICKET: 8,
+  REPLY_SERVER: 9,
+  RESULT: 10,
+  OP: 11,
+  KILL: 12,
+  SERVING: 13,
+  SEQ: 14,
+  EXIT: 15,
+  FUTEX: 16,
+  PARKED: 17,
+  ASID: 32,
+  ROOT: 33,
+  IPCBUF: 34,
+  NAME: 35, // 8 words, 32 bytes UTF-8
+  SIZE: 48,
 } as const;
 
 /** Process states. */
