@@ -10,7 +10,7 @@ import { WireWriter } from './writer.js';
 export interface ClientOptions {
   /** Timeout of each call, in nanoseconds of the kernel clock. */
   timeout?: number;
-  /** Receives errors thrown by event handlers and undecodable events (default: rethrown asynchronously). */
+  /** Receives errors thrown by event handlers, undecodable events and failed subscriptions (default: `console.error`). */
   onError?: (error: unknown) => void;
 }
 
@@ -191,12 +191,9 @@ export class ClientChannel {
     }
   }
 
+  // Never rethrown: an exception from an event handler must not take the process's thread down.
   #report(error: unknown): void {
-    if (this.#options.onError) this.#options.onError(error);
-    else
-      queueMicrotask(() => {
-        throw error;
-      });
+    (this.#options.onError ?? console.error)(error);
   }
 }
 

@@ -30,7 +30,11 @@ export interface ServerMethod<Request = unknown, Response = unknown> {
 
 /** Options of a generated `serveX` function. */
 export interface ServeOptions {
-  /** Receives handler failures (reported to the client as framework errors) and loop failures (default: rethrown asynchronously). */
+  /**
+   * Receives handler failures (the client gets a framework error), requests that failed to
+   * decode, and loop failures. Default: `console.error` for handler and loop failures; bad
+   * requests are only answered.
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -82,37 +86,51 @@ export function serveProtocol(
   let closing = false;
   let receiving = false;
 
-  const report = (error: unknown) => {
-    if (options.onError) options.onError(error);
-    else
-      queueMicrotask(() => {
-        throw error;
-      });
-  };
+  // A failure must never escape the loop: an exception thrown from here would take the
+  // whole thread down, and a client's bad request must not be able to do that.
+  const report = (error: unknown) => (options.onError ?? console.error)(error);
+  const reportBadRequest = (error: unknown) => options.onError?.(error);
 
-  /** Replies, tolerating a caller that timed out or exited (the loop must keep serving others). */
-  const send = (to: number, message: SmallMessage): boolean => {
+  /**
+   * Replies, tolerating a caller that timed out or exited (the loop must keep serving
+   * others). Returns the kernel's error when the reply could not be sent.
+   */
+  const send = (to: number, message: SmallMessage): unknown => {
     try {
       proc.reply(to, message);
-      return true;
+      return undefined;
     } catch (error) {
-      if (message.caps) closeQuietly(proc, message.caps);
+      // Nothing was transferred: handles in `message.caps` stay the implementation's to close.
       if (!isIpcError(error)) throw error;
       if (isIpcError(error, 'ProcessNotFound')) subscribers.delete(to);
-      return false;
+      return error;
     }
-  };
-  const replyWith = (to: number, status: number, writer: WireWriter) => {
-    const pending = (subscribers.get(to)?.queue.length ?? 0) > 0 ? REPLY_EVENTS_PENDING : 0;
-    send(to, { type: status | pending, data: writer.finish(), caps: writer.caps });
   };
   const frameworkError = (to: number, reason: number) => {
     const writer = new WireWriter();
     writer.u32(reason);
-    replyWith(to, ReplyStatus.FrameworkError, writer);
+    send(to, { type: ReplyStatus.FrameworkError | pendingFlag(to), data: writer.finish() });
+  };
+  const pendingFlag = (to: number) => ((subscribers.get(to)?.queue.length ?? 0) > 0 ? REPLY_EVENTS_PENDING : 0);
+  const replyWith = (to: number, status: number, writer: WireWriter, method: string) => {
+    const failure = send(to, { type: status | pendingFlag(to), data: writer.finish(), caps: writer.caps });
+    // A reply the kernel refuses (too large for the path today, a capability without SHARE)
+    // still owes the caller an answer, or it would wait forever.
+    if (failure !== undefined && !isIpcError(failure, 'ProcessNotFound') && !isIpcError(failure, 'InvalidState')) {
+      frameworkError(to, FrameworkErrorReason.InternalError);
+      report(new Error(`${protocol}.${method}: the reply could not be sent`, { cause: failure }));
+    }
   };
   const noEvent: SmallMessage = { type: FrameworkMessageType.NoEvent, data: EMPTY };
-  const deliverEvent = (to: number, subscriber: Subscriber) => send(to, subscriber.queue.shift() ?? noEvent);
+  /** Answers a take or wait with the oldest event that can be sent (one the kernel refuses is dropped and reported). */
+  const deliverEvent = (to: number, subscriber: Subscriber): void => {
+    for (;;) {
+      const event = subscriber.queue.shift();
+      const failure = send(to, event ?? noEvent);
+      if (failure === undefined || event === undefined || isIpcError(failure, 'ProcessNotFound') || isIpcError(failure, 'InvalidState')) return;
+      report(new Error(`${protocol}: an event of type 0x${event.type.toString(16)} could not be delivered`, { cause: failure }));
+    }
+  };
   const flushWaiters = () => {
     for (const [pid, subscriber] of subscribers) {
       if (subscriber.waiting && subscriber.queue.length > 0) {
@@ -132,18 +150,18 @@ export function serveProtocol(
     switch (type) {
       case FrameworkMessageType.Subscribe:
         if (!subscriber) subscribers.set(sender, { queue: [], waiting: false });
-        replyWith(sender, ReplyStatus.Ok, new WireWriter());
+        replyWith(sender, ReplyStatus.Ok, new WireWriter(), 'subscribe');
         return;
       case FrameworkMessageType.Unsubscribe:
         subscribers.delete(sender);
-        replyWith(sender, ReplyStatus.Ok, new WireWriter());
+        replyWith(sender, ReplyStatus.Ok, new WireWriter(), 'unsubscribe');
         return;
       case FrameworkMessageType.TakeEvent:
         if (subscriber) deliverEvent(sender, subscriber);
-        else send(sender, noEvent);
+        else void send(sender, noEvent);
         return;
       case FrameworkMessageType.WaitEvent:
-        if (!subscriber) send(sender, noEvent);
+        if (!subscriber) void send(sender, noEvent);
         else if (subscriber.queue.length > 0) deliverEvent(sender, subscriber);
         else subscriber.waiting = true;
         return;
@@ -172,7 +190,8 @@ export function serveProtocol(
     } catch (error) {
       closeQuietly(proc, message.caps.subarray(0, message.capCount));
       if (!method.oneway) frameworkError(sender, FrameworkErrorReason.InvalidRequest);
-      report(error);
+      // The client is told; only an explicit onError hears about it (a client must not be able to flood the server's log).
+      reportBadRequest(error);
       return;
     }
     // From here on the receive buffer may be reused: only `request` is used.
@@ -190,7 +209,7 @@ export function serveProtocol(
           report(new Error(`${protocol}.${method.name}: the error value failed to encode`, { cause: encodeFailure }));
           return;
         }
-        replyWith(sender, ReplyStatus.ApplicationError, writer);
+        replyWith(sender, ReplyStatus.ApplicationError, writer, method.name);
       } else {
         frameworkError(sender, FrameworkErrorReason.InternalError);
         report(error);
@@ -206,7 +225,7 @@ export function serveProtocol(
       report(new Error(`${protocol}.${method.name}: the response failed to encode`, { cause: encodeFailure }));
       return;
     }
-    replyWith(sender, ReplyStatus.Ok, writer);
+    replyWith(sender, ReplyStatus.Ok, writer, method.name);
   };
 
   const closed = (async () => {
@@ -216,7 +235,9 @@ export function serveProtocol(
       try {
         message = await proc.receive(endpoint);
       } catch (error) {
-        if (!closing && !isIpcError(error, 'ChannelClosed')) report(error);
+        // The endpoint closed, its handle went away, or this process was killed: serving is over.
+        const gone = isIpcError(error, 'ChannelClosed') || isIpcError(error, 'ProcessNotFound') || isIpcError(error, 'InvalidCapability');
+        if (!closing && !gone) report(error);
         break;
       } finally {
         receiving = false;
@@ -229,7 +250,7 @@ export function serveProtocol(
       flushWaiters();
     }
     // Long polls still open get an empty answer, so no client stays blocked on us.
-    for (const [pid, subscriber] of subscribers) if (subscriber.waiting) send(pid, noEvent);
+    for (const [pid, subscriber] of subscribers) if (subscriber.waiting) void send(pid, noEvent);
     subscribers.clear();
     closeQuietly(proc, [endpoint]);
   })();

@@ -71,75 +71,84 @@ export class WireWriter {
 
   /** Writes the one zero byte an empty struct encodes as (so every value takes at least one byte). */
   empty(): void {
-    this.#bytes[this.#reserve(1)] = 0;
+    this.#reserve(1);
   }
 
   /** Writes a bool as one byte, 0 or 1. */
   bool(value: boolean): void {
     if (typeof value !== 'boolean') throw this.invalid('bool', value);
-    this.#bytes[this.#reserve(1)] = value ? 1 : 0;
+    const at = this.#reserve(1);
+    this.#bytes[at] = value ? 1 : 0;
   }
 
   /** Writes a u8. */
   u8(value: number): void {
-    this.#bytes[this.#reserve(1)] = checkInt(this, value, 0, 0xff, 'u8');
+    checkInt(this, value, 0, 0xff, 'u8');
+    const at = this.#reserve(1);
+    this.#bytes[at] = value;
   }
 
   /** Writes an i8. */
   i8(value: number): void {
-    this.#view.setInt8(this.#reserve(1), checkInt(this, value, -0x80, 0x7f, 'i8'));
+    checkInt(this, value, -0x80, 0x7f, 'i8');
+    const at = this.#reserve(1);
+    this.#view.setInt8(at, value);
   }
 
   /** Writes a u16 at 2-byte alignment. */
   u16(value: number): void {
-    this.align(2);
-    this.#view.setUint16(this.#reserve(2), checkInt(this, value, 0, 0xffff, 'u16'), true);
+    checkInt(this, value, 0, 0xffff, 'u16');
+    const at = this.#aligned(2);
+    this.#view.setUint16(at, value, true);
   }
 
   /** Writes an i16 at 2-byte alignment. */
   i16(value: number): void {
-    this.align(2);
-    this.#view.setInt16(this.#reserve(2), checkInt(this, value, -0x8000, 0x7fff, 'i16'), true);
+    checkInt(this, value, -0x8000, 0x7fff, 'i16');
+    const at = this.#aligned(2);
+    this.#view.setInt16(at, value, true);
   }
 
   /** Writes a u32 at 4-byte alignment. */
   u32(value: number): void {
-    this.align(4);
-    this.#view.setUint32(this.#reserve(4), checkInt(this, value, 0, 0xffff_ffff, 'u32'), true);
+    checkInt(this, value, 0, 0xffff_ffff, 'u32');
+    const at = this.#aligned(4);
+    this.#view.setUint32(at, value, true);
   }
 
   /** Writes an i32 at 4-byte alignment. */
   i32(value: number): void {
-    this.align(4);
-    this.#view.setInt32(this.#reserve(4), checkInt(this, value, -0x8000_0000, 0x7fff_ffff, 'i32'), true);
+    checkInt(this, value, -0x8000_0000, 0x7fff_ffff, 'i32');
+    const at = this.#aligned(4);
+    this.#view.setInt32(at, value, true);
   }
 
   /** Writes a u64 (a bigint) at 8-byte alignment. */
   u64(value: bigint): void {
     if (typeof value !== 'bigint' || value < 0n || value > 0xffff_ffff_ffff_ffffn) throw this.invalid('u64', value);
-    this.align(8);
-    this.#view.setBigUint64(this.#reserve(8), value, true);
+    const at = this.#aligned(8);
+    this.#view.setBigUint64(at, value, true);
   }
 
   /** Writes an i64 (a bigint) at 8-byte alignment. */
   i64(value: bigint): void {
     if (typeof value !== 'bigint' || value < -0x8000_0000_0000_0000n || value > 0x7fff_ffff_ffff_ffffn) throw this.invalid('i64', value);
-    this.align(8);
-    this.#view.setBigInt64(this.#reserve(8), value, true);
+    const at = this.#aligned(8);
+    this.#view.setBigInt64(at, value, true);
   }
 
   /** Writes an f32 at 4-byte alignment (rounded to single precision). */
   f32(value: number): void {
     if (typeof value !== 'number') throw this.invalid('f32', value);
-    this.align(4);
-    this.#view.setFloat32(this.#reserve(4), value, true);
+    const at = this.#aligned(4);
+    this.#view.setFloat32(at, value, true);
   }
 
   /** Writes an f64 at 8-byte alignment. */
   f64(value: number): void {
     if (typeof value !== 'number') throw this.invalid('f64', value);
-    this.align(8);
-    this.#view.setFloat64(this.#reserve(8), value, true);
+    const at = this.#aligned(8);
+    this.#view.setFloat64(at, value, true);
   }
 
   /** Writes a string as a u32 byte length and its UTF-8 bytes; at most `max` bytes. */
@@ -148,7 +157,8 @@ export class WireWriter {
     const encoded = utf8.encode(value);
     if (encoded.length > max) throw new IpcError('InvalidArgument', `string of ${encoded.length} UTF-8 bytes exceeds its bound ${max}`);
     this.u32(encoded.length);
-    this.#bytes.set(encoded, this.#reserve(encoded.length));
+    const at = this.#reserve(encoded.length);
+    this.#bytes.set(encoded, at);
   }
 
   /** Writes bytes as a u32 length and the bytes; at most `max` of them. */
@@ -156,7 +166,8 @@ export class WireWriter {
     if (!(value instanceof Uint8Array)) throw this.invalid('bytes', value);
     if (value.length > max) throw new IpcError('InvalidArgument', `${value.length} bytes exceed the bound ${max}`);
     this.u32(value.length);
-    this.#bytes.set(value, this.#reserve(value.length));
+    const at = this.#reserve(value.length);
+    this.#bytes.set(value, at);
   }
 
   /**
@@ -184,11 +195,9 @@ export class WireWriter {
    */
   optional<T>(value: T | undefined | null, alignment: number, encodeValue: (value: T) => void): void {
     this.align(alignment);
-    if (value === undefined || value === null) {
-      this.#bytes[this.#reserve(1)] = 0;
-      return;
-    }
-    this.#bytes[this.#reserve(1)] = 1;
+    const at = this.#reserve(1);
+    if (value === undefined || value === null) return;
+    this.#bytes[at] = 1;
     encodeValue(value);
   }
 
@@ -202,7 +211,16 @@ export class WireWriter {
     this.caps.push(handle);
   }
 
-  /** Reserves `n` bytes at the end (growing the buffer) and returns their offset. */
+  /** Pads to `alignment`, then reserves `alignment` bytes; returns their offset. */
+  #aligned(alignment: number): number {
+    this.align(alignment);
+    return this.#reserve(alignment);
+  }
+
+  /**
+   * Reserves `n` zero bytes at the end (growing the buffer) and returns their offset.
+   * Callers take the offset first and touch the buffer after: growing replaces it.
+   */
   #reserve(n: number): number {
     const at = this.#length;
     const needed = at + n;

@@ -1,0 +1,77 @@
+import type { DiagnosticBag } from './diagnostics.js';
+import type { MethodModel, ProtocolModel, Type } from './model.js';
+
+/** Request message types from here up belong to the stub framework (see the wire runtime). */
+export const RESERVED_MESSAGE_TYPE_MIN = 0xffff_ff00;
+
+const hex = (n: bigint | number, digits: number) => `0x${n.toString(16).padStart(digits, '0')}`;
+
+/** True when a value of `type` can hold a capability. */
+export function carriesCapability(type: Type, seen = new Set<object>()): boolean {
+  switch (type.kind) {
+    case 'capability':
+      return true;
+    case 'vector':
+    case 'array':
+      return carriesCapability(type.element, seen);
+    case 'optional':
+      return carriesCapability(type.inner, seen);
+    case 'named': {
+      const decl = type.decl;
+      if (seen.has(decl)) return false;
+      seen.add(decl);
+      if (decl.kind === 'struct') return decl.fields.some((f) => carriesCapability(f.type, seen));
+      if (decl.kind === 'union') return decl.members.some((m) => carriesCapability(m.type, seen));
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * Checks a protocol's ordinals: no two methods share an ordinal (VIDL0401) or the ordinal's
+ * low 32 bits, which is the message type on the wire (VIDL0402); no ordinal is zero or has a
+ * message type in the framework's reserved range (VIDL0403). Also rejects events that carry
+ * capabilities (VIDL0405): an event fans out to every subscriber, a capability cannot.
+ */
+export function checkProtocol(protocol: ProtocolModel, diagnostics: DiagnosticBag): void {
+  const byOrdinal = new Map<bigint, MethodModel>();
+  const byType = new Map<number, MethodModel>();
+  for (const method of protocol.methods) {
+    const first = byOrdinal.get(method.ordinal);
+    if (first) {
+      diagnostics.report(
+        'VIDL0401',
+        method.span,
+        `${method.name} has the same ordinal ${hex(method.ordinal, 16)} as ${first.name} (selectors ${JSON.stringify(method.selector)} and ${JSON.stringify(first.selector)}); give one a different @selector`,
+        [{ message: `${first.name} declared here`, span: first.span }],
+      );
+    } else {
+      byOrdinal.set(method.ordinal, method);
+      const sameType = byType.get(method.messageType);
+      if (sameType) {
+        diagnostics.report(
+          'VIDL0402',
+          method.span,
+          `${method.name} and ${sameType.name} have the same message type ${hex(method.messageType, 8)} (the low 32 bits of their ordinals); give one a different @selector`,
+          [{ message: `${sameType.name} declared here`, span: sameType.span }],
+        );
+      } else byType.set(method.messageType, method);
+    }
+    if (method.ordinal === 0n || method.messageType >= RESERVED_MESSAGE_TYPE_MIN) {
+      diagnostics.report(
+        'VIDL0403',
+        method.span,
+        `${method.name}'s ordinal ${hex(method.ordinal, 16)} gives message type ${hex(method.messageType, 8)}, which is reserved (ordinal 0 and message types ${hex(RESERVED_MESSAGE_TYPE_MIN, 8)}–0xffffffff belong to the framework); give it a different @selector`,
+      );
+    }
+    if (method.kind === 'event') {
+      for (const parameter of method.request) {
+        if (carriesCapability(parameter.type)) {
+          diagnostics.report('VIDL0405', parameter.span, `event ${method.name} cannot carry a capability (parameter ${parameter.name}): an event goes to every subscriber, a capability to one process`);
+        }
+      }
+    }
+  }
+}

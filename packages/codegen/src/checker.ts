@@ -1,0 +1,374 @@
+import type { Attribute, BitsDeclaration, EnumDeclaration, Field, FileNode, ImportDeclaration, MethodDeclaration, ProtocolDeclaration, StructDeclaration, UnionDeclaration } from './ast.js';
+import { checkIncludeCycles } from './check-cycles.js';
+import { checkGeneratedNames, isReservedParameterName } from './check-names.js';
+import { checkProtocol } from './check-protocols.js';
+import type { DiagnosticBag } from './diagnostics.js';
+import {
+  isIntegerName,
+  type BitsModel,
+  type ConstModel,
+  type DeclarationModel,
+  type EnumModel,
+  type FieldModel,
+  type LibraryModel,
+  type MethodModel,
+  type ProgramModel,
+  type ProtocolModel,
+  type StructModel,
+  type Type,
+  type UnionModel,
+} from './model.js';
+import { defaultSelector, messageTypeOf, methodOrdinal, resolveSelector } from './ordinal.js';
+import { RESERVED_EVENT_NAMES, RESERVED_MEMBER_NAMES, RESERVED_METHOD_NAMES, reservedDeclarationReason } from './reserved-names.js';
+import { TypeResolver, typeToString } from './resolve-types.js';
+import { FileScope, type DeclarationSymbol, type LibraryScope } from './scope.js';
+import type { Span } from './source.js';
+
+/**
+ * Checks parsed files and builds the {@link ProgramModel}. Files declaring the same library
+ * form one library. Every problem is reported to `diagnostics`; the model is complete enough
+ * for layout and emission only when no error was reported.
+ */
+export function check(files: readonly FileNode[], diagnostics: DiagnosticBag): ProgramModel {
+  return new Checker(files, diagnostics).run();
+}
+
+class Checker {
+  readonly #files: readonly FileNode[];
+  readonly #diagnostics: DiagnosticBag;
+  readonly #libraries = new Map<string, LibraryScope>();
+  readonly #fileScopes = new Map<FileNode, FileScope>();
+  readonly #symbolFile = new Map<DeclarationSymbol, FileNode>();
+  readonly #constSymbols = new Map<ConstModel, DeclarationSymbol>();
+  readonly #membersDone = new Set<EnumModel | BitsModel>();
+  readonly #resolver: TypeResolver;
+
+  constructor(files: readonly FileNode[], diagnostics: DiagnosticBag) {
+    this.#files = files;
+    this.#diagnostics = diagnostics;
+    this.#resolver = new TypeResolver(
+      diagnostics,
+      (symbol) => this.#fileScopes.get(this.#symbolFile.get(symbol)!)!,
+      (model) => this.#constSymbols.get(model)!,
+      (decl) => this.#resolveMembers(decl),
+    );
+  }
+
+  run(): ProgramModel {
+    this.#collect();
+    this.#bindImports();
+    for (const library of this.#libraries.values()) {
+      for (const symbol of library.symbols.values()) this.#resolveDeclaration(symbol);
+    }
+    const libraries = this.#orderLibraries();
+    checkIncludeCycles(libraries, this.#diagnostics);
+    for (const library of libraries) {
+      for (const decl of library.declarations) if (decl.kind === 'protocol') checkProtocol(decl, this.#diagnostics);
+      checkGeneratedNames(library, this.#diagnostics);
+    }
+    this.#reportUnusedImports();
+    return { libraries };
+  }
+
+  // ------------------------------------------------------------------ libraries and symbols
+
+  #collect(): void {
+    for (const file of this.#files) {
+      if (!file.library) continue;
+      const name = file.library.name.text;
+      let library = this.#libraries.get(name);
+      if (!library) {
+        library = {
+          name,
+          model: { name, files: [], docs: [], imports: [], declarations: [] },
+          files: [],
+          symbols: new Map(),
+        };
+        this.#libraries.set(name, library);
+      }
+      library.files.push(file);
+      library.model.files.push(file.path);
+      library.model.docs.push(...file.library.docs.lines);
+      for (const node of file.declarations) {
+        const model = createModel(node, name);
+        const existing = library.symbols.get(node.name.name);
+        if (existing) {
+          this.#diagnostics.report('VIDL0102', node.name.span, `${node.name.name} is already declared in library ${name}`, [
+            { message: `first declared here`, span: existing.node.name.span },
+          ]);
+          continue;
+        }
+        const reason = reservedDeclarationReason(node.name.name);
+        if (reason) this.#diagnostics.report('VIDL0110', node.name.span, `'${node.name.name}' ${reason}; choose another name`);
+        const symbol: DeclarationSymbol = { node, model, library };
+        library.symbols.set(node.name.name, symbol);
+        this.#symbolFile.set(symbol, file);
+        if (model.kind === 'const') this.#constSymbols.set(model, symbol);
+        library.model.declarations.push(model);
+      }
+    }
+  }
+
+  #bindImports(): void {
+    for (const library of this.#libraries.values()) {
+      const imported = new Set<LibraryModel>();
+      for (const file of library.files) {
+        const seen = new Map<string, ImportDeclaration>();
+        const valid: ImportDeclaration[] = [];
+        for (const node of file.imports) {
+          const name = node.name.text;
+          if (name === library.name) {
+            this.#diagnostics.report('VIDL0106', node.span, `library ${name} cannot import itself`);
+            continue;
+          }
+          const earlier = seen.get(name);
+          if (earlier) {
+            this.#diagnostics.report('VIDL0106', node.span, `library ${name} is already imported`, [{ message: 'first imported here', span: earlier.span }]);
+            continue;
+          }
+          seen.set(name, node);
+          const target = this.#libraries.get(name);
+          if (!target) {
+            this.#diagnostics.report('VIDL0104', node.name.span, `library ${name} not found: pass its .vidl file too, or put ${name}.vidl next to this file or in an --include directory`);
+            continue;
+          }
+          valid.push(node);
+          imported.add(target.model);
+        }
+        this.#fileScopes.set(file, new FileScope(library, this.#libraries, valid, this.#diagnostics));
+      }
+      library.model.imports.push(...imported);
+    }
+  }
+
+  /** Libraries with imports before importers; reports import cycles (VIDL0107). */
+  #orderLibraries(): LibraryModel[] {
+    const order: LibraryModel[] = [];
+    const state = new Map<LibraryModel, 'active' | 'done'>();
+    const stack: LibraryModel[] = [];
+    const visit = (library: LibraryModel) => {
+      state.set(library, 'active');
+      stack.push(library);
+      for (const target of library.imports) {
+        const s = state.get(target);
+        if (s === 'active') {
+          const cycle = [...stack.slice(stack.indexOf(target)), target].map((l) => l.name).join(' → ');
+          const node = this.#importNode(library, target.name);
+          if (node) this.#diagnostics.report('VIDL0107', node.span, `import cycle: ${cycle}; move the shared declarations into a library both can import`);
+        } else if (s === undefined) visit(target);
+      }
+      stack.pop();
+      state.set(library, 'done');
+      order.push(library);
+    };
+    for (const library of this.#libraries.values()) if (!state.has(library.model)) visit(library.model);
+    return order;
+  }
+
+  #importNode(library: LibraryModel, target: string): ImportDeclaration | undefined {
+    for (const file of this.#libraries.get(library.name)!.files) {
+      const node = file.imports.find((i) => i.name.text === target);
+      if (node) return node;
+    }
+    return undefined;
+  }
+
+  #reportUnusedImports(): void {
+    for (const [file, scope] of this.#fileScopes) {
+      for (const node of file.imports) {
+        const name = node.name.text;
+        if (this.#libraries.has(name) && name !== scope.library.name && !scope.used.has(name)) {
+          this.#diagnostics.report('VIDL0108', node.span, `import ${name} is not used in this file`);
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ declarations
+
+  #resolveDeclaration(symbol: DeclarationSymbol): void {
+    const scope = this.#fileScopes.get(this.#symbolFile.get(symbol)!)!;
+    const { node, model } = symbol;
+    switch (node.kind) {
+      case 'Const':
+        this.#resolver.evaluateConst(model as ConstModel);
+        return;
+      case 'Enum':
+      case 'Bits':
+        this.#resolveMembers(model as EnumModel | BitsModel);
+        return;
+      case 'Struct':
+        this.#resolveStruct(node, model as StructModel, scope);
+        return;
+      case 'Union':
+        this.#resolveUnion(node, model as UnionModel, scope);
+        return;
+      case 'Protocol':
+        this.#resolveProtocol(node, model as ProtocolModel, scope);
+        return;
+    }
+  }
+
+  /** Evaluates an enum's or bits' members once; other declarations may need them earlier. */
+  #resolveMembers(model: EnumModel | BitsModel): void {
+    if (this.#membersDone.has(model)) return;
+    this.#membersDone.add(model);
+    const library = this.#libraries.get(model.library)!;
+    const symbol = library.symbols.get(model.name)!;
+    const node = symbol.node as EnumDeclaration | BitsDeclaration;
+    const scope = this.#fileScopes.get(this.#symbolFile.get(symbol)!)!;
+    const what = model.kind === 'enum' ? 'enum' : 'bits';
+    let underlying = model.underlying;
+    if (node.underlying) {
+      const type = this.#resolver.resolveType(node.underlying, scope);
+      const name = type.kind === 'primitive' && !node.underlying.optional ? type.name : undefined;
+      const signedBits = model.kind === 'bits' && name !== undefined && name.startsWith('i');
+      if (name === undefined || !isIntegerName(name) || signedBits) {
+        if (type.kind !== 'error') {
+          this.#diagnostics.report('VIDL0301', node.underlying.span, `${what} ${model.name} needs ${model.kind === 'bits' ? 'an unsigned integer type (u8, u16, u32 or u64)' : 'an integer type (u8…u64, i8…i64)'}, not ${typeToString(type)}`);
+        }
+      } else underlying = name;
+    }
+    (model as { underlying: typeof underlying }).underlying = underlying;
+    if (node.members.length === 0) this.#diagnostics.report('VIDL0307', node.name.span, `${what} ${model.name} has no members`);
+    const names = new Map<string, Span>();
+    const values = new Map<bigint, string>();
+    for (const member of node.members) {
+      this.#checkMemberName(member.name.name, member.name.span, names, `${what} ${model.name} already has a member`);
+      const value = this.#resolver.evaluateValue(member.value, { kind: 'primitive', name: underlying }, scope, 'VIDL0302');
+      if (typeof value !== 'bigint') continue;
+      const previous = values.get(value);
+      if (previous !== undefined) {
+        this.#diagnostics.report('VIDL0303', member.value.span, `${member.name.name} has the same value ${value} as ${previous}`);
+        continue;
+      }
+      if (model.kind === 'bits' && (value <= 0n || (value & (value - 1n)) !== 0n)) {
+        this.#diagnostics.report('VIDL0304', member.value.span, `bits member ${member.name.name} = ${value} is not a single bit (a power of two)`);
+        continue;
+      }
+      values.set(value, member.name.name);
+      model.members.push({ name: member.name.name, value, docs: member.docs.lines, span: member.span });
+      if (model.kind === 'bits') model.mask |= value;
+    }
+  }
+
+  #resolveStruct(node: StructDeclaration, model: StructModel, scope: FileScope): void {
+    model.fields.push(...this.#fields(node.members, scope, `struct ${model.name} already has a field`, false));
+  }
+
+  #resolveUnion(node: UnionDeclaration, model: UnionModel, scope: FileScope): void {
+    if (node.members.length === 0) this.#diagnostics.report('VIDL0307', node.name.span, `union ${model.name} has no members`);
+    const names = new Map<string, Span>();
+    const tags = new Map<bigint, string>();
+    for (const member of node.members) {
+      this.#checkMemberName(member.name.name, member.name.span, names, `union ${model.name} already has a member`);
+      const type = this.#resolver.resolveType(member.type, scope);
+      const tag = member.tag.value;
+      if (tag < 1n || tag > 0xffff_ffffn) {
+        this.#diagnostics.report('VIDL0306', member.tag.span, `union tag ${tag} is out of range: tags are 1 to 4294967295 (0 is never a valid tag)`);
+        continue;
+      }
+      const previous = tags.get(tag);
+      if (previous !== undefined) {
+        this.#diagnostics.report('VIDL0305', member.tag.span, `tag ${tag} is already used by ${previous}`);
+        continue;
+      }
+      tags.set(tag, member.name.name);
+      model.members.push({ tag: Number(tag), name: member.name.name, type, docs: member.docs.lines, span: member.span });
+    }
+  }
+
+  #resolveProtocol(node: ProtocolDeclaration, model: ProtocolModel, scope: FileScope): void {
+    const names = new Map<string, Span>();
+    for (const method of node.methods) {
+      const name = method.name.name;
+      this.#checkMemberName(name, method.name.span, names, `protocol ${model.name} already has a method or event`);
+      const reserved = method.methodKind === 'event' ? RESERVED_EVENT_NAMES : RESERVED_METHOD_NAMES;
+      if (reserved.has(name)) {
+        this.#diagnostics.report('VIDL0110', method.name.span, `'${name}' cannot name ${method.methodKind === 'event' ? 'an event (the generated server handle uses it)' : 'a method (the generated client class needs it)'}`);
+      }
+      const request = this.#fields(method.request.fields, scope, `${name} already has a parameter`, true);
+      const response = method.response ? this.#fields(method.response.fields, scope, `the response of ${name} already has a field`, false) : undefined;
+      const error = method.error ? this.#errorType(method, scope) : undefined;
+      const selector = this.#selector(method, model);
+      const ordinal = methodOrdinal(selector);
+      const methodModel: MethodModel = {
+        name,
+        kind: method.methodKind,
+        selector,
+        ordinal,
+        messageType: messageTypeOf(ordinal),
+        request,
+        response,
+        error,
+        docs: method.docs.lines,
+        span: method.name.span,
+      };
+      model.methods.push(methodModel);
+    }
+  }
+
+  #selector(method: MethodDeclaration, protocol: ProtocolModel): string {
+    const attribute: Attribute | undefined = method.attributes.find((a) => a.name.name === 'selector');
+    const fallback = defaultSelector(protocol.library, protocol.name, method.name.name);
+    if (!attribute?.argument) return fallback;
+    const resolved = resolveSelector(attribute.argument.value, protocol.library, protocol.name);
+    if (resolved === undefined) {
+      this.#diagnostics.report('VIDL0404', attribute.argument.span, `selector ${JSON.stringify(attribute.argument.value)} is neither a method name nor 'library/Protocol.method'`);
+      return fallback;
+    }
+    return resolved;
+  }
+
+  #errorType(method: MethodDeclaration, scope: FileScope): Type | undefined {
+    const node = method.error!;
+    const type = this.#resolver.resolveType(node, scope);
+    if (type.kind === 'error') return type;
+    const ok = (type.kind === 'primitive' && isIntegerName(type.name)) || (type.kind === 'named' && type.decl.kind === 'enum');
+    if (!ok) {
+      this.#diagnostics.report('VIDL0204', node.span, `error type must be an enum or an integer type, not ${typeToString(type)}`);
+      return { kind: 'error' };
+    }
+    return type;
+  }
+
+  #fields(fields: readonly Field[], scope: FileScope, owner: string, positional: boolean): FieldModel[] {
+    const names = new Map<string, Span>();
+    const out: FieldModel[] = [];
+    for (const field of fields) {
+      const name = field.name.name;
+      this.#checkMemberName(name, field.name.span, names, owner);
+      if (positional && isReservedParameterName(name)) {
+        this.#diagnostics.report('VIDL0110', field.name.span, `parameter '${name}' is a reserved word in TypeScript (it becomes a parameter of the generated method); choose another name`);
+      }
+      out.push({ name, type: this.#resolver.resolveType(field.type, scope), docs: field.docs.lines, span: field.span });
+    }
+    return out;
+  }
+
+  /** Reports a duplicate (VIDL0103) or reserved (VIDL0110) member name; `owner` reads "struct Point already has a field". */
+  #checkMemberName(name: string, span: Span, seen: Map<string, Span>, owner: string): void {
+    const first = seen.get(name);
+    if (first) this.#diagnostics.report('VIDL0103', span, `${owner} named '${name}'`, [{ message: 'first declared here', span: first }]);
+    else seen.set(name, span);
+    if (RESERVED_MEMBER_NAMES.has(name)) this.#diagnostics.report('VIDL0110', span, `'${name}' cannot be a member name (it sets an object's prototype in JavaScript)`);
+  }
+}
+
+function createModel(node: FileNode['declarations'][number], library: string): DeclarationModel {
+  const base = { name: node.name.name, library, docs: node.docs.lines, span: node.name.span };
+  switch (node.kind) {
+    case 'Const':
+      return { kind: 'const', ...base, type: { kind: 'error' }, value: undefined };
+    case 'Enum':
+      return { kind: 'enum', ...base, underlying: 'u32', members: [] };
+    case 'Bits':
+      return { kind: 'bits', ...base, underlying: 'u32', members: [], mask: 0n };
+    case 'Struct':
+      return { kind: 'struct', ...base, fields: [] };
+    case 'Union':
+      return { kind: 'union', ...base, members: [] };
+    case 'Protocol':
+      return { kind: 'protocol', ...base, methods: [] };
+  }
+}

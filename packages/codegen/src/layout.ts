@@ -1,0 +1,397 @@
+/**
+ * Wire layout: alignment, maximum encoded size and maximum capability count of every type
+ * and message, and the transport path (register fast path or large message) per arch.
+ *
+ * Sizes are exact maxima, not estimates. Padding depends on where a value starts modulo 8,
+ * so each type is described by a max-plus "transfer matrix" over the 8 start residues:
+ * entry [r][s] is the most bytes a value can add when it starts at an offset ≡ r (mod 8) and
+ * ends at one ≡ s. Sequences multiply, alternatives take the element-wise maximum, and a
+ * vector of up to N elements is a sum of matrix powers computed by doubling.
+ */
+import type { ArchLimits } from './arch.js';
+import type { FieldModel, LibraryModel, MethodModel, PrimitiveName, ProtocolModel, Type, TypeDeclaration } from './model.js';
+import { INTEGER_TYPES } from './model.js';
+
+const R = 8;
+type Matrix = Float64Array;
+
+const NONE = -Infinity;
+
+function empty(): Matrix {
+  return new Float64Array(R * R).fill(NONE);
+}
+
+function identity(): Matrix {
+  const m = empty();
+  for (let r = 0; r < R; r++) m[r * R + r] = 0;
+  return m;
+}
+
+function unbounded(): Matrix {
+  return new Float64Array(R * R).fill(Infinity);
+}
+
+/** Pad to `alignment`, then `size` bytes. */
+function step(size: number, alignment: number): Matrix {
+  const m = empty();
+  for (let r = 0; r < R; r++) {
+    const pad = (alignment - (r % alignment)) % alignment;
+    m[r * R + ((r + pad + size) % R)] = pad + size;
+  }
+  return m;
+}
+
+function multiply(a: Matrix, b: Matrix): Matrix {
+  const c = empty();
+  for (let r = 0; r < R; r++) {
+    for (let k = 0; k < R; k++) {
+      const x = a[r * R + k]!;
+      if (x === NONE) continue;
+      for (let s = 0; s < R; s++) {
+        const y = b[k * R + s]!;
+        if (y === NONE) continue;
+        const v = x + y;
+        if (v > c[r * R + s]!) c[r * R + s] = v;
+      }
+    }
+  }
+  return c;
+}
+
+function join(a: Matrix, b: Matrix): Matrix {
+  const c = new Float64Array(R * R);
+  for (let i = 0; i < R * R; i++) c[i] = Math.max(a[i]!, b[i]!);
+  return c;
+}
+
+function sequence(...parts: Matrix[]): Matrix {
+  return parts.reduce(multiply, identity());
+}
+
+/** `m` applied exactly `n` times. */
+function power(m: Matrix, n: number): Matrix {
+  let result = identity();
+  let base = m;
+  for (let k = n; k > 0; k = Math.floor(k / 2)) {
+    if (k % 2 === 1) result = multiply(result, base);
+    if (k > 1) base = multiply(base, base);
+  }
+  return result;
+}
+
+/** `m` applied 0 to `n` times: I ⊕ m ⊕ … ⊕ mⁿ, by doubling (S₂ₖ = Sₖ ⊕ mᵏSₖ). */
+function upTo(m: Matrix, n: number): Matrix {
+  // sum covers powers [0, count); pow = m^count.
+  let sum = empty();
+  let pow = identity();
+  let count = 0;
+  const target = n + 1;
+  const bits = target.toString(2);
+  for (const bit of bits) {
+    if (count > 0) {
+      sum = join(sum, multiply(pow, sum));
+      pow = multiply(pow, pow);
+      count *= 2;
+    }
+    if (bit === '1') {
+      sum = join(sum, pow);
+      pow = multiply(pow, m);
+      count += 1;
+    }
+  }
+  return sum;
+}
+
+function maxFromZero(m: Matrix): number {
+  let max = NONE;
+  for (let s = 0; s < R; s++) max = Math.max(max, m[s]!);
+  return max;
+}
+
+const PRIMITIVE_SIZES: Readonly<Record<PrimitiveName, number>> = {
+  bool: 1,
+  u8: 1,
+  i8: 1,
+  u16: 2,
+  i16: 2,
+  u32: 4,
+  i32: 4,
+  f32: 4,
+  u64: 8,
+  i64: 8,
+  f64: 8,
+};
+
+/** Size (and alignment) of a primitive. */
+export function primitiveSize(name: PrimitiveName): number {
+  return PRIMITIVE_SIZES[name];
+}
+
+/**
+ * Alignment of a type: primitives are naturally aligned; a length prefix (string, bytes,
+ * vector), a union tag and a capability index are u32, so those are at least 4; a struct,
+ * array or optional takes the largest alignment inside it. Every value starts at a multiple
+ * of its alignment, which makes its encoding independent of where it sits.
+ */
+export function alignmentOf(type: Type, seen: Set<TypeDeclaration> = new Set()): number {
+  switch (type.kind) {
+    case 'primitive':
+      return PRIMITIVE_SIZES[type.name];
+    case 'string':
+    case 'bytes':
+    case 'capability':
+      return 4;
+    case 'vector':
+      return Math.max(4, alignmentOf(type.element, seen));
+    case 'array':
+      return alignmentOf(type.element, seen);
+    case 'optional':
+      return alignmentOf(type.inner, seen);
+    case 'named':
+      return declarationAlignment(type.decl, seen);
+    case 'error':
+      return 1;
+  }
+}
+
+/** Alignment of a declared type (recursion through optionals and vectors adds nothing new). */
+export function declarationAlignment(decl: TypeDeclaration, seen: Set<TypeDeclaration> = new Set()): number {
+  if (decl.kind === 'enum' || decl.kind === 'bits') return INTEGER_TYPES[decl.underlying].size;
+  if (seen.has(decl)) return 1;
+  seen.add(decl);
+  const types = decl.kind === 'struct' ? decl.fields.map((f) => f.type) : decl.members.map((m) => m.type);
+  const inner = types.reduce((a, t) => Math.max(a, alignmentOf(t, seen)), 1);
+  seen.delete(decl);
+  return decl.kind === 'union' ? Math.max(4, inner) : inner;
+}
+
+/** Alignment of a message body (the request, response or event parameters as a struct). */
+export function bodyAlignment(fields: readonly FieldModel[]): number {
+  return fields.reduce((a, f) => Math.max(a, alignmentOf(f.type)), 1);
+}
+
+/** Computes and caches transfer matrices and capability counts. */
+class LayoutCalculator {
+  readonly #matrices = new Map<TypeDeclaration, Matrix>();
+  readonly #active = new Set<TypeDeclaration>();
+  readonly #caps = new Map<TypeDeclaration, number>();
+
+  matrix(type: Type): Matrix {
+    switch (type.kind) {
+      case 'primitive':
+        return step(PRIMITIVE_SIZES[type.name], PRIMITIVE_SIZES[type.name]);
+      case 'capability':
+        return step(4, 4);
+      case 'string':
+      case 'bytes':
+        return type.max === undefined ? unbounded() : multiply(step(4, 4), upTo(step(1, 1), type.max));
+      case 'vector':
+        if (type.max === undefined) return unbounded();
+        return sequence(step(0, alignmentOf(type)), step(4, 4), upTo(this.matrix(type.element), type.max));
+      case 'array':
+        return power(this.matrix(type.element), type.length);
+      case 'optional':
+        return sequence(step(0, alignmentOf(type.inner)), step(1, 1), join(identity(), this.matrix(type.inner)));
+      case 'named':
+        return this.#declaration(type.decl);
+      case 'error':
+        return identity();
+    }
+  }
+
+  #declaration(decl: TypeDeclaration): Matrix {
+    if (decl.kind === 'enum' || decl.kind === 'bits') {
+      const size = INTEGER_TYPES[decl.underlying].size;
+      return step(size, size);
+    }
+    const cached = this.#matrices.get(decl);
+    if (cached) return cached;
+    // A declaration reached while computing itself nests without bound: unbounded size.
+    if (this.#active.has(decl)) return unbounded();
+    this.#active.add(decl);
+    const align = declarationAlignment(decl);
+    let m: Matrix;
+    if (decl.kind === 'struct') {
+      m = decl.fields.length === 0 ? step(1, 1) : sequence(step(0, align), ...decl.fields.map((f) => this.matrix(f.type)));
+    } else {
+      const variants = decl.members.map((v) => this.matrix(v.type)).reduce(join, empty());
+      m = sequence(step(0, align), step(4, 4), variants);
+    }
+    this.#active.delete(decl);
+    this.#matrices.set(decl, m);
+    return m;
+  }
+
+  /** Largest number of capabilities a value of `type` can carry (Infinity when unbounded). */
+  caps(type: Type): number {
+    switch (type.kind) {
+      case 'capability':
+        return 1;
+      case 'vector': {
+        const each = this.caps(type.element);
+        return each === 0 ? 0 : type.max === undefined ? Infinity : each * type.max;
+      }
+      case 'array':
+        return this.caps(type.element) * type.length;
+      case 'optional':
+        return this.caps(type.inner);
+      case 'named':
+        return this.#declarationCaps(type.decl);
+      default:
+        return 0;
+    }
+  }
+
+  #declarationCaps(decl: TypeDeclaration): number {
+    if (decl.kind === 'enum' || decl.kind === 'bits') return 0;
+    const cached = this.#caps.get(decl);
+    if (cached !== undefined) return cached;
+    const cycle = stronglyConnected(decl);
+    // Inside a cycle a value can nest again and again; any capability in it repeats without bound.
+    const local = (d: TypeDeclaration): number => {
+      if (d.kind === 'struct') return d.fields.reduce((n, f) => n + this.#capsOutside(f.type, cycle), 0);
+      if (d.kind === 'union') return d.members.reduce((n, m) => Math.max(n, this.#capsOutside(m.type, cycle)), 0);
+      return 0;
+    };
+    if (cycle.size > 0) {
+      const any = [...cycle].some((d) => local(d) > 0);
+      for (const d of cycle) this.#caps.set(d, any ? Infinity : 0);
+      return any ? Infinity : 0;
+    }
+    const n = local(decl);
+    this.#caps.set(decl, n);
+    return n;
+  }
+
+  /** Like {@link caps}, counting references back into `cycle` as zero. */
+  #capsOutside(type: Type, cycle: ReadonlySet<TypeDeclaration>): number {
+    switch (type.kind) {
+      case 'named':
+        return cycle.has(type.decl) ? 0 : this.#declarationCaps(type.decl);
+      case 'vector': {
+        const each = this.#capsOutside(type.element, cycle);
+        return each === 0 ? 0 : type.max === undefined ? Infinity : each * type.max;
+      }
+      case 'array':
+        return this.#capsOutside(type.element, cycle) * type.length;
+      case 'optional':
+        return this.#capsOutside(type.inner, cycle);
+      default:
+        return this.caps(type);
+    }
+  }
+}
+
+function referencedDeclarations(decl: TypeDeclaration): TypeDeclaration[] {
+  const out: TypeDeclaration[] = [];
+  const walk = (type: Type): void => {
+    if (type.kind === 'named') out.push(type.decl);
+    else if (type.kind === 'vector' || type.kind === 'array') walk(type.element);
+    else if (type.kind === 'optional') walk(type.inner);
+  };
+  if (decl.kind === 'struct') decl.fields.forEach((f) => walk(f.type));
+  if (decl.kind === 'union') decl.members.forEach((m) => walk(m.type));
+  return out;
+}
+
+function reachable(from: TypeDeclaration): Set<TypeDeclaration> {
+  const seen = new Set<TypeDeclaration>();
+  const stack = referencedDeclarations(from);
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    if (seen.has(d)) continue;
+    seen.add(d);
+    stack.push(...referencedDeclarations(d));
+  }
+  return seen;
+}
+
+/** The declarations on a cycle through `decl` (empty when `decl` cannot contain itself). */
+function stronglyConnected(decl: TypeDeclaration): Set<TypeDeclaration> {
+  const forward = reachable(decl);
+  if (!forward.has(decl)) return new Set();
+  const cycle = new Set<TypeDeclaration>([decl]);
+  for (const d of forward) if (reachable(d).has(decl)) cycle.add(d);
+  return cycle;
+}
+
+/** Which transport a message uses. */
+export type TransportPath = 'fast' | 'large';
+
+/** Layout of one message (a request, reply or event payload). */
+export interface MessageLayout {
+  /** Largest encoded payload in bytes (`Infinity` when a bound is missing or a type recurses). */
+  readonly maxSize: number;
+  /** Alignment of the payload (its largest member alignment). */
+  readonly alignment: number;
+  /** Most capabilities the message can carry (`Infinity` when unbounded). */
+  readonly maxCaps: number;
+  /** Path per arch name. */
+  readonly paths: Readonly<Record<string, TransportPath>>;
+}
+
+/** Layout of one method or event. */
+export interface MethodLayout {
+  readonly protocol: string;
+  readonly method: string;
+  readonly kind: MethodModel['kind'];
+  readonly ordinal: bigint;
+  readonly messageType: number;
+  /** The request (or the event payload). */
+  readonly request: MessageLayout;
+  /** The reply of a two-way method: the larger of the response and the `error` value (and a framework error's u32). */
+  readonly reply: MessageLayout | undefined;
+}
+
+/** Layout calculator over a whole program (types shared between libraries are computed once). */
+export class Layout {
+  readonly #calculator = new LayoutCalculator();
+  readonly #arches: readonly ArchLimits[];
+
+  constructor(arches: readonly ArchLimits[]) {
+    this.#arches = arches;
+  }
+
+  /** Max encoded size of a value of `type` starting at offset 0. */
+  maxSize(type: Type): number {
+    return maxFromZero(this.#calculator.matrix(type));
+  }
+
+  /** Max capabilities of a value of `type`. */
+  maxCaps(type: Type): number {
+    return this.#calculator.caps(type);
+  }
+
+  /** Layout of a message body: `fields` encoded as a struct at offset 0 (no fields: zero bytes). */
+  body(fields: readonly FieldModel[], extra: readonly Type[] = []): MessageLayout {
+    const alignment = bodyAlignment(fields);
+    const matrix = fields.length === 0 ? identity() : sequence(step(0, alignment), ...fields.map((f) => this.#calculator.matrix(f.type)));
+    let maxSize = maxFromZero(matrix);
+    for (const t of extra) maxSize = Math.max(maxSize, this.maxSize(t));
+    const maxCaps = fields.reduce((n, f) => n + this.#calculator.caps(f.type), 0);
+    const paths: Record<string, TransportPath> = {};
+    for (const arch of this.#arches) paths[arch.name] = maxSize <= arch.maxSmallData && maxCaps <= arch.maxSmallCaps ? 'fast' : 'large';
+    return { maxSize, alignment, maxCaps, paths };
+  }
+
+  /** Layout of every method of a protocol. */
+  protocol(protocol: ProtocolModel): MethodLayout[] {
+    return protocol.methods.map((method) => {
+      const request = this.body(method.request);
+      let reply: MessageLayout | undefined;
+      if (method.response) {
+        // A reply is the response, the error value, or a framework error's u32 reason.
+        const extra: Type[] = [{ kind: 'primitive', name: 'u32' }];
+        if (method.error) extra.push(method.error);
+        reply = this.body(method.response, extra);
+      }
+      return { protocol: protocol.name, method: method.name, kind: method.kind, ordinal: method.ordinal, messageType: method.messageType, request, reply };
+    });
+  }
+
+  /** Layout of every protocol method of a library. */
+  library(library: LibraryModel): MethodLayout[] {
+    return library.declarations.flatMap((d) => (d.kind === 'protocol' ? this.protocol(d) : []));
+  }
+}
+

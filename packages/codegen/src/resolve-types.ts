@@ -1,0 +1,344 @@
+import type { ConstValue, TypeArgument, TypeExpression } from './ast.js';
+import type { DiagnosticBag, DiagnosticCode } from './diagnostics.js';
+import { INTEGER_TYPES, type BitsModel, type ConstModel, type ConstantValue, type DeclarationModel, type EnumModel, type Type } from './model.js';
+import type { DeclarationSymbol, FileScope, Resolution } from './scope.js';
+import type { Span } from './source.js';
+
+/** Largest bound a length prefix (u32) can express. */
+export const MAX_BOUND = 0xffff_ffff;
+
+const PRIMITIVES = new Set(['bool', 'u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'f32', 'f64']);
+
+/** A human name for a declaration kind: "struct Stat", "protocol File". */
+export function describeDeclaration(decl: DeclarationModel): string {
+  return `${decl.kind} ${decl.name}`;
+}
+
+/** Text of a resolved type as VIDL writes it (for messages). */
+export function typeToString(type: Type): string {
+  switch (type.kind) {
+    case 'primitive':
+      return type.name;
+    case 'string':
+    case 'bytes':
+      return type.max === undefined ? type.kind : `${type.kind}<${type.max}>`;
+    case 'vector':
+      return `vector<${typeToString(type.element)}${type.max === undefined ? '' : `, ${type.max}`}>`;
+    case 'array':
+      return `array<${typeToString(type.element)}, ${type.length}>`;
+    case 'optional':
+      return `${typeToString(type.inner)}?`;
+    case 'named':
+      return type.decl.name;
+    case 'capability':
+      return type.end === 'any' ? 'cap' : `${type.end}<${type.protocol?.name ?? '?'}>`;
+    case 'error':
+      return '<error>';
+  }
+}
+
+/**
+ * Resolves type expressions and evaluates constants for the checker. Reports every problem
+ * (unknown names, wrong kinds, bad bounds, values that do not fit) and returns an `error`
+ * type or `undefined` value in its place so checking goes on without cascades.
+ */
+export class TypeResolver {
+  readonly #diagnostics: DiagnosticBag;
+  readonly #scopeOf: (symbol: DeclarationSymbol) => FileScope;
+  readonly #symbolOf: (model: ConstModel) => DeclarationSymbol;
+  readonly #ensureMembers: (decl: EnumModel | BitsModel) => void;
+  readonly #state = new Map<ConstModel, 'resolving' | 'done'>();
+
+  /**
+   * `scopeOf` gives a declaration's file scope, `symbolOf` a constant's symbol, and
+   * `ensureMembers` evaluates an enum's or bits' members on first use (values may refer to constants).
+   */
+  constructor(
+    diagnostics: DiagnosticBag,
+    scopeOf: (symbol: DeclarationSymbol) => FileScope,
+    symbolOf: (model: ConstModel) => DeclarationSymbol,
+    ensureMembers: (decl: EnumModel | BitsModel) => void,
+  ) {
+    this.#diagnostics = diagnostics;
+    this.#scopeOf = scopeOf;
+    this.#symbolOf = symbolOf;
+    this.#ensureMembers = ensureMembers;
+  }
+
+  /** Resolves a type expression in `scope`. */
+  resolveType(expr: TypeExpression, scope: FileScope): Type {
+    const inner = this.#resolveBase(expr, scope);
+    return expr.optional && inner.kind !== 'error' ? { kind: 'optional', inner } : inner;
+  }
+
+  #resolveBase(expr: TypeExpression, scope: FileScope): Type {
+    const name = expr.name.text;
+    const builtin = expr.name.parts.length === 1 ? name : undefined;
+    const argCount = (min: number, max: number, usage: string): boolean => {
+      const n = expr.args.length;
+      if ((min === 0 && !expr.hasArgs) || (n >= min && n <= max && (n > 0 || !expr.hasArgs))) return true;
+      this.#report('VIDL0205', expr.span, `${name} takes ${usage}`);
+      return false;
+    };
+    if (builtin !== undefined && PRIMITIVES.has(builtin)) {
+      if (!argCount(0, 0, 'no type arguments')) return { kind: 'error' };
+      return { kind: 'primitive', name: builtin as Extract<Type, { kind: 'primitive' }>['name'] };
+    }
+    switch (builtin) {
+      case 'string':
+      case 'bytes': {
+        if (!argCount(0, 1, `at most one argument, its maximum length: ${builtin}<N> or ${builtin}`)) return { kind: 'error' };
+        const max = expr.args[0] ? this.resolveSize(expr.args[0], scope, `the maximum length of ${builtin}`) : undefined;
+        if (max === null) return { kind: 'error' };
+        return { kind: builtin, max };
+      }
+      case 'vector': {
+        if (!argCount(1, 2, 'an element type and an optional maximum count: vector<T, N> or vector<T>')) return { kind: 'error' };
+        const element = this.#typeArgument(expr.args[0]!, scope);
+        const max = expr.args[1] ? this.resolveSize(expr.args[1], scope, 'the maximum count of vector') : undefined;
+        if (max === null || element.kind === 'error') return { kind: 'error' };
+        return { kind: 'vector', element, max };
+      }
+      case 'array': {
+        if (!argCount(2, 2, 'an element type and a length: array<T, N>')) return { kind: 'error' };
+        const element = this.#typeArgument(expr.args[0]!, scope);
+        const length = this.resolveSize(expr.args[1]!, scope, 'the length of array');
+        if (length === null || length === undefined || element.kind === 'error') return { kind: 'error' };
+        return { kind: 'array', element, length };
+      }
+      case 'client':
+      case 'server': {
+        if (!argCount(1, 1, `a protocol: ${builtin}<Protocol>`)) return { kind: 'error' };
+        const arg = expr.args[0]!;
+        if (arg.kind === 'IntegerLiteral' || arg.optional || arg.hasArgs) {
+          this.#report('VIDL0203', arg.span, `${builtin}<…> takes a protocol name`);
+          return { kind: 'error' };
+        }
+        const resolved = scope.resolve(arg.name, false);
+        if (!resolved) return { kind: 'error' };
+        const decl = resolved.symbol.model;
+        if (resolved.kind !== 'declaration' || decl.kind !== 'protocol') {
+          this.#report('VIDL0203', arg.span, `${builtin}<${arg.name.text}>: ${arg.name.text} is a ${decl.kind}, not a protocol`);
+          return { kind: 'error' };
+        }
+        return { kind: 'capability', end: builtin, protocol: decl };
+      }
+      case 'cap':
+        if (!argCount(0, 0, 'no type arguments (write client<P> or server<P> for a typed channel)')) return { kind: 'error' };
+        return { kind: 'capability', end: 'any', protocol: undefined };
+    }
+    const resolved = scope.resolve(expr.name, false);
+    if (!resolved) return { kind: 'error' };
+    const decl = resolved.symbol.model;
+    if (decl.kind === 'const' || decl.kind === 'protocol') {
+      const hint = decl.kind === 'protocol' ? `; a field carries a channel as client<${decl.name}> or server<${decl.name}>` : '';
+      this.#report('VIDL0109', expr.name.span, `'${expr.name.text}' is a ${decl.kind}, not a type${hint}`);
+      return { kind: 'error' };
+    }
+    if (expr.hasArgs) {
+      this.#report('VIDL0205', expr.span, `${decl.kind} ${decl.name} takes no type arguments`);
+      return { kind: 'error' };
+    }
+    return { kind: 'named', decl };
+  }
+
+  #typeArgument(arg: TypeArgument, scope: FileScope): Type {
+    if (arg.kind === 'IntegerLiteral') {
+      this.#report('VIDL0206', arg.span, 'expected a type here, found a number');
+      return { kind: 'error' };
+    }
+    return this.resolveType(arg, scope);
+  }
+
+  /**
+   * Resolves a size argument (an integer or an integer constant's name) to a bound in
+   * [1, 2³²−1]. Returns `null` after reporting a problem.
+   */
+  resolveSize(arg: TypeArgument, scope: FileScope, what: string): number | null {
+    let value: bigint | undefined;
+    if (arg.kind === 'IntegerLiteral') value = arg.value;
+    else {
+      if (arg.optional || arg.hasArgs) {
+        this.#report('VIDL0206', arg.span, `expected a size for ${what}, found a type`);
+        return null;
+      }
+      const resolved = scope.resolve(arg.name, false);
+      if (!resolved) return null;
+      const decl = resolved.symbol.model;
+      if (decl.kind !== 'const') {
+        this.#report('VIDL0206', arg.span, `expected a size for ${what}, found ${describeDeclaration(decl)}`);
+        return null;
+      }
+      const constant = this.evaluateConst(decl);
+      if (constant === undefined) return null;
+      if (typeof constant !== 'bigint') {
+        this.#report('VIDL0206', arg.span, `expected an integer size for ${what}; constant ${decl.name} is ${typeof constant === 'number' ? 'a float' : `a ${typeof constant}`}`);
+        return null;
+      }
+      value = constant;
+    }
+    if (value < 1n || value > BigInt(MAX_BOUND)) {
+      this.#report('VIDL0202', arg.span, `${what} must be between 1 and ${MAX_BOUND}, not ${value}`);
+      return null;
+    }
+    return Number(value);
+  }
+
+  /** Evaluates a constant once (memoised), reporting cycles. */
+  evaluateConst(model: ConstModel): ConstantValue | undefined {
+    const state = this.#state.get(model);
+    if (state === 'done') return model.value;
+    const symbol = this.#symbolOf(model);
+    const node = symbol.node;
+    if (node.kind !== 'Const') return undefined;
+    if (state === 'resolving') {
+      this.#report('VIDL0209', node.value.span, `constant ${model.name} is defined in terms of itself`);
+      this.#state.set(model, 'done');
+      return undefined;
+    }
+    this.#state.set(model, 'resolving');
+    const scope = this.#scopeOf(symbol);
+    const type = this.resolveType(node.type, scope);
+    model.type = type;
+    if (!isConstantType(type)) {
+      if (type.kind !== 'error') this.#report('VIDL0207', node.type.span, `a constant cannot have type ${typeToString(type)} (use bool, an integer, f32, f64, string, an enum or bits)`);
+      this.#state.set(model, 'done');
+      return undefined;
+    }
+    const value = this.evaluateValue(node.value, type, scope, 'VIDL0208');
+    if (this.#state.get(model) === 'resolving') model.value = value;
+    this.#state.set(model, 'done');
+    return model.value;
+  }
+
+  /**
+   * Evaluates a value written for `type`. `rangeCode` is the code for an integer that does
+   * not fit (VIDL0208 for constants, VIDL0302 for enum/bits members).
+   */
+  evaluateValue(node: ConstValue, type: Type, scope: FileScope, rangeCode: DiagnosticCode): ConstantValue | undefined {
+    const expected = typeToString(type);
+    let value: ConstantValue | undefined;
+    switch (node.kind) {
+      case 'IntegerLiteral':
+        if (type.kind === 'named' && type.decl.kind === 'enum') {
+          this.#report('VIDL0208', node.span, `a constant of enum ${type.decl.name} takes a member name, e.g. ${type.decl.name}.${type.decl.members[0]?.name ?? 'MEMBER'}`);
+          return undefined;
+        }
+        value = node.value;
+        break;
+      case 'FloatLiteral':
+        value = node.value;
+        break;
+      case 'StringLiteral':
+        value = node.value;
+        break;
+      case 'BoolLiteral':
+        value = node.value;
+        break;
+      case 'ConstReference': {
+        const resolved: Resolution | undefined = scope.resolve(node.name, true);
+        if (!resolved) return undefined;
+        if (resolved.kind === 'member') {
+          const decl = resolved.symbol.model;
+          if (decl.kind !== 'enum' && decl.kind !== 'bits') return undefined;
+          this.#ensureMembers(decl);
+          const memberValue = decl.members.find((m) => m.name === resolved.member)?.value;
+          if (memberValue === undefined) return undefined;
+          if (type.kind === 'named' && type.decl !== decl) {
+            this.#report('VIDL0208', node.span, `${node.name.text} is a member of ${decl.name}, but the value must be a ${expected}`);
+            return undefined;
+          }
+          value = memberValue;
+          break;
+        }
+        const decl = resolved.symbol.model;
+        if (decl.kind !== 'const') {
+          this.#report('VIDL0109', node.span, `'${node.name.text}' is a ${decl.kind}, not a constant`);
+          return undefined;
+        }
+        value = this.evaluateConst(decl);
+        if (value === undefined) return undefined;
+        if (type.kind === 'named' && type.decl.kind === 'enum' && !(decl.type.kind === 'named' && decl.type.decl === type.decl)) {
+          this.#report('VIDL0208', node.span, `constant ${decl.name} is not a member of enum ${type.decl.name}`);
+          return undefined;
+        }
+        break;
+      }
+    }
+    return this.#fit(value, type, node.span, rangeCode);
+  }
+
+  /** Checks that an evaluated value fits `type`; returns it converted (integers to number for floats). */
+  #fit(value: ConstantValue, type: Type, span: Span, rangeCode: DiagnosticCode): ConstantValue | undefined {
+    const expected = typeToString(type);
+    const mismatch = () => {
+      this.#report('VIDL0208', span, `expected a value of type ${expected}, found ${describeValue(value)}`);
+      return undefined;
+    };
+    if (type.kind === 'primitive') {
+      if (type.name === 'bool') return typeof value === 'boolean' ? value : mismatch();
+      if (type.name === 'f32' || type.name === 'f64') {
+        if (typeof value === 'number') return value;
+        if (typeof value === 'bigint') return Number(value);
+        return mismatch();
+      }
+      if (typeof value !== 'bigint') return mismatch();
+      const range = INTEGER_TYPES[type.name];
+      if (value < range.min || value > range.max) {
+        this.#report(rangeCode, span, `${value} does not fit in ${type.name} (${range.min} to ${range.max})`);
+        return undefined;
+      }
+      return value;
+    }
+    if (type.kind === 'string') {
+      if (typeof value !== 'string') return mismatch();
+      const length = new TextEncoder().encode(value).length;
+      if (type.max !== undefined && length > type.max) {
+        this.#report('VIDL0208', span, `string of ${length} UTF-8 bytes exceeds ${expected}`);
+        return undefined;
+      }
+      return value;
+    }
+    if (type.kind === 'named' && (type.decl.kind === 'enum' || type.decl.kind === 'bits')) {
+      if (typeof value !== 'bigint') return mismatch();
+      const decl = type.decl;
+      this.#ensureMembers(decl);
+      const fits = this.#fit(value, { kind: 'primitive', name: decl.underlying }, span, rangeCode);
+      if (fits === undefined) return undefined;
+      if (decl.kind === 'bits' && (value & ~decl.mask) !== 0n) {
+        this.#report('VIDL0208', span, `0x${value.toString(16)} has bits that bits ${decl.name} does not define (mask 0x${decl.mask.toString(16)})`);
+        return undefined;
+      }
+      if (decl.kind === 'enum' && !decl.members.some((m) => m.value === value)) {
+        this.#report('VIDL0208', span, `${value} is not a member of enum ${decl.name}`);
+        return undefined;
+      }
+      return value;
+    }
+    return mismatch();
+  }
+
+  /** Reports a diagnostic. */
+  #report(code: DiagnosticCode, span: Span, message: string): void {
+    this.#diagnostics.report(code, span, message);
+  }
+}
+
+/** Types a constant may have. */
+export function isConstantType(type: Type): boolean {
+  if (type.kind === 'primitive' || type.kind === 'string') return true;
+  return type.kind === 'named' && (type.decl.kind === 'enum' || type.decl.kind === 'bits');
+}
+
+function describeValue(value: ConstantValue): string {
+  switch (typeof value) {
+    case 'bigint':
+      return `the integer ${value}`;
+    case 'number':
+      return `the number ${value}`;
+    case 'string':
+      return `the string ${JSON.stringify(value)}`;
+    default:
+      return `the bool ${value}`;
+  }
+}

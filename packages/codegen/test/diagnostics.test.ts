@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../src/compiler.ts';
+import { DIAGNOSTIC_CODES, diagnosticToJson, formatDiagnostic, formatDiagnostics, sortDiagnostics } from '../src/diagnostics.ts';
+import { shouldUseColor } from '../src/terminal.ts';
+
+describe('diagnostics', () => {
+  const result = compile([{ path: 'x.vidl', contents: 'library x;\n\tstruct S { a: Nope; }\n' }]);
+  const [d] = result.diagnostics;
+
+  it('renders code, message, file:line:col and a caret under the span (tabs expanded)', () => {
+    expect(formatDiagnostic(d!, result.sources)).toBe(
+      ["error[VIDL0101]: unknown name 'Nope'", ' --> x.vidl:2:16', '  |', '2 |     struct S { a: Nope; }', '  |                   ^^^^'].join('\n'),
+    );
+  });
+
+  it('colours only when asked', () => {
+    expect(formatDiagnostic(d!, result.sources, { color: true })).toContain('\u001b[');
+    expect(formatDiagnostic(d!, result.sources)).not.toContain('\u001b[');
+  });
+
+  it('gates colour on TTY, NO_COLOR and FORCE_COLOR', () => {
+    expect(shouldUseColor({ isTTY: true }, {})).toBe(true);
+    expect(shouldUseColor({ isTTY: false }, {})).toBe(false);
+    expect(shouldUseColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
+    expect(shouldUseColor({ isTTY: false }, { FORCE_COLOR: '1' })).toBe(true);
+    expect(shouldUseColor({ isTTY: true }, { FORCE_COLOR: '0' })).toBe(false);
+  });
+
+  it('has a JSON form with position and related locations', () => {
+    const dup = compile([{ path: 'd.vidl', contents: 'library d;\nstruct S {}\nstruct S {}' }]);
+    expect(diagnosticToJson(dup.diagnostics[0]!)).toEqual({
+      code: 'VIDL0102',
+      severity: 'error',
+      message: 'S is already declared in library d',
+      file: 'd.vidl',
+      line: 3,
+      col: 8,
+      offset: 30,
+      length: 1,
+      related: [{ message: 'first declared here', file: 'd.vidl', line: 2, col: 8, offset: 18, length: 1 }],
+    });
+  });
+
+  it('sorts by file and position and summarises counts', () => {
+    const r = compile([
+      { path: 'b.vidl', contents: 'library b;\nstruct S { a: X; }' },
+      { path: 'a.vidl', contents: 'library a;\nstruct S { a: Y; b: Z; }\n///' },
+    ]);
+    expect(sortDiagnostics(r.diagnostics).map((x) => `${x.span.file}:${x.span.line}:${x.span.col}`)).toEqual(['a.vidl:2:15', 'a.vidl:2:21', 'a.vidl:3:1', 'b.vidl:2:15']);
+    expect(formatDiagnostics(r.diagnostics, r.sources).split('\n').pop()).toBe('3 errors, 1 warning');
+  });
+
+  it('IDL.md documents every diagnostic code', () => {
+    const idl = readFileSync(new URL('../IDL.md', import.meta.url), 'utf8');
+    for (const code of Object.keys(DIAGNOSTIC_CODES)) expect(idl, code).toContain(`| ${code} |`);
+  });
+});
