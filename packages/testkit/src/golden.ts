@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /**
  * Golden register-frame vectors of one arch (`golden/<arch>/fast-path.json`): for each
@@ -61,4 +61,9 @@ export function goldenVectors(arch: string, kind: GoldenKind): FastPathGolden | 
   if (!/^[a-z0-9_]+$/.test(arch)) throw new Error(`bad arch name: ${arch}`);
   const url = new URL(`../golden/${arch}/${kind}.json`, import.meta.url);
   return JSON.parse(readFileSync(url, 'utf8')) as FastPathGolden | PageTableGolden;
+}
+
+/** Whether this package ships a golden file of `kind` for `arch`. */
+export function hasGoldenVectors(arch: string, kind: GoldenKind): boolean {
+  return /^[a-z0-9_]+$/.test(arch) && existsSync(new URL(`../golden/${arch}/${kind}.json`, import.meta.url));
 }

@@ -1,0 +1,138 @@
+/**
+ * The stable ids of every conformance case, by area. This module has no test-runner
+ * dependency, so tools (the `pnpm conformance` script, dashboards) can read the id list.
+ */
+
+/** Ids of the areas that have landed: each id is a real test every backend must pass. */
+export const LANDED_CASES = {
+  cap: [
+    'cap.token-unforgeable',
+    'cap.send-requires-right',
+    'cap.receive-requires-right',
+    'cap.derive-subset-only',
+    'cap.grant-requires-right',
+    'cap.transfer-requires-share',
+    'cap.transfer-four-small',
+    'cap.revoke-kills-derived',
+    'cap.generation-never-aliases',
+    'cap.cleanup-on-exit',
+  ],
+  reg: ['reg.lookup', 'reg.stale-id-rejected', 'reg.named-lookup', 'reg.cleanup-on-exit'],
+  sync: [
+    'sync.call-reply',
+    'sync.payload-lengths-0-64',
+    'sync.receive-blocks',
+    'sync.reply-once',
+    'sync.true-sender',
+    'sync.message-type',
+    'sync.capacity-full',
+    'sync.call-timeout',
+    'sync.receive-timeout',
+    'sync.server-exit-wakes-callers',
+    'sync.client-exit-before-reply',
+    'sync.priority-order',
+    'sync.priority-inheritance',
+    'sync.direct-switch',
+  ],
+  fast: ['fast.register-roundtrip', 'fast.golden-frames', 'fast.register-only-rejects-large'],
+  proc: ['proc.spawn-worker', 'proc.worker-call-reply', 'proc.kill-mid-call', 'proc.exit-frees-memory'],
+  err: ['err.codes-stable', 'err.state-unchanged'],
+  mmu: [
+    'mmu.map-translate',
+    'mmu.unmap-faults',
+    'mmu.protect',
+    'mmu.huge-pages',
+    'mmu.invalid-address-faults',
+    'mmu.tlb-no-stale',
+    'mmu.accessed-dirty',
+    'mmu.golden-entries',
+  ],
+} as const;
+
+/**
+ * Areas whose feature issues have not landed yet. Their cases are registered so the matrix
+ * lists every id, and each is reported as skipped (never as passed) until its area moves to
+ * {@link LANDED_CASES} with real tests.
+ */
+export const PENDING_AREAS = {
+  large: {
+    feature: 'large messages: SharedBuffer pages moved, shared copy-on-write or copied, lazy mapping, batch capabilities',
+    ids: [
+      'large.move-zero-copy',
+      'large.share-cow',
+      'large.copy',
+      'large.lazy-mapping',
+      'large.caps-batch',
+      'large.unaligned',
+      'large.too-large',
+      'large.oom-rollback',
+      'large.cross-cpu',
+    ],
+  },
+  region: {
+    feature: 'shared memory regions: mapping, permissions, reference counts, NUMA node',
+    ids: ['region.map-share', 'region.permissions', 'region.refcount-free', 'region.numa-node'],
+  },
+  async: {
+    feature: 'asynchronous channels: lock-free rings, batches, overflow policies, cross-CPU wake-ups',
+    ids: [
+      'async.fifo',
+      'async.batch',
+      'async.overflow-reject',
+      'async.overflow-drop-oldest',
+      'async.overflow-drop-newest',
+      'async.overflow-block',
+      'async.wake-waiting-consumer',
+      'async.close-drains',
+      'async.multi-producer-cross-cpu',
+    ],
+  },
+  topic: {
+    feature: 'topics: one-to-many delivery with a cursor per subscriber',
+    ids: ['topic.fanout', 'topic.late-subscriber', 'topic.slow-subscriber', 'topic.unsubscribe', 'topic.publish-requires-send', 'topic.cleanup-on-exit'],
+  },
+  sec: {
+    feature: 'security: rate limits, message filters, audit trail',
+    ids: [
+      'sec.rate-limit-messages',
+      'sec.rate-limit-bytes-refill',
+      'sec.filter-size',
+      'sec.filter-type',
+      'sec.filter-source',
+      'sec.filter-required-cap',
+      'sec.audit-records',
+      'sec.audit-bounded',
+    ],
+  },
+  trace: {
+    feature: 'tracing: debugfs view, message trace, channel statistics, Chrome trace export',
+    ids: ['trace.debugfs-toggle', 'trace.messages', 'trace.channel-stats', 'trace.chrome-export'],
+  },
+} as const;
+
+/** An area whose cases run now. */
+export type LandedArea = keyof typeof LANDED_CASES;
+/** An area whose cases are registered as skipped until its feature lands. */
+export type PendingArea = keyof typeof PENDING_AREAS;
+/** Any case area (the part of a case id before the dot). */
+export type Area = LandedArea | PendingArea;
+/** The id of a case of a landed area. */
+export type LandedCaseId = (typeof LANDED_CASES)[LandedArea][number];
+/** The id of a case of a pending area. */
+export type PendingCaseId = (typeof PENDING_AREAS)[PendingArea]['ids'][number];
+/** Any conformance case id, e.g. `sync.call-reply`. */
+export type CaseId = LandedCaseId | PendingCaseId;
+
+/** Every area, landed ones first, in matrix order. */
+export const AREAS: readonly Area[] = [...(Object.keys(LANDED_CASES) as LandedArea[]), ...(Object.keys(PENDING_AREAS) as PendingArea[])];
+
+/** Every case id, in matrix order (landed areas first, then pending ones). */
+export const CASE_IDS: readonly CaseId[] = [
+  ...Object.values(LANDED_CASES).flat(),
+  ...Object.values(PENDING_AREAS).flatMap((a) => a.ids),
+];
+
+/** The area of a case id (`sync.call-reply` → `sync`). */
+export function areaOf(id: CaseId): Area {
+  return id.slice(0, id.indexOf('.')) as Area;
+}

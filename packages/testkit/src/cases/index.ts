@@ -1,0 +1,21 @@
+/** Every landed case, by id. */
+import type { LandedCaseId } from '../case-ids.js';
+import { capCases } from './cap.js';
+import { errCases } from './err.js';
+import { fastCases } from './fast.js';
+import { mmuCases } from './mmu.js';
+import { procCases } from './proc.js';
+import { regCases } from './reg.js';
+import { syncCases } from './sync.js';
+import type { CaseSpec } from './types.js';
+
+/** The specs of all landed cases; the type guarantees exactly one per id. */
+export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
+  ...capCases,
+  ...regCases,
+  ...syncCases,
+  ...fastCases,
+  ...procCases,
+  ...errCases,
+  ...mmuCases,
+};

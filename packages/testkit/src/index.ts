@@ -1,0 +1,21 @@
+/**
+ * `@veridian/testkit`: the conformance suite every VeridianOS IPC backend runs — one vitest
+ * test per stable case id, golden register and page-table vectors per arch, and a
+ * model-based property over random syscall programs.
+ * @packageDocumentation
+ */
+export { conformance, type ConformanceBackend, type ConformanceOptions } from './conformance.js';
+export {
+  AREAS,
+  CASE_IDS,
+  LANDED_CASES,
+  PENDING_AREAS,
+  areaOf,
+  type Area,
+  type CaseId,
+  type LandedArea,
+  type LandedCaseId,
+  type PendingArea,
+  type PendingCaseId,
+} from './case-ids.js';
+export { goldenVectors, hasGoldenVectors, type FastPathGolden, type PageTableGolden, type GoldenKind } from './golden.js';
