@@ -31,9 +31,14 @@ export function translateMiss(arch: Arch, opts: SamplerOptions): Measurement & {
   space.map(BASE, 32 * 4096, pages * 4096, RW_USER);
   const order = Uint32Array.from({ length: pages }, (_, i) => BASE + ((i * 997) % pages) * 4096 + 8);
   let sink = 0;
+  // The cursor persists across batches, so warm-up and short batches also sweep all the pages.
+  let cursor = 0;
   const before = { ...mmu.tlbStats };
   const m = measureSync((n) => {
-    for (let i = 0; i < n; i++) sink += space.translate(order[i & (pages - 1)]!, AccessKind.Read, 0, true);
+    for (let i = 0; i < n; i++) {
+      sink += space.translate(order[cursor]!, AccessKind.Read, 0, true);
+      cursor = (cursor + 1) & (pages - 1);
+    }
   }, opts);
   const misses = mmu.tlbStats.misses - before.misses;
   const hits = mmu.tlbStats.hits - before.hits;

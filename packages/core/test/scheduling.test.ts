@@ -171,9 +171,61 @@ describe('one-CPU scheduling', () => {
       const r = await p.call(ch, { type: 1, data: empty, caps: [mine] });
       expect(r.capCount).toBe(1);
       expect(p.inspect(r.caps[0]!).permissions).toBe(Rights.SEND | Rights.SHARE);
+      const before = k.snapshot();
       await expect(p.call(ch, { type: 2, data: empty, caps: [mine] })).rejects.toMatchObject({ code: 'PermissionDenied' });
+      // The refused reply undid the whole call: no capability stayed with the server.
+      expect(k.snapshot()).toEqual(before);
     });
     expect(await c.exited).toMatchObject({ reason: 'returned' });
+    await k.shutdown();
+  });
+
+  it('a caller that times out or dies while queued leaves no priority behind', async () => {
+    const { ManualClock } = await import('@veridian/core');
+    const clock = new ManualClock();
+    const k = testKernel({ clock });
+    let server!: Process;
+    k.spawn({ name: 'server', priority: 1 }, async (p) => {
+      server = p;
+      p.createEndpoint({ name: 's' });
+      await p.sleep(1e12);
+    });
+    await k.whenNamed('s');
+    const timedOut = k.spawn({ name: 'impatient', priority: 20 }, (p) => p.call(p.connect('s'), { type: 0, data: empty }, { timeout: 1000 }).catch((e) => e));
+    await new Promise((r) => setTimeout(r, 1));
+    expect(server.priority).toBe(20);
+    clock.advance(1000);
+    await timedOut.exited;
+    expect(server.priority).toBe(1);
+    const doomed = k.spawn({ name: 'doomed', priority: 25 }, (p) => p.call(p.connect('s'), { type: 0, data: empty }));
+    await new Promise((r) => setTimeout(r, 1));
+    expect(server.priority).toBe(25);
+    await doomed.kill();
+    expect(server.priority).toBe(1);
+    await k.shutdown();
+  });
+
+  it('a receive/reply server switches back to its caller on reply, before an equal-priority ready process', async () => {
+    const k = testKernel();
+    const log: string[] = [];
+    k.spawn({ name: 'server' }, async (p) => {
+      const ep = p.createEndpoint({ name: 's' });
+      const m = await p.receive(ep);
+      k.spawn({ name: 'bystander' }, () => {
+        log.push('bystander');
+      });
+      p.reply(m.sender, { type: 0, data: empty });
+      log.push('server replied');
+      await p.receive(ep).catch(() => undefined);
+    });
+    await k.whenNamed('s');
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      await p.call(p.connect('s'), { type: 0, data: empty });
+      log.push('client back');
+    });
+    await c.exited;
+    await new Promise((r) => setTimeout(r, 1));
+    expect(log).toEqual(['server replied', 'client back', 'bystander']);
     await k.shutdown();
   });
 

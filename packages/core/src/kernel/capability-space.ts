@@ -52,6 +52,15 @@ export class CapabilitySpace {
     return n;
   }
 
+  /** Int32 index of the slot {@link CapabilitySpace.insert} would fill next in process `p`, or -1 when full. */
+  nextFree(p: number): number {
+    for (let i = 0; i < this.#mm.nslots; i++) {
+      const s = this.#mm.slot(p, i);
+      if (this.#i32[s + S.TAG] === 0) return s;
+    }
+    return -1;
+  }
+
   /** Installs a capability in process `p`; returns its handle. Throws `OutOfMemory` when the space is full. */
   insert(p: number, kind: number, obj: number, gen: number, rights: number): number {
     const i32 = this.#i32;

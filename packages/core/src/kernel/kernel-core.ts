@@ -32,9 +32,17 @@ const NAME_WORDS = 8;
  * this CPU runnable, and how to reach another CPU.
  */
 export interface CpuPort {
-  /** A process owned by this CPU became ready (called with the kernel lock held). */
-  readyLocal(p: number, direct: boolean): void;
+  /**
+   * A process owned by this CPU became ready (called with the kernel lock held). `switchTo`
+   * says how soon it should run: {@link Switch.NONE} in priority order, {@link Switch.DIRECT}
+   * next (a call to a waiting server), {@link Switch.BACK} next unless a higher-priority
+   * process is ready (a reply to a caller).
+   */
+  readyLocal(p: number, switchTo: number): void;
 }
+
+/** How a wake-up affects who runs next on the woken process's CPU. */
+export const Switch = { NONE: 0, DIRECT: 1, BACK: 2 } as const;
 
 /**
  * The arch-neutral kernel logic over machine memory: registry, capabilities, synchronous IPC,
@@ -54,6 +62,8 @@ export class KernelCore {
   readonly #layout;
   /** Frame words that carry a message (syscall, endpoint/sender, info/type, caps, data registers). */
   readonly #messageWords: Int32Array;
+  readonly #undoWords = new Int32Array(4 * S.SIZE);
+  readonly #undoSlots = new Int32Array(4);
   /** Endpoint of the last blocking send (for the caller's timeout). */
   lastEndpoint = -1;
 
@@ -226,29 +236,32 @@ export class KernelCore {
     wakeFutex(i32, b + P.FUTEX, b + P.PARKED);
   }
 
-  /** Removes process `p` from whatever queue it waits in (lock held). */
+  /**
+   * Removes process `p` from whatever it waits in (lock held). The process stops counting as a
+   * waiter before its server's inherited priority is recomputed, so a caller that times out or
+   * dies leaves no priority behind.
+   */
   #cancelWait(p: number): void {
     const i32 = this.i32;
     const b = this.mm.proc(p);
     const st = i32[b + P.STATE]!;
     const e = i32[b + P.WAIT_EP]!;
+    let server = NONE;
     if (st === PState.BLOCKED_SEND && e !== NONE) {
       this.#unlink(e, p, E.QHEAD, E.QTAIL);
       i32[this.mm.ep(e) + E.QLEN]--;
-      const owner = i32[this.mm.ep(e) + E.OWNER]!;
-      this.#recomputePriority(owner);
+      server = i32[this.mm.ep(e) + E.OWNER]!;
     } else if (st === PState.BLOCKED_RECV && e !== NONE) {
       this.#unlink(e, p, E.RHEAD, E.RTAIL);
     } else if (st === PState.BLOCKED_REPLY) {
-      const server = i32[b + P.REPLY_SERVER]!;
-      if (server !== NONE) {
-        i32[this.mm.proc(server) + P.SERVING]--;
-        i32[b + P.REPLY_SERVER] = NONE;
-        this.#recomputePriority(server);
-      }
+      server = i32[b + P.REPLY_SERVER]!;
+      if (server !== NONE) i32[this.mm.proc(server) + P.SERVING]--;
     }
     i32[b + P.WAIT_EP] = NONE;
+    i32[b + P.REPLY_SERVER] = NONE;
     i32[b + P.OP] = Op.NONE;
+    if (st === PState.BLOCKED_SEND || st === PState.BLOCKED_RECV || st === PState.BLOCKED_REPLY || st === PState.SLEEPING) i32[b + P.STATE] = PState.READY;
+    if (server !== NONE) this.#recomputePriority(server);
   }
 
   /**
@@ -438,10 +451,10 @@ export class KernelCore {
         i32[this.mm.proc(r) + P.SERVING]++;
         this.#boost(r, i32[b + P.EFF]!);
         i32[b + P.SEQ]++;
-        this.wake(r, 0, true);
+        this.wake(r, 0, Switch.DIRECT);
         return BLOCKED;
       }
-      this.wake(r, 0, false);
+      this.wake(r, 0);
       return 0;
     }
     this.lastEndpoint = e;
@@ -480,11 +493,30 @@ export class KernelCore {
     const n = buf.capCount;
     if (n > 0) {
       if (this.caps.freeSlots(r) < n) throw new IpcError('OutOfMemory', "receiver's capability space is full");
-      for (let i = 0; i < n; i++) buf.caps[i] = this.#remint(p, buf.caps[i]!, r);
+      for (let i = 0; i < n; i++) {
+        // Keep the words of the slot about to be filled so passiveUndo can restore it exactly.
+        const s = this.caps.nextFree(r);
+        this.#undoSlots[i] = s;
+        for (let w = 0; w < S.SIZE; w++) this.#undoWords[i * S.SIZE + w] = this.i32[s + w]!;
+        buf.caps[i] = this.#remint(p, buf.caps[i]!, r);
+      }
     }
     buf.sender = this.pidOf(p);
     buf.flags = (buf.flags & ~KERNEL_MESSAGE_FLAGS) | MessageFlags.CALL;
     this.i32[this.mm.epBase + this.i32[this.mm.procBase + r * P.SIZE + P.WAIT_EP]! * E.SIZE + E.MSGS]++;
+  }
+
+  /**
+   * Undoes {@link KernelCore.passiveDeliver} when the server's reply cannot be delivered, so
+   * the failed call leaves nothing behind: the capabilities minted into `r` are dropped (those
+   * the handler already closed are gone anyway) and the message count is restored. Lock held.
+   */
+  passiveUndo(r: number, buf: MessageBuffer): void {
+    for (let i = 0; i < buf.capCount; i++) {
+      const s = this.#undoSlots[i]!;
+      for (let w = 0; w < S.SIZE; w++) this.i32[s + w] = this.#undoWords[i * S.SIZE + w]!;
+    }
+    this.i32[this.mm.epBase + this.i32[this.mm.procBase + r * P.SIZE + P.WAIT_EP]! * E.SIZE + E.MSGS]--;
   }
 
   /**
@@ -555,7 +587,8 @@ export class KernelCore {
     i32[cb + P.REPLY_SERVER] = NONE;
     i32[this.mm.proc(p) + P.SERVING]--;
     this.#recomputePriority(p);
-    this.wake(c, 0);
+    // Back on reply: the caller runs next when its priority allows.
+    this.wake(c, 0, Switch.BACK);
   }
 
   /** IpcReply carrying a failure: the caller's call rejects with error number `status`. Lock held. */
@@ -620,14 +653,14 @@ export class KernelCore {
    * Makes process `p` ready with `status` and tells its CPU: directly if it is ours, through
    * the main CPU's wake ring and doorbell, or through the worker's futex word. Lock held.
    */
-  wake(p: number, status: number, direct = false): void {
+  wake(p: number, status: number, switchTo: number = Switch.NONE): void {
     const i32 = this.i32;
     const b = this.mm.proc(p);
     i32[b + P.RESULT] = status;
     i32[b + P.STATE] = PState.READY;
     const cpu = i32[b + P.CPU]!;
     if (cpu === this.cpu && this.port) {
-      this.port.readyLocal(p, direct);
+      this.port.readyLocal(p, switchTo);
     } else if (cpu === 0) {
       const cap = this.mm.wakeCap;
       const tail = i32[H.WAKE_TAIL]!;

@@ -339,8 +339,9 @@ export class Kernel {
   }
 
   /**
-   * A copy of every kernel record (processes, endpoints, capability slots, register frames)
-   * and the free-frame count: two equal snapshots mean nothing in the kernel changed.
+   * A copy of every kernel record (processes, endpoints, capability slots) and the free-frame
+   * count: two equal snapshots mean nothing in the kernel changed. Register frames are left out:
+   * a caller's own encoding of a message it then fails to send is not kernel state.
    */
   snapshot(): { records: Int32Array; freeFrames: number } {
     return { records: this.memory.snapshotRecords(), freeFrames: this.memory.phys.freeFrames };

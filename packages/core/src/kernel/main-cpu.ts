@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { IPC_ERROR_NUMBERS, IpcError } from '../contracts/errors.js';
 import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
-import { KILLED } from './kernel-core.js';
+import { KILLED, Switch } from './kernel-core.js';
 import { Syscall } from '../contracts/syscall.js';
 import type { ManualClock } from '../contracts/clock.js';
 import type { CpuPort, KernelCore } from './kernel-core.js';
@@ -49,6 +49,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
   /** Process running now, or -1. */
   current = -1;
   #next = -1;
+  #nextYields = false;
   readonly #ready: number[] = [];
   readonly #resolvers: (Resolver | undefined)[] = [];
   readonly #rejecters: (Rejecter | undefined)[] = [];
@@ -77,10 +78,12 @@ export class MainCpu implements CpuPort, CpuRuntime {
     queueMicrotask(() => this.dispatch());
   }
 
-  readyLocal(p: number, direct: boolean): void {
+  readyLocal(p: number, switchTo: number): void {
     this.#clearTimer(p);
-    if (direct && this.#next === -1) this.#next = p;
-    else this.#ready.push(p);
+    if (switchTo !== Switch.NONE && this.#next === -1) {
+      this.#next = p;
+      this.#nextYields = switchTo === Switch.BACK;
+    } else this.#ready.push(p);
     if (this.current !== -1) this.#armCheck();
   }
 
@@ -88,8 +91,15 @@ export class MainCpu implements CpuPort, CpuRuntime {
   dispatch(): void {
     if (this.current !== -1) return;
     let p = this.#next;
-    if (p !== -1) this.#next = -1;
-    else p = this.#pickReady();
+    if (p !== -1) {
+      // A call switches to the server unconditionally; the switch back on reply never jumps
+      // over a ready process of higher priority.
+      this.#next = -1;
+      if (this.#nextYields && this.#ready.length > 0 && this.#bestReadyPriority() > this.core.i32[this.core.mm.proc(p) + P.EFF]!) {
+        this.#ready.push(p);
+        p = this.#pickReady();
+      }
+    } else p = this.#pickReady();
     if (p === -1) return;
     const i32 = this.core.i32;
     const b = this.core.mm.proc(p);
@@ -106,6 +116,12 @@ export class MainCpu implements CpuPort, CpuRuntime {
       start?.();
     }
     if (this.#ready.length > 0) this.#armCheck();
+  }
+
+  #bestReadyPriority(): number {
+    let best = -1;
+    for (let i = 0; i < this.#ready.length; i++) best = Math.max(best, this.core.i32[this.core.mm.proc(this.#ready[i]!) + P.EFF]!);
+    return best;
   }
 
   #pickReady(): number {
@@ -278,14 +294,15 @@ export class MainCpu implements CpuPort, CpuRuntime {
     const frame = core.mm.frame(p);
     fp.decode(frame, entry.buf);
     core.passiveDeliver(p, r, entry.buf);
-    let response: SmallMessage;
     try {
-      response = entry.handler(entry.buf);
+      const response = entry.handler(entry.buf);
+      fp.encode(Syscall.IpcReply, 0, response, frame);
+      core.passiveReturn(r, p);
     } catch (e) {
+      // A handler error or an undeliverable reply fails the call as a whole: nothing delivered stays.
+      core.passiveUndo(r, entry.buf);
       throw e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
     }
-    fp.encode(Syscall.IpcReply, 0, response, frame);
-    core.passiveReturn(r, p);
     fp.decode(frame, reply);
     return reply;
   }
@@ -381,7 +398,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
     try {
       for (let p = core.takeWake(); p !== -1; p = core.takeWake()) {
         const b = core.mm.proc(p);
-        if (core.i32[b + P.STATE] === PState.READY && core.i32[b + P.CPU] === 0 && this.#resolvers[p]) this.readyLocal(p, false);
+        if (core.i32[b + P.STATE] === PState.READY && core.i32[b + P.CPU] === 0 && this.#resolvers[p]) this.readyLocal(p, Switch.NONE);
       }
     } finally {
       core.unlock();

@@ -9,6 +9,9 @@ import { BLOCKED, KILLED, type KernelCore } from './kernel-core.js';
 import { E, EState, HANDLE_INDEX_BITS, HANDLE_INDEX_MASK, Op, P, PState, S } from './layout.js';
 import { MainCpu, type CpuRuntime } from './main-cpu.js';
 
+/** Reply failures that are the reply's own fault: {@link Process.serve} fails the call with them. */
+const UNDELIVERABLE_REPLY: ReadonlySet<string> = new Set(['MessageTooLarge', 'PermissionDenied', 'InvalidCapability', 'OutOfMemory', 'InvalidArgument']);
+
 /** Options of {@link Process.createEndpoint}. */
 export interface EndpointOptions {
   /** Registers the endpoint under this name (1–32 bytes), so others can {@link Process.connect}. */
@@ -307,7 +310,18 @@ export class Process {
         else if (failure) {
           this.replyError(m.sender, failure.code);
           m = await this.receive(ep);
-        } else m = await this.replyReceive(m.sender, response!, ep);
+        } else {
+          const caller = m.sender;
+          try {
+            m = await this.replyReceive(caller, response!, ep);
+          } catch (err) {
+            // An undeliverable reply (too large, a capability without SHARE, no room) fails the
+            // call with that error instead of stopping the server — as on the passive path.
+            if (!(err instanceof IpcError) || !UNDELIVERABLE_REPLY.has(err.code)) throw err;
+            this.replyError(caller, err.code);
+            m = await this.receive(ep);
+          }
+        }
       }
     } catch (err) {
       if (err instanceof IpcError && err.code === 'ChannelClosed') return;
