@@ -15,7 +15,7 @@ const PACKAGES: Record<string, string[]> = {
   '@veridian/arch-x86_64': ['x86_64'],
   '@veridian/arch-aarch64': ['aarch64'],
   '@veridian/posix': ['errnoOf', 'ERRNO'],
-  '@veridian/codegen': [],
+  '@veridian/codegen': ['compile', 'generate', 'parse', 'check', 'runCli'],
   '@veridian/testkit': ['conformance', 'goldenVectors'],
 };
 const dirOf = (name: string) => join(root, 'packages', name.replace('@veridian/', ''));
@@ -54,6 +54,17 @@ describe('published packages', () => {
     expect(execFileSync('node', ['check.mjs'], { cwd: project, encoding: 'utf8' }).trim()).toBe('ok');
   });
 
+  it('the vidl bin generates stubs that type-check against the installed @veridian/core', () => {
+    writeFileSync(
+      join(project, 'echo.vidl'),
+      `/// An echo service.\nlibrary demo.echo;\n\nprotocol Echo {\n  echo(value: u64) -> (value: u64);\n  oneway ping();\n}\n`,
+    );
+    const vidl = join(project, 'node_modules', '.bin', 'vidl');
+    execFileSync(vidl, ['check', 'echo.vidl'], { cwd: project, encoding: 'utf8' });
+    execFileSync(vidl, ['gen', 'echo.vidl', '--out', 'gen'], { cwd: project, encoding: 'utf8' });
+    expect(readdirSync(join(project, 'gen'))).toContain('demo.echo.ts');
+  });
+
   it('type-check from a TypeScript consumer under tsc --strict (NodeNext)', () => {
     writeFileSync(
       join(project, 'tsconfig.json'),
@@ -68,6 +79,8 @@ describe('published packages', () => {
 import { createKernel, IpcError, type Process, type Arch } from '@veridian/core';
 import { x86_64 } from '@veridian/arch-x86_64';
 import { aarch64 } from '@veridian/arch-aarch64';
+import { EchoClient } from './gen/demo.echo.js';
+export const makeClient = (proc: Process, ch: number) => new EchoClient(proc, ch);
 const arches: Arch[] = [x86_64, aarch64];
 const kernel = createKernel({ arch: arches[0]!, frames: 64 });
 const body = async (proc: Process): Promise<number> => proc.createEndpoint({ name: 'x' });
