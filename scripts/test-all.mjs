@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `pnpm test`: build, typecheck, unit tests and package checks of every project through nx,
-// then the install test of the packed tarballs; ends with one line totalling every vitest run.
+// then the install test of the packed tarballs and the API docs; ends with one line totalling
+// every vitest run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,8 @@ const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', e
 let failed = false;
 failed ||= run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', 'typecheck', 'test', 'check-package', '--output-style=static']) !== 0;
 failed ||= run('pnpm', ['exec', 'vitest', 'run', '--config', 'vitest.install.config.ts']) !== 0;
+// The API docs must build with zero warnings (typedoc.json treats warnings as errors).
+failed ||= run('pnpm', ['exec', 'typedoc', '--logLevel', 'Warn']) !== 0;
 
 let passed = 0;
 let fail = 0;

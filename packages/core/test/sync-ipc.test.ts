@@ -184,7 +184,7 @@ describe('synchronous IPC', () => {
       expect(after.freeFrames).toBe(before.freeFrames);
       // The endpoint records (queues, counts) are exactly as before the call.
       const mm = k.memory;
-      const endpoints = (s: typeof before) => s.records.subarray(mm.epBase - mm.recordsStart, mm.slotBase - mm.recordsStart);
+      const endpoints = (s: typeof before) => s.records.subarray(mm.regBase - mm.recordsStart, mm.slotBase - mm.recordsStart);
       expect(endpoints(after)).toEqual(endpoints(before));
       expect(k.stats().endpoints).toBe(1);
     });

@@ -10,7 +10,7 @@ import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { lockWord, unlockWord } from '../memory/spinlock.js';
 import { CLOSED_GEN, CapabilitySpace } from './capability-space.js';
 import { FutexWaiter, wakeFutex } from './futex.js';
-import { E, EState, H, MAX_GEN, NONE, Op, P, PState, S } from './layout.js';
+import { E, EState, H, MAX_GEN, NONE, Op, P, PState, Registry, S } from './layout.js';
 import type { MachineMemory } from './machine-memory.js';
 import { TokenSource } from './token-source.js';
 
@@ -112,15 +112,14 @@ export class KernelCore {
 
   /** Endpoint id of record `e`. */
   endpointId(e: number): number {
-    return this.i32[this.mm.ep(e) + E.GEN]! * 0x10000 + e;
+    return this.mm.epGen(e) * 0x10000 + e;
   }
 
   /** Record index of an open endpoint id, or -1. O(1): index plus generation, no hashing. */
   resolveEndpoint(id: number): number {
     const e = id & 0xffff;
     if (e >= this.mm.nep) return -1;
-    const b = this.mm.epBase + e * E.SIZE;
-    return this.i32[b + E.STATE] === EState.OPEN && this.i32[b + E.GEN]! * 0x10000 + e === id ? e : -1;
+    return id >>> 0 === id && this.i32[this.mm.regBase + e] === Registry.open(id >>> 16) ? e : -1;
   }
 
   /**
@@ -133,8 +132,7 @@ export class KernelCore {
     const e = this.i32[s + S.OBJ]!;
     const gen = this.i32[s + S.GEN]!;
     if (gen === CLOSED_GEN) throw new IpcError('ChannelClosed', 'endpoint closed');
-    const b = this.mm.ep(e);
-    if (this.i32[b + E.GEN] !== gen || this.i32[b + E.STATE] !== EState.OPEN) throw new IpcError('InvalidCapability', 'capability revoked');
+    if (this.i32[this.mm.regBase + e] !== Registry.open(gen)) throw new IpcError('InvalidCapability', 'capability revoked');
     return e;
   }
 
@@ -215,7 +213,7 @@ export class KernelCore {
     }
     for (let e = 0; e < this.mm.nep; e++) {
       const eb = this.mm.ep(e);
-      if (i32[eb + E.STATE] === EState.OPEN && i32[eb + E.OWNER] === p) this.closeEndpoint(e);
+      if (this.mm.epState(e) === EState.OPEN && i32[eb + E.OWNER] === p) this.closeEndpoint(e);
     }
     this.caps.clear(p);
     const space = this.mmu.attachAddressSpace(this.mm.u32[b + P.ROOT]!, i32[b + P.ASID]!);
@@ -291,7 +289,7 @@ export class KernelCore {
     const i32 = this.i32;
     let e = -1;
     for (let i = 0; i < this.mm.nep; i++) {
-      if (i32[this.mm.ep(i) + E.STATE] === EState.FREE) {
+      if (this.mm.epState(i) === EState.FREE) {
         e = i;
         break;
       }
@@ -299,8 +297,9 @@ export class KernelCore {
     if (e < 0) throw new IpcError('OutOfMemory', 'no free endpoint record');
     const b = this.mm.ep(e);
     // Insert the capability first: if the space is full nothing else has changed.
-    const handle = this.caps.insert(p, ObjectKind.Endpoint, e, i32[b + E.GEN]!, Rights.SEND | Rights.RECEIVE | Rights.SHARE | Rights.GRANT | Rights.REVOKE);
-    i32[b + E.STATE] = EState.OPEN;
+    const gen = this.mm.epGen(e);
+    const handle = this.caps.insert(p, ObjectKind.Endpoint, e, gen, Rights.SEND | Rights.RECEIVE | Rights.SHARE | Rights.GRANT | Rights.REVOKE);
+    this.mm.setEp(e, gen, EState.OPEN);
     i32[b + E.OWNER] = p;
     i32[b + E.CAPACITY] = capacity;
     i32[b + E.QHEAD] = NONE;
@@ -325,7 +324,7 @@ export class KernelCore {
   findNamed(name: string): number {
     for (let e = 0; e < this.mm.nep; e++) {
       const b = this.mm.ep(e);
-      if (this.i32[b + E.STATE] === EState.OPEN && this.i32[b + E.NAME] !== 0 && readName(this.i32, b + E.NAME) === name) return e;
+      if (this.mm.epState(e) === EState.OPEN && this.i32[b + E.NAME] !== 0 && readName(this.i32, b + E.NAME) === name) return e;
     }
     return -1;
   }
@@ -351,23 +350,19 @@ export class KernelCore {
       this.wake(r, ERR.ChannelClosed);
     }
     i32[b + E.QLEN] = 0;
-    const gen = i32[b + E.GEN]!;
+    const gen = this.mm.epGen(e);
     this.caps.markClosed(ObjectKind.Endpoint, e, gen);
     const owner = i32[b + E.OWNER]!;
     i32[b + E.OWNER] = NONE;
     writeName(i32, b + E.NAME, '');
-    this.#retireOrFree(b, gen + 1);
+    this.#retireOrFree(e, gen + 1);
     if (owner !== NONE) this.#recomputePriority(owner);
   }
 
-  /** Frees endpoint record `b` with a new generation, or retires it when the generation would wrap. */
-  #retireOrFree(b: number, gen: number): void {
-    if (gen > MAX_GEN) {
-      this.i32[b + E.STATE] = EState.RETIRED;
-    } else {
-      this.i32[b + E.GEN] = gen;
-      this.i32[b + E.STATE] = EState.FREE;
-    }
+  /** Frees endpoint `e` with a new generation, or retires it when the generation would wrap. */
+  #retireOrFree(e: number, gen: number): void {
+    if (gen > MAX_GEN) this.mm.setEp(e, MAX_GEN, EState.RETIRED);
+    else this.mm.setEp(e, gen, EState.FREE);
   }
 
   /**
@@ -378,13 +373,12 @@ export class KernelCore {
   revoke(p: number, handle: number): void {
     const e = this.endpointOf(p, handle, Rights.REVOKE);
     const i32 = this.i32;
-    const b = this.mm.ep(e);
-    const gen = i32[b + E.GEN]!;
+    const gen = this.mm.epGen(e);
     if (gen >= MAX_GEN) {
       this.closeEndpoint(e);
       return;
     }
-    i32[b + E.GEN] = gen + 1;
+    this.mm.setEp(e, gen + 1, EState.OPEN);
     const s = this.caps.find(p, handle);
     i32[s + S.GEN] = gen + 1;
   }

@@ -109,7 +109,7 @@ export class Kernel {
   readonly #live = new Map<number, { exited: Promise<ProcessExit>; kill: () => Promise<ProcessExit> }>();
   #idleWaiters: Array<() => void> = [];
   readonly #i32: Int32Array;
-  readonly #epBase: number;
+  readonly #regBase: number;
   readonly #nep: number;
 
   /** @internal use {@link createKernel} */
@@ -131,7 +131,7 @@ export class Kernel {
     this.#core = new KernelCore(this.memory, this.arch, mmu, this.clock, 0, options.seed);
     this.#cpu = new MainCpu(this.#core);
     this.#i32 = this.memory.i32;
-    this.#epBase = this.memory.epBase;
+    this.#regBase = this.memory.regBase;
     this.#nep = this.memory.nep;
   }
 
@@ -288,11 +288,10 @@ export class Kernel {
   /** Resolves an endpoint id in O(1): true when it names an open endpoint (a stale id never does). */
   lookupEndpoint(id: number): boolean {
     // resolveEndpoint inlined over cached bases: the registry hot path.
+    // Integer-only: an id is a whole u32 (generation << 16 | index); anything else is no id.
     const e = id & 0xffff;
-    if (e >= this.#nep) return false;
-    const b = this.#epBase + e * E.SIZE;
-    const i32 = this.#i32;
-    return i32[b + E.STATE] === EState.OPEN && i32[b + E.GEN]! * 0x10000 + e === id;
+    if (e >= this.#nep || id >>> 0 !== id) return false;
+    return this.#i32[this.#regBase + e] === (((id >>> 16) << 2) | EState.OPEN);
   }
 
   /** Registry id of the open endpoint named `name`, or `undefined`. */
@@ -327,7 +326,7 @@ export class Kernel {
       const st = mm.i32[mm.proc(p) + P.STATE];
       if (st !== PState.FREE && st !== PState.RETIRED) processes++;
     }
-    for (let e = 0; e < mm.nep; e++) if (mm.i32[mm.ep(e) + E.STATE] === EState.OPEN) endpoints++;
+    for (let e = 0; e < mm.nep; e++) if (mm.epState(e) === EState.OPEN) endpoints++;
     return {
       processes,
       endpoints,

@@ -37,6 +37,8 @@ export const H = {
   TICKET: 48,
   /** Next CPU index to hand out. */
   NEXT_CPU: 49,
+  /** Start of the endpoint registry table (read at attach time only). */
+  REG_BASE: 50,
   SIZE: 64,
 } as const;
 
@@ -94,10 +96,12 @@ export const PState = {
 /** Pending operation of a process queued as a sender. */
 export const Op = { NONE: 0, CALL: 1, SEND: 2 } as const;
 
-/** Endpoint record words. */
+/**
+ * Endpoint record words. The endpoint's generation and state are not here but in the dense
+ * registry table (one word per endpoint, see {@link Registry}), so resolving ids touches 4
+ * bytes per endpoint instead of a whole record; words 0–1 are unused.
+ */
 export const E = {
-  GEN: 0,
-  STATE: 1,
   OWNER: 2,
   CAPACITY: 3,
   QHEAD: 4,
@@ -115,6 +119,16 @@ export const E = {
 } as const;
 
 export const EState = { FREE: 0, OPEN: 1, RETIRED: 2 } as const;
+
+/** A registry word is `generation << 2 | state` ({@link EState}). */
+export const Registry = {
+  GEN_SHIFT: 2,
+  STATE_MASK: 3,
+  /** The word of an open endpoint of generation `gen`. */
+  open(gen: number): number {
+    return (gen << 2) | EState.OPEN;
+  },
+} as const;
 
 /** Capability slot words. */
 export const S = {

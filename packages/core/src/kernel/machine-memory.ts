@@ -1,6 +1,6 @@
 import { IpcError } from '../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../memory/physical-memory.js';
-import { E, EState, H, LINE_WORDS, MAGIC, P, PState, REG_WORDS, S } from './layout.js';
+import { E, EState, H, LINE_WORDS, MAGIC, P, PState, REG_WORDS, Registry, S } from './layout.js';
 
 /** Sizes of the record pools carved out of machine memory. */
 export interface MachineSizes {
@@ -33,6 +33,8 @@ export class MachineMemory {
   readonly frameBase: number;
   readonly wakeBase: number;
   readonly wakeCap: number;
+  /** Int32 index of the endpoint registry table (one word per endpoint). */
+  readonly regBase: number;
   /** Int32 range of the records (for state snapshots). */
   readonly recordsStart: number;
   readonly recordsEnd: number;
@@ -52,6 +54,7 @@ export class MachineMemory {
     this.frameBase = this.i32[H.FRAME_BASE]!;
     this.wakeBase = this.i32[H.WAKE_BASE]!;
     this.wakeCap = this.i32[H.WAKE_CAP]!;
+    this.regBase = this.i32[H.REG_BASE]!;
     this.recordsStart = this.procBase;
     this.recordsEnd = this.frameBase;
     this.phys = PhysicalMemory.attach(buffer, this.i32[H.PHYS_CTL]!);
@@ -72,6 +75,8 @@ export class MachineMemory {
     let w: number = H.SIZE;
     const procBase = w;
     w = line(w + processes * P.SIZE);
+    const regBase = w;
+    w = line(w + endpoints);
     const epBase = w;
     w = line(w + endpoints * E.SIZE);
     const slotBase = w;
@@ -100,6 +105,7 @@ export class MachineMemory {
     i32[H.FRAME_BASE] = frameBase;
     i32[H.WAKE_BASE] = wakeBase;
     i32[H.WAKE_CAP] = wakeCap;
+    i32[H.REG_BASE] = regBase;
     i32[H.REG_WORDS] = REG_WORDS;
     i32[H.PHYS_CTL] = physOffset;
     i32[H.NEXT_CPU] = 1;
@@ -109,11 +115,7 @@ export class MachineMemory {
       i32[b + P.GEN] = 1;
       i32[b + P.STATE] = PState.FREE;
     }
-    for (let e = 0; e < endpoints; e++) {
-      const b = epBase + e * E.SIZE;
-      i32[b + E.GEN] = 1;
-      i32[b + E.STATE] = EState.FREE;
-    }
+    for (let e = 0; e < endpoints; e++) i32[regBase + e] = (1 << Registry.GEN_SHIFT) | EState.FREE;
     for (let s = 0; s < processes * capSlots; s++) i32[slotBase + s * S.SIZE + S.NEXTTAG] = 1;
     PhysicalMemory.create({ frames, buffer, offset: physOffset });
     return new MachineMemory(buffer);
@@ -127,6 +129,21 @@ export class MachineMemory {
   /** Int32 index of process record `p`. */
   proc(p: number): number {
     return this.procBase + p * P.SIZE;
+  }
+
+  /** Generation of endpoint `e`. */
+  epGen(e: number): number {
+    return this.i32[this.regBase + e]! >>> 2;
+  }
+
+  /** State ({@link EState}) of endpoint `e`. */
+  epState(e: number): number {
+    return this.i32[this.regBase + e]! & 3;
+  }
+
+  /** Sets endpoint `e`'s registry word. */
+  setEp(e: number, gen: number, state: number): void {
+    this.i32[this.regBase + e] = (gen << 2) | state;
   }
 
   /** Int32 index of endpoint record `e`. */

@@ -55,7 +55,7 @@ export class Process {
   readonly #i32: Int32Array;
   readonly #slots: number;
   readonly #nslots: number;
-  readonly #epBase: number;
+  readonly #regBase: number;
 
   /** @internal */
   constructor(rt: CpuRuntime, p: number) {
@@ -70,7 +70,7 @@ export class Process {
     this.#i32 = rt.core.i32;
     this.#slots = rt.core.mm.slot(p, 0);
     this.#nslots = rt.core.mm.nslots;
-    this.#epBase = rt.core.mm.epBase;
+    this.#regBase = rt.core.mm.regBase;
   }
 
   /** True while the process exists. */
@@ -100,7 +100,7 @@ export class Process {
     return this.#locked(() => {
       const e = this.#core.findNamed(name);
       if (e < 0) throw new IpcError('NotFound', `no endpoint named "${name}"`);
-      return this.#core.caps.insert(this.#p, ObjectKind.Endpoint, e, this.#core.i32[this.#core.mm.ep(e) + E.GEN]!, 0x01);
+      return this.#core.caps.insert(this.#p, ObjectKind.Endpoint, e, this.#core.mm.epGen(e), 0x01);
     });
   }
 
@@ -152,9 +152,9 @@ export class Process {
     if (index >= this.#nslots || tag === 0) return false;
     const i32 = this.#i32;
     const s = this.#slots + index * S.SIZE;
-    if (i32[s + S.TAG] !== tag || i32[s + S.KIND] !== ObjectKind.Endpoint || !hasRights(i32[s + S.RIGHTS]!, rights)) return false;
-    const b = this.#epBase + i32[s + S.OBJ]! * E.SIZE;
-    return i32[b + E.STATE] === EState.OPEN && i32[b + E.GEN] === i32[s + S.GEN];
+    if (i32[s + S.TAG] !== tag || i32[s + S.KIND] !== ObjectKind.Endpoint || (i32[s + S.RIGHTS]! & rights) !== rights) return false;
+    // One word of the dense registry table: the object's generation and state.
+    return i32[this.#regBase + i32[s + S.OBJ]!] === ((i32[s + S.GEN]! << 2) | EState.OPEN);
   }
 
   // ---------------------------------------------------------------- synchronous IPC

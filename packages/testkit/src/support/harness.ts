@@ -90,13 +90,14 @@ export interface StateDiff {
 export function diffState(kernel: Kernel, a: Snapshot, b: Snapshot): StateDiff {
   const mm = kernel.memory;
   const start = mm.recordsStart;
-  const procWords = mm.nproc > 1 ? mm.proc(1) - mm.proc(0) : mm.epBase - mm.procBase;
+  const procWords = mm.nproc > 1 ? mm.proc(1) - mm.proc(0) : mm.regBase - mm.procBase;
   let processes = 0;
   for (let p = 0; p < mm.nproc; p++) {
     const lo = mm.proc(p) - start;
     if (firstDifference(a.records.subarray(lo, lo + procWords), b.records.subarray(lo, lo + procWords)) >= 0) processes++;
   }
-  const ep = [mm.epBase - start, mm.slotBase - start] as const;
+  // The endpoint registry table (generation and state per endpoint) and the endpoint records.
+  const ep = [mm.regBase - start, mm.slotBase - start] as const;
   const slots = [mm.slotBase - start, mm.frameBase - start] as const;
   return {
     processes,
