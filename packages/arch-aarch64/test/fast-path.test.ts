@@ -1,22 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { goldenVectors } from '@veridian/testkit';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { IpcError, createMessageBuffer, createRegisterFrame, readRegister, readSlot, writeSlot } from '@veridian/core';
 import type { SmallMessage } from '@veridian/core';
 import { AARCH64_REGISTER_TABLE, aarch64FastPath, decodeSmallMessage, encodeSmallMessage } from '../src/index.ts';
 
-interface FastPathGolden {
-  arch: string;
-  vectors: Array<{
-    name: string;
-    syscall: number;
-    endpoint: number;
-    message: { type: number; data: string; caps: number[] };
-    registers: Record<string, string>;
-  }>;
-}
-
-const golden = JSON.parse(readFileSync(new URL('../../testkit/golden/aarch64/fast-path.json', import.meta.url), 'utf8')) as FastPathGolden;
+const golden = goldenVectors('aarch64', 'fast-path');
 
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));

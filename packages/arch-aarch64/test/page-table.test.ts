@@ -1,27 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { goldenVectors } from '@veridian/testkit';
 import { describe, expect, it } from 'vitest';
 import { AccessKind, PageMarker, PagePerm } from '@veridian/core';
 import { Descriptor, DescriptorBit, decodeLeafDescriptor, encodeLeafDescriptor, splitVirtualAddress } from '../src/index.ts';
 import { faultOf, setup } from './helpers.ts';
 
-interface PageTableGolden {
-  arch: string;
-  entries: Array<{
-    name: string;
-    va: string;
-    pa: string;
-    pageSize: number;
-    perms: string[];
-    markers: string[];
-    global: boolean;
-    leaf: string;
-    tableFlags?: string[];
-  }>;
-  indices: Array<{ va: string; indices: number[]; offset: number }>;
-  invalid: string[];
-}
-
-const golden = JSON.parse(readFileSync(new URL('../../testkit/golden/aarch64/page-table.json', import.meta.url), 'utf8')) as PageTableGolden;
+const golden = goldenVectors('aarch64', 'page-table');
 
 const permsOf = (names: string[]): number => names.reduce((p, n) => p | PagePerm[n as keyof typeof PagePerm], 0);
 const markersOf = (names: string[]): number => names.reduce((m, n) => m | PageMarker[n as keyof typeof PageMarker], 0);

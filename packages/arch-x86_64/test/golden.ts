@@ -1,39 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { goldenVectors, type FastPathGolden, type PageTableGolden } from '@veridian/testkit';
 
-/** Golden fast-path vectors (format of testkit's `FastPathGolden`). */
-export interface FastPathGoldenFile {
-  arch: string;
-  vectors: Array<{
-    name: string;
-    syscall: number;
-    endpoint: number;
-    message: { type: number; data: string; caps: number[] };
-    registers: Record<string, string>;
-  }>;
-}
-
-/** Golden page-table vectors (format of testkit's `PageTableGolden`). */
-export interface PageTableGoldenFile {
-  arch: string;
-  entries: Array<{
-    name: string;
-    va: string;
-    pa: string;
-    pageSize: number;
-    perms: string[];
-    markers: string[];
-    global: boolean;
-    leaf: string;
-    tableFlags?: string[];
-  }>;
-  indices: Array<{ va: string; indices: number[]; offset: number }>;
-  invalid: string[];
-}
-
-export function readGolden(kind: 'fast-path'): FastPathGoldenFile;
-export function readGolden(kind: 'page-table'): PageTableGoldenFile;
-export function readGolden(kind: 'fast-path' | 'page-table'): FastPathGoldenFile | PageTableGoldenFile {
-  return JSON.parse(readFileSync(new URL(`../../testkit/golden/x86_64/${kind}.json`, import.meta.url), 'utf8'));
+/** This arch's golden vectors, as shipped by `@veridian/testkit`. */
+export function readGolden(kind: 'fast-path'): FastPathGolden;
+export function readGolden(kind: 'page-table'): PageTableGolden;
+export function readGolden(kind: 'fast-path' | 'page-table'): FastPathGolden | PageTableGolden {
+  return kind === 'fast-path' ? goldenVectors('x86_64', kind) : goldenVectors('x86_64', kind);
 }
 
 export function hexBytes(hex: string): Uint8Array {
