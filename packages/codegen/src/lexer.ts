@@ -240,7 +240,7 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
             i += match[0].length;
             break;
           }
-          diagnostics.report('VIDL0005', source.span(escapeStart, 2), 'invalid unicode escape: write \\u{XXXX} with 1–6 hex digits of a valid code point');
+          diagnostics.report('VIDL0005', source.span(escapeStart, 2), 'invalid unicode escape: write \\u{…} with 1–6 hex digits of a valid code point, e.g. \\u{1F600}');
           break;
         }
         default:
