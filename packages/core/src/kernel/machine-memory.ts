@@ -136,7 +136,7 @@ export class MachineMemory {
     return this.i32[this.regBase + e]! >>> 2;
   }
 
-  /** State ({@link EState}) of endpoint `e`. */
+  /** State of endpoint `e`: 0 free, 1 open, 2 retired. */
   epState(e: number): number {
     return this.i32[this.regBase + e]! & 3;
   }
