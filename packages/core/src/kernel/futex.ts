@@ -1,24 +1,29 @@
 import { availableParallelism } from 'node:os';
 
+const MIN_SPIN_NS = 2_000;
+const START_SPIN_NS = 50_000;
+const MAX_SPIN_NS = 100_000;
+const FAST_SPINS = 1024;
+
 /**
- * Blocking on a futex word in machine memory for worker CPUs: spin briefly (a spinning peer
- * answers in well under a microsecond), then park with `Atomics.wait`. The spin budget
- * adapts: it grows while spinning pays off and shrinks when it does not, and with a single
- * core there is no one to spin for, so it never spins.
+ * Blocking on a futex word in machine memory for worker CPUs: spin for a while (a spinning
+ * peer answers in well under a microsecond), then park with `Atomics.wait`. Waking a parked
+ * thread costs tens of microseconds, so the spin budget is a time, about what a wake-up costs
+ * (competitive spinning). It adapts: a park that ended soon after the budget ran out means
+ * spinning a little longer would have paid, so the budget grows; a park that lasted far longer
+ * means the peer was simply idle, so it shrinks. With a single core there is no one to spin
+ * for, so it never spins.
  */
 export class FutexWaiter {
-  #budget: number;
-  readonly #max: number;
+  #spinNs: number;
 
   constructor() {
-    const cores = availableParallelism();
-    this.#max = cores > 1 ? 200_000 : 0;
-    this.#budget = cores > 1 ? 20_000 : 0;
+    this.#spinNs = availableParallelism() > 1 ? START_SPIN_NS : 0;
   }
 
-  /** Current spin budget in iterations. */
-  get spinBudget(): number {
-    return this.#budget;
+  /** Current spin budget in nanoseconds. */
+  get spinBudgetNs(): number {
+    return this.#spinNs;
   }
 
   /**
@@ -26,19 +31,36 @@ export class FutexWaiter {
    * to decide whether `Atomics.notify` is needed. Returns true if woken, false on timeout.
    */
   wait(i32: Int32Array, word: number, parked: number, timeoutMs: number): boolean {
-    const budget = this.#budget;
-    for (let i = 0; i < budget; i++) {
-      if (Atomics.load(i32, word) !== 0) {
-        if (this.#budget < this.#max) this.#budget += this.#budget >> 3;
-        return true;
+    const spinNs = this.#spinNs;
+    if (spinNs > 0) {
+      // Most answers come within a few hundred spins: look for them before paying for the clock.
+      for (let i = 0; i < FAST_SPINS; i++) {
+        if (Atomics.load(i32, word) !== 0) {
+          // Answered fast: let the budget drift down slowly, so a peer that always answers
+          // fast does not keep a long spin reserved.
+          if (this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          return true;
+        }
+      }
+    } else if (Atomics.load(i32, word) !== 0) return true;
+    const start = performance.now();
+    if (spinNs > 0) {
+      const spinEnd = start + spinNs / 1e6;
+      for (let i = 1; ; i++) {
+        if (Atomics.load(i32, word) !== 0) return true;
+        // Reading the clock costs more than a load: look at it every 64 spins.
+        if ((i & 63) === 0 && performance.now() >= spinEnd) break;
       }
     }
-    if (this.#budget > 1000) this.#budget -= this.#budget >> 4;
-    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
+    const parkedAt = performance.now();
     Atomics.store(i32, parked, 1);
     try {
       for (;;) {
-        if (Atomics.load(i32, word) !== 0) return true;
+        if (Atomics.load(i32, word) !== 0) {
+          this.#adapt((performance.now() - parkedAt) * 1e6);
+          return true;
+        }
         const left = deadline === Infinity ? undefined : deadline - performance.now();
         if (left !== undefined && left <= 0) return false;
         Atomics.wait(i32, word, 0, left);
@@ -46,6 +68,17 @@ export class FutexWaiter {
     } finally {
       Atomics.store(i32, parked, 0);
     }
+  }
+
+  /**
+   * After a park: a short one (the peer answered about a wake-up's time later) means spinning
+   * that long would have avoided it — and avoids two CPUs parking in lockstep, each paying a
+   * wake-up per message — so the budget grows to cover it; a long one means the peer was idle.
+   */
+  #adapt(parkedNs: number): void {
+    if (this.#spinNs === 0) return;
+    if (parkedNs <= MAX_SPIN_NS) this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
+    else this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
   }
 }
 
