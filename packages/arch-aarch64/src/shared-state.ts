@@ -1,4 +1,4 @@
-import { FRAME_SIZE, IpcError, PhysicalMemory } from '@veridian/core';
+import { FRAME_SIZE, IpcError, PhysicalMemory, lockWord, unlockWord } from '@veridian/core';
 
 // Shared MMU state lives in machine memory so every MMU instance (one per worker thread)
 // attached to it agrees on ASIDs, serialises table updates and sees every shootdown.
@@ -105,22 +105,12 @@ export class SharedState {
 
   /** Takes the mutation lock (spin, then brief waits). */
   lock(): void {
-    const i32 = this.#i32;
-    const at = this.#h + H_LOCK;
-    if (Atomics.compareExchange(i32, at, 0, 1) === 0) return;
-    let spins = 0;
-    for (;;) {
-      if (Atomics.load(i32, at) === 0 && Atomics.compareExchange(i32, at, 0, 1) === 0) return;
-      if (++spins > 1000) {
-        Atomics.wait(i32, at, 1, 0.05);
-        spins = 0;
-      }
-    }
+    lockWord(this.#i32, this.#h + H_LOCK);
   }
 
   /** Releases the mutation lock. */
   unlock(): void {
-    Atomics.store(this.#i32, this.#h + H_LOCK, 0);
+    unlockWord(this.#i32, this.#h + H_LOCK);
   }
 
   /** Starts a table mutation (lock held): walkers that overlap it retry. */

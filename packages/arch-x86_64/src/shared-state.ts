@@ -1,4 +1,4 @@
-import { FRAME_SIZE, IpcError } from '@veridian/core';
+import { FRAME_SIZE, IpcError, lockWord, unlockWord } from '@veridian/core';
 import type { PhysicalMemory } from '@veridian/core';
 
 /**
@@ -77,20 +77,12 @@ export class SharedState {
 
   /** Takes the mutation lock (spinning, then sleeping briefly if the holder is slow). */
   lock(): void {
-    const i32 = this.i32;
-    const w = this.base + W_LOCK;
-    let spins = 0;
-    while (Atomics.compareExchange(i32, w, 0, 1) !== 0) {
-      if (++spins > 1000) {
-        Atomics.wait(i32, w, 1, 0.05);
-        spins = 0;
-      }
-    }
+    lockWord(this.i32, this.base + W_LOCK);
   }
 
   /** Releases the mutation lock. */
   unlock(): void {
-    Atomics.store(this.i32, this.base + W_LOCK, 0);
+    unlockWord(this.i32, this.base + W_LOCK);
   }
 
   /** Current shootdown epoch. */

@@ -13,6 +13,7 @@ export * from './contracts/clock.js';
 export * from './contracts/mmu.js';
 export * from './contracts/arch.js';
 export { PhysicalMemory, FRAME_SIZE, type PhysicalMemoryOptions } from './memory/physical-memory.js';
+export { lockWord, unlockWord } from './memory/spinlock.js';
 export * from './wire/index.js';
 export { createKernel, Kernel, type KernelOptions, type SpawnOptions, type WorkerSpawnOptions, type ProcessExit, type ProcessHandle, type KernelStats, type WorkerMain } from './kernel/kernel.js';
 export { Process, type EndpointOptions, type BlockingOptions } from './kernel/process.js';

@@ -1,5 +1,5 @@
 /**
- * A test-and-set spinlock on one Int32 word of shared memory. Kernel critical sections are
+ * Takes a test-and-set spinlock on one Int32 word of shared memory (0 free, 1 held). Kernel critical sections are
  * a few hundred nanoseconds, so spinning (with `Atomics.wait` back-off after a while) beats
  * parking outright.
  */
