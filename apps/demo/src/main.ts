@@ -4,7 +4,7 @@
  * CPU through the register fast path; the demo shows the real register frame of a call, the
  * capability checks, a worker-to-worker round trip, and what happens when the server is killed.
  */
-import { createKernel, IpcError, Rights, Syscall, createRegisterFrame, readRegister, type Arch, type Process } from '@veridian/core';
+import { createKernel, IpcError, Rights, Syscall, createRegisterFrame, messagePayload, readRegister, type Arch, type Process } from '@veridian/core';
 import { aarch64 } from '@veridian/arch-aarch64';
 import { x86_64 } from '@veridian/arch-x86_64';
 import { styleText } from 'node:util';
@@ -54,12 +54,19 @@ async function runOn(arch: Arch): Promise<void> {
       if (v !== 0n || reg === L.syscall.reg) console.log(`    ${arch.fastPath.registerNames[reg]!.padEnd(4)} = 0x${v.toString(16).padStart(16, '0')}   ${what}`);
     }
     for (let i = 0; i < 50; i++) await timed(p, ch, Op.PUT, encodeEntry(`k${i}`, `value ${i}`));
+    const poem = Uint8Array.from({ length: 100 * 1024 }, (_, i) => 32 + (i % 95));
+    await p.call(ch, { type: Op.PUT, data: encodeEntry('poem', poem) });
+    console.log(`[alice  prio 12] PUT poem = 100 KiB (a large message: frames in machine memory change owner)`);
   });
   const bob = client('bob', 8, async (p, ch) => {
     await alice.exited;
     const motd = await timed(p, ch, Op.GET, encodeEntry('motd'));
     console.log(`[bob    prio  8] GET motd -> "${motd}"`);
     for (let i = 0; i < 50; i++) await timed(p, ch, Op.GET, encodeEntry(`k${i}`));
+    const poem = await p.call(ch, { type: Op.GET, data: encodeEntry('poem') });
+    const intact = messagePayload(poem).every((b, i) => b === 32 + (i % 95));
+    console.log(`[bob    prio  8] GET poem -> ${poem.length} bytes${intact ? ', intact' : ', CORRUPT'}`);
+    if (!intact) process.exitCode = 1;
     try {
       await p.call(ch, { type: Op.GET, data: encodeEntry('missing') });
     } catch (e) {
@@ -81,9 +88,9 @@ async function runOn(arch: Arch): Promise<void> {
       }
     }
     try {
-      await p.call(ch, { type: Op.PUT, data: new Uint8Array(65) });
+      await p.call(ch, { type: Op.PUT, data: new Uint8Array(2 << 20) });
     } catch (e) {
-      console.log(`[mallory prio 5] a 65-byte message -> ${(e as IpcError).code} (the fast path carries 64)`);
+      console.log(`[mallory prio 5] a 2 MiB message -> ${(e as IpcError).code} (a large message carries up to 1 MiB)`);
     }
   });
   for (const h of [alice, bob, mallory]) {

@@ -8,7 +8,8 @@ describe('pnpm start (the demo)', () => {
     expect(out.match(/GET motd -> "hello from alice"/g)).toHaveLength(2);
     expect(out.match(/handle without SEND -> PermissionDenied/g)).toHaveLength(2);
     expect(out.match(/forged handle 0x7777 -> InvalidCapability/g)).toHaveLength(2);
-    expect(out.match(/65-byte message -> MessageTooLarge/g)).toHaveLength(2);
+    expect(out.match(/2 MiB message -> MessageTooLarge/g)).toHaveLength(2);
+    expect(out.match(/GET poem -> 102400 bytes, intact/g)).toHaveLength(2);
     expect(out.match(/carol woke with ChannelClosed/g)).toHaveLength(2);
     expect(out.match(/\(back to baseline\)/g)).toHaveLength(2);
     expect(out).toMatch(/rax\s+= 0x0000000000000002/);

@@ -244,9 +244,9 @@ describe.each(arches)('generated client against generated server through the ker
     await server.kill();
   });
 
-  it('runs the issue example (demo.fs) where its messages fit the fast path; larger ones are MessageTooLarge until the large path lands', async () => {
+  it('runs the issue example (demo.fs), its large messages included', async () => {
     const kernel = createKernel({ arch, frames: 256, processes: 8, endpoints: 8, capSlots: 16, seed: 5 });
-    const file = new Uint8Array(32);
+    const file = new Uint8Array(8192);
     const log: string[] = [];
     const reported: unknown[] = [];
     const server = kernel.spawn({ name: 'fs' }, async (proc) => {
@@ -279,17 +279,19 @@ describe.each(arches)('generated client against generated server through the ker
       await unsubscribe.ready;
       expect(await fs.write(4n, Uint8Array.of(1, 2, 3))).toEqual({ written: 3n });
       // The changed event (a Stat with a parent) encodes to 65 bytes: one over the register
-      // message, so the server cannot deliver it yet; it drops it and reports, and nobody hangs.
-      expect(changes).toEqual([]);
-      expect(reported).toMatchObject([{ message: expect.stringContaining('could not be delivered') }]);
+      // message, so it travels as a large message.
+      expect(changes).toMatchObject([{ size: 32n, parent: { name: 'dir' } }]);
+      expect(reported).toEqual([]);
       expect(Array.from((await fs.read(3n, 5)).data)).toEqual([0, 1, 2, 3, 0]);
-      await expect(fs.read(99n, 1)).rejects.toMatchObject({ value: Status.NOT_FOUND });
+      await expect(fs.read(99_999n, 1)).rejects.toMatchObject({ value: Status.NOT_FOUND });
       await expect(fs.open('/etc')).rejects.toMatchObject({ value: Status.DENIED });
       expect(await fs.stat()).toEqual({ stat: { size: 32n, mode: Mode.READ, name: 'f', tags: ['t'] } });
       expect(await fs.sync()).toEqual({});
       await fs.close();
-      // write's request is on the large path (bytes is unbounded): 100 bytes do not fit a register message.
-      await expect(fs.write(0n, new Uint8Array(100))).rejects.toMatchObject({ code: 'MessageTooLarge' });
+      // write's request and read's response are on the large path: 5000 bytes each way.
+      const big = Uint8Array.from({ length: 5000 }, (_, i) => (i * 13) & 0xff);
+      expect(await fs.write(0n, big)).toEqual({ written: 5000n });
+      expect((await fs.read(0n, 5000)).data).toEqual(big);
     });
     expect(log).toEqual(['sync', 'close']);
     await server.kill();

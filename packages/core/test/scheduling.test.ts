@@ -229,6 +229,21 @@ describe('one-CPU scheduling', () => {
     await k.shutdown();
   });
 
+  it('a process spawned while the running one awaits something outside the kernel still runs', async () => {
+    const k = testKernel();
+    let release!: () => void;
+    const holder = k.spawn({ name: 'holder' }, () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 1));
+    let ran = false;
+    const late = k.spawn({ name: 'late' }, () => {
+      ran = true;
+    });
+    await late.exited;
+    expect(ran).toBe(true);
+    release();
+    await holder.exited;
+  });
+
   it('a process awaiting something outside the kernel does not stall the others', async () => {
     const k = testKernel();
     const log: string[] = [];

@@ -1,4 +1,4 @@
-import type { Process } from '@veridian/core';
+import { messagePayload, type Process } from '@veridian/core';
 import { Op, decodeEntry } from '../protocol.js';
 
 /** The key-value server, alone on its worker CPU: blocks in the kernel between requests. */
@@ -8,7 +8,7 @@ export default function kvServer(proc: Process, args: { name: string }): void {
   const empty = new Uint8Array(0);
   let m = proc.receiveSync(ep);
   for (;;) {
-    const payload = m.bytes.subarray(0, m.length);
+    const payload = messagePayload(m);
     const { key } = decodeEntry(payload);
     if (m.type === Op.STOP) {
       proc.reply(m.sender, { type: 0, data: empty });

@@ -4,10 +4,16 @@ import type { CapHandle } from './capability.js';
 export const MAX_SMALL_DATA = 64;
 /** Most capabilities a small message carries. */
 export const MAX_SMALL_CAPS = 4;
+/** Largest payload of a large message, in bytes (1 MiB). */
+export const MAX_LARGE_DATA = 1 << 20;
+/** Most capabilities a large message carries (batch transfer). */
+export const MAX_LARGE_CAPS = 64;
 
 /**
- * A small message as the VeridianOS design defines it: ≤ 64 data bytes, a message type,
- * the sender (filled in by the kernel; a sender cannot choose it), and ≤ 4 capabilities.
+ * A message as user code hands it to the kernel. A small one — ≤ 64 data bytes and ≤ 4
+ * capabilities, as the VeridianOS design defines it — travels in registers; a larger one
+ * (up to {@link MAX_LARGE_DATA} bytes and {@link MAX_LARGE_CAPS} capabilities) travels as a
+ * large message in machine-memory frames. The sender is filled in by the kernel.
  */
 export interface SmallMessage {
   /** Application-defined message type (u32). */
@@ -35,11 +41,33 @@ export interface MessageBuffer {
   readonly caps: Uint32Array;
   /** The full 64-byte backing store; bytes past `length` are zero. */
   readonly bytes: Uint8Array;
+  /**
+   * The payload of a large message (flag {@link MessageFlags.LARGE}): a fresh array of `length`
+   * bytes owned by the receiver; `null` for a small message.
+   */
+  large: Uint8Array | null;
+  /** The capability handles of a large message (`capCount` of them); `null` for a small message. */
+  largeCaps: Uint32Array | null;
 }
 
 /** Creates an empty {@link MessageBuffer}. */
 export function createMessageBuffer(): MessageBuffer {
-  return { type: 0, length: 0, sender: 0, flags: 0, capCount: 0, caps: new Uint32Array(MAX_SMALL_CAPS), bytes: new Uint8Array(MAX_SMALL_DATA) };
+  return { type: 0, length: 0, sender: 0, flags: 0, capCount: 0, caps: new Uint32Array(MAX_SMALL_CAPS), bytes: new Uint8Array(MAX_SMALL_DATA), large: null, largeCaps: null };
+}
+
+/** The payload of a received message, small or large (a view for a small one: read it before the next receive). */
+export function messagePayload(buf: MessageBuffer): Uint8Array {
+  return buf.large ?? buf.bytes.subarray(0, buf.length);
+}
+
+/** The capability handles of a received message, small or large. */
+export function messageCaps(buf: MessageBuffer): Uint32Array {
+  return buf.largeCaps ?? buf.caps.subarray(0, buf.capCount);
+}
+
+/** True when a message must travel as a large message (more than 64 bytes or 4 capabilities). */
+export function isLargeMessage(message: SmallMessage): boolean {
+  return message.data.length > MAX_SMALL_DATA || (message.caps !== undefined && message.caps.length > MAX_SMALL_CAPS);
 }
 
 /**
@@ -84,6 +112,11 @@ export const MessageFlags = {
   NONBLOCKING: 0x02,
   /** The message is a call: the sender waits for a reply (set by the kernel on delivery). */
   CALL: 0x04,
+  /**
+   * A large message: the payload and capabilities travel in machine-memory frames described in
+   * the IPC buffer, not in registers (set by the kernel when the message is staged).
+   */
+  LARGE: 0x08,
 } as const;
 
 /** Mask of the flags only the kernel may set; a sender's own values for them are overwritten. */

@@ -2,7 +2,7 @@ import type { Arch } from '../contracts/arch.js';
 import { ObjectKind } from '../contracts/capability.js';
 import type { Clock } from '../contracts/clock.js';
 import { IpcError, IPC_ERROR_NUMBERS } from '../contracts/errors.js';
-import { KERNEL_MESSAGE_FLAGS, MessageFlags, MessageInfo, type MessageBuffer } from '../contracts/message.js';
+import { KERNEL_MESSAGE_FLAGS, MAX_LARGE_CAPS, MAX_LARGE_DATA, MessageFlags, MessageInfo, type MessageBuffer } from '../contracts/message.js';
 import { PagePerm, type AddressSpace, type Mmu } from '../contracts/mmu.js';
 import { readSlot, writeSlot } from '../contracts/register-frame.js';
 import { Rights, isSubsetOf } from '../contracts/rights.js';
@@ -10,7 +10,7 @@ import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { lockWord, unlockWord } from '../memory/spinlock.js';
 import { CLOSED_GEN, CapabilitySpace } from './capability-space.js';
 import { FutexWaiter, wakeFutex } from './futex.js';
-import { E, EState, H, MAX_GEN, NONE, Op, P, PState, Registry, S } from './layout.js';
+import { E, EState, EndpointFlag, H, MAX_GEN, NONE, Op, P, PState, Registry, S } from './layout.js';
 import type { MachineMemory } from './machine-memory.js';
 import { TokenSource } from './token-source.js';
 
@@ -22,6 +22,14 @@ export const KILLED = -2;
 const ERR = IPC_ERROR_NUMBERS;
 /** Virtual address of each process's IPC buffer page. */
 export const IPC_BUFFER_VA = 0x10_0000;
+/**
+ * Descriptor of a staged large message in its holder's IPC buffer page (Int32 words): magic,
+ * payload length, frame count, capability count, then the frame numbers, then the capability
+ * handles (in the holder's space).
+ */
+const D = { MAGIC: 0, LENGTH: 1, FRAMES: 2, CAPS: 3, LIST: 4 } as const;
+const LARGE_MAGIC = 0x4c524745; // 'LRGE'
+
 /** Lowest and highest process priority; higher runs first. */
 export const MIN_PRIORITY = 0;
 export const MAX_PRIORITY = 31;
@@ -215,6 +223,7 @@ export class KernelCore {
       const eb = this.mm.ep(e);
       if (this.mm.epState(e) === EState.OPEN && i32[eb + E.OWNER] === p) this.closeEndpoint(e);
     }
+    this.dropLarge(p);
     this.caps.clear(p);
     const space = this.mmu.attachAddressSpace(this.mm.u32[b + P.ROOT]!, i32[b + P.ASID]!);
     space.unmap(IPC_BUFFER_VA, FRAME_SIZE);
@@ -249,6 +258,7 @@ export class KernelCore {
       this.#unlink(e, p, E.QHEAD, E.QTAIL);
       i32[this.mm.ep(e) + E.QLEN]--;
       server = i32[this.mm.ep(e) + E.OWNER]!;
+      this.dropLarge(p);
     } else if (st === PState.BLOCKED_RECV && e !== NONE) {
       this.#unlink(e, p, E.RHEAD, E.RTAIL);
     } else if (st === PState.BLOCKED_REPLY) {
@@ -279,7 +289,7 @@ export class KernelCore {
   // ---------------------------------------------------------------- endpoints
 
   /** Creates an endpoint owned by `p` and returns a handle with all rights. */
-  createEndpoint(p: number, name: string | undefined, capacity: number, timeoutNs: number): number {
+  createEndpoint(p: number, name: string | undefined, capacity: number, timeoutNs: number, registerOnly = false): number {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 0xffff) throw new IpcError('InvalidArgument', 'capacity must be an integer in [1, 65535]');
     if (!Number.isSafeInteger(timeoutNs) || timeoutNs < 0) throw new IpcError('InvalidArgument', 'timeout must be a whole number of nanoseconds >= 0');
     if (name !== undefined && (name.length === 0 || new TextEncoder().encode(name).length > NAME_WORDS * 4)) {
@@ -301,6 +311,7 @@ export class KernelCore {
     const handle = this.caps.insert(p, ObjectKind.Endpoint, e, gen, Rights.SEND | Rights.RECEIVE | Rights.SHARE | Rights.GRANT | Rights.REVOKE);
     this.mm.setEp(e, gen, EState.OPEN);
     i32[b + E.OWNER] = p;
+    i32[b + E.FLAGS] = registerOnly ? EndpointFlag.REGISTER_ONLY : 0;
     i32[b + E.CAPACITY] = capacity;
     i32[b + E.QHEAD] = NONE;
     i32[b + E.QTAIL] = NONE;
@@ -340,6 +351,7 @@ export class KernelCore {
     const b = this.mm.ep(e);
     for (let c = i32[b + E.QHEAD]!; c !== NONE; c = i32[b + E.QHEAD]!) {
       this.#unlink(e, c, E.QHEAD, E.QTAIL);
+      this.dropLarge(c);
       i32[this.mm.proc(c) + P.WAIT_EP] = NONE;
       i32[this.mm.proc(c) + P.OP] = Op.NONE;
       this.wake(c, ERR.ChannelClosed);
@@ -442,6 +454,7 @@ export class KernelCore {
       if (op === Op.CALL) {
         i32[b + P.STATE] = PState.BLOCKED_REPLY;
         i32[b + P.REPLY_SERVER] = r;
+        i32[b + P.CALL_EP] = e;
         i32[this.mm.proc(r) + P.SERVING]++;
         this.#boost(r, i32[b + P.EFF]!);
         i32[b + P.SEQ]++;
@@ -473,6 +486,8 @@ export class KernelCore {
     const e = this.endpointOf(p, ch, Rights.SEND);
     const r = this.i32[this.mm.epBase + e * E.SIZE + E.RHEAD]!;
     if (r === NONE || this.i32[this.mm.procBase + r * P.SIZE + P.CPU] !== this.cpu || !isPassive(r, e)) return -1;
+    // A large request takes the ordinary path (the server's loop receives it).
+    if (MessageInfo.flags(readSlot(this.mm.frame(p), this.#layout.info)) & MessageFlags.LARGE) return -1;
     this.#checkOutgoingCaps(p, this.mm.frame(p));
     return r;
   }
@@ -523,6 +538,7 @@ export class KernelCore {
     const f = this.mm.frame(p);
     const info = readSlot(f, L.info);
     const n = MessageInfo.capCount(info);
+    if (MessageInfo.flags(info) & MessageFlags.LARGE) this.#moveLarge(r, p);
     if (n > 0) {
       this.#checkOutgoingCaps(r, f);
       if (this.caps.freeSlots(p) < n) throw new IpcError('OutOfMemory', "caller's capability space is full");
@@ -530,6 +546,130 @@ export class KernelCore {
     }
     writeSlot(f, L.sender, this.pidOf(r));
     writeSlot(f, L.info, (info & ~(KERNEL_MESSAGE_FLAGS << MessageInfo.FLAGS_SHIFT)) | (MessageFlags.REPLY << MessageInfo.FLAGS_SHIFT));
+  }
+
+  // ---------------------------------------------------------------- large messages
+
+  /** Int32 index of process `p`'s IPC buffer page in machine memory. */
+  #ipcBuffer(p: number): number {
+    return this.mm.phys.frameOffset(this.i32[this.mm.proc(p) + P.IPCBUF]!) >> 2;
+  }
+
+  /** True when process `p` holds a staged or received large message. */
+  hasLarge(p: number): boolean {
+    return this.i32[this.#ipcBuffer(p) + D.MAGIC] === LARGE_MAGIC;
+  }
+
+  /**
+   * Stages a large message for process `p`: checks the size limits and the capabilities (live,
+   * SHARE), takes the frames it needs (all or none: `OutOfMemory` with nothing changed), copies
+   * the payload in once, and writes the descriptor into `p`'s IPC buffer. Lock held.
+   */
+  stageLarge(p: number, data: Uint8Array, caps: readonly number[] | undefined): void {
+    const capCount = caps === undefined ? 0 : caps.length;
+    if (data.length > MAX_LARGE_DATA) throw new IpcError('MessageTooLarge', `${data.length} bytes exceed the ${MAX_LARGE_DATA}-byte large-message limit`);
+    if (capCount > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${capCount} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
+    if (this.hasLarge(p)) throw new IpcError('InvalidState', 'a large message is already staged');
+    for (let i = 0; i < capCount; i++) {
+      const s = this.#liveSlot(p, caps![i]!);
+      if (!(this.i32[s + S.RIGHTS]! & Rights.SHARE)) throw new IpcError('PermissionDenied', 'a transferred capability lacks SHARE');
+    }
+    const frameCount = Math.ceil(data.length / FRAME_SIZE);
+    const frames = this.mm.phys.allocFrames(frameCount);
+    const bytes = this.mm.phys.bytes;
+    for (let f = 0; f < frameCount; f++) {
+      const from = f * FRAME_SIZE;
+      bytes.set(data.subarray(from, Math.min(data.length, from + FRAME_SIZE)), this.mm.phys.frameOffset(frames[f]!));
+    }
+    const d = this.#ipcBuffer(p);
+    const i32 = this.i32;
+    i32[d + D.LENGTH] = data.length;
+    i32[d + D.FRAMES] = frameCount;
+    i32[d + D.CAPS] = capCount;
+    for (let f = 0; f < frameCount; f++) i32[d + D.LIST + f] = frames[f]!;
+    for (let i = 0; i < capCount; i++) i32[d + D.LIST + frameCount + i] = caps![i]!;
+    i32[d + D.MAGIC] = LARGE_MAGIC;
+  }
+
+  /**
+   * Refuses a large message where the endpoint allows only register messages: a call or send on
+   * `target` (a channel handle), or for a reply the endpoint the caller `target` (a pid) called
+   * through. Nothing changes. Lock held.
+   */
+  checkLargeAllowed(p: number, isReply: boolean, target: number): void {
+    let e = -1;
+    if (!isReply) e = this.endpointOf(p, target, Rights.SEND);
+    else {
+      const c = this.resolvePid(target);
+      const cb = c < 0 ? -1 : this.mm.proc(c);
+      if (cb >= 0 && this.i32[cb + P.STATE] === PState.BLOCKED_REPLY && this.i32[cb + P.REPLY_SERVER] === p) e = this.i32[cb + P.CALL_EP]!;
+    }
+    if (e >= 0 && this.i32[this.mm.ep(e) + E.FLAGS]! & EndpointFlag.REGISTER_ONLY) {
+      throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
+    }
+  }
+
+  /** Frees the large message process `p` holds, if any (a failed or cancelled send, an exit). Lock held. */
+  dropLarge(p: number): void {
+    const d = this.#ipcBuffer(p);
+    const i32 = this.i32;
+    if (i32[d + D.MAGIC] !== LARGE_MAGIC) return;
+    const frameCount = i32[d + D.FRAMES]!;
+    for (let f = 0; f < frameCount; f++) this.mm.phys.freeFrame(i32[d + D.LIST + f]!);
+    i32[d + D.MAGIC] = 0;
+  }
+
+  /**
+   * Moves a large message from `src` to `dst`: the descriptor changes IPC buffer, so its frames
+   * change owner and no payload byte is copied; its capabilities are re-minted into `dst` as a
+   * batch. Checks room (and that `src` really staged one) before changing anything. Lock held.
+   */
+  #moveLarge(src: number, dst: number): void {
+    const i32 = this.i32;
+    const sd = this.#ipcBuffer(src);
+    if (i32[sd + D.MAGIC] !== LARGE_MAGIC) throw new IpcError('InvalidArgument', 'large-message flag without a staged message');
+    const dd = this.#ipcBuffer(dst);
+    if (i32[dd + D.MAGIC] === LARGE_MAGIC) throw new IpcError('InvalidState', 'the receiver still holds a large message');
+    const frameCount = i32[sd + D.FRAMES]!;
+    const capCount = i32[sd + D.CAPS]!;
+    if (capCount > 0 && this.caps.freeSlots(dst) < capCount) throw new IpcError('OutOfMemory', "receiver's capability space is full");
+    const words = D.LIST + frameCount + capCount;
+    for (let w = 1; w < words; w++) i32[dd + w] = i32[sd + w]!;
+    for (let i = 0; i < capCount; i++) i32[dd + D.LIST + frameCount + i] = this.#remint(src, i32[sd + D.LIST + frameCount + i]!, dst);
+    i32[sd + D.MAGIC] = 0;
+    i32[dd + D.MAGIC] = LARGE_MAGIC;
+  }
+
+  /**
+   * Reads process `p`'s message into `buf`: the registers through the arch's fast path, and for
+   * a large message the payload and capabilities out of its frames (which are freed). Called by
+   * the process itself, with or without the lock: while it runs, only it touches its IPC buffer
+   * (the kernel delivers into it only while it is blocked).
+   */
+  receiveInto(p: number, buf: MessageBuffer): void {
+    this.arch.fastPath.decode(this.mm.frame(p), buf);
+    if (!(buf.flags & MessageFlags.LARGE)) {
+      buf.large = null;
+      buf.largeCaps = null;
+      return;
+    }
+    const d = this.#ipcBuffer(p);
+    const i32 = this.i32;
+    if (i32[d + D.MAGIC] !== LARGE_MAGIC) throw new IpcError('InvalidState', 'no large message to receive');
+    const length = i32[d + D.LENGTH]!;
+    const frameCount = i32[d + D.FRAMES]!;
+    const capCount = i32[d + D.CAPS]!;
+    const payload = new Uint8Array(length);
+    const bytes = this.mm.phys.bytes;
+    for (let f = 0; f < frameCount; f++) {
+      const at = this.mm.phys.frameOffset(i32[d + D.LIST + f]!);
+      payload.set(bytes.subarray(at, at + Math.min(FRAME_SIZE, length - f * FRAME_SIZE)), f * FRAME_SIZE);
+    }
+    buf.large = payload;
+    buf.largeCaps = Uint32Array.from({ length: capCount }, (_, i) => i32[d + D.LIST + frameCount + i]! >>> 0);
+    buf.length = length;
+    buf.capCount = capCount;
+    this.dropLarge(p);
   }
 
   /** Mints a copy of `src`'s capability `handle` into `dst`'s space; returns the new handle. */
@@ -556,6 +696,7 @@ export class KernelCore {
       if (i32[cb + P.OP] === Op.CALL) {
         i32[cb + P.STATE] = PState.BLOCKED_REPLY;
         i32[cb + P.REPLY_SERVER] = p;
+        i32[cb + P.CALL_EP] = e;
         i32[b + P.SERVING]++;
       } else {
         this.wake(c, 0);
@@ -627,6 +768,8 @@ export class KernelCore {
     const df = this.mm.frame(dst);
     const n = MessageInfo.capCount(readSlot(sf, L.info));
     if (n > 0 && this.caps.freeSlots(dst) < n) throw new IpcError('OutOfMemory', "receiver's capability space is full");
+    // A large message's frames change owner (its descriptor moves); checked before any change.
+    if (MessageInfo.flags(readSlot(sf, L.info)) & MessageFlags.LARGE) this.#moveLarge(src, dst);
     // Only the message registers move, as a kernel copies message registers, not whole contexts.
     const words = this.#messageWords;
     for (let i = 0; i < words.length; i++) {

@@ -76,6 +76,8 @@ export const P = {
   ROOT: 33,
   IPCBUF: 34,
   NAME: 35, // 8 words, 32 bytes UTF-8
+  /** Endpoint a caller's pending call came through (for the rules of its reply). */
+  CALL_EP: 43,
   SIZE: 48,
 } as const;
 
@@ -102,6 +104,8 @@ export const Op = { NONE: 0, CALL: 1, SEND: 2 } as const;
  * bytes per endpoint instead of a whole record; words 0–1 are unused.
  */
 export const E = {
+  /** {@link EndpointFlag} bits. */
+  FLAGS: 0,
   OWNER: 2,
   CAPACITY: 3,
   QHEAD: 4,
@@ -119,6 +123,12 @@ export const E = {
 } as const;
 
 export const EState = { FREE: 0, OPEN: 1, RETIRED: 2 } as const;
+
+/** Endpoint flags. */
+export const EndpointFlag = {
+  /** Only register (small) messages: a large message to or through it is `MessageTooLarge`. */
+  REGISTER_ONLY: 0x1,
+} as const;
 
 /** A registry word is `generation << 2 | state` ({@link EState}). */
 export const Registry = {

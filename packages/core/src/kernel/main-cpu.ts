@@ -1,6 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { IPC_ERROR_NUMBERS, IpcError } from '../contracts/errors.js';
-import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
+import { MessageFlags, MessageInfo, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { writeSlot } from '../contracts/register-frame.js';
+
+const EMPTY = new Uint8Array(0);
 import { KILLED, Switch } from './kernel-core.js';
 import { Syscall } from '../contracts/syscall.js';
 import type { ManualClock } from '../contracts/clock.js';
@@ -75,6 +78,8 @@ export class MainCpu implements CpuPort, CpuRuntime {
   admit(p: number, start: () => void): void {
     this.#starters[p] = start;
     this.#ready.push(p);
+    // The running process may be waiting on something outside the kernel: notice it, or the new one starves.
+    if (this.current !== -1) this.#armCheck();
     queueMicrotask(() => this.dispatch());
   }
 
@@ -150,7 +155,14 @@ export class MainCpu implements CpuPort, CpuRuntime {
       return;
     }
     const buf = this.#buffers[p];
-    if (buf) this.core.arch.fastPath.decode(this.core.mm.frame(p), buf);
+    if (buf) {
+      try {
+        this.core.receiveInto(p, buf);
+      } catch (e) {
+        reject(e);
+        return;
+      }
+    }
     resolve(buf ?? undefined);
   }
 
@@ -296,14 +308,20 @@ export class MainCpu implements CpuPort, CpuRuntime {
     core.passiveDeliver(p, r, entry.buf);
     try {
       const response = entry.handler(entry.buf);
-      fp.encode(Syscall.IpcReply, 0, response, frame);
+      if (isLargeMessage(response)) {
+        // A large reply is staged by the server and its frames handed to the caller.
+        fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, frame);
+        core.stageLarge(r, response.data, response.caps);
+        writeSlot(frame, fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+      } else fp.encode(Syscall.IpcReply, 0, response, frame);
       core.passiveReturn(r, p);
     } catch (e) {
       // A handler error or an undeliverable reply fails the call as a whole: nothing delivered stays.
+      core.dropLarge(r);
       core.passiveUndo(r, entry.buf);
       throw e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
     }
-    fp.decode(frame, reply);
+    core.receiveInto(p, reply);
     return reply;
   }
 

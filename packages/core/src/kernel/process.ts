@@ -1,13 +1,16 @@
 import { ObjectKind, type Capability, type CapHandle } from '../contracts/capability.js';
 import { IPC_ERROR_NUMBERS, IpcError, type IpcErrorCode } from '../contracts/errors.js';
 import type { FastPathAbi } from '../contracts/fast-path.js';
-import { MessageFlags, createMessageBuffer, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { MAX_LARGE_CAPS, MAX_LARGE_DATA, MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { writeSlot } from '../contracts/register-frame.js';
 import type { RegisterFrame } from '../contracts/register-frame.js';
 import { Rights, hasRights } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
 import { BLOCKED, KILLED, type KernelCore } from './kernel-core.js';
 import { E, EState, HANDLE_INDEX_BITS, HANDLE_INDEX_MASK, Op, P, PState, S } from './layout.js';
 import { MainCpu, type CpuRuntime } from './main-cpu.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** Reply failures that are the reply's own fault: {@link Process.serve} fails the call with them. */
 const UNDELIVERABLE_REPLY: ReadonlySet<string> = new Set(['MessageTooLarge', 'PermissionDenied', 'InvalidCapability', 'OutOfMemory', 'InvalidArgument']);
@@ -20,6 +23,12 @@ export interface EndpointOptions {
   capacity?: number;
   /** Default call timeout in nanoseconds for calls on this endpoint (0 = none). */
   timeout?: number;
+  /**
+   * Register messages only (the fast-path endpoint type): a message over 64 bytes or 4
+   * capabilities sent to it, or replied through it, is `MessageTooLarge` instead of travelling
+   * as a large message.
+   */
+  registerOnly?: boolean;
 }
 
 /** Options of a blocking operation. */
@@ -52,6 +61,7 @@ export class Process {
   readonly #callBuf: MessageBuffer = createMessageBuffer();
   readonly #recvBuf: MessageBuffer = createMessageBuffer();
   #timeoutNs = 0;
+  #replyTo = 0;
   readonly #i32: Int32Array;
   readonly #slots: number;
   readonly #nslots: number;
@@ -92,7 +102,7 @@ export class Process {
 
   /** Creates an endpoint owned by this process; returns a handle with every right. It closes when this process exits. */
   createEndpoint(options: EndpointOptions = {}): CapHandle {
-    return this.#locked(() => this.#core.createEndpoint(this.#p, options.name, options.capacity ?? 64, options.timeout ?? 0));
+    return this.#locked(() => this.#core.createEndpoint(this.#p, options.name, options.capacity ?? 64, options.timeout ?? 0, options.registerOnly ?? false));
   }
 
   /** A SEND capability to the endpoint registered as `name`; `NotFound` if none. */
@@ -168,10 +178,10 @@ export class Process {
   call(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.callSync(ch, request, options));
-      this.#fp.encode(Syscall.IpcCall, ch, request, this.frame);
-      const direct = this.#tryPassive(ch);
+      const large = this.#prepare(Syscall.IpcCall, ch, request);
+      const direct = large ? undefined : this.#tryPassive(ch);
       if (direct) return Promise.resolve(direct);
-      this.#enterSend(ch, Op.CALL, options);
+      this.#enterSend(ch, Op.CALL, options, large);
       return this.#rt.blockAsync(this.#p, this.#timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
     } catch (e) {
       return Promise.reject(e);
@@ -181,16 +191,14 @@ export class Process {
   /** Worker CPUs only: {@link Process.call} without a promise. */
   callSync(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): MessageBuffer {
     this.#requireSync();
-    this.#fp.encode(Syscall.IpcCall, ch, request, this.frame);
-    this.#enterSend(ch, Op.CALL, options);
+    this.#enterSend(ch, Op.CALL, options, this.#prepare(Syscall.IpcCall, ch, request));
     return this.#finish(this.#rt.blockSync(this.#p, this.#timeoutNs), this.#callBuf);
   }
 
   /** Sends a one-way message (needs SEND); resolves once a receiver has taken it. */
   send(ch: CapHandle, message: SmallMessage, options?: BlockingOptions): Promise<void> {
     try {
-      this.#fp.encode(Syscall.IpcSend, ch, message, this.frame);
-      if (this.#enterSend(ch, Op.SEND, options) !== BLOCKED) return Promise.resolve();
+      if (this.#enterSend(ch, Op.SEND, options, this.#prepare(Syscall.IpcSend, ch, message)) !== BLOCKED) return Promise.resolve();
       if (this.#rt.synchronous) {
         this.#check(this.#rt.blockSync(this.#p, this.#timeoutNs));
         return Promise.resolve();
@@ -228,12 +236,16 @@ export class Process {
    * caller that has exited is `ProcessNotFound`.
    */
   reply(to: number, response: SmallMessage): void {
-    this.#fp.encode(Syscall.IpcReply, 0, response, this.frame);
+    this.#replyTo = to;
+    const large = this.#prepare(Syscall.IpcReply, 0, response);
     const core = this.#core;
     core.lock();
     try {
       this.#checkAlive();
       core.sysReply(this.#p, to);
+    } catch (e) {
+      if (large) core.dropLarge(this.#p);
+      throw e;
     } finally {
       core.unlock();
     }
@@ -343,13 +355,48 @@ export class Process {
 
   // ---------------------------------------------------------------- internals
 
-  /** The message is already encoded in the frame (an oversized one failed before the kernel was entered). */
-  #enterSend(ch: CapHandle, op: number, options: BlockingOptions | undefined): number {
+  /**
+   * Puts `message` in this process's registers for syscall `sys`. A message over 64 bytes or 4
+   * capabilities is first staged as a large message (frames plus a descriptor in the IPC
+   * buffer) and the registers carry only its type and the LARGE flag. Returns whether it staged.
+   */
+  #prepare(sys: number, ch: CapHandle, message: SmallMessage): boolean {
+    if (!isLargeMessage(message)) {
+      this.#fp.encode(sys, ch, message, this.frame);
+      return false;
+    }
+    const core = this.#core;
+    core.lock();
+    try {
+      this.#checkAliveOnly();
+      // Refused before anything changes, registers included.
+      core.checkLargeAllowed(this.#p, sys === Syscall.IpcReply, sys === Syscall.IpcReply ? this.#replyTo : ch);
+      if (message.data.length > MAX_LARGE_DATA || (message.caps?.length ?? 0) > MAX_LARGE_CAPS) {
+        throw new IpcError('MessageTooLarge', `a large message carries at most ${MAX_LARGE_DATA} bytes and ${MAX_LARGE_CAPS} capabilities`);
+      }
+      // The register part (type, handle) is checked before any frame is taken.
+      this.#fp.encode(sys, ch, { type: message.type, data: EMPTY }, this.frame);
+      core.stageLarge(this.#p, message.data, message.caps);
+    } finally {
+      core.unlock();
+    }
+    writeSlot(this.frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+    return true;
+  }
+
+  /** The message is already in the registers (and staged if large); a failure drops what was staged. */
+  #enterSend(ch: CapHandle, op: number, options: BlockingOptions | undefined, large: boolean): number {
     const core = this.#core;
     core.lock();
     try {
       this.#checkAlive();
-      const st = core.sysSend(this.#p, op);
+      let st: number;
+      try {
+        st = core.sysSend(this.#p, op);
+      } catch (e) {
+        if (large) core.dropLarge(this.#p);
+        throw e;
+      }
       if (st === BLOCKED) this.#timeoutNs = options?.timeout ?? core.endpointTimeout(core.lastEndpoint);
       return st;
     } finally {
@@ -386,12 +433,18 @@ export class Process {
   }
 
   #enterReplyReceive(to: number, response: SmallMessage, ep: CapHandle, options: BlockingOptions | undefined): number {
-    this.#fp.encode(Syscall.IpcReply, 0, response, this.frame);
+    this.#replyTo = to;
+    const large = this.#prepare(Syscall.IpcReply, 0, response);
     const core = this.#core;
     core.lock();
     try {
       this.#checkAlive();
-      core.sysReply(this.#p, to);
+      try {
+        core.sysReply(this.#p, to);
+      } catch (e) {
+        if (large) core.dropLarge(this.#p);
+        throw e;
+      }
       this.#timeoutNs = options?.timeout ?? 0;
       return core.sysReceive(this.#p, ep);
     } finally {
@@ -419,7 +472,7 @@ export class Process {
 
   #finish(status: number, buf: MessageBuffer): MessageBuffer {
     this.#check(status);
-    this.#fp.decode(this.frame, buf);
+    this.#core.receiveInto(this.#p, buf);
     return buf;
   }
 

@@ -1,5 +1,5 @@
 import type { CapHandle } from '../contracts/capability.js';
-import type { MessageBuffer } from '../contracts/message.js';
+import { messageCaps, type MessageBuffer } from '../contracts/message.js';
 import { FrameworkError } from './errors.js';
 import { FrameworkMessageType, REPLY_EVENTS_PENDING, REPLY_STATUS_MASK, ReplyStatus } from './protocol-constants.js';
 import { WireReader } from './reader.js';
@@ -167,7 +167,7 @@ export class ClientChannel {
       const route = this.#routes.get(reply.type);
       if (!route) {
         // Unsubscribed from this event since it was queued.
-        closeQuietly(this.proc, reply.caps.subarray(0, reply.capCount));
+        closeQuietly(this.proc, messageCaps(reply));
         continue;
       }
       try {
@@ -176,7 +176,7 @@ export class ClientChannel {
         reader.end();
         events.push({ route, event });
       } catch (error) {
-        closeQuietly(this.proc, reply.caps.subarray(0, reply.capCount));
+        closeQuietly(this.proc, messageCaps(reply));
         this.#report(error);
       }
     }
@@ -230,7 +230,7 @@ function decodeReply<R>(
     }
   } catch (error) {
     // A reply that fails to decode must not leak the capabilities it carried into our space.
-    closeQuietly(proc, reply.caps.subarray(0, reply.capCount));
+    closeQuietly(proc, messageCaps(reply));
     return { ok: false, error };
   }
 }

@@ -2,6 +2,7 @@ import { IpcError } from '../contracts/errors.js';
 import type { CapHandle } from '../contracts/capability.js';
 import type { MessageBuffer } from '../contracts/message.js';
 import { WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
+import { messageCaps, messagePayload } from '../contracts/message.js';
 import { describe } from './writer.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -32,7 +33,7 @@ export class WireReader {
 
   /** A reader over a received message's payload and capabilities. */
   static fromMessage(message: MessageBuffer): WireReader {
-    return new WireReader(message.bytes.subarray(0, message.length), message.caps.subarray(0, message.capCount));
+    return new WireReader(messagePayload(message), messageCaps(message));
   }
 
   /** Current offset in bytes. */

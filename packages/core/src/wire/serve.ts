@@ -1,3 +1,4 @@
+import { messageCaps } from '../contracts/message.js';
 import type { CapHandle } from '../contracts/capability.js';
 import { isIpcError } from '../contracts/errors.js';
 import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
@@ -142,7 +143,7 @@ export function serveProtocol(
 
   const handleFramework = (sender: number, type: number, message: MessageBuffer): void => {
     if (message.length !== 0 || message.capCount !== 0) {
-      closeQuietly(proc, message.caps.subarray(0, message.capCount));
+      closeQuietly(proc, messageCaps(message));
       frameworkError(sender, FrameworkErrorReason.InvalidRequest);
       return;
     }
@@ -177,7 +178,7 @@ export function serveProtocol(
     if (!method) {
       if (type >= FrameworkMessageType.NoEvent) handleFramework(sender, type, message);
       else {
-        closeQuietly(proc, message.caps.subarray(0, message.capCount));
+        closeQuietly(proc, messageCaps(message));
         frameworkError(sender, FrameworkErrorReason.UnknownMethod);
       }
       return;
@@ -188,7 +189,7 @@ export function serveProtocol(
       request = method.decode(reader);
       reader.end();
     } catch (error) {
-      closeQuietly(proc, message.caps.subarray(0, message.capCount));
+      closeQuietly(proc, messageCaps(message));
       if (!method.oneway) frameworkError(sender, FrameworkErrorReason.InvalidRequest);
       // The client is told; only an explicit onError hears about it (a client must not be able to flood the server's log).
       reportBadRequest(error);

@@ -1,4 +1,4 @@
-import type { Process } from '@veridian/core';
+import { messagePayload, type Process } from '@veridian/core';
 
 /** Worker-CPU echo server: replies to each call with type + 1 and the same payload. Exits on type 0xffffffff (a stop request). */
 export default function echoServer(proc: Process, args: { name: string }): void {
@@ -9,6 +9,6 @@ export default function echoServer(proc: Process, args: { name: string }): void 
       proc.reply(m.sender, { type: 0, data: new Uint8Array(0) });
       return;
     }
-    m = proc.replyReceiveSync(m.sender, { type: m.type + 1, data: m.bytes.subarray(0, m.length) }, ep);
+    m = proc.replyReceiveSync(m.sender, { type: m.type + 1, data: messagePayload(m) }, ep);
   }
 }

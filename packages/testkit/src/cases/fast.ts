@@ -120,7 +120,7 @@ export const fastCases: CaseTable<'fast'> = {
   },
 
   'fast.register-only-rejects-large': {
-    checks: '65 bytes or 5 capabilities are MessageTooLarge at the ABI (frame untouched) and for call, send and reply (frame and kernel state unchanged); 64 bytes with 4 capabilities pass',
+    checks: '65 bytes or 5 capabilities are MessageTooLarge at the ABI (frame untouched) and, on a register-only endpoint, for call, send and reply (frame and kernel state unchanged); 64 bytes with 4 capabilities pass',
     async run(ctx) {
       const fp = ctx.arch.fastPath;
       const frame = createRegisterFrame(fp.registerCount);
@@ -136,7 +136,7 @@ export const fastCases: CaseTable<'fast'> = {
 
       const k = ctx.kernel();
       const server = k.spawn({ name: 'server', priority: 20 }, async (p) => {
-        const ep = p.createEndpoint({ name: 'fast.large' });
+        const ep = p.createEndpoint({ name: 'fast.large', registerOnly: true });
         const m = await p.receive(ep);
         expect(m.length).toBe(MAX_SMALL_DATA);
         expect(m.capCount).toBe(MAX_SMALL_CAPS);

@@ -201,7 +201,7 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
 
         switch (step.kind) {
           case 'create': {
-            const h = syscall(model.createErrors(i), () => proc.createEndpoint({ capacity: step.capacity }));
+            const h = syscall(model.createErrors(i), () => proc.createEndpoint({ capacity: step.capacity, registerOnly: true }));
             if (h !== undefined) {
               if (model.procs[i]!.caps.has(h)) fail(`new handle 0x${h.toString(16)} aliases a live one`);
               model.applyCreate(i, step.capacity, h, proc.inspect(h).resource);
