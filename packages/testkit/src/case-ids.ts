@@ -37,6 +37,7 @@ export const LANDED_CASES = {
   fast: ['fast.register-roundtrip', 'fast.golden-frames', 'fast.register-only-rejects-large'],
   proc: ['proc.spawn-worker', 'proc.worker-call-reply', 'proc.kill-mid-call', 'proc.exit-frees-memory'],
   err: ['err.codes-stable', 'err.state-unchanged'],
+  large: ['large.copy', 'large.caps-batch', 'large.too-large', 'large.oom-rollback', 'large.cross-cpu'],
   mmu: [
     'mmu.map-translate',
     'mmu.unmap-faults',
@@ -56,18 +57,8 @@ export const LANDED_CASES = {
  */
 export const PENDING_AREAS = {
   large: {
-    feature: 'large messages: SharedBuffer pages moved, shared copy-on-write or copied, lazy mapping, batch capabilities',
-    ids: [
-      'large.move-zero-copy',
-      'large.share-cow',
-      'large.copy',
-      'large.lazy-mapping',
-      'large.caps-batch',
-      'large.unaligned',
-      'large.too-large',
-      'large.oom-rollback',
-      'large.cross-cpu',
-    ],
+    feature: 'zero-copy large messages: regions moved or shared copy-on-write, lazy mapping, unaligned buffers',
+    ids: ['large.move-zero-copy', 'large.share-cow', 'large.lazy-mapping', 'large.unaligned'],
   },
   region: {
     feature: 'shared memory regions: mapping, permissions, reference counts, NUMA node',
@@ -124,7 +115,7 @@ export type PendingCaseId = (typeof PENDING_AREAS)[PendingArea]['ids'][number];
 export type CaseId = LandedCaseId | PendingCaseId;
 
 /** Every area, landed ones first, in matrix order. */
-export const AREAS: readonly Area[] = [...(Object.keys(LANDED_CASES) as LandedArea[]), ...(Object.keys(PENDING_AREAS) as PendingArea[])];
+export const AREAS: readonly Area[] = [...new Set<Area>([...(Object.keys(LANDED_CASES) as LandedArea[]), ...(Object.keys(PENDING_AREAS) as PendingArea[])])];
 
 /** Every case id, in matrix order (landed areas first, then pending ones). */
 export const CASE_IDS: readonly CaseId[] = [

@@ -3,6 +3,7 @@ import type { LandedCaseId } from '../case-ids.js';
 import { capCases } from './cap.js';
 import { errCases } from './err.js';
 import { fastCases } from './fast.js';
+import { largeCases } from './large.js';
 import { mmuCases } from './mmu.js';
 import { procCases } from './proc.js';
 import { regCases } from './reg.js';
@@ -18,4 +19,5 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...procCases,
   ...errCases,
   ...mmuCases,
+  ...largeCases,
 };

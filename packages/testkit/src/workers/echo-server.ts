@@ -1,4 +1,4 @@
-import type { Process } from '@veridian/core';
+import { messagePayload, type Process } from '@veridian/core';
 import { echoType, reversed } from '../support/bytes.js';
 
 /** Arguments of the echo server worker. */
@@ -10,14 +10,14 @@ export interface EchoServerArgs {
 }
 
 /**
- * Worker-CPU echo server: answers `count` calls, each with the complemented type and the
- * payload reversed, then returns.
+ * Worker-CPU echo server: answers `count` calls (small or large), each with the complemented
+ * type and the payload reversed, then returns.
  */
 export default function echoServer(proc: Process, args: EchoServerArgs): void {
   const ep = proc.createEndpoint({ name: args.name });
   let m = proc.receiveSync(ep);
   for (let served = 1; ; served++) {
-    const reply = { type: echoType(m.type), data: reversed(m.bytes.subarray(0, m.length)) };
+    const reply = { type: echoType(m.type), data: reversed(messagePayload(m)) };
     if (served >= args.count) {
       proc.reply(m.sender, reply);
       return;
