@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MessageFlags, Rights, type Process } from '@veridian/core';
+import { ManualClock, MessageFlags, Rights } from '@veridian/core';
 import { pattern, testKernel } from './support/kernel.ts';
 
 describe('synchronous IPC', () => {

@@ -780,7 +780,6 @@ export class KernelCore {
     // Kernel-owned flags say what the message is; a sender cannot forge them.
     const info = readSlot(df, L.info);
     writeSlot(df, L.info, (info & ~(KERNEL_MESSAGE_FLAGS << MessageInfo.FLAGS_SHIFT)) | (flags << MessageInfo.FLAGS_SHIFT));
-    const i32 = this.i32;
     for (let i = 0; i < n; i++) writeSlot(df, L.caps[i]!, this.#remint(src, readSlot(sf, L.caps[i]!), dst));
   }
 

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Arch } from '../contracts/arch.js';
 import { MonotonicClock, type Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
-import { E, EState, H, P, PState } from './layout.js';
+import { EState, H, P, PState } from './layout.js';
 import { KILLED, KernelCore } from './kernel-core.js';
 import { MachineMemory } from './machine-memory.js';
 import { MainCpu } from './main-cpu.js';

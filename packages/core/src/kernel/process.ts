@@ -4,10 +4,10 @@ import type { FastPathAbi } from '../contracts/fast-path.js';
 import { MAX_LARGE_CAPS, MAX_LARGE_DATA, MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { writeSlot } from '../contracts/register-frame.js';
 import type { RegisterFrame } from '../contracts/register-frame.js';
-import { Rights, hasRights } from '../contracts/rights.js';
+import { Rights } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
 import { BLOCKED, KILLED, type KernelCore } from './kernel-core.js';
-import { E, EState, HANDLE_INDEX_BITS, HANDLE_INDEX_MASK, Op, P, PState, S } from './layout.js';
+import { EState, HANDLE_INDEX_BITS, HANDLE_INDEX_MASK, Op, P, PState, S } from './layout.js';
 import { MainCpu, type CpuRuntime } from './main-cpu.js';
 
 const EMPTY = new Uint8Array(0);
@@ -385,7 +385,7 @@ export class Process {
   }
 
   /** The message is already in the registers (and staged if large); a failure drops what was staged. */
-  #enterSend(ch: CapHandle, op: number, options: BlockingOptions | undefined, large: boolean): number {
+  #enterSend(_ch: CapHandle, op: number, options: BlockingOptions | undefined, large: boolean): number {
     const core = this.#core;
     core.lock();
     try {
