@@ -11,7 +11,7 @@ describe('synchronous IPC', () => {
       let m = await p.receive(ep);
       for (;;) {
         expect(m.flags & MessageFlags.CALL).toBeTruthy();
-        m = await p.replyReceive(m.sender, { type: m.type ^ 0xffffffff, data: m.bytes.slice(0, m.length).reverse() }, ep);
+        m = await p.replyReceive(m.sender, { type: (m.type ^ 0xffffffff) >>> 0, data: m.bytes.slice(0, m.length).reverse() }, ep);
       }
     });
     const client = k.spawn({ name: 'client' }, async (p) => {

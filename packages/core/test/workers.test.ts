@@ -59,8 +59,14 @@ describe('worker CPUs', () => {
     const base = k.stats();
     const ok = k.spawnWorker(here('identity-worker.ts'), { name: 'id' });
     expect(await ok.exited).toMatchObject({ reason: 'returned' });
-    const bad = k.spawnWorker(here('does-not-exist.ts'), { name: 'bad' });
-    expect(await bad.exited).toMatchObject({ reason: 'crashed' });
+    // A module that does not exist is refused at once, with nothing taken.
+    expect(() => k.spawnWorker(here('does-not-exist.ts'), { name: 'bad' })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(k.stats()).toEqual(base);
+    const errors: unknown[] = [];
+    k.on('error', (e) => errors.push(e.error));
+    const bad = k.spawnWorker(here('crash-worker.ts'), { name: 'bad' });
+    expect(await bad.exited).toMatchObject({ reason: 'crashed', error: expect.stringContaining('crash on purpose') });
+    expect(errors).toEqual([expect.stringContaining('crash on purpose')]);
     expect(k.stats()).toEqual(base);
   });
 });

@@ -1,138 +1,85 @@
-import { Worker } from 'node:worker_threads';
-import type { Arch } from '../contracts/arch.js';
+import type { CapHandle } from '../contracts/capability.js';
 import { MonotonicClock, type Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
-import { EState, H, P, PState } from './layout.js';
-import { KILLED, KernelCore } from './kernel-core.js';
-import { MachineMemory } from './machine-memory.js';
-import { MainCpu } from './main-cpu.js';
+import { Rights } from '../contracts/rights.js';
+import type { Arch } from '../contracts/arch.js';
+import { checkInt, checkOptions, checkPid, checkRights } from './args.js';
+import { KernelContext } from './context.js';
+import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions } from './kernel-types.js';
+import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
+import { nodePlatform } from './platform/node.js';
+import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
+import { H, PState } from './records/layout.js';
+import { MachineMemory } from './records/machine-memory.js';
+import { checkName } from './records/names.js';
+import { MainCpu } from './sched/main-cpu.js';
+import { KILLED } from './sched/worker-cpu.js';
+import { Syscalls } from './syscall.js';
+import { WorkerCpus } from './worker-cpus.js';
 
-/** Options of {@link createKernel}. */
-export interface KernelOptions {
-  /** The architecture backend (register fast path and MMU). */
-  arch: Arch;
-  /** Physical frames of 4 KiB in machine memory (default 4096 = 16 MiB). */
-  frames?: number;
-  /** Process records (default 64). */
-  processes?: number;
-  /** Endpoint records (default 256). */
-  endpoints?: number;
-  /** Capability slots per process (default 256, at most 4096). */
-  capSlots?: number;
-  /** CPUs including the calling thread's (default 8): bounds {@link Kernel.spawnWorker}. */
-  cpus?: number;
-  /** Kernel clock (default: the real monotonic clock). A `ManualClock` makes timeouts deterministic on the main CPU. */
-  clock?: Clock;
-  /** Seeds the capability-token RNG (tests only; default: `crypto.getRandomValues`). */
-  seed?: number;
-}
+export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
 
-/** Options of {@link Kernel.spawn}. */
-export interface SpawnOptions {
-  /** Process name (up to 32 bytes of UTF-8). */
-  name: string;
-  /** Priority 0–31, higher runs first (default 10). */
-  priority?: number;
-}
-
-/** Options of {@link Kernel.spawnWorker}. */
-export interface WorkerSpawnOptions extends SpawnOptions {
-  /** Structured-cloneable value handed to the worker module's default export as its second argument. */
-  args?: unknown;
-}
-
-/** How a process ended. */
-export interface ProcessExit {
-  pid: number;
-  name: string;
-  reason: 'returned' | 'crashed' | 'killed';
-  /** The error a crashed process threw. */
-  error?: unknown;
-}
-
-/** A spawned process, as its parent sees it. */
-export interface ProcessHandle {
+/** What {@link Kernel.on} reports: a process that crashed (its body threw). */
+export interface KernelErrorEvent {
   readonly pid: number;
   readonly name: string;
-  /** CPU index (0 = the kernel's own thread). */
-  readonly cpu: number;
-  /** Settles when the process has exited and its resources are back in the pools. */
-  readonly exited: Promise<ProcessExit>;
-  /** Terminates the process; resolves once it is cleaned up. */
-  kill(): Promise<ProcessExit>;
+  readonly error: unknown;
 }
 
-/** Occupancy of the kernel's pools, for leak checks. */
-export interface KernelStats {
-  processes: number;
-  endpoints: number;
-  capabilities: number;
-  freeFrames: number;
-  usedFrames: number;
-  /** Bytes of machine memory. */
-  memoryBytes: number;
-}
-
-/** Shape of the code a worker process runs: the default export of the module given to {@link Kernel.spawnWorker}. */
-export type WorkerMain = (proc: Process, args: unknown) => unknown;
-
-// When the kernel runs from TypeScript source (tests), the worker loads tsx and resolves
-// workspace packages through their `@veridian/source` export condition, exactly like the
-// thread that created it; from dist it starts the compiled module directly.
-const SOURCE_CONDITION_HOOK =
-  'data:text/javascript,export async function resolve(s, c, n) { return n(s, { ...c, conditions: [...c.conditions, "@veridian/source"] }); }';
-const WORKER_BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  if (workerData.sourceHook) require('node:module').register(workerData.sourceHook);
-  const m = await import(workerData.entry);
-  await m.runWorkerCpu(workerData);
-})().catch((e) => { console.error(e); process.exitCode = 1; });
-`;
+type Live = { name: string; exited: Promise<ProcessExit>; kill: () => Promise<ProcessExit> };
 
 /**
  * The VeridianOS kernel over one machine memory. The calling thread is CPU 0, running
  * cooperative processes ({@link Kernel.spawn}); each {@link Kernel.spawnWorker} adds a CPU on
  * its own worker thread that enters the kernel directly through the shared memory.
+ *
+ * A process whose body throws is reported as an `'error'` event ({@link Kernel.on}); with no
+ * listener, as a warning on stderr (Node's convention for unhandled rejections). A program
+ * ends once no process can run; `await kernel.shutdown()` (or `await using kernel = …`) ends
+ * every process at once.
+ *
+ * @example
+ * ```ts
+ * import { createKernel } from '@veridian/core';
+ * import { x86_64 } from '@veridian/arch-x86_64';
+ *
+ * await using kernel = createKernel({ arch: x86_64 });
+ * kernel.spawnWorker(new URL('./echo-server.js', import.meta.url), { name: 'echo' });
+ * const echo = await kernel.whenNamed('echo');
+ * ```
  */
 export class Kernel {
   readonly arch: Arch;
   readonly clock: Clock;
+  readonly platform: Platform;
   /** The machine memory (shared with worker CPUs). */
   readonly memory: MachineMemory;
-  readonly #core: KernelCore;
+  readonly #k: KernelContext;
   readonly #cpu: MainCpu;
-  readonly #maxCpus: number;
-  readonly #freeCpus: number[] = [];
-  readonly #live = new Map<number, { exited: Promise<ProcessExit>; kill: () => Promise<ProcessExit> }>();
+  readonly #sys: Syscalls;
+  readonly #workers: WorkerCpus;
+  readonly #live = new Map<number, Live>();
+  readonly #listeners = new Set<(e: KernelErrorEvent) => void>();
+  readonly #crashes: Array<KernelErrorEvent> = [];
   #idleWaiters: Array<() => void> = [];
-  readonly #i32: Int32Array;
-  readonly #regBase: number;
-  readonly #nep: number;
 
   /** @internal use {@link createKernel} */
   constructor(options: KernelOptions) {
-    this.arch = options.arch;
-    this.clock = options.clock ?? new MonotonicClock();
-    this.#maxCpus = options.cpus ?? 8;
-    if (!Number.isInteger(this.#maxCpus) || this.#maxCpus < 1 || this.#maxCpus > 64) throw new IpcError('InvalidArgument', 'cpus must be in [1, 64]');
-    for (let c = this.#maxCpus - 1; c >= 1; c--) this.#freeCpus.push(c);
-    this.memory = MachineMemory.create({
-      frames: options.frames ?? 4096,
-      processes: options.processes ?? 64,
-      endpoints: options.endpoints ?? 256,
-      capSlots: options.capSlots ?? 256,
-    });
-    const mmu = this.arch.createMmu(this.memory.phys, { cpus: this.#maxCpus });
+    const o = checkOptions<KernelOptions>(options, 'kernel options');
+    if (typeof o.arch !== 'object' || o.arch === null || typeof o.arch.createMmu !== 'function') throw new IpcError('InvalidArgument', 'options.arch must be an Arch backend');
+    this.arch = o.arch;
+    this.clock = o.clock ?? new MonotonicClock();
+    this.platform = o.platform ?? nodePlatform;
+    const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
+    this.memory = MachineMemory.create({ frames: o.frames ?? 4096, processes: o.processes ?? 64, endpoints: o.endpoints ?? 256, capSlots: o.capSlots ?? 256, cpus });
+    const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
-    this.memory.i32[H.NCPU] = this.#maxCpus;
-    this.#core = new KernelCore(this.memory, this.arch, mmu, this.clock, 0, options.seed);
-    this.#cpu = new MainCpu(this.#core);
-    this.#i32 = this.memory.i32;
-    this.#regBase = this.memory.regBase;
-    this.#nep = this.memory.nep;
+    this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
+    this.#cpu = new MainCpu(this.#k);
+    this.#sys = new Syscalls(this.#k);
+    this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
+    this.#cpu.onBlock = () => this.#workers.keepAlive();
   }
 
   /**
@@ -140,210 +87,191 @@ export class Kernel {
    * scheduler first picks the process; the process exits when `body` settles.
    */
   spawn(options: SpawnOptions, body: (proc: Process) => unknown): ProcessHandle {
-    const core = this.#core;
-    core.lock();
-    let p: number;
-    try {
-      p = core.createProcess(options.name, options.priority ?? 10, 0);
-    } finally {
-      core.unlock();
-    }
-    const proc = new Process(this.#cpu, p);
+    const { name, priority } = this.#spawnOptions(options);
+    if (typeof body !== 'function') throw new IpcError('InvalidArgument', 'body must be a function (proc) => …');
+    const k = this.#k;
+    const p = k.withLock(() => k.processes.create(name, priority, 0));
+    const proc = new Process(this.#cpu, this.#sys, p);
     let settle!: (e: ProcessExit) => void;
     const exited = new Promise<ProcessExit>((r) => (settle = r));
-    let killed = false;
+    let ended = false;
     const finish = (reason: ProcessExit['reason'], error?: unknown) => {
-      if (core.resolvePid(proc.pid) === p) {
-        core.lock();
-        try {
-          core.destroyProcess(p);
-        } finally {
-          core.unlock();
-        }
-      }
+      if (ended) return;
+      ended = true;
+      k.withLock(() => {
+        if (k.registry.resolvePid(proc.pid) === p) k.processes.destroy(p);
+      });
       this.#cpu.retire(p);
-      this.#live.delete(proc.pid);
-      settle(error === undefined ? { pid: proc.pid, name: proc.name, reason } : { pid: proc.pid, name: proc.name, reason, error });
-      this.#checkIdle();
+      this.#ended(proc.pid, name, reason, error, settle);
     };
-    this.#cpu.admit(p, () => {
-      Promise.resolve()
-        .then(() => body(proc))
-        .then(
-          () => !killed && finish('returned'),
-          (error: unknown) => !killed && finish('crashed', error),
-        );
-    });
+    this.#cpu.admit(
+      p,
+      () => {
+        Promise.resolve()
+          .then(() => body(proc))
+          .then(
+            () => finish('returned'),
+            (error: unknown) => finish('crashed', error),
+          );
+      },
+      proc,
+    );
     const kill = async () => {
-      if (!killed && core.resolvePid(proc.pid) === p) {
-        killed = true;
-        core.lock();
-        try {
-          core.destroyProcess(p);
-        } finally {
-          core.unlock();
-        }
+      if (!ended && k.registry.resolvePid(proc.pid) === p) {
+        k.withLock(() => k.processes.destroy(p));
         this.#cpu.abort(p, KILLED);
         finish('killed');
       }
       return exited;
     };
-    this.#live.set(proc.pid, { exited, kill });
-    return { pid: proc.pid, name: proc.name, cpu: 0, exited, kill };
+    this.#live.set(proc.pid, { name, exited, kill });
+    return { pid: proc.pid, name, cpu: 0, exited, kill };
   }
 
   /**
    * Starts a process on a new CPU: a worker thread that attaches to the same machine memory
-   * and runs `moduleUrl`'s default export `(proc, args) => …` ({@link WorkerMain}). Blocking
-   * calls on that CPU park the thread (`Atomics.wait`); `callSync`/`receiveSync` are available.
+   * and runs the module's default export `(proc, args) => …` ({@link WorkerMain}). `module`
+   * is a `URL` or an absolute path — write `new URL('./server.js', import.meta.url)`; a
+   * relative string is `InvalidArgument` (it would resolve against this package, not yours).
+   * A `.ts` module needs the `tsx` package. Blocking calls on that CPU park the thread
+   * (`Atomics.wait`); `callSync`/`receiveSync`/`replyReceiveSync` are available there.
    */
-  spawnWorker(moduleUrl: string | URL, options: WorkerSpawnOptions): ProcessHandle {
-    const cpu = this.#freeCpus.pop();
-    if (cpu === undefined) throw new IpcError('OutOfMemory', `all ${this.#maxCpus} CPUs are in use`);
-    const core = this.#core;
-    core.lock();
+  spawnWorker(module: string | URL, options: WorkerSpawnOptions): ProcessHandle {
+    const url = this.platform.resolveWorkerModule(module);
+    const { name, priority } = this.#spawnOptions(options);
+    const k = this.#k;
+    const cpu = this.#workers.takeCpu();
     let p: number;
     try {
-      p = core.createProcess(options.name, options.priority ?? 10, cpu);
-      core.i32[core.mm.proc(p) + P.STATE] = PState.RUNNING;
+      p = k.withLock(() => k.processes.create(name, priority, cpu));
     } catch (e) {
-      this.#freeCpus.push(cpu);
+      this.#workers.releaseCpu(cpu);
       throw e;
-    } finally {
-      core.unlock();
     }
-    const pid = core.pidOf(p);
-    const name = options.name;
-    const selfUrl = import.meta.url;
-    const fromSource = selfUrl.endsWith('.ts');
-    const entry = new URL(fromSource ? './cpu-worker.ts' : './cpu-worker.js', selfUrl).href;
-    const userUrl = String(moduleUrl);
-    const needsTsx = fromSource || /\.[mc]?ts$/.test(userUrl) || this.arch.moduleUrl.endsWith('.ts');
-    let tsx: string | undefined;
-    if (needsTsx) {
-      try {
-        tsx = import.meta.resolve('tsx/esm/api');
-      } catch (e) {
-        throw new IpcError('InvalidArgument', 'running TypeScript modules on worker CPUs needs the tsx package', { cause: e });
-      }
-    }
-    Atomics.add(core.i32, H.SHARED, 1);
-    const worker = new Worker(WORKER_BOOT, {
-      eval: true,
-      workerData: { buffer: this.memory.buffer, p, cpu, entry, tsx, sourceHook: fromSource ? SOURCE_CONDITION_HOOK : undefined, module: userUrl, archUrl: this.arch.moduleUrl, archExport: this.arch.exportName, args: options.args },
-    });
-    this.#cpu.workerStarted();
-    let report: ProcessExit | undefined;
+    k.procs.setState(p, PState.RUNNING);
+    const pid = k.procs.pid(p);
+    Atomics.add(k.i32, H.SHARED, 1);
+    let report: { reason: ProcessExit['reason']; error?: string } | undefined;
+    let threadError: unknown;
     let killed = false;
-    worker.on('message', (m: { veridianExit?: true; reason: ProcessExit['reason']; error?: string }) => {
-      // Only the kernel's own exit report; the process's module may post messages of its own.
-      if (m?.veridianExit !== true) return;
-      report = m.error === undefined ? { pid, name, reason: m.reason } : { pid, name, reason: m.reason, error: m.error };
-    });
-    let workerError: unknown;
-    worker.on('error', (e) => (workerError = e));
-    const exited = new Promise<ProcessExit>((resolve) => {
-      worker.once('exit', () => {
-        // The worker cleans up after itself; if it died without doing so, clean up here.
-        core.lock();
-        try {
-          if (core.resolvePid(pid) === p) core.destroyProcess(p);
-        } finally {
-          core.unlock();
-        }
-        Atomics.sub(core.i32, H.SHARED, 1);
-        this.#freeCpus.push(cpu);
-        this.#cpu.workerStopped();
-        this.#live.delete(pid);
-        if (killed) resolve({ pid, name, reason: 'killed' });
-        else resolve(report ?? { pid, name, reason: 'crashed', error: workerError ?? new Error('worker exited without reporting') });
-        this.#checkIdle();
-      });
-    });
+    let settle!: (e: ProcessExit) => void;
+    const exited = new Promise<ProcessExit>((r) => (settle = r));
+    const thread = this.platform.startCpu(
+      { buffer: this.memory.buffer, p, cpu, module: url, archUrl: this.arch.moduleUrl, archExport: this.arch.exportName, args: (options as WorkerSpawnOptions).args },
+      {
+        report: (m) => {
+          report = m;
+          // The process is cleaned up: stop the thread even if its module left a timer running.
+          void thread.terminate();
+        },
+        error: (e) => (threadError = e),
+        exit: () => {
+          this.#workers.stopped(cpu, p, pid);
+          const reason = killed ? 'killed' : (report?.reason ?? 'crashed');
+          const error = reason === 'crashed' ? (report?.error ?? threadError ?? new Error('worker exited without reporting')) : undefined;
+          this.#ended(pid, name, reason, error, settle);
+        },
+      },
+    );
+    this.#workers.track(cpu, { p, pid, thread, exited });
     const kill = async () => {
-      if (!killed && core.resolvePid(pid) === p) {
+      if (!killed && k.registry.resolvePid(pid) === p) {
         killed = true;
-        // Ask first: a worker parked in the kernel wakes, unwinds and cleans up itself.
-        Atomics.store(core.i32, core.mm.proc(p) + P.KILL, 1);
-        Atomics.store(core.i32, core.mm.proc(p) + P.FUTEX, 1);
-        Atomics.notify(core.i32, core.mm.proc(p) + P.FUTEX);
-        const graceful = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100).unref())]);
-        if (!graceful) {
-          // Busy in its own code: stop it with the kernel lock held so it cannot be mid-syscall.
-          core.lock();
-          try {
-            void worker.terminate();
-            if (core.resolvePid(pid) === p) core.destroyProcess(p);
-          } finally {
-            core.unlock();
-          }
-        }
+        await this.#workers.kill(cpu);
       }
       return exited;
     };
-    this.#live.set(pid, { exited, kill });
+    this.#live.set(pid, { name, exited, kill });
     return { pid, name, cpu, exited, kill };
+  }
+
+  /**
+   * Mints into process `holder` a capability to process `target` (host authority, like a root
+   * task's): with GRANT, the holder may {@link Process.grant} capabilities into the target.
+   */
+  processCapability(holder: number, target: number, rights: number = Rights.GRANT): CapHandle {
+    const k = this.#k;
+    const h = k.registry.resolvePid(checkPid(holder, 'holder'));
+    const t = k.registry.resolvePid(checkPid(target, 'target'));
+    if (h < 0 || t < 0) throw new IpcError('ProcessNotFound', `no process ${h < 0 ? holder : target}`);
+    return this.#sys.processCapability(h, t, checkRights(rights));
   }
 
   /** Resolves an endpoint id in O(1): true when it names an open endpoint (a stale id never does). */
   lookupEndpoint(id: number): boolean {
-    // resolveEndpoint inlined over cached bases: the registry hot path.
-    // Integer-only: an id is a whole u32 (generation << 16 | index); anything else is no id.
+    // Integer-only: an id is generation × 65536 + index; anything else is no id.
     const e = id & 0xffff;
-    if (e >= this.#nep || id >>> 0 !== id) return false;
-    return this.#i32[this.#regBase + e] === (((id >>> 16) << 2) | EState.OPEN);
+    if (e >= this.memory.nep) return false;
+    const word = this.memory.u32[this.memory.regBase + e]!;
+    return word !== 0 && word === (id - e) / 0x10000;
   }
 
-  /** Registry id of the open endpoint named `name`, or `undefined`. */
+  /** Registry id of the open endpoint named `name`, or `undefined`. O(1). */
   lookupName(name: string): number | undefined {
-    this.#core.lock();
-    try {
-      const e = this.#core.findNamed(name);
-      return e < 0 ? undefined : this.#core.endpointId(e);
-    } finally {
-      this.#core.unlock();
-    }
+    const n = checkName(name, 'name');
+    const k = this.#k;
+    return k.withLock(() => {
+      const e = k.registry.findNamed(n);
+      return e < 0 ? undefined : k.eps.id(e);
+    });
   }
 
-  /** Resolves when an endpoint named `name` exists (polls every millisecond), or rejects with `Timeout`. */
+  /**
+   * Resolves when an endpoint named `name` exists (polls every millisecond). Rejects with
+   * `Timeout` after `timeoutMs`, or with `NotFound` (the crash as its cause) as soon as the
+   * process of that name crashes (or the last live process crashes) before the name appears.
+   */
   async whenNamed(name: string, timeoutMs = 10_000): Promise<number> {
-    const deadline = performance.now() + timeoutMs;
+    checkName(name, 'name');
+    const deadline = performance.now() + checkInt(timeoutMs, 'timeoutMs', 0, 2 ** 31 - 1);
+    const seen = this.#crashes.length;
     for (;;) {
       const id = this.lookupName(name);
       if (id !== undefined) return id;
+      // The process that would create it crashed (the one of that name, or the last one left).
+      const crash = this.#crashes.slice(seen).find((c) => c.name === name) ?? (this.#live.size === 0 && this.#crashes.length > seen ? this.#crashes.at(-1) : undefined);
+      if (crash) throw new IpcError('NotFound', `no endpoint named "${name}": process "${crash.name}" crashed`, { cause: crash.error });
       if (performance.now() > deadline) throw new IpcError('Timeout', `no endpoint named "${name}" appeared`);
       await new Promise((r) => setTimeout(r, 1));
     }
   }
 
+  /** Listens for crashed processes (`'error'`). While a listener exists no warning is printed. */
+  on(event: 'error', listener: (e: KernelErrorEvent) => void): this {
+    if (event !== 'error' || typeof listener !== 'function') throw new IpcError('InvalidArgument', "on('error', listener) is the only event");
+    this.#listeners.add(listener);
+    return this;
+  }
+
+  /** Removes a listener added with {@link Kernel.on}. */
+  off(event: 'error', listener: (e: KernelErrorEvent) => void): this {
+    if (event === 'error') this.#listeners.delete(listener);
+    return this;
+  }
+
   /** Pool occupancy. */
   stats(): KernelStats {
-    const core = this.#core;
-    const mm = this.memory;
+    const k = this.#k;
     let processes = 0;
     let endpoints = 0;
-    for (let p = 0; p < mm.nproc; p++) {
-      const st = mm.i32[mm.proc(p) + P.STATE];
-      if (st !== PState.FREE && st !== PState.RETIRED) processes++;
-    }
-    for (let e = 0; e < mm.nep; e++) if (mm.epState(e) === EState.OPEN) endpoints++;
-    return {
-      processes,
-      endpoints,
-      capabilities: core.caps.usedSlots(),
-      freeFrames: mm.phys.freeFrames,
-      usedFrames: mm.phys.usedFrames,
-      memoryBytes: mm.i32[H.MEMORY_BYTES]!,
-    };
+    for (let p = 0; p < k.procs.count; p++) if (k.procs.live(p)) processes++;
+    for (let e = 0; e < k.eps.count; e++) if (k.eps.open(e)) endpoints++;
+    return { processes, endpoints, capabilities: k.caps.usedSlots(), freeFrames: this.memory.phys.freeFrames, usedFrames: this.memory.phys.usedFrames, memoryBytes: k.i32[H.MEMORY_BYTES]! };
   }
 
   /**
-   * A copy of every kernel record (processes, endpoints, capability slots) and the free-frame
-   * count: two equal snapshots mean nothing in the kernel changed. Register frames are left out:
-   * a caller's own encoding of a message it then fails to send is not kernel state.
+   * A copy of every kernel record and of the frame allocator: two equal snapshots mean nothing
+   * in the kernel changed. Register frames are left out: a caller's own encoding of a message
+   * it then fails to send is not kernel state.
    */
-  snapshot(): { records: Int32Array; freeFrames: number } {
-    return { records: this.memory.snapshotRecords(), freeFrames: this.memory.phys.freeFrames };
+  snapshot(): KernelSnapshot {
+    return { records: this.memory.snapshotRecords(), freeFrames: this.memory.phys.freeFrames, frames: this.memory.phys.snapshot() };
+  }
+
+  /** Counters of the big kernel lock. */
+  lockStats(): LockStats {
+    const i32 = this.#k.i32;
+    return { acquired: i32[H.LOCK_ACQUIRED]! >>> 0, contended: i32[H.LOCK_CONTENDED]! >>> 0, spins: i32[H.LOCK_SPINS]! >>> 0 };
   }
 
   /** Resolves once no process is alive. */
@@ -357,15 +285,47 @@ export class Kernel {
     await Promise.all([...this.#live.values()].map((l) => l.kill()));
   }
 
-  #checkIdle(): void {
-    if (this.#live.size !== 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) w();
+  /** `await using kernel = createKernel(…)`: shuts the kernel down at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+
+  #spawnOptions(options: SpawnOptions): { name: string; priority: number } {
+    const o = checkOptions<SpawnOptions>(options, 'spawn options');
+    if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
+    return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY) };
+  }
+
+  #ended(pid: number, name: string, reason: ProcessExit['reason'], error: unknown, settle: (e: ProcessExit) => void): void {
+    this.#live.delete(pid);
+    if (reason === 'crashed') this.#crashed({ pid, name, error });
+    settle(reason === 'crashed' ? { pid, name, reason, error } : { pid, name, reason });
+    if (this.#live.size === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  #crashed(e: KernelErrorEvent): void {
+    this.#crashes.push(e);
+    if (this.#crashes.length > 64) this.#crashes.shift();
+    if (this.#listeners.size === 0) this.platform.warn(`process "${e.name}" (pid ${e.pid}) crashed: ${e.error instanceof Error ? e.error.message : String(e.error)}`, e.error);
+    for (const l of this.#listeners) l(e);
   }
 }
 
-/** Creates a kernel with its machine memory. */
+/**
+ * Creates a kernel with its machine memory.
+ *
+ * @example
+ * ```ts
+ * const kernel = createKernel({ arch: x86_64, frames: 1024, processes: 16 });
+ * kernel.spawn({ name: 'hello' }, async (proc) => console.log(proc.pid));
+ * await kernel.idle();
+ * ```
+ */
 export function createKernel(options: KernelOptions): Kernel {
   return new Kernel(options);
 }
+

@@ -1,25 +1,29 @@
-import { ObjectKind, type Capability, type CapHandle } from '../contracts/capability.js';
-import { IPC_ERROR_NUMBERS, IpcError, type IpcErrorCode } from '../contracts/errors.js';
+import type { Capability, CapHandle } from '../contracts/capability.js';
+import { IpcError, type IpcErrorCode } from '../contracts/errors.js';
 import type { FastPathAbi } from '../contracts/fast-path.js';
-import { MAX_LARGE_CAPS, MAX_LARGE_DATA, MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
-import { writeSlot } from '../contracts/register-frame.js';
-import type { RegisterFrame } from '../contracts/register-frame.js';
-import { Rights } from '../contracts/rights.js';
+import { MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { writeSlot, type RegisterFrame } from '../contracts/register-frame.js';
 import { Syscall } from '../contracts/syscall.js';
-import { BLOCKED, KILLED, type KernelCore } from './kernel-core.js';
-import { EState, HANDLE_INDEX_BITS, HANDLE_INDEX_MASK, Op, P, PState, S } from './layout.js';
-import { MainCpu, type CpuRuntime } from './main-cpu.js';
+import { checkErrorCode, checkHandle, checkInt, checkMessage, checkOptions, checkPid, checkRights, checkTimeout } from './args.js';
+import type { KernelContext } from './context.js';
+import { BLOCKED, PASSIVE } from './ipc/sync.js';
+import { ProcessValidator } from './process-validate.js';
+import { checkName } from './records/names.js';
+import { P } from './records/layout.js';
+import { MainCpu } from './sched/main-cpu.js';
+import { KILLED, type CpuRuntime } from './sched/worker-cpu.js';
+import type { Syscalls } from './syscall.js';
 
 const EMPTY = new Uint8Array(0);
 
 /** Reply failures that are the reply's own fault: {@link Process.serve} fails the call with them. */
-const UNDELIVERABLE_REPLY: ReadonlySet<string> = new Set(['MessageTooLarge', 'PermissionDenied', 'InvalidCapability', 'OutOfMemory', 'InvalidArgument']);
+const UNDELIVERABLE_REPLY: ReadonlySet<string> = new Set(['MessageTooLarge', 'PermissionDenied', 'InvalidCapability', 'OutOfMemory', 'InvalidArgument', 'ChannelClosed']);
 
 /** Options of {@link Process.createEndpoint}. */
 export interface EndpointOptions {
-  /** Registers the endpoint under this name (1–32 bytes), so others can {@link Process.connect}. */
+  /** Registers the endpoint under this name (1–32 bytes of UTF-8), so others can {@link Process.connect}. */
   name?: string;
-  /** Callers that may wait in the queue before further callers get `ChannelFull` (default 64). */
+  /** Callers that may wait in the queue before further callers get `ChannelFull` (default 64, at most 65535). */
   capacity?: number;
   /** Default call timeout in nanoseconds for calls on this endpoint (0 = none). */
   timeout?: number;
@@ -33,17 +37,32 @@ export interface EndpointOptions {
 
 /** Options of a blocking operation. */
 export interface BlockingOptions {
-  /** Give up after this many nanoseconds of kernel time with `Timeout` (0 or absent = the endpoint's default, else wait forever). */
+  /**
+   * Nanoseconds of kernel time to wait before failing with `Timeout`: absent = the endpoint's
+   * default (none: forever); `0` = do not wait (fail with `Timeout` at once if the operation
+   * would block: no receiver waiting for a send or call, no message for a receive); up to
+   * 2^31 − 1 ms; `Infinity` = forever. Anything else is `InvalidArgument`.
+   */
   timeout?: number;
 }
 
 /**
  * A process as its own code sees it: one thread of control holding capability handles.
- * Every method is a system call; a small message travels through the arch's register
- * frame (`arch.fastPath`). A process has at most one blocking operation at a time.
+ * Every method is a system call; a small message travels through the arch's register frame
+ * (`arch.fastPath`). A process has at most one blocking operation at a time. Every argument is
+ * checked (also from plain JavaScript): a bad one is `InvalidArgument` and changes nothing.
  *
- * Buffers returned by {@link Process.call} and {@link Process.receive} are reused: read
- * them before the next call or receive.
+ * Buffers returned by {@link Process.call} and {@link Process.receive} are reused: read them
+ * before the next call or receive.
+ *
+ * @example
+ * ```ts
+ * kernel.spawn({ name: 'client' }, async (proc) => {
+ *   const echo = proc.connect('echo');
+ *   const reply = await proc.call(echo, { type: 1, data: new TextEncoder().encode('hi') });
+ *   console.log(reply.sender, reply.bytes.subarray(0, reply.length));
+ * });
+ * ```
  */
 export class Process {
   /** Process id (unique while alive; a stale pid never names a new process). */
@@ -54,101 +73,98 @@ export class Process {
   readonly cpu: number;
   /** This process's register frame in machine memory. */
   readonly frame: RegisterFrame;
-  readonly #core: KernelCore;
+  readonly #k: KernelContext;
+  readonly #sys: Syscalls;
   readonly #rt: CpuRuntime;
   readonly #p: number;
   readonly #fp: FastPathAbi;
   readonly #callBuf: MessageBuffer = createMessageBuffer();
   readonly #recvBuf: MessageBuffer = createMessageBuffer();
-  #timeoutNs = 0;
-  #replyTo = 0;
-  readonly #i32: Int32Array;
-  readonly #slots: number;
-  readonly #nslots: number;
-  readonly #regBase: number;
+  readonly #check: ProcessValidator;
+  readonly #passiveBuf = (r: number): MessageBuffer => (this.#rt as MainCpu).passiveEntry(r).buf;
 
   /** @internal */
-  constructor(rt: CpuRuntime, p: number) {
+  constructor(rt: CpuRuntime, sys: Syscalls, p: number) {
     this.#rt = rt;
-    this.#core = rt.core;
+    this.#k = rt.k;
+    this.#sys = sys;
     this.#p = p;
-    this.pid = rt.core.pidOf(p);
-    this.name = rt.core.processName(p);
-    this.cpu = rt.core.i32[rt.core.mm.proc(p) + P.CPU]!;
-    this.frame = rt.core.mm.frame(p);
-    this.#fp = rt.core.arch.fastPath;
-    this.#i32 = rt.core.i32;
-    this.#slots = rt.core.mm.slot(p, 0);
-    this.#nslots = rt.core.mm.nslots;
-    this.#regBase = rt.core.mm.regBase;
+    this.pid = rt.k.procs.pid(p);
+    this.name = rt.k.processes.name(p);
+    this.cpu = rt.k.procs.get(p, P.CPU);
+    this.frame = rt.k.mm.frame(p);
+    this.#fp = rt.k.arch.fastPath;
+    this.#check = new ProcessValidator(rt.k, p);
+  }
+
+  /** @internal Decodes a message delivered to this process (the CPU's receive path). */
+  receiveInto(buf: MessageBuffer): void {
+    this.#check.receiveInto(buf);
   }
 
   /** True while the process exists. */
   get alive(): boolean {
-    return this.#core.resolvePid(this.pid) === this.#p;
+    return this.#k.registry.resolvePid(this.pid) === this.#p;
   }
 
   /** Current effective priority (raised by priority inheritance while serving). */
   get priority(): number {
-    return this.#core.i32[this.#core.mm.proc(this.#p) + P.EFF]!;
+    return this.#k.procs.get(this.#p, P.EFF);
   }
 
   /** Base priority. */
   get basePriority(): number {
-    return this.#core.i32[this.#core.mm.proc(this.#p) + P.PRIO]!;
+    return this.#k.procs.get(this.#p, P.PRIO);
   }
 
   // ---------------------------------------------------------------- capabilities and registry
 
   /** Creates an endpoint owned by this process; returns a handle with every right. It closes when this process exits. */
-  createEndpoint(options: EndpointOptions = {}): CapHandle {
-    return this.#locked(() => this.#core.createEndpoint(this.#p, options.name, options.capacity ?? 64, options.timeout ?? 0, options.registerOnly ?? false));
+  createEndpoint(options?: EndpointOptions): CapHandle {
+    const o = checkOptions<EndpointOptions>(options);
+    const spec = {
+      name: o.name === undefined ? undefined : checkName(o.name, 'endpoint name'),
+      capacity: o.capacity === undefined ? 64 : checkInt(o.capacity, 'capacity', 1, 0xffff),
+      timeoutNs: o.timeout === undefined ? 0 : checkInt(o.timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER),
+      registerOnly: o.registerOnly === undefined ? false : o.registerOnly === true,
+    };
+    if (o.registerOnly !== undefined && typeof o.registerOnly !== 'boolean') throw new IpcError('InvalidArgument', 'registerOnly must be a boolean');
+    return this.#sys.createEndpoint(this.#p, this.pid, spec);
   }
 
   /** A SEND capability to the endpoint registered as `name`; `NotFound` if none. */
   connect(name: string): CapHandle {
-    return this.#locked(() => {
-      const e = this.#core.findNamed(name);
-      if (e < 0) throw new IpcError('NotFound', `no endpoint named "${name}"`);
-      return this.#core.caps.insert(this.#p, ObjectKind.Endpoint, e, this.#core.mm.epGen(e), 0x01);
-    });
+    return this.#sys.connect(this.#p, this.pid, checkName(name, 'name'));
   }
 
   /** Derives a capability with a subset of `handle`'s rights into this process's own space. */
   derive(handle: CapHandle, rights: number): CapHandle {
-    return this.#locked(() => this.#core.derive(this.#p, handle, rights));
+    return this.#sys.derive(this.#p, this.pid, checkHandle(handle), checkRights(rights));
   }
 
-  /** Mints a capability with `rights` ⊆ own into process `toPid` (needs GRANT); returns the handle in its space. */
-  grant(handle: CapHandle, toPid: number, rights: number): CapHandle {
-    return this.#locked(() => this.#core.grant(this.#p, handle, toPid, rights));
+  /**
+   * Mints a capability with `rights` ⊆ own into another process (needs GRANT on `handle`).
+   * `target` is a capability to that process carrying GRANT — from
+   * {@link Kernel.processCapability} or received in a message: without one no process can
+   * put anything into another's space. Returns the handle in the target's space.
+   */
+  grant(handle: CapHandle, target: CapHandle, rights: number): CapHandle {
+    return this.#sys.grant(this.#p, this.pid, checkHandle(handle), checkHandle(target, 'target'), checkRights(rights));
   }
 
   /** Revokes every capability to the object (needs REVOKE); this handle stays valid. */
   revoke(handle: CapHandle): void {
-    this.#locked(() => this.#core.revoke(this.#p, handle));
+    this.#sys.revoke(this.#p, this.pid, checkHandle(handle));
   }
 
   /** Drops a capability from this process's space. */
   close(handle: CapHandle): void {
-    this.#locked(() => this.#core.closeHandle(this.#p, handle));
+    this.#sys.close(this.#p, this.pid, checkHandle(handle));
   }
 
   /** Reads the capability a handle names. Throws `InvalidCapability` for a bad handle. */
   inspect(handle: CapHandle): Capability {
-    return this.#locked(() => {
-      const core = this.#core;
-      const s = core.caps.find(this.#p, handle);
-      if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
-      const i32 = core.i32;
-      return {
-        token: core.caps.token(s),
-        permissions: i32[s + S.RIGHTS]!,
-        resource: i32[s + S.GEN]! * 0x10000 + i32[s + S.OBJ]!,
-        generation: i32[s + S.GEN]!,
-        kind: i32[s + S.KIND]! as Capability['kind'],
-      };
-    });
+    return this.#sys.inspect(this.#p, this.pid, checkHandle(handle));
   }
 
   /**
@@ -156,15 +172,7 @@ export class Process {
    * no allocation (the registry-lookup hot path).
    */
   validate(handle: CapHandle, rights: number): boolean {
-    // The same checks as the kernel's capability lookup, inlined: this is the hot path.
-    const index = handle & HANDLE_INDEX_MASK;
-    const tag = handle >>> HANDLE_INDEX_BITS;
-    if (index >= this.#nslots || tag === 0) return false;
-    const i32 = this.#i32;
-    const s = this.#slots + index * S.SIZE;
-    if (i32[s + S.TAG] !== tag || i32[s + S.KIND] !== ObjectKind.Endpoint || (i32[s + S.RIGHTS]! & rights) !== rights) return false;
-    // One word of the dense registry table: the object's generation and state.
-    return i32[this.#regBase + i32[s + S.OBJ]!] === ((i32[s + S.GEN]! << 2) | EState.OPEN);
+    return this.#check.validate(handle, rights);
   }
 
   // ---------------------------------------------------------------- synchronous IPC
@@ -178,11 +186,9 @@ export class Process {
   call(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.callSync(ch, request, options));
-      const large = this.#prepare(Syscall.IpcCall, ch, request);
-      const direct = large ? undefined : this.#tryPassive(ch);
-      if (direct) return Promise.resolve(direct);
-      this.#enterSend(ch, Op.CALL, options, large);
-      return this.#rt.blockAsync(this.#p, this.#timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
+      const st = this.#enter(Syscall.IpcCall, ch, request, options, 0);
+      if (st === PASSIVE) return Promise.resolve(this.#runPassive());
+      return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -191,19 +197,19 @@ export class Process {
   /** Worker CPUs only: {@link Process.call} without a promise. */
   callSync(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): MessageBuffer {
     this.#requireSync();
-    this.#enterSend(ch, Op.CALL, options, this.#prepare(Syscall.IpcCall, ch, request));
-    return this.#finish(this.#rt.blockSync(this.#p, this.#timeoutNs), this.#callBuf);
+    const st = this.#enter(Syscall.IpcCall, ch, request, options, 0);
+    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#callBuf);
   }
 
   /** Sends a one-way message (needs SEND); resolves once a receiver has taken it. */
   send(ch: CapHandle, message: SmallMessage, options?: BlockingOptions): Promise<void> {
     try {
-      if (this.#enterSend(ch, Op.SEND, options, this.#prepare(Syscall.IpcSend, ch, message)) !== BLOCKED) return Promise.resolve();
+      if (this.#enter(Syscall.IpcSend, ch, message, options, 0) !== BLOCKED) return Promise.resolve();
       if (this.#rt.synchronous) {
-        this.#check(this.#rt.blockSync(this.#p, this.#timeoutNs));
+        this.#status(this.#rt.blockSync(this.#p, this.#sys.timeoutNs));
         return Promise.resolve();
       }
-      return this.#rt.blockAsync(this.#p, this.#timeoutNs, null) as Promise<undefined>;
+      return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, null) as Promise<undefined>;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -217,7 +223,7 @@ export class Process {
   receive(ep: CapHandle, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.receiveSync(ep, options));
-      return this.#afterReceive(this.#enterReceive(ep, options));
+      return this.#afterReceive(this.#receive(ep, options));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -226,8 +232,8 @@ export class Process {
   /** Worker CPUs only: {@link Process.receive} without a promise. */
   receiveSync(ep: CapHandle, options?: BlockingOptions): MessageBuffer {
     this.#requireSync();
-    const st = this.#enterReceive(ep, options);
-    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#timeoutNs) : st, this.#recvBuf);
+    const st = this.#receive(ep, options);
+    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#recvBuf);
   }
 
   /**
@@ -236,31 +242,16 @@ export class Process {
    * caller that has exited is `ProcessNotFound`.
    */
   reply(to: number, response: SmallMessage): void {
-    this.#replyTo = to;
-    const large = this.#prepare(Syscall.IpcReply, 0, response);
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAlive();
-      core.sysReply(this.#p, to);
-    } catch (e) {
-      if (large) core.dropLarge(this.#p);
-      throw e;
-    } finally {
-      core.unlock();
-    }
+    this.#enter(Syscall.IpcReply, 0, response, undefined, checkPid(to, 'to'));
   }
 
   /** Fails the pending call of process `to` with `code` (its `call` rejects with that `IpcError`). One-shot, like {@link Process.reply}. */
   replyError(to: number, code: IpcErrorCode): void {
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAlive();
-      core.sysReplyError(this.#p, to, IPC_ERROR_NUMBERS[code]);
-    } finally {
-      core.unlock();
-    }
+    const status = checkErrorCode(code);
+    const target = checkPid(to, 'to');
+    this.#idle();
+    writeSlot(this.frame, this.#fp.layout.syscall, Syscall.IpcReplyError);
+    this.#sys.ipc(this.#p, this.pid, target, status, undefined, this.#passiveBuf);
   }
 
   /**
@@ -271,7 +262,7 @@ export class Process {
   replyReceive(to: number, response: SmallMessage, ep: CapHandle, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.replyReceiveSync(to, response, ep, options));
-      return this.#afterReceive(this.#enterReplyReceive(to, response, ep, options));
+      return this.#afterReceive(this.#enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to')));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -280,33 +271,26 @@ export class Process {
   /** Worker CPUs only: {@link Process.replyReceive} without a promise. */
   replyReceiveSync(to: number, response: SmallMessage, ep: CapHandle, options?: BlockingOptions): MessageBuffer {
     this.#requireSync();
-    const st = this.#enterReplyReceive(to, response, ep, options);
-    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#timeoutNs) : st, this.#recvBuf);
+    const st = this.#enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to'));
+    return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#recvBuf);
   }
 
   /**
    * Serves endpoint `ep` with a synchronous `handler` until the endpoint closes: each call's
    * response is what `handler` returns (throw an `IpcError` to fail the call with its code).
    * On the kernel's own CPU the process becomes a passive server: a call from the same CPU
-   * while it waits runs `handler` at once on the caller's time — the direct switch — with no
-   * task switch at all. Calls from other CPUs queue and are served in turn. Resolves when the
-   * endpoint is closed.
+   * while it waits runs `handler` at once on the caller's time — the direct switch — with the
+   * kernel lock released, so the handler may make non-blocking syscalls (`inspect`, `derive`,
+   * `connect`, `close`, `kernel.spawn`, …). Calls from other CPUs queue and are served in turn.
+   * A caller that gives up or dies while its call is handled never stops the server. Resolves
+   * when the endpoint is closed.
    */
   async serve(ep: CapHandle, handler: (request: MessageBuffer) => SmallMessage): Promise<void> {
+    checkHandle(ep, 'ep');
+    if (typeof handler !== 'function') throw new IpcError('InvalidArgument', 'handler must be a function');
     const rt = this.#rt;
     const passive = rt instanceof MainCpu;
-    if (passive) {
-      const core = this.#core;
-      core.lock();
-      let e: number;
-      try {
-        this.#checkAlive();
-        e = core.endpointOf(this.#p, ep, Rights.RECEIVE);
-      } finally {
-        core.unlock();
-      }
-      rt.setPassive(this.#p, e, handler, createMessageBuffer());
-    }
+    if (passive) rt.setPassive(this.#p, this.#sys.receiveEndpoint(this.#p, this.pid, ep), handler, createMessageBuffer());
     try {
       let m = await this.receive(ep);
       for (;;) {
@@ -320,23 +304,24 @@ export class Process {
         }
         if (!(m.flags & MessageFlags.CALL)) m = await this.receive(ep);
         else if (failure) {
-          this.replyError(m.sender, failure.code);
+          this.#tryReplyError(m.sender, failure.code);
           m = await this.receive(ep);
         } else {
           const caller = m.sender;
           try {
             m = await this.replyReceive(caller, response!, ep);
           } catch (err) {
-            // An undeliverable reply (too large, a capability without SHARE, no room) fails the
-            // call with that error instead of stopping the server — as on the passive path.
-            if (!(err instanceof IpcError) || !UNDELIVERABLE_REPLY.has(err.code)) throw err;
-            this.replyError(caller, err.code);
+            if (!(err instanceof IpcError) || this.#dying()) throw err;
+            // The caller gave up or died (ProcessNotFound, InvalidState): serve the others.
+            // An undeliverable reply fails the call with its error instead of stopping the server.
+            if (UNDELIVERABLE_REPLY.has(err.code)) this.#tryReplyError(caller, err.code);
+            else if (err.code !== 'ProcessNotFound' && err.code !== 'InvalidState') throw err;
             m = await this.receive(ep);
           }
         }
       }
     } catch (err) {
-      if (err instanceof IpcError && err.code === 'ChannelClosed') return;
+      if (err instanceof IpcError && err.code === 'ChannelClosed' && !this.#dying()) return;
       throw err;
     } finally {
       if (passive) rt.clearPassive(this.#p);
@@ -350,148 +335,105 @@ export class Process {
 
   /** Sleeps `ns` nanoseconds of kernel time. */
   sleep(ns: number): Promise<void> {
-    return this.#rt.sleep(this.#p, ns);
+    try {
+      return this.#rt.sleep(this.#p, checkInt(Math.ceil(typeof ns === 'number' ? ns : NaN), 'ns', 0, Number.MAX_SAFE_INTEGER));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   // ---------------------------------------------------------------- internals
 
+  /** No other blocking operation of this process is in progress (its frame may be written). */
+  #idle(): void {
+    if (this.#rt.pending(this.#p)) throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time');
+  }
+
   /**
-   * Puts `message` in this process's registers for syscall `sys`. A message over 64 bytes or 4
-   * capabilities is first staged as a large message (frames plus a descriptor in the IPC
-   * buffer) and the registers carry only its type and the LARGE flag. Returns whether it staged.
+   * Checks the arguments, puts `message` in the registers for syscall `sys` (staging a large
+   * one first) and enters the kernel. Returns its status.
    */
-  #prepare(sys: number, ch: CapHandle, message: SmallMessage): boolean {
-    if (!isLargeMessage(message)) {
-      this.#fp.encode(sys, ch, message, this.frame);
-      return false;
+  #enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number): number {
+    const m = checkMessage(message, sys === Syscall.IpcCall || sys === Syscall.IpcSend ? 'message' : 'response');
+    const timeout = checkTimeout(options);
+    checkHandle(ch, 'channel');
+    this.#idle();
+    if (!isLargeMessage(m)) this.#fp.encode(sys, ch, m, this.frame);
+    else {
+      const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
+      this.#sys.stageLarge(this.#p, this.pid, m.data.length, m.caps ?? [], toEndpoint ? ch : -1, target);
+      this.#k.large.fill(this.#p, m.data);
+      this.#fp.encode(sys, ch, { type: m.type, data: EMPTY }, this.frame);
+      writeSlot(this.frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
     }
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAliveOnly();
-      // Refused before anything changes, registers included.
-      core.checkLargeAllowed(this.#p, sys === Syscall.IpcReply, sys === Syscall.IpcReply ? this.#replyTo : ch);
-      if (message.data.length > MAX_LARGE_DATA || (message.caps?.length ?? 0) > MAX_LARGE_CAPS) {
-        throw new IpcError('MessageTooLarge', `a large message carries at most ${MAX_LARGE_DATA} bytes and ${MAX_LARGE_CAPS} capabilities`);
-      }
-      // The register part (type, handle) is checked before any frame is taken.
-      this.#fp.encode(sys, ch, { type: message.type, data: EMPTY }, this.frame);
-      core.stageLarge(this.#p, message.data, message.caps);
-    } finally {
-      core.unlock();
-    }
-    writeSlot(this.frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
-    return true;
+    return this.#sys.ipc(this.#p, this.pid, target, 0, timeout, this.#passiveBuf);
   }
 
-  /** The message is already in the registers (and staged if large); a failure drops what was staged. */
-  #enterSend(_ch: CapHandle, op: number, options: BlockingOptions | undefined, large: boolean): number {
-    const core = this.#core;
-    core.lock();
+  #receive(ep: CapHandle, options: BlockingOptions | undefined): number {
+    checkHandle(ep, 'ep');
+    const timeout = checkTimeout(options);
+    this.#idle();
+    const L = this.#fp.layout;
+    writeSlot(this.frame, L.syscall, Syscall.IpcReceive);
+    writeSlot(this.frame, L.endpoint, ep);
+    return this.#sys.ipc(this.#p, this.pid, 0, 0, timeout, this.#passiveBuf);
+  }
+
+  /** Runs the handler of the passive server that took this process's call; returns the reply. */
+  #runPassive(): MessageBuffer {
+    const k = this.#k;
+    const r = k.sync.passiveServer;
+    const rt = this.#rt as MainCpu;
+    const entry = rt.passiveEntry(r);
+    let failure: IpcError | undefined;
     try {
-      this.#checkAlive();
-      let st: number;
-      try {
-        st = core.sysSend(this.#p, op);
-      } catch (e) {
-        if (large) core.dropLarge(this.#p);
-        throw e;
+      const response = checkMessage(entry.handler(entry.buf), 'response');
+      const server = k.procs.pid(r);
+      if (!isLargeMessage(response)) this.#fp.encode(Syscall.IpcReply, 0, response, k.mm.frame(r));
+      else {
+        this.#sys.stageLarge(r, server, response.data.length, response.caps ?? [], -1, NaN);
+        k.large.fill(r, response.data);
+        this.#fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, k.mm.frame(r));
+        writeSlot(k.mm.frame(r), this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
       }
-      if (st === BLOCKED) this.#timeoutNs = options?.timeout ?? core.endpointTimeout(core.lastEndpoint);
-      return st;
-    } finally {
-      core.unlock();
+    } catch (e) {
+      failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
+    }
+    this.#sys.passiveFinish(failure);
+    return this.#finish(0, this.#callBuf);
+  }
+
+  #tryReplyError(to: number, code: IpcErrorCode): void {
+    try {
+      this.replyError(to, code);
+    } catch (err) {
+      if (!(err instanceof IpcError) || this.#dying()) throw err;
     }
   }
 
-  #tryPassive(ch: CapHandle): MessageBuffer | undefined {
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAlive();
-      return (this.#rt as MainCpu).passiveCall(this.#p, ch, this.#callBuf);
-    } finally {
-      core.unlock();
-    }
+  /** True when this process was killed or has exited (its own errors must not be swallowed). */
+  #dying(): boolean {
+    return !this.alive || Atomics.load(this.#k.i32, this.#k.procs.word(this.#p, P.KILL)) !== 0;
   }
 
   #afterReceive(st: number): Promise<MessageBuffer> {
     if (st !== BLOCKED) return Promise.resolve(this.#finish(st, this.#recvBuf));
-    return this.#rt.blockAsync(this.#p, this.#timeoutNs, this.#recvBuf) as Promise<MessageBuffer>;
+    return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, this.#recvBuf) as Promise<MessageBuffer>;
   }
 
-  #enterReceive(ep: CapHandle, options: BlockingOptions | undefined): number {
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAlive();
-      this.#timeoutNs = options?.timeout ?? 0;
-      return core.sysReceive(this.#p, ep);
-    } finally {
-      core.unlock();
-    }
-  }
-
-  #enterReplyReceive(to: number, response: SmallMessage, ep: CapHandle, options: BlockingOptions | undefined): number {
-    this.#replyTo = to;
-    const large = this.#prepare(Syscall.IpcReply, 0, response);
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAlive();
-      try {
-        core.sysReply(this.#p, to);
-      } catch (e) {
-        if (large) core.dropLarge(this.#p);
-        throw e;
-      }
-      this.#timeoutNs = options?.timeout ?? 0;
-      return core.sysReceive(this.#p, ep);
-    } finally {
-      core.unlock();
-    }
-  }
-
-  /** Lock held: the process must exist and have no blocking operation in progress. */
-  #checkAlive(): void {
-    const core = this.#core;
-    if (core.resolvePid(this.pid) !== this.#p) throw new IpcError('ProcessNotFound', `process ${this.pid} has exited`);
-    const b = core.mm.proc(this.#p);
-    const st = core.i32[b + P.STATE];
-    if (st === PState.BLOCKED_SEND || st === PState.BLOCKED_RECV || st === PState.BLOCKED_REPLY) {
-      throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time');
-    }
-    core.i32[b + P.FUTEX] = 0;
-  }
-
-  #check(status: number): void {
+  #status(status: number): void {
     if (status === 0) return;
     if (status === KILLED) throw new IpcError('ProcessNotFound', `process ${this.pid} was killed`);
     throw IpcError.fromStatus(status);
   }
 
   #finish(status: number, buf: MessageBuffer): MessageBuffer {
-    this.#check(status);
-    this.#core.receiveInto(this.#p, buf);
+    this.#status(status);
+    this.#check.receiveInto(buf);
     return buf;
   }
 
   #requireSync(): void {
     if (!this.#rt.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
-  }
-
-  #locked<T>(fn: () => T): T {
-    const core = this.#core;
-    core.lock();
-    try {
-      this.#checkAliveOnly();
-      return fn();
-    } finally {
-      core.unlock();
-    }
-  }
-
-  #checkAliveOnly(): void {
-    if (this.#core.resolvePid(this.pid) !== this.#p) throw new IpcError('ProcessNotFound', `process ${this.pid} has exited`);
   }
 }

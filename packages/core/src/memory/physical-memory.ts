@@ -103,6 +103,15 @@ export class PhysicalMemory {
     return this.frameCount - 1 - this.freeFrames;
   }
 
+  /**
+   * A copy of the allocator's state (the free stack, in order): two equal snapshots mean the
+   * same frames are free and will be handed out in the same order.
+   */
+  snapshot(): Int32Array {
+    const ctl = this.#ctl;
+    return this.i32.slice(ctl + C_STACK, ctl + C_STACK + Atomics.load(this.i32, ctl + C_TOP));
+  }
+
   /** Byte offset in {@link buffer} of frame `frame`. */
   frameOffset(frame: number): number {
     return this.framesOffset + frame * FRAME_SIZE;
@@ -137,7 +146,10 @@ export class PhysicalMemory {
     return frame;
   }
 
-  /** Takes `count` frames, or none at all (`OutOfMemory`) if fewer are free. */
+  /**
+   * Takes `count` frames, or none at all (`OutOfMemory`) if fewer are free. Freeing them in
+   * reverse order ({@link PhysicalMemory.freeFrameList}) leaves the allocator exactly as before.
+   */
   allocFrames(count: number, out: number[] = []): number[] {
     if (count > this.freeFrames) throw new IpcError('OutOfMemory', `need ${count} frames, ${this.freeFrames} free`);
     const start = out.length;
@@ -149,6 +161,11 @@ export class PhysicalMemory {
       throw e;
     }
     return out;
+  }
+
+  /** Returns `frames[from..to)` to the pool, last first, undoing an {@link PhysicalMemory.allocFrames} exactly. */
+  freeFrameList(frames: ArrayLike<number>, from = 0, to = frames.length): void {
+    for (let i = to - 1; i >= from; i--) this.freeFrame(frames[i]!);
   }
 
   /** Returns a frame to the pool. Freeing frame 0, an out-of-range frame, or (detectably) a free frame throws. */

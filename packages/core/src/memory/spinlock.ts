@@ -1,22 +1,48 @@
 /**
- * Takes a test-and-set spinlock on one Int32 word of shared memory (0 free, 1 held). Kernel critical sections are
- * a few hundred nanoseconds, so spinning (with `Atomics.wait` back-off after a while) beats
- * parking outright.
+ * A fair spinlock on one Int32 word of shared memory: a ticket lock. The high 16 bits of the
+ * word are the next ticket to hand out, the low 16 bits the ticket being served; 0 is free.
+ * Waiters are served in the order they arrived (a test-and-set lock lets one CPU win again
+ * and again under contention). Kernel critical sections are a few hundred nanoseconds, so
+ * waiters spin, backing off with short `Atomics.wait` naps after a while.
+ *
+ * A thread must never be terminated while it holds or waits for a ticket (its ticket would
+ * never be served); the kernel's worker CPUs follow a protocol for that (see
+ * `ARCHITECTURE.md`, "Killing a worker CPU").
  */
-export function lockWord(i32: Int32Array, index: number): void {
-  if (Atomics.compareExchange(i32, index, 0, 1) === 0) return;
+const TICKET = 0x10000;
+const SERVING_MASK = 0xffff;
+const SPINS_BEFORE_NAP = 2000;
+
+/** Takes the ticket lock at `i32[index]`. Returns the number of spins it waited (0 = uncontended). */
+export function lockWord(i32: Int32Array, index: number): number {
+  const word = Atomics.add(i32, index, TICKET);
+  const ticket = (word >>> 16) & SERVING_MASK;
+  if ((word & SERVING_MASK) === ticket) return 0;
   let spins = 0;
-  for (;;) {
-    if (Atomics.load(i32, index) === 0 && Atomics.compareExchange(i32, index, 0, 1) === 0) return;
-    if (++spins > 2000) {
-      // Holder is probably descheduled: sleep briefly instead of burning the core.
-      Atomics.wait(i32, index, 1, 0.05);
-      spins = 0;
+  for (let since = 0; ; since++) {
+    const now = Atomics.load(i32, index);
+    if ((now & SERVING_MASK) === ticket) return spins + since;
+    if (since > SPINS_BEFORE_NAP) {
+      // The holder is probably descheduled: nap briefly instead of burning the core.
+      Atomics.wait(i32, index, now, 0.05);
+      spins += since;
+      since = 0;
     }
   }
 }
 
-/** Releases a lock taken with {@link lockWord}. */
+/** Releases a lock taken with {@link lockWord}: serves the next ticket. */
 export function unlockWord(i32: Int32Array, index: number): void {
-  Atomics.store(i32, index, 0);
+  // Add 1 to the serving half without carrying into the ticket half.
+  for (;;) {
+    const word = Atomics.load(i32, index);
+    const next = (word & ~SERVING_MASK) | ((word + 1) & SERVING_MASK);
+    if (Atomics.compareExchange(i32, index, word, next) === word) return;
+  }
+}
+
+/** True when the ticket lock at `i32[index]` is held (or has waiters). */
+export function isLocked(i32: Int32Array, index: number): boolean {
+  const word = Atomics.load(i32, index);
+  return ((word >>> 16) & SERVING_MASK) !== (word & SERVING_MASK);
 }

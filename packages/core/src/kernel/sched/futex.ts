@@ -1,5 +1,3 @@
-import { availableParallelism } from 'node:os';
-
 const MIN_SPIN_NS = 2_000;
 const START_SPIN_NS = 50_000;
 const MAX_SPIN_NS = 100_000;
@@ -17,13 +15,9 @@ const FAST_SPINS = 1024;
 export class FutexWaiter {
   #spinNs: number;
 
-  constructor() {
-    this.#spinNs = availableParallelism() > 1 ? START_SPIN_NS : 0;
-  }
-
-  /** Current spin budget in nanoseconds. */
-  get spinBudgetNs(): number {
-    return this.#spinNs;
+  /** `cores`: the host's core count (with one core there is no one to spin for). */
+  constructor(cores: number) {
+    this.#spinNs = cores > 1 ? START_SPIN_NS : 0;
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 export class TokenSource {
   readonly seeded: boolean;
+  readonly #entropy: { randomFill(out: Uint32Array): void } | undefined;
   #buf = new Uint32Array(256);
   #pos = 256;
   #s0 = 0;
@@ -12,8 +13,9 @@ export class TokenSource {
   #s2 = 0;
   #s3 = 0;
 
-  constructor(seed?: number) {
+  constructor(seed: number | undefined, entropy?: { randomFill(out: Uint32Array): void }) {
     this.seeded = seed !== undefined;
+    this.#entropy = entropy;
     if (seed !== undefined) {
       // splitmix32 to spread the seed into xoshiro128** state.
       let x = seed >>> 0;
@@ -33,7 +35,8 @@ export class TokenSource {
 
   #refill(): void {
     if (!this.seeded) {
-      crypto.getRandomValues(this.#buf);
+      if (this.#entropy) this.#entropy.randomFill(this.#buf);
+      else crypto.getRandomValues(this.#buf);
     } else {
       for (let i = 0; i < this.#buf.length; i++) {
         const result = Math.imul(rotl(Math.imul(this.#s1, 5) >>> 0, 7), 9) >>> 0;

@@ -1,33 +1,10 @@
-import { availableParallelism } from 'node:os';
-import { IPC_ERROR_NUMBERS, IpcError } from '../contracts/errors.js';
-import { MessageFlags, MessageInfo, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
-import { writeSlot } from '../contracts/register-frame.js';
-
-const EMPTY = new Uint8Array(0);
-import { KILLED, Switch } from './kernel-core.js';
-import { Syscall } from '../contracts/syscall.js';
-import type { ManualClock } from '../contracts/clock.js';
-import type { CpuPort, KernelCore } from './kernel-core.js';
-import { H, P, PState } from './layout.js';
-
-/** How a CPU blocks a process until the kernel wakes it. @internal */
-export interface CpuRuntime {
-  readonly core: KernelCore;
-  /** True on a worker CPU, where blocking is synchronous (`Atomics.wait`). */
-  readonly synchronous: boolean;
-  /** Worker CPUs: waits until process `p` is woken; returns its wake status (0 or an error number). */
-  blockSync(p: number, timeoutNs: number): number;
-  /**
-   * Main CPU: a promise settled when process `p` is woken — resolved with `buf` decoded from
-   * its frame (or `undefined` when `buf` is null) on success, rejected with the `IpcError` of a
-   * failure status.
-   */
-  blockAsync(p: number, timeoutNs: number, buf: MessageBuffer | null): Promise<MessageBuffer | undefined>;
-  /** Lets other ready processes of this CPU run. */
-  yield(p: number): Promise<void>;
-  /** Sleeps `ns` nanoseconds of kernel time. */
-  sleep(p: number, ns: number): Promise<void>;
-}
+import type { ManualClock } from '../../contracts/clock.js';
+import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
+import type { MessageBuffer, SmallMessage } from '../../contracts/message.js';
+import type { KernelContext } from '../context.js';
+import { H, P, PState } from '../records/layout.js';
+import { KILLED, type CpuRuntime } from './worker-cpu.js';
+import { Switch, type CpuPort } from './wake.js';
 
 const MIN_POLL_NS = 2_000;
 const MAX_POLL_NS = 200_000;
@@ -38,6 +15,13 @@ type Rejecter = (error: unknown) => void;
 /** A passive server's handler: turns a request into a response, synchronously. */
 export type PassiveHandler = (request: MessageBuffer) => SmallMessage;
 
+/** A passive server of this CPU: the endpoint it serves, its handler and its request buffer. */
+export interface PassiveEntry {
+  readonly e: number;
+  readonly handler: PassiveHandler;
+  readonly buf: MessageBuffer;
+}
+
 /**
  * The CPU of the thread that created the kernel: a priority run queue of cooperative tasks.
  * Exactly one process runs at a time; a blocking syscall returns a promise that the
@@ -47,37 +31,49 @@ export type PassiveHandler = (request: MessageBuffer) => SmallMessage;
  * ready process run.
  */
 export class MainCpu implements CpuPort, CpuRuntime {
-  readonly core: KernelCore;
+  readonly k: KernelContext;
   readonly synchronous = false;
   /** Process running now, or -1. */
   current = -1;
   #next = -1;
   #nextYields = false;
   readonly #ready: number[] = [];
+  readonly #queued: boolean[] = [];
   readonly #resolvers: (Resolver | undefined)[] = [];
   readonly #rejecters: (Rejecter | undefined)[] = [];
   readonly #buffers: (MessageBuffer | null)[] = [];
-  readonly #passive: ({ e: number; handler: PassiveHandler; buf: MessageBuffer } | undefined)[] = [];
+  readonly #passive: (PassiveEntry | undefined)[] = [];
   readonly #starters: ((() => void) | undefined)[] = [];
   readonly #timers: (ReturnType<typeof setTimeout> | undefined)[] = [];
   readonly #manualTimers: Array<{ at: number; p: number; seq: number; status: number }> = [];
+  readonly #drainReady = (p: number): void => {
+    if (this.#resolvers[p] && !this.#queued[p] && this.#next !== p) this.readyLocal(p, Switch.NONE);
+  };
   #epoch = 0;
   #checkArmed = false;
   #checkEpoch = 0;
   #doorbellArmed = false;
   #workers = 0;
-  #pollBudgetNs = availableParallelism() > 1 ? 20_000 : 0;
+  #pollBudgetNs: number;
+  /** Called when a process of this CPU blocks in the kernel (the host's keep-alive). */
+  onBlock: () => void = () => undefined;
+  readonly #readers: ({ receiveInto(buf: MessageBuffer): void } | undefined)[] = [];
 
-  constructor(core: KernelCore) {
-    this.core = core;
-    core.port = this;
-    if (core.clock.manual) (core.clock as ManualClock).onAdvance((now) => this.#fireManualTimers(now));
+  constructor(k: KernelContext) {
+    this.k = k;
+    k.port = this;
+    this.#pollBudgetNs = k.platform.cpuCount() > 1 ? 20_000 : 0;
+    if (k.clock.manual) (k.clock as ManualClock).onAdvance((now) => this.#fireManualTimers(now));
   }
 
-  /** Registers a new process whose body starts when it is first scheduled. */
-  admit(p: number, start: () => void): void {
+  /**
+   * Registers a new process whose body starts when it is first scheduled; `reader` decodes
+   * the messages delivered to it.
+   */
+  admit(p: number, start: () => void, reader: { receiveInto(buf: MessageBuffer): void }): void {
     this.#starters[p] = start;
-    this.#ready.push(p);
+    this.#readers[p] = reader;
+    this.#push(p);
     // The running process may be waiting on something outside the kernel: notice it, or the new one starves.
     if (this.current !== -1) this.#armCheck();
     queueMicrotask(() => this.dispatch());
@@ -85,11 +81,22 @@ export class MainCpu implements CpuPort, CpuRuntime {
 
   readyLocal(p: number, switchTo: number): void {
     this.#clearTimer(p);
-    if (switchTo !== Switch.NONE && this.#next === -1) {
+    if (switchTo !== Switch.NONE && this.#next === -1 && !this.#queued[p]) {
       this.#next = p;
       this.#nextYields = switchTo === Switch.BACK;
-    } else this.#ready.push(p);
+    } else if (this.#next !== p) this.#push(p);
     if (this.current !== -1) this.#armCheck();
+  }
+
+  isPassive(r: number, e: number): boolean {
+    const entry = this.#passive[r];
+    return entry !== undefined && entry.e === e && this.#resolvers[r] !== undefined;
+  }
+
+  #push(p: number): void {
+    if (this.#queued[p]) return;
+    this.#queued[p] = true;
+    this.#ready.push(p);
   }
 
   /** Runs the best ready process if none is running. */
@@ -100,21 +107,19 @@ export class MainCpu implements CpuPort, CpuRuntime {
       // A call switches to the server unconditionally; the switch back on reply never jumps
       // over a ready process of higher priority.
       this.#next = -1;
-      if (this.#nextYields && this.#ready.length > 0 && this.#bestReadyPriority() > this.core.i32[this.core.mm.proc(p) + P.EFF]!) {
-        this.#ready.push(p);
+      if (this.#nextYields && this.#ready.length > 0 && this.#bestReadyPriority() > this.k.procs.get(p, P.EFF)) {
+        this.#push(p);
         p = this.#pickReady();
       }
     } else p = this.#pickReady();
     if (p === -1) return;
-    const i32 = this.core.i32;
-    const b = this.core.mm.proc(p);
     this.current = p;
     this.#epoch++;
-    i32[b + P.STATE] = PState.RUNNING;
+    this.k.procs.setState(p, PState.RUNNING);
     const resolve = this.#resolvers[p];
     if (resolve) {
       this.#resolvers[p] = undefined;
-      this.#settle(p, resolve, i32[b + P.RESULT]!);
+      this.#settle(p, resolve, this.k.procs.get(p, P.RESULT));
     } else {
       const start = this.#starters[p];
       this.#starters[p] = undefined;
@@ -125,18 +130,17 @@ export class MainCpu implements CpuPort, CpuRuntime {
 
   #bestReadyPriority(): number {
     let best = -1;
-    for (let i = 0; i < this.#ready.length; i++) best = Math.max(best, this.core.i32[this.core.mm.proc(this.#ready[i]!) + P.EFF]!);
+    for (let i = 0; i < this.#ready.length; i++) best = Math.max(best, this.k.procs.get(this.#ready[i]!, P.EFF));
     return best;
   }
 
   #pickReady(): number {
     const ready = this.#ready;
     if (ready.length === 0) return -1;
-    const i32 = this.core.i32;
     let best = 0;
     let bestPrio = -1;
     for (let i = 0; i < ready.length; i++) {
-      const prio = i32[this.core.mm.proc(ready[i]!) + P.EFF]!;
+      const prio = this.k.procs.get(ready[i]!, P.EFF);
       if (prio > bestPrio) {
         bestPrio = prio;
         best = i;
@@ -144,6 +148,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
     }
     const p = ready[best]!;
     ready.splice(best, 1);
+    this.#queued[p] = false;
     return p;
   }
 
@@ -157,13 +162,17 @@ export class MainCpu implements CpuPort, CpuRuntime {
     const buf = this.#buffers[p];
     if (buf) {
       try {
-        this.core.receiveInto(p, buf);
+        this.#readers[p]!.receiveInto(buf);
       } catch (e) {
         reject(e);
         return;
       }
     }
     resolve(buf ?? undefined);
+  }
+
+  pending(p: number): boolean {
+    return this.#resolvers[p] !== undefined;
   }
 
   blockSync(): number {
@@ -176,7 +185,8 @@ export class MainCpu implements CpuPort, CpuRuntime {
       this.#resolvers[p] = resolve;
       this.#rejecters[p] = reject;
     });
-    if (timeoutNs > 0) this.#armTimeout(p, timeoutNs, IPC_ERROR_NUMBERS.Timeout);
+    if (timeoutNs > 0 && timeoutNs !== Infinity) this.#armTimeout(p, timeoutNs, IPC_ERROR_NUMBERS.Timeout);
+    if (this.#workers > 0) this.onBlock();
     if (this.current === p) {
       this.current = -1;
       this.dispatch();
@@ -192,7 +202,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
    */
   #idlePoll(): void {
     if (this.#pollBudgetNs === 0) return;
-    const i32 = this.core.i32;
+    const i32 = this.k.i32;
     const seen = Atomics.load(i32, H.DOORBELL);
     const start = performance.now();
     const limit = start + this.#pollBudgetNs / 1e6;
@@ -215,10 +225,10 @@ export class MainCpu implements CpuPort, CpuRuntime {
    * ready first, so a process that only yields cannot starve a higher-priority sleeper.
    */
   yield(p: number): Promise<void> {
-    const b = this.core.mm.proc(p);
-    this.core.i32[b + P.STATE] = PState.READY;
-    this.core.i32[b + P.RESULT] = 0;
-    this.#ready.push(p);
+    const procs = this.k.procs;
+    procs.setState(p, PState.READY);
+    procs.set(p, P.RESULT, 0);
+    this.#push(p);
     this.#buffers[p] = null;
     const promise = new Promise<MessageBuffer | undefined>((resolve, reject) => {
       this.#resolvers[p] = resolve;
@@ -226,16 +236,15 @@ export class MainCpu implements CpuPort, CpuRuntime {
     });
     if (this.current === p) {
       this.current = -1;
-      setImmediate(() => this.dispatch());
+      this.k.platform.macrotask(() => this.dispatch());
     }
     return promise.then(() => undefined);
   }
 
   sleep(p: number, ns: number): Promise<void> {
-    const i32 = this.core.i32;
-    const b = this.core.mm.proc(p);
-    i32[b + P.STATE] = PState.SLEEPING;
-    i32[b + P.SEQ]++;
+    const procs = this.k.procs;
+    procs.setState(p, PState.SLEEPING);
+    procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
     this.#buffers[p] = null;
     const promise = new Promise<MessageBuffer | undefined>((resolve, reject) => {
       this.#resolvers[p] = resolve;
@@ -256,8 +265,10 @@ export class MainCpu implements CpuPort, CpuRuntime {
     this.#rejecters[p] = undefined;
     this.#passive[p] = undefined;
     this.#starters[p] = undefined;
+    this.#readers[p] = undefined;
     const i = this.#ready.indexOf(p);
     if (i >= 0) this.#ready.splice(i, 1);
+    this.#queued[p] = false;
     if (this.#next === p) this.#next = -1;
     if (this.current === p) this.current = -1;
     queueMicrotask(() => this.dispatch());
@@ -287,53 +298,20 @@ export class MainCpu implements CpuPort, CpuRuntime {
     this.#passive[p] = undefined;
   }
 
-  readonly #isPassive = (r: number, e: number): boolean => {
-    const entry = this.#passive[r];
-    return entry !== undefined && entry.e === e && this.#resolvers[r] !== undefined;
-  };
-
-  /**
-   * The direct switch of a call to a passive server waiting in receive: the server's handler
-   * runs now, on the caller's time (scheduling-context donation, as in seL4), and the reply
-   * comes straight back. Returns `undefined` when the fast path does not apply.
-   */
-  passiveCall(p: number, ch: number, reply: MessageBuffer): MessageBuffer | undefined {
-    const core = this.core;
-    const r = core.passiveTarget(p, ch, this.#isPassive);
-    if (r < 0) return undefined;
-    const entry = this.#passive[r]!;
-    const fp = core.arch.fastPath;
-    const frame = core.mm.frame(p);
-    fp.decode(frame, entry.buf);
-    core.passiveDeliver(p, r, entry.buf);
-    try {
-      const response = entry.handler(entry.buf);
-      if (isLargeMessage(response)) {
-        // A large reply is staged by the server and its frames handed to the caller.
-        fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, frame);
-        core.stageLarge(r, response.data, response.caps);
-        writeSlot(frame, fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
-      } else fp.encode(Syscall.IpcReply, 0, response, frame);
-      core.passiveReturn(r, p);
-    } catch (e) {
-      // A handler error or an undeliverable reply fails the call as a whole: nothing delivered stays.
-      core.dropLarge(r);
-      core.passiveUndo(r, entry.buf);
-      throw e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
-    }
-    core.receiveInto(p, reply);
-    return reply;
+  /** The passive entry of server `r`. */
+  passiveEntry(r: number): PassiveEntry {
+    return this.#passive[r]!;
   }
 
   // ---------------------------------------------------------------- timeouts
 
   #armTimeout(p: number, ns: number, status: number): void {
-    const seq = this.core.i32[this.core.mm.proc(p) + P.SEQ]!;
-    if (this.core.clock.manual) {
-      this.#manualTimers.push({ at: this.core.clock.now() + ns, p, seq, status });
+    const seq = this.k.procs.get(p, P.SEQ);
+    if (this.k.clock.manual) {
+      this.#manualTimers.push({ at: this.k.clock.now() + ns, p, seq, status });
       return;
     }
-    this.#timers[p] = setTimeout(() => this.#expire(p, seq, status), Math.max(0, ns / 1e6));
+    this.#timers[p] = setTimeout(() => this.#expire(p, seq, status), ns / 1e6);
   }
 
   #clearTimer(p: number): void {
@@ -346,13 +324,8 @@ export class MainCpu implements CpuPort, CpuRuntime {
 
   #expire(p: number, seq: number, status: number): void {
     this.#timers[p] = undefined;
-    const core = this.core;
-    core.lock();
-    try {
-      core.cancelIfBlocked(p, seq, status);
-    } finally {
-      core.unlock();
-    }
+    const k = this.k;
+    k.withLock(() => k.processes.cancelIfBlocked(p, seq, status));
     this.dispatch();
   }
 
@@ -369,7 +342,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
     if (this.#checkArmed) return;
     this.#checkArmed = true;
     this.#checkEpoch = this.#epoch;
-    setImmediate(() => {
+    this.k.platform.macrotask(() => {
       this.#checkArmed = false;
       // The microtask queue drained and no switch happened: the running process is waiting
       // on something outside the kernel, so let the ready ones run meanwhile.
@@ -391,36 +364,28 @@ export class MainCpu implements CpuPort, CpuRuntime {
   workerStopped(): void {
     this.#workers--;
     this.#drainWakeRing();
-    if (this.#workers === 0) Atomics.notify(this.core.i32, H.DOORBELL);
+    if (this.#workers === 0) Atomics.notify(this.k.i32, H.DOORBELL);
   }
 
   #armDoorbell(): void {
     if (this.#doorbellArmed || this.#workers === 0) return;
-    const i32 = this.core.i32;
+    const i32 = this.k.i32;
     const seen = Atomics.load(i32, H.DOORBELL);
     this.#drainWakeRing();
-    const r = Atomics.waitAsync(i32, H.DOORBELL, seen);
+    const r = this.k.platform.waitAsync(i32, H.DOORBELL, seen);
     this.#doorbellArmed = true;
     const again = () => {
       this.#doorbellArmed = false;
       this.#drainWakeRing();
       this.#armDoorbell();
     };
-    if (r.async) r.value.then(again);
+    if (r) void r.then(again);
     else queueMicrotask(again);
   }
 
   #drainWakeRing(): void {
-    const core = this.core;
-    core.lock();
-    try {
-      for (let p = core.takeWake(); p !== -1; p = core.takeWake()) {
-        const b = core.mm.proc(p);
-        if (core.i32[b + P.STATE] === PState.READY && core.i32[b + P.CPU] === 0 && this.#resolvers[p]) this.readyLocal(p, Switch.NONE);
-      }
-    } finally {
-      core.unlock();
-    }
+    const k = this.k;
+    k.withLock(() => k.wake.drain(this.#drainReady));
     this.dispatch();
   }
 }

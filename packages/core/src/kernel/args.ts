@@ -1,0 +1,85 @@
+import { IPC_ERROR_NUMBERS, IpcError, type IpcErrorCode } from '../contracts/errors.js';
+import type { SmallMessage } from '../contracts/message.js';
+import { Rights } from '../contracts/rights.js';
+
+/**
+ * Argument checks of the public entries, for callers from TypeScript and from plain
+ * JavaScript alike: a bad argument is `InvalidArgument` before anything changes, never a
+ * `TypeError` half-way through.
+ */
+
+/** Longest timeout: what a host timer can hold (2^31 − 1 ms), in nanoseconds. */
+export const MAX_TIMEOUT_NS = (2 ** 31 - 1) * 1e6;
+
+function isU32(x: unknown): x is number {
+  return typeof x === 'number' && x >>> 0 === x;
+}
+
+/** Checks a message from user code: an object with a u32 `type`, `data` a `Uint8Array`, `caps` an array of u32 handles. */
+export function checkMessage(message: unknown, what = 'message'): SmallMessage {
+  if (typeof message !== 'object' || message === null) throw new IpcError('InvalidArgument', `${what} must be an object { type, data, caps? }`);
+  const m = message as Partial<SmallMessage>;
+  if (!isU32(m.type)) throw new IpcError('InvalidArgument', `${what}.type must be a u32, got ${String(m.type)}`);
+  if (!(m.data instanceof Uint8Array)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
+  const caps = m.caps;
+  if (caps !== undefined) {
+    if (!Array.isArray(caps) && !(caps instanceof Uint32Array)) throw new IpcError('InvalidArgument', `${what}.caps must be an array of capability handles`);
+    for (let i = 0; i < caps.length; i++) if (!isU32(caps[i])) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
+  }
+  return m as SmallMessage;
+}
+
+/**
+ * Reads `options.timeout` (nanoseconds): `undefined` (the endpoint's default, else forever), 0
+ * (do not wait), a finite number up to {@link MAX_TIMEOUT_NS}, or `Infinity` (forever).
+ */
+export function checkTimeout(options: unknown): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) throw new IpcError('InvalidArgument', 'options must be an object');
+  const t = (options as { timeout?: unknown }).timeout;
+  if (t === undefined) return undefined;
+  if (typeof t !== 'number' || Number.isNaN(t) || t < 0 || (t > MAX_TIMEOUT_NS && t !== Infinity)) {
+    throw new IpcError('InvalidArgument', `timeout must be 0, a number of nanoseconds up to ${MAX_TIMEOUT_NS} (2^31 − 1 ms), or Infinity; got ${String(t)}`);
+  }
+  return t === Infinity ? Infinity : Math.ceil(t);
+}
+
+/** Checks a capability handle argument (a u32). */
+export function checkHandle(handle: unknown, what = 'handle'): number {
+  if (!isU32(handle)) throw new IpcError('InvalidArgument', `${what} must be a capability handle (u32), got ${String(handle)}`);
+  return handle;
+}
+
+/** Checks a rights mask: an integer with no bit outside {@link Rights.ALL}. */
+export function checkRights(rights: unknown): number {
+  if (typeof rights !== 'number' || !Number.isInteger(rights) || rights < 0 || (rights & ~Rights.ALL) !== 0 || rights > Rights.ALL) {
+    throw new IpcError('InvalidArgument', `rights must be a mask of Rights bits (0–0x${Rights.ALL.toString(16)}), got ${String(rights)}`);
+  }
+  return rights;
+}
+
+/** Checks a process id argument (a whole number). */
+export function checkPid(pid: unknown, what = 'pid'): number {
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid < 0) throw new IpcError('InvalidArgument', `${what} must be a process id, got ${String(pid)}`);
+  return pid;
+}
+
+/** Checks an error code for `replyError` and returns its register number. */
+export function checkErrorCode(code: unknown): number {
+  const n = typeof code === 'string' && Object.hasOwn(IPC_ERROR_NUMBERS, code) ? IPC_ERROR_NUMBERS[code as IpcErrorCode] : undefined;
+  if (n === undefined) throw new IpcError('InvalidArgument', `unknown error code ${String(code)}`);
+  return n;
+}
+
+/** Checks an integer option in `[min, max]`. */
+export function checkInt(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new IpcError('InvalidArgument', `${what} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  return value;
+}
+
+/** Checks an options argument: `undefined` or an object. */
+export function checkOptions<T extends object>(options: unknown, what = 'options'): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw new IpcError('InvalidArgument', `${what} must be an object`);
+  return options as Partial<T>;
+}

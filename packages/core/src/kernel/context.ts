@@ -1,0 +1,123 @@
+import type { Arch } from '../contracts/arch.js';
+import type { Clock } from '../contracts/clock.js';
+import { IpcError } from '../contracts/errors.js';
+import type { Mmu } from '../contracts/mmu.js';
+import { lockWord, unlockWord } from '../memory/spinlock.js';
+import { IpcMessages } from './ipc/message.js';
+import { LargeMessages } from './ipc/large.js';
+import { PassiveIpc } from './ipc/passive.js';
+import { SyncIpc } from './ipc/sync.js';
+import { CapabilitySpace } from './objects/cspace.js';
+import { Endpoints } from './objects/endpoint.js';
+import { Processes } from './objects/process.js';
+import { Registry } from './objects/registry.js';
+import { TokenSource } from './objects/token-source.js';
+import { WaitQueues } from './objects/wait-queue.js';
+import { CpuState, H } from './records/layout.js';
+import type { MachineMemory } from './records/machine-memory.js';
+import { EndpointTable, ProcessTable, SlotTable } from './records/tables.js';
+import type { Platform } from './platform/platform.js';
+import { Priority } from './sched/priority.js';
+import { Wake, type CpuPort } from './sched/wake.js';
+
+/**
+ * Everything one CPU's kernel needs, over one machine memory: the record accessors, the
+ * kernel objects and IPC paths (each in a file of its own), and the big kernel lock. One
+ * instance per CPU (thread), all over the same memory. Deliberately thin: logic lives in the
+ * objects it wires together.
+ */
+export class KernelContext {
+  readonly mm: MachineMemory;
+  readonly i32: Int32Array;
+  readonly arch: Arch;
+  readonly mmu: Mmu;
+  readonly clock: Clock;
+  readonly platform: Platform;
+  readonly cpu: number;
+  readonly procs: ProcessTable;
+  readonly eps: EndpointTable;
+  readonly slots: SlotTable;
+  readonly caps: CapabilitySpace;
+  readonly registry: Registry;
+  readonly queues: WaitQueues;
+  readonly priority: Priority;
+  readonly wake: Wake;
+  readonly endpoints: Endpoints;
+  readonly processes: Processes;
+  readonly messages: IpcMessages;
+  readonly large: LargeMessages;
+  readonly sync: SyncIpc;
+  readonly passive: PassiveIpc;
+  port: CpuPort | undefined;
+  readonly #cpuState: number;
+  #held = false;
+
+  constructor(mm: MachineMemory, arch: Arch, mmu: Mmu, clock: Clock, platform: Platform, cpu: number, seed?: number) {
+    this.mm = mm;
+    this.i32 = mm.i32;
+    this.arch = arch;
+    this.mmu = mmu;
+    this.clock = clock;
+    this.platform = platform;
+    this.cpu = cpu;
+    this.#cpuState = mm.cpuState(cpu);
+    this.procs = new ProcessTable(mm);
+    this.eps = new EndpointTable(mm);
+    this.slots = new SlotTable(mm);
+    this.caps = new CapabilitySpace(mm, new TokenSource(seed === undefined ? undefined : seed + cpu * 7919, platform));
+    this.registry = new Registry(this);
+    this.queues = new WaitQueues(this);
+    this.priority = new Priority(this);
+    this.wake = new Wake(this);
+    this.endpoints = new Endpoints(this);
+    this.processes = new Processes(this);
+    this.messages = new IpcMessages(this);
+    this.large = new LargeMessages(this);
+    this.sync = new SyncIpc(this);
+    this.passive = new PassiveIpc(this);
+  }
+
+  /**
+   * Takes the big kernel lock (a no-op while only CPU 0 exists). A worker CPU first marks
+   * itself LOCKING, so the kernel never terminates it while it holds or waits for a ticket;
+   * if it is already DOOMED it stops here for good.
+   */
+  lock(): void {
+    if (this.#held) throw new IpcError('InvalidState', 'kernel entered twice on one CPU');
+    const i32 = this.i32;
+    if (i32[H.SHARED] === 0) return;
+    if (this.cpu !== 0 && Atomics.compareExchange(i32, this.#cpuState, CpuState.SAFE, CpuState.LOCKING) !== CpuState.SAFE) {
+      for (;;) Atomics.wait(i32, this.#cpuState, CpuState.DOOMED);
+    }
+    const spins = lockWord(i32, H.LOCK);
+    this.#held = true;
+    i32[H.LOCK_ACQUIRED]++;
+    if (spins > 0) {
+      i32[H.LOCK_CONTENDED]++;
+      i32[H.LOCK_SPINS] += spins;
+    }
+  }
+
+  /** Releases the big kernel lock if this CPU holds it. */
+  unlock(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    unlockWord(this.i32, H.LOCK);
+    if (this.cpu !== 0) Atomics.store(this.i32, this.#cpuState, CpuState.SAFE);
+  }
+
+  /** True while this CPU holds the big kernel lock. */
+  get locked(): boolean {
+    return this.#held;
+  }
+
+  /** Runs `fn` under the lock. */
+  withLock<T>(fn: () => T): T {
+    this.lock();
+    try {
+      return fn();
+    } finally {
+      this.unlock();
+    }
+  }
+}

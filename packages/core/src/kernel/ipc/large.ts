@@ -1,0 +1,145 @@
+import { IpcError } from '../../contracts/errors.js';
+import { MAX_LARGE_CAPS, MAX_LARGE_DATA } from '../../contracts/message.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import type { KernelContext } from '../context.js';
+import { M, P } from '../records/layout.js';
+
+/**
+ * Descriptor of a large message: a kernel-owned frame (never mapped into any address space)
+ * holding the payload length, the frame list, the capability snapshots taken when it was
+ * staged, and — once delivered — the handles minted into the receiver.
+ */
+const D = { LENGTH: 0, FRAMES: 1, CAPS: 2, LIST: 4 } as const;
+const MAX_FRAMES = MAX_LARGE_DATA / FRAME_SIZE;
+const SNAPS = D.LIST + MAX_FRAMES;
+const HANDLES = SNAPS + MAX_LARGE_CAPS * M.CAP_WORDS;
+
+/**
+ * Large messages (over 64 bytes or 4 capabilities, up to 1 MiB and 64 capabilities): staged
+ * into machine-memory frames, moved to the receiver by handing over the descriptor (the
+ * frames change owner; no payload byte is copied between processes), read out and freed by
+ * the receiver. Every failure frees what was staged, in the reverse order it was taken, so the
+ * frame allocator ends exactly as it was.
+ */
+export class LargeMessages {
+  readonly #k: KernelContext;
+  readonly #frames: number[] = [];
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  /** Checks what {@link LargeMessages.stage} needs; writes nothing. */
+  checkStage(p: number, length: number, caps: readonly number[], snaps: Int32Array): void {
+    const k = this.#k;
+    if (length > MAX_LARGE_DATA) throw new IpcError('MessageTooLarge', `${length} bytes exceed the ${MAX_LARGE_DATA}-byte large-message limit`);
+    if (caps.length > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${caps.length} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
+    if (k.procs.get(p, P.LARGE_OUT) !== 0) throw new IpcError('InvalidState', 'a large message is already staged');
+    for (let i = 0; i < caps.length; i++) k.messages.snapshotCap(p, caps[i]!, snaps, i * M.CAP_WORDS);
+    const need = Math.ceil(length / FRAME_SIZE) + 1;
+    if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${k.mm.phys.freeFrames} free`);
+  }
+
+  /**
+   * Takes the descriptor and payload frames for a checked message of `length` bytes and
+   * records it as `p`'s outgoing large message; the payload is copied in by
+   * {@link LargeMessages.fill}, outside the lock. Lock held.
+   */
+  stage(p: number, length: number, capCount: number, snaps: Int32Array): void {
+    const k = this.#k;
+    const frames = this.#frames;
+    frames.length = 0;
+    k.mm.phys.allocFrames(Math.ceil(length / FRAME_SIZE) + 1, frames);
+    const d = this.#desc(frames[0]!);
+    const i32 = k.i32;
+    i32[d + D.LENGTH] = length;
+    i32[d + D.FRAMES] = frames.length - 1;
+    i32[d + D.CAPS] = capCount;
+    for (let f = 1; f < frames.length; f++) i32[d + D.LIST + f - 1] = frames[f]!;
+    for (let w = 0; w < capCount * M.CAP_WORDS; w++) i32[d + SNAPS + w] = snaps[w]!;
+    k.procs.set(p, P.LARGE_OUT, frames[0]!);
+  }
+
+  /** Copies `data` into the frames of `p`'s staged message (its own thread; no lock needed). */
+  fill(p: number, data: Uint8Array): void {
+    const k = this.#k;
+    const d = this.#desc(k.procs.get(p, P.LARGE_OUT));
+    const bytes = k.mm.phys.bytes;
+    const n = k.i32[d + D.FRAMES]!;
+    for (let f = 0; f < n; f++) {
+      const from = f * FRAME_SIZE;
+      bytes.set(data.subarray(from, Math.min(data.length, from + FRAME_SIZE)), k.mm.phys.frameOffset(k.i32[d + D.LIST + f]!));
+    }
+  }
+
+  /** Capability count of `p`'s staged message (0 when none). */
+  outgoingCaps(p: number): number {
+    const f = this.#k.procs.get(p, P.LARGE_OUT);
+    return f === 0 ? 0 : this.#k.i32[this.#desc(f) + D.CAPS]!;
+  }
+
+  /**
+   * Moves `src`'s staged message to `dst`: the descriptor changes owner and its capabilities
+   * are minted into `dst` (room checked by the caller). Lock held.
+   */
+  move(src: number, dst: number): void {
+    const k = this.#k;
+    const f = k.procs.get(src, P.LARGE_OUT);
+    const d = this.#desc(f);
+    const n = k.i32[d + D.CAPS]!;
+    for (let i = 0; i < n; i++) k.i32[d + HANDLES + i] = k.messages.mint(dst, k.i32, d + SNAPS + i * M.CAP_WORDS) | 0;
+    k.procs.set(src, P.LARGE_OUT, 0);
+    k.procs.set(dst, P.LARGE_IN, f);
+  }
+
+  /**
+   * Reads `p`'s delivered large message: a fresh payload array and the minted handles. The
+   * frames are then freed (under the lock). `InvalidState` when none was delivered.
+   */
+  read(p: number): { payload: Uint8Array; caps: Uint32Array } {
+    const k = this.#k;
+    const f = k.procs.get(p, P.LARGE_IN);
+    if (f === 0) throw new IpcError('InvalidState', 'no large message to receive');
+    const d = this.#desc(f);
+    const i32 = k.i32;
+    const length = i32[d + D.LENGTH]!;
+    const payload = new Uint8Array(length);
+    const bytes = k.mm.phys.bytes;
+    for (let i = 0; i < i32[d + D.FRAMES]!; i++) {
+      const at = k.mm.phys.frameOffset(i32[d + D.LIST + i]!);
+      payload.set(bytes.subarray(at, at + Math.min(FRAME_SIZE, length - i * FRAME_SIZE)), i * FRAME_SIZE);
+    }
+    const caps = Uint32Array.from({ length: i32[d + D.CAPS]! }, (_, i) => i32[d + HANDLES + i]! >>> 0);
+    k.withLock(() => this.dropIncoming(p));
+    return { payload, caps };
+  }
+
+  /** Frees `p`'s staged outgoing message, if any (a failed or cancelled send, an exit). Lock held. */
+  dropOutgoing(p: number): void {
+    const f = this.#k.procs.get(p, P.LARGE_OUT);
+    if (f === 0) return;
+    this.#k.procs.set(p, P.LARGE_OUT, 0);
+    this.#free(f);
+  }
+
+  /** Frees `p`'s delivered, unread message, if any (an exit). Lock held. */
+  dropIncoming(p: number): void {
+    const f = this.#k.procs.get(p, P.LARGE_IN);
+    if (f === 0) return;
+    this.#k.procs.set(p, P.LARGE_IN, 0);
+    this.#free(f);
+  }
+
+  /** Frees a descriptor's frames, last taken first, then the descriptor. */
+  #free(f: number): void {
+    const k = this.#k;
+    const d = this.#desc(f);
+    const n = k.i32[d + D.FRAMES]!;
+    for (let i = n - 1; i >= 0; i--) k.mm.phys.freeFrame(k.i32[d + D.LIST + i]!);
+    k.mm.phys.freeFrame(f);
+  }
+
+  #desc(frame: number): number {
+    return this.#k.mm.phys.frameOffset(frame) >> 2;
+  }
+}

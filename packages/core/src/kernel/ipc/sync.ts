@@ -1,0 +1,158 @@
+import { IpcError } from '../../contracts/errors.js';
+import { MessageFlags } from '../../contracts/message.js';
+import { Rights } from '../../contracts/rights.js';
+import type { KernelContext } from '../context.js';
+import { E, NONE, Op, P, PState } from '../records/layout.js';
+import { Switch } from '../sched/wake.js';
+
+/** Returned by a syscall when the caller must block. */
+export const BLOCKED = -1;
+/** Returned by a call that a passive server of this CPU takes (see passive.ts). */
+export const PASSIVE = -3;
+
+/**
+ * Synchronous IPC over endpoints: send, call, receive, reply and reply-with-error. Each
+ * operation runs in two steps under the lock: every check first (it may throw, and then
+ * nothing has changed), then the commit (it cannot fail). The message is in the CPU's
+ * scratch, already snapshotted and checked (message.ts).
+ */
+export class SyncIpc {
+  readonly #k: KernelContext;
+  /** The passive server a call returned {@link PASSIVE} for. */
+  passiveServer = NONE;
+  /** Endpoint of the last call or send that blocked (for its default timeout). */
+  blockedOn = NONE;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  /**
+   * IpcCall / IpcSend of the scratch message from `p`. Returns 0 when a send was delivered,
+   * {@link BLOCKED} when `p` waits (queued, or for the reply), {@link PASSIVE} when a passive
+   * server of this CPU takes the call. `poll`: fail with `Timeout` instead of queueing.
+   */
+  send(p: number, op: number, poll: boolean): number {
+    const k = this.#k;
+    const { procs, eps, messages: msg } = k;
+    const e = k.endpoints.endpointOf(p, msg.endpointHandle, Rights.SEND);
+    const large = (msg.flags & MessageFlags.LARGE) !== 0;
+    if (large && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
+    const r = eps.get(e, E.RHEAD);
+    if (r !== NONE) {
+      if (op === Op.CALL && !large && procs.get(r, P.CPU) === k.cpu && k.port?.isPassive(r, e)) {
+        msg.checkRoom(r, msg.capCount, false, 0);
+        this.passiveServer = r;
+        return PASSIVE;
+      }
+      msg.checkRoom(r, msg.capCount, large, k.large.outgoingCaps(p));
+      // Commit.
+      k.queues.removeReceiver(e, r);
+      procs.set(r, P.WAIT_EP, NONE);
+      msg.deliver(msg.scratch, msg.scratchCaps, p, r, op === Op.CALL ? MessageFlags.CALL : 0);
+      eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
+      if (op === Op.CALL) {
+        this.#awaitReply(p, r, e);
+        procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
+        k.priority.boost(r, procs.get(p, P.EFF));
+        k.wake.wake(r, 0, Switch.DIRECT);
+        this.blockedOn = e;
+        return BLOCKED;
+      }
+      k.wake.wake(r, 0);
+      return 0;
+    }
+    if (poll) throw new IpcError('Timeout', 'no receiver is waiting (timeout 0)');
+    if (eps.get(e, E.QLEN) >= eps.get(e, E.CAPACITY)) throw new IpcError('ChannelFull', `channel capacity ${eps.get(e, E.CAPACITY)} reached`);
+    // Commit: the message waits in the kernel-owned shadow, not in the user frame.
+    msg.park(p);
+    procs.set(p, P.OP, op);
+    procs.setState(p, PState.BLOCKED_SEND);
+    procs.set(p, P.WAIT_EP, e);
+    procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
+    k.queues.enqueueSender(e, p);
+    k.priority.boost(eps.get(e, E.OWNER), procs.get(p, P.EFF));
+    this.blockedOn = e;
+    return BLOCKED;
+  }
+
+  /** IpcReceive on endpoint `handle`: 0 with the message in `p`'s frame, or {@link BLOCKED}. */
+  receive(p: number, handle: number, poll: boolean): number {
+    const k = this.#k;
+    const { procs, eps, messages: msg } = k;
+    const e = k.endpoints.endpointOf(p, handle, Rights.RECEIVE);
+    const c = eps.get(e, E.QHEAD);
+    if (c !== NONE) {
+      const large = msg.parkedLarge(c);
+      msg.checkRoom(p, msg.parkedCapCount(c), large, large ? k.large.outgoingCaps(c) : 0);
+      // Commit.
+      const call = procs.get(c, P.OP) === Op.CALL;
+      k.queues.removeSender(e, c);
+      procs.set(c, P.WAIT_EP, NONE);
+      procs.set(c, P.OP, Op.NONE);
+      msg.deliver(k.mm.shadow(c), k.mm.shadowCaps(c), c, p, call ? MessageFlags.CALL : 0);
+      eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
+      if (call) this.#awaitReply(c, p, e);
+      else k.wake.wake(c, 0);
+      return 0;
+    }
+    if (poll) throw new IpcError('Timeout', 'no message is waiting (timeout 0)');
+    procs.setState(p, PState.BLOCKED_RECV);
+    procs.set(p, P.WAIT_EP, e);
+    procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
+    k.queues.appendReceiver(e, p);
+    return BLOCKED;
+  }
+
+  /** IpcReply of the scratch message from server `p` to the caller `toPid`. */
+  reply(p: number, toPid: number): void {
+    const k = this.#k;
+    const msg = k.messages;
+    const c = this.replyTarget(p, toPid);
+    const large = (msg.flags & MessageFlags.LARGE) !== 0;
+    if (large && k.endpoints.registerOnly(k.procs.get(c, P.CALL_EP))) {
+      throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
+    }
+    msg.checkRoom(c, msg.capCount, large, k.large.outgoingCaps(p));
+    // Commit.
+    msg.deliver(msg.scratch, msg.scratchCaps, p, c, MessageFlags.REPLY);
+    this.#endReply(p, c);
+    // Back on reply: the caller runs next when its priority allows.
+    k.wake.wake(c, 0, Switch.BACK);
+  }
+
+  /** IpcReply carrying a failure: the caller's call rejects with error number `status`. */
+  replyError(p: number, toPid: number, status: number): void {
+    const c = this.replyTarget(p, toPid);
+    this.#endReply(p, c);
+    this.#k.wake.wake(c, status);
+  }
+
+  /** The record of caller `toPid` if it waits for `p`'s reply; else throws. Writes nothing. */
+  replyTarget(p: number, toPid: number): number {
+    const k = this.#k;
+    const c = k.registry.resolvePid(toPid);
+    if (c < 0) throw new IpcError('ProcessNotFound', `caller ${String(toPid)} is gone`);
+    if (k.procs.state(c) !== PState.BLOCKED_REPLY || k.procs.get(c, P.REPLY_SERVER) !== p) {
+      throw new IpcError('InvalidState', `process ${toPid} is not waiting for a reply from this process`);
+    }
+    return c;
+  }
+
+  /**
+   * Caller `c`'s call was delivered to server `r` through `e`: `c` now awaits the reply (its
+   * operation, and so its timeout, goes on: the sequence number is the caller's to bump).
+   */
+  #awaitReply(c: number, r: number, e: number): void {
+    const procs = this.#k.procs;
+    procs.setState(c, PState.BLOCKED_REPLY);
+    procs.set(c, P.CALL_EP, e);
+    this.#k.queues.addReplyWaiter(r, c);
+  }
+
+  #endReply(p: number, c: number): void {
+    this.#k.queues.removeReplyWaiter(c);
+    this.#k.procs.set(c, P.CALL_EP, NONE);
+    this.#k.priority.recompute(p);
+  }
+}

@@ -1,0 +1,95 @@
+import type { Arch } from '../contracts/arch.js';
+import type { Clock } from '../contracts/clock.js';
+import type { Platform } from './platform/platform.js';
+import type { Process } from './process.js';
+
+/** Options of {@link createKernel}. */
+export interface KernelOptions {
+  /** The architecture backend (register fast path and MMU). */
+  arch: Arch;
+  /** Physical frames of 4 KiB in machine memory (default 4096 = 16 MiB). */
+  frames?: number;
+  /** Process records (default 64, at most 32767). */
+  processes?: number;
+  /** Endpoint records (default 256, at most 65535). */
+  endpoints?: number;
+  /** Capability slots per process (default 256, at most 4096). */
+  capSlots?: number;
+  /** CPUs including the calling thread's (default 8, at most 64): bounds {@link Kernel.spawnWorker}. */
+  cpus?: number;
+  /** Kernel clock (default: the real monotonic clock). A `ManualClock` makes timeouts deterministic on the main CPU. */
+  clock?: Clock;
+  /** Seeds the capability-token RNG (tests only; default: the platform's cryptographic RNG). */
+  seed?: number;
+  /** The host (default: Node.js, {@link nodePlatform}). */
+  platform?: Platform;
+}
+
+/** Options of {@link Kernel.spawn}. */
+export interface SpawnOptions {
+  /** Process name (1–32 bytes of UTF-8). */
+  name: string;
+  /** Priority 0–31, higher runs first (default 10). */
+  priority?: number;
+}
+
+/** Options of {@link Kernel.spawnWorker}. */
+export interface WorkerSpawnOptions extends SpawnOptions {
+  /** Structured-cloneable value handed to the worker module's default export as its second argument. */
+  args?: unknown;
+}
+
+/** How a process ended. */
+export interface ProcessExit {
+  pid: number;
+  name: string;
+  reason: 'returned' | 'crashed' | 'killed';
+  /** The error a crashed process threw (a string for a worker CPU's process). */
+  error?: unknown;
+}
+
+/** A spawned process, as its parent sees it. */
+export interface ProcessHandle {
+  readonly pid: number;
+  readonly name: string;
+  /** CPU index (0 = the kernel's own thread). */
+  readonly cpu: number;
+  /** Settles when the process has exited and its resources are back in the pools. */
+  readonly exited: Promise<ProcessExit>;
+  /** Terminates the process; resolves once it is cleaned up. */
+  kill(): Promise<ProcessExit>;
+}
+
+/** Occupancy of the kernel's pools, for leak checks. */
+export interface KernelStats {
+  processes: number;
+  endpoints: number;
+  capabilities: number;
+  freeFrames: number;
+  usedFrames: number;
+  /** Bytes of machine memory. */
+  memoryBytes: number;
+}
+
+/** Counters of the big kernel lock (a fair ticket lock), since the kernel was created. */
+export interface LockStats {
+  /** Times the lock was taken (only while worker CPUs exist; one CPU needs no lock). */
+  acquired: number;
+  /** Times a CPU had to wait for it. */
+  contended: number;
+  /** Spins spent waiting, in total. */
+  spins: number;
+}
+
+/** A copy of the kernel's state: two equal snapshots mean nothing in the kernel changed. */
+export interface KernelSnapshot {
+  /** Every kernel record word (processes, registry, names, endpoints, capability slots, message shadows). */
+  records: Int32Array;
+  /** Free frames. */
+  freeFrames: number;
+  /** The frame allocator's free list, in order (frame ownership). */
+  frames: Int32Array;
+}
+
+/** Shape of the code a worker process runs: the default export of the module given to {@link Kernel.spawnWorker}. */
+export type WorkerMain = (proc: Process, args: unknown) => unknown;

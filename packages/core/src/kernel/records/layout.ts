@@ -1,0 +1,243 @@
+/**
+ * Fixed layout of kernel objects in machine memory. Every record is a run of Int32 words;
+ * the constants name the words. Keeping the layout in one place lets every CPU (worker
+ * thread) read the same records without any serialization. Only the accessors in this
+ * folder turn a record index and a field into a word index.
+ */
+
+/**
+ * Header words (from Int32 index 0). Words other CPUs write on the hot path each sit on a
+ * cache line of their own (16 words = 64 bytes), so CPUs do not steal each other's lines for
+ * nothing (false sharing); line 0 and 1 hold read-mostly configuration.
+ */
+export const H = {
+  MAGIC: 0,
+  NPROC: 1,
+  NEP: 2,
+  NSLOTS: 3,
+  NCPU: 4,
+  PHYS_CTL: 5,
+  MMU_SHARED: 6,
+  PROC_BASE: 7,
+  EP_BASE: 8,
+  SLOT_BASE: 9,
+  FRAME_BASE: 10,
+  WAKE_BASE: 11,
+  /** Entries (pid, sequence) the wake ring holds. */
+  WAKE_CAP: 12,
+  MEMORY_BYTES: 13,
+  /** Number of worker CPUs attached (non-zero switches locking on). */
+  SHARED: 14,
+  /** Start of the endpoint registry table (one word per endpoint). */
+  REG_BASE: 15,
+  /** Start of the name hash buckets (endpoint index + 1, 0 = empty). */
+  NAME_BASE: 16,
+  /** Buckets - 1 (a power of two minus one). */
+  NAME_MASK: 17,
+  /** Start of the kernel-owned message shadows (one per process). */
+  MSG_BASE: 18,
+  /** Bits of a capability handle that index the slot. */
+  SLOT_INDEX_BITS: 19,
+  /** Free process records, least recently freed first (linked through `P.NEXT`). */
+  PFREE_HEAD: 20,
+  PFREE_TAIL: 21,
+  /** Free endpoint records, least recently freed first (linked through `E.FREE_NEXT`). */
+  EFREE_HEAD: 22,
+  EFREE_TAIL: 23,
+  /** Start of the per-CPU lines (one line per CPU: its kernel-entry state word). */
+  CPU_BASE: 24,
+  /** Big kernel lock (a ticket lock word), alone on its line with its counters. */
+  LOCK: 32,
+  /** Lock acquisitions (written by the holder). */
+  LOCK_ACQUIRED: 33,
+  /** Acquisitions that had to wait. */
+  LOCK_CONTENDED: 34,
+  /** Spins spent waiting, in total. */
+  LOCK_SPINS: 35,
+  /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
+  DOORBELL: 48,
+  WAKE_HEAD: 49,
+  WAKE_TAIL: 50,
+  /** Set when the wake ring was full: CPU 0 then looks at every one of its processes. */
+  WAKE_OVERFLOW: 51,
+  SIZE: 64,
+} as const;
+
+/** Int32 words per cache line; record regions start on a line. */
+export const LINE_WORDS = 16;
+
+export const MAGIC = 0x56524449; // 'VRDI'
+
+/** Kernel-entry state of a CPU (its word on the per-CPU line). */
+export const CpuState = {
+  /** Running user code or parked in a wait: holds no ticket, may be terminated. */
+  SAFE: 0,
+  /** Taking or holding a kernel lock: must not be terminated. */
+  LOCKING: 1,
+  /** Being terminated: may not take a lock any more. */
+  DOOMED: 2,
+} as const;
+
+/**
+ * Process record words: four cache lines. Line 0 holds what other CPUs read and write when
+ * they queue, deliver to or wake this process; line 1 holds only the futex word this process
+ * spins on while blocked (and its parked flag), so a waker's other writes do not bounce the
+ * line under a spinning reader; lines 2–3 hold cold fields.
+ */
+export const P = {
+  /** Generation (u32): the high part of the pid. */
+  GEN: 0,
+  STATE: 1,
+  PRIO: 2,
+  EFF: 3,
+  CPU: 4,
+  /** Endpoint the process is queued on (sender or receiver), or passively serving. */
+  WAIT_EP: 5,
+  /** Wait-queue links (and the free-record list while free). */
+  NEXT: 6,
+  PREV: 7,
+  /** Server whose reply this process awaits. */
+  REPLY_SERVER: 8,
+  /** Wake status (0 or an error number). */
+  RESULT: 9,
+  /** {@link Op} of a queued sender. */
+  OP: 10,
+  /** Non-zero: a kill was requested; the next kernel entry unwinds. */
+  KILL: 11,
+  /** Bumped on every blocking operation (timeouts and wake-ups name the one they belong to). */
+  SEQ: 12,
+  /** Endpoint a caller's pending call came through (for the rules of its reply). */
+  CALL_EP: 13,
+  /** High part (pid / 2^32) of the sender of the message last delivered to this process. */
+  SENDER_HI: 14,
+  /** Non-zero while a worker waits with a timeout (it will act again by itself). */
+  TIMED: 15,
+  FUTEX: 16,
+  PARKED: 17,
+  ASID: 32,
+  ROOT: 33,
+  IPCBUF: 34,
+  NAME: 35, // 8 words, 32 bytes UTF-8
+  /** Links in the reply-waiter list of the server this process awaits. */
+  RNEXT: 43,
+  RPREV: 44,
+  /** Head of this process's reply-waiter list (callers awaiting its reply). */
+  RHEAD: 45,
+  /** Head of the list of endpoints this process owns. */
+  EHEAD: 46,
+  /** Free capability slots, least recently freed first (slot indices). */
+  CS_FREE_HEAD: 48,
+  CS_FREE_TAIL: 49,
+  CS_FREE: 50,
+  /** Head of the list of occupied slots. */
+  CS_USED_HEAD: 51,
+  /** Bumped on every change to this process's capability space. */
+  CS_SEQ: 52,
+  /** Descriptor frame of a staged outgoing large message (0 = none). */
+  LARGE_OUT: 53,
+  /** Descriptor frame of a delivered, unread large message (0 = none). */
+  LARGE_IN: 54,
+  SIZE: 64,
+} as const;
+
+/** Process states. */
+export const PState = {
+  FREE: 0,
+  READY: 1,
+  RUNNING: 2,
+  /** Queued on an endpoint as a caller or sender. */
+  BLOCKED_SEND: 3,
+  BLOCKED_RECV: 4,
+  BLOCKED_REPLY: 5,
+  SLEEPING: 6,
+  /** Retired: generation exhausted, the record is never reused. */
+  RETIRED: 7,
+  /** A passive server running its handler on a caller's time. */
+  PASSIVE: 8,
+} as const;
+
+/** Pending operation of a process queued as a sender. */
+export const Op = { NONE: 0, CALL: 1, SEND: 2 } as const;
+
+/**
+ * Endpoint record words. The endpoint's open generation is not here but in the dense registry
+ * table (one word per endpoint, see `registry-word.ts`), so resolving ids touches 4 bytes per
+ * endpoint instead of a whole record.
+ */
+export const E = {
+  /** {@link EndpointFlag} bits. */
+  FLAGS: 0,
+  OWNER: 1,
+  CAPACITY: 2,
+  QHEAD: 3,
+  QTAIL: 4,
+  QLEN: 5,
+  RHEAD: 6,
+  RTAIL: 7,
+  /** Default call timeout in ns: low 32 bits (TIMEOUT_HI holds the rest). */
+  TIMEOUT_LO: 8,
+  TIMEOUT_HI: 9,
+  NAME: 10, // 8 words
+  MSGS: 18,
+  /** Current generation while open; the next incarnation's first generation while free (u32). */
+  GEN: 19,
+  /** First generation of the current (or last) incarnation. */
+  START: 20,
+  /** Generation the last incarnation had when it closed. */
+  CLOSED_AT: 21,
+  /** Links in the owner's endpoint list. */
+  ONEXT: 22,
+  OPREV: 23,
+  /** Next endpoint in the same name bucket. */
+  NNEXT: 24,
+  /** Next free endpoint record. */
+  FREE_NEXT: 25,
+  /** A passive server running its handler for a call through this endpoint, or NONE. */
+  PASSIVE: 26,
+  /** Two cache lines, so endpoints never share one. */
+  SIZE: 32,
+} as const;
+
+/** Endpoint flags. */
+export const EndpointFlag = {
+  /** Only register (small) messages: a large message to or through it is `MessageTooLarge`. */
+  REGISTER_ONLY: 0x1,
+} as const;
+
+/** Capability slot words. */
+export const S = {
+  /** 0 = empty; otherwise the tag a handle must carry to name this slot. */
+  TAG: 0,
+  KIND: 1,
+  OBJ: 2,
+  /** The object's generation when minted (u32). */
+  GEN: 3,
+  RIGHTS: 4,
+  TOKLO: 5,
+  TOKHI: 6,
+  /** Next tag to use when the slot is filled again (persists while empty; 0 = retired). */
+  NEXTTAG: 7,
+  /** Free-list or used-list link (slot index). */
+  NEXT: 8,
+  /** Used-list back link. */
+  PREV: 9,
+  SIZE: 10,
+} as const;
+
+/**
+ * Kernel-owned message shadow of a process: the message words of a queued send (same layout
+ * as a register frame, so the arch's decoder reads it), then the four capabilities it carries
+ * as snapshots (kind, object, generation, rights), taken when the send was checked.
+ */
+export const M = {
+  FRAME: 0,
+  CAPS: 64,
+  CAP_WORDS: 4,
+  SIZE: 80,
+} as const;
+
+/** Register words per process frame (32 registers × 2 halves). */
+export const REG_WORDS = 64;
+export const NONE = -1;
+/** Highest generation (u32) before a record is retired. */
+export const MAX_GEN = 0xfffffffe;

@@ -1,0 +1,247 @@
+import { IpcError } from '../../contracts/errors.js';
+import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, P, PState, REG_WORDS, S } from './layout.js';
+import { RegistryWord } from './registry-word.js';
+
+/** Sizes of the record pools carved out of machine memory. */
+export interface MachineSizes {
+  /** Physical frames (4 KiB each) for page tables, IPC buffers and messages. */
+  frames: number;
+  /** Process records (at most 32767). */
+  processes: number;
+  /** Endpoint records (at most 65535). */
+  endpoints: number;
+  /** Capability slots per process (at most 4096). */
+  capSlots: number;
+  /** CPUs, including CPU 0 (at most 64; default 64). */
+  cpus?: number;
+}
+
+/** Bits needed to index `n` things (at least 1). */
+function indexBits(n: number): number {
+  let b = 1;
+  while (1 << b < n) b++;
+  return b;
+}
+
+/**
+ * Machine memory: one `SharedArrayBuffer` holding the kernel header, per-CPU lines, process,
+ * endpoint and capability records, the registry and name tables, kernel-owned message
+ * shadows, per-process register frames, the wake ring of the main CPU, and the physical
+ * frames. Every CPU builds the same views over it.
+ */
+export class MachineMemory {
+  readonly buffer: SharedArrayBuffer;
+  readonly i32: Int32Array;
+  readonly u32: Uint32Array;
+  readonly phys: PhysicalMemory;
+  readonly nproc: number;
+  readonly nep: number;
+  readonly nslots: number;
+  readonly ncpu: number;
+  readonly cpuBase: number;
+  readonly procBase: number;
+  readonly epBase: number;
+  readonly slotBase: number;
+  readonly msgBase: number;
+  readonly frameBase: number;
+  readonly wakeBase: number;
+  readonly wakeCap: number;
+  /** Int32 index of the endpoint registry table (one word per endpoint). */
+  readonly regBase: number;
+  /** Int32 index of the name hash buckets. */
+  readonly nameBase: number;
+  readonly nameMask: number;
+  /** Bits of a capability handle that index the slot; the rest are the tag. */
+  readonly slotIndexBits: number;
+  /** Int32 range of the kernel records (for state snapshots; register frames excluded). */
+  readonly recordsStart: number;
+  readonly recordsEnd: number;
+  readonly #frames: Uint32Array[] = [];
+  readonly #shadows: Uint32Array[] = [];
+  readonly #shadowCaps: Int32Array[] = [];
+
+  private constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    if (this.i32[H.MAGIC] !== MAGIC) throw new IpcError('InvalidArgument', 'not VeridianOS machine memory');
+    const h = (w: number) => this.i32[w]!;
+    this.nproc = h(H.NPROC);
+    this.nep = h(H.NEP);
+    this.nslots = h(H.NSLOTS);
+    this.ncpu = h(H.NCPU);
+    this.cpuBase = h(H.CPU_BASE);
+    this.procBase = h(H.PROC_BASE);
+    this.epBase = h(H.EP_BASE);
+    this.slotBase = h(H.SLOT_BASE);
+    this.msgBase = h(H.MSG_BASE);
+    this.frameBase = h(H.FRAME_BASE);
+    this.wakeBase = h(H.WAKE_BASE);
+    this.wakeCap = h(H.WAKE_CAP);
+    this.regBase = h(H.REG_BASE);
+    this.nameBase = h(H.NAME_BASE);
+    this.nameMask = h(H.NAME_MASK);
+    this.slotIndexBits = h(H.SLOT_INDEX_BITS);
+    this.recordsStart = this.procBase;
+    this.recordsEnd = this.frameBase;
+    this.phys = PhysicalMemory.attach(buffer, h(H.PHYS_CTL));
+    for (let p = 0; p < this.nproc; p++) {
+      this.#frames.push(this.u32.subarray(this.frameBase + p * REG_WORDS, this.frameBase + (p + 1) * REG_WORDS));
+      const m = this.msgBase + p * M.SIZE;
+      this.#shadows.push(this.u32.subarray(m + M.FRAME, m + M.FRAME + REG_WORDS));
+      this.#shadowCaps.push(this.i32.subarray(m + M.CAPS, m + M.CAPS + 4 * M.CAP_WORDS));
+    }
+  }
+
+  /** Creates and formats machine memory. */
+  static create(sizes: MachineSizes): MachineMemory {
+    const { frames, processes, endpoints, capSlots } = sizes;
+    const cpus = sizes.cpus ?? 64;
+    for (const [k, v, max] of [
+      ['processes', processes, 32767],
+      ['endpoints', endpoints, 65535],
+      ['capSlots', capSlots, 4096],
+      ['cpus', cpus, 64],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1 || v > max) throw new IpcError('InvalidArgument', `${k} must be an integer in [1, ${max}]`);
+    }
+    const line = (x: number) => Math.ceil(x / LINE_WORDS) * LINE_WORDS;
+    let nameBuckets = 1;
+    while (nameBuckets < endpoints) nameBuckets <<= 1;
+    let w: number = H.SIZE;
+    const cpuBase = w;
+    w = line(w + cpus * LINE_WORDS);
+    const procBase = w;
+    w = line(w + processes * P.SIZE);
+    const regBase = w;
+    w = line(w + endpoints);
+    const nameBase = w;
+    w = line(w + nameBuckets);
+    const epBase = w;
+    w = line(w + endpoints * E.SIZE);
+    const slotBase = w;
+    w = line(w + processes * capSlots * S.SIZE);
+    const msgBase = w;
+    w = line(w + processes * M.SIZE);
+    const frameBase = w;
+    w = line(w + processes * REG_WORDS);
+    const wakeBase = w;
+    const wakeCap = processes * 4;
+    w += wakeCap * 2;
+    const physOffset = Math.ceil((w * 4) / FRAME_SIZE) * FRAME_SIZE;
+    const total = physOffset + PhysicalMemory.bytesNeeded(frames);
+    let buffer: SharedArrayBuffer;
+    try {
+      buffer = new SharedArrayBuffer(total);
+    } catch (e) {
+      throw new IpcError('OutOfMemory', `cannot allocate ${total} bytes of machine memory`, { cause: e });
+    }
+    const i32 = new Int32Array(buffer);
+    const header: Array<[number, number]> = [
+      [H.MAGIC, MAGIC],
+      [H.NPROC, processes],
+      [H.NEP, endpoints],
+      [H.NSLOTS, capSlots],
+      [H.NCPU, cpus],
+      [H.CPU_BASE, cpuBase],
+      [H.PROC_BASE, procBase],
+      [H.EP_BASE, epBase],
+      [H.SLOT_BASE, slotBase],
+      [H.MSG_BASE, msgBase],
+      [H.FRAME_BASE, frameBase],
+      [H.WAKE_BASE, wakeBase],
+      [H.WAKE_CAP, wakeCap],
+      [H.REG_BASE, regBase],
+      [H.NAME_BASE, nameBase],
+      [H.NAME_MASK, nameBuckets - 1],
+      [H.SLOT_INDEX_BITS, indexBits(capSlots)],
+      [H.PHYS_CTL, physOffset],
+      [H.MEMORY_BYTES, total],
+    ];
+    for (const [k, v] of header) i32[k] = v;
+    // Free records in index order; each freed record goes to the back, so churn rotates.
+    for (let p = 0; p < processes; p++) {
+      const b = procBase + p * P.SIZE;
+      i32[b + P.GEN] = 1;
+      i32[b + P.STATE] = PState.FREE;
+      i32[b + P.NEXT] = p + 1 < processes ? p + 1 : NONE;
+      i32[b + P.WAIT_EP] = NONE;
+      i32[b + P.REPLY_SERVER] = NONE;
+      i32[b + P.RHEAD] = NONE;
+      i32[b + P.EHEAD] = NONE;
+      i32[b + P.CS_FREE_HEAD] = 0;
+      i32[b + P.CS_FREE_TAIL] = capSlots - 1;
+      i32[b + P.CS_FREE] = capSlots;
+      i32[b + P.CS_USED_HEAD] = NONE;
+      for (let s = 0; s < capSlots; s++) {
+        const sb = slotBase + (p * capSlots + s) * S.SIZE;
+        i32[sb + S.NEXTTAG] = 1;
+        i32[sb + S.NEXT] = s + 1 < capSlots ? s + 1 : NONE;
+        i32[sb + S.PREV] = NONE;
+      }
+    }
+    i32[H.PFREE_HEAD] = 0;
+    i32[H.PFREE_TAIL] = processes - 1;
+    for (let e = 0; e < endpoints; e++) {
+      const b = epBase + e * E.SIZE;
+      i32[regBase + e] = RegistryWord.CLOSED;
+      i32[b + E.GEN] = 1;
+      i32[b + E.START] = 1;
+      i32[b + E.CLOSED_AT] = 0;
+      i32[b + E.OWNER] = NONE;
+      i32[b + E.PASSIVE] = NONE;
+      i32[b + E.NNEXT] = NONE;
+      i32[b + E.FREE_NEXT] = e + 1 < endpoints ? e + 1 : NONE;
+    }
+    i32[H.EFREE_HEAD] = 0;
+    i32[H.EFREE_TAIL] = endpoints - 1;
+    PhysicalMemory.create({ frames, buffer, offset: physOffset });
+    return new MachineMemory(buffer);
+  }
+
+  /** Attaches to machine memory created by another thread. */
+  static attach(buffer: SharedArrayBuffer): MachineMemory {
+    return new MachineMemory(buffer);
+  }
+
+  /** Int32 index of process record `p`. */
+  proc(p: number): number {
+    return this.procBase + p * P.SIZE;
+  }
+
+  /** Int32 index of endpoint record `e`. */
+  ep(e: number): number {
+    return this.epBase + e * E.SIZE;
+  }
+
+  /** Int32 index of capability slot `s` of process `p`. */
+  slot(p: number, s: number): number {
+    return this.slotBase + (p * this.nslots + s) * S.SIZE;
+  }
+
+  /** Int32 index of CPU `cpu`'s kernel-entry state word. */
+  cpuState(cpu: number): number {
+    return this.cpuBase + cpu * 16;
+  }
+
+  /** Register frame of process `p` (a view into machine memory, made once so the hot path allocates nothing). */
+  frame(p: number): Uint32Array {
+    return this.#frames[p]!;
+  }
+
+  /** Kernel-owned message shadow of process `p` (frame layout). */
+  shadow(p: number): Uint32Array {
+    return this.#shadows[p]!;
+  }
+
+  /** Capability snapshots of process `p`'s shadow (4 × kind, object, generation, rights). */
+  shadowCaps(p: number): Int32Array {
+    return this.#shadowCaps[p]!;
+  }
+
+  /** Copy of every kernel record word (processes, registry, names, endpoints, slots, shadows) for state comparison. */
+  snapshotRecords(): Int32Array {
+    return this.i32.slice(this.recordsStart, this.recordsEnd);
+  }
+}

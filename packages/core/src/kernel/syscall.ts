@@ -1,0 +1,253 @@
+import { ObjectKind, type Capability } from '../contracts/capability.js';
+import { IpcError } from '../contracts/errors.js';
+import type { MessageBuffer } from '../contracts/message.js';
+import { Rights, isSubsetOf } from '../contracts/rights.js';
+import { Syscall } from '../contracts/syscall.js';
+import type { KernelContext } from './context.js';
+import type { EndpointSpec } from './objects/endpoint.js';
+import { makeId } from './records/ids.js';
+import { M, Op, P, S } from './records/layout.js';
+import { BLOCKED, PASSIVE } from './ipc/sync.js';
+
+/** Status of a killed process (see worker-cpu.ts). */
+const KILLED_MESSAGE = 'process was killed';
+
+/** Timeout of a blocking operation that has none: wait forever. */
+const FOREVER = Infinity;
+
+/**
+ * The one way into the kernel. Each entry takes the lock once, checks the caller (alive, not
+ * killed, no other blocking operation), and runs one operation in two steps: checks that may
+ * fail and write nothing, then a commit that cannot fail. IPC syscalls read their number from
+ * the register the arch ABI names and snapshot the message into kernel-owned scratch before
+ * any check (message.ts), so nothing user code writes afterwards can change what is delivered.
+ * This is also the one place policy hooks and trace points attach to.
+ */
+export class Syscalls {
+  readonly #k: KernelContext;
+  /** Timeout (ns, or Infinity) the last blocking IPC entry should wait. */
+  timeoutNs = FOREVER;
+  readonly #snaps = new Int32Array(64 * M.CAP_WORDS);
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  /** Lock held: `p` (of id `pid`) exists and has not been asked to die. */
+  #enter(p: number, pid: number): void {
+    const k = this.#k;
+    if (!k.procs.live(p) || k.procs.pid(p) !== pid) throw new IpcError('ProcessNotFound', `process ${pid} has exited`);
+    if (Atomics.load(k.i32, k.procs.word(p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', KILLED_MESSAGE);
+  }
+
+  /**
+   * An IPC syscall of process `p`: the number and message are in its register frame. `target`
+   * is the caller a reply goes to; `status` the error number of a reply-error; `timeoutNs` the
+   * caller's timeout (`undefined` = the endpoint's default, 0 = do not wait). Returns 0 (done),
+   * {@link BLOCKED} (wait; {@link Syscalls.timeoutNs} says how long) or {@link PASSIVE} (a
+   * passive server took the call: its handler must run, then {@link Syscalls.passiveFinish}).
+   */
+  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer): number {
+    const k = this.#k;
+    const { messages: msg, sync } = k;
+    const poll = timeoutNs === 0;
+    k.lock();
+    let sys = -1;
+    try {
+      this.#enter(p, pid);
+      Atomics.store(k.i32, k.procs.word(p, P.FUTEX), 0);
+      sys = msg.syscallOf(p);
+      switch (sys) {
+        case Syscall.IpcCall:
+        case Syscall.IpcSend: {
+          msg.snapshot(p);
+          const st = sync.send(p, sys === Syscall.IpcCall ? Op.CALL : Op.SEND, poll);
+          if (st === PASSIVE) k.passive.begin(p, sync.passiveServer, passiveBuf(sync.passiveServer));
+          else if (st === BLOCKED) this.timeoutNs = timeoutNs ?? (k.endpoints.timeout(sync.blockedOn) || FOREVER);
+          return st;
+        }
+        case Syscall.IpcReceive: {
+          const st = sync.receive(p, k.messages.endpointHandleOf(p), poll);
+          this.timeoutNs = timeoutNs ?? FOREVER;
+          return st;
+        }
+        case Syscall.IpcReply:
+          msg.snapshot(p);
+          sync.reply(p, target);
+          return 0;
+        case Syscall.IpcReplyReceive: {
+          msg.snapshot(p);
+          const ep = msg.endpointHandle;
+          sync.reply(p, target);
+          // The reply is delivered; a failing receive reports its own error.
+          sys = Syscall.IpcReceive;
+          const st = sync.receive(p, ep, poll);
+          this.timeoutNs = timeoutNs ?? FOREVER;
+          return st;
+        }
+        case Syscall.IpcReplyError:
+          sync.replyError(p, target, status);
+          return 0;
+        default:
+          throw new IpcError('InvalidArgument', `unknown syscall number ${sys}`);
+      }
+    } catch (e) {
+      // A failed send or reply frees the large message it staged: nothing of it stays.
+      if (sys !== Syscall.IpcReceive) k.large.dropOutgoing(p);
+      throw e;
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /** The handler of the innermost passive call is done (see passive.ts). */
+  passiveFinish(failure: IpcError | undefined): void {
+    const k = this.#k;
+    k.lock();
+    try {
+      k.passive.finish(failure);
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /**
+   * Stages a large message for `p` (checked first; the payload is copied in after, outside the
+   * lock). `channel` is the handle a call or send goes through, or -1 for a reply to `caller`:
+   * an endpoint that carries register messages only refuses it here, before the registers are
+   * written.
+   */
+  stageLarge(p: number, pid: number, length: number, caps: readonly number[], channel: number, caller: number): void {
+    const k = this.#k;
+    k.lock();
+    try {
+      this.#enter(p, pid);
+      let e = -1;
+      if (channel >= 0) e = k.endpoints.endpointOf(p, channel, Rights.SEND);
+      else {
+        const c = k.registry.resolvePid(caller);
+        if (c >= 0 && k.procs.get(c, P.REPLY_SERVER) === p) e = k.procs.get(c, P.CALL_EP);
+      }
+      if (e >= 0 && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
+      k.large.checkStage(p, length, caps, this.#snaps);
+      k.large.stage(p, length, caps.length, this.#snaps);
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /** Drops `p`'s staged large message (its registers could not be encoded). */
+  dropLarge(p: number): void {
+    this.#k.withLock(() => this.#k.large.dropOutgoing(p));
+  }
+
+  // ---------------------------------------------------------------- capabilities and endpoints
+
+  createEndpoint(p: number, pid: number, spec: EndpointSpec): number {
+    return this.#object(p, pid, () => {
+      this.#k.endpoints.checkCreate(p, spec);
+      return this.#k.endpoints.create(p, spec);
+    });
+  }
+
+  connect(p: number, pid: number, name: string): number {
+    return this.#object(p, pid, () => {
+      const k = this.#k;
+      const e = k.registry.findNamed(name);
+      if (e < 0) throw new IpcError('NotFound', `no endpoint named "${name}"`);
+      return k.caps.insert(p, ObjectKind.Endpoint, e, k.eps.gen(e), Rights.SEND);
+    });
+  }
+
+  derive(p: number, pid: number, handle: number, rights: number): number {
+    return this.#object(p, pid, () => {
+      const k = this.#k;
+      const s = this.#liveSlot(p, handle);
+      if (!isSubsetOf(rights, k.slots.get(s, S.RIGHTS))) throw new IpcError('PermissionDenied', 'derived rights must be a subset');
+      return k.caps.insert(p, k.slots.get(s, S.KIND), k.slots.get(s, S.OBJ), k.slots.gen(s), rights);
+    });
+  }
+
+  /** Mints `handle`'s capability (rights ⊆ own, needs GRANT) into the process `target` names: a process capability with GRANT. */
+  grant(p: number, pid: number, handle: number, target: number, rights: number): number {
+    return this.#object(p, pid, () => {
+      const k = this.#k;
+      const s = this.#liveSlot(p, handle);
+      if (!(k.slots.get(s, S.RIGHTS) & Rights.GRANT)) throw new IpcError('PermissionDenied', 'capability lacks GRANT');
+      if (!isSubsetOf(rights, k.slots.get(s, S.RIGHTS))) throw new IpcError('PermissionDenied', 'granted rights must be a subset');
+      const t = k.caps.find(p, target);
+      if (t < 0) throw new IpcError('InvalidCapability', 'grant needs a process capability naming the receiver (kernel.processCapability, or one received in a message)');
+      if (k.slots.get(t, S.KIND) !== ObjectKind.Process) throw new IpcError('PermissionDenied', 'grant needs a process capability, not another kind');
+      if (!(k.slots.get(t, S.RIGHTS) & Rights.GRANT)) throw new IpcError('PermissionDenied', 'the process capability lacks GRANT');
+      const q = k.slots.get(t, S.OBJ);
+      k.messages.checkObjectLive(ObjectKind.Process, q, k.slots.gen(t));
+      return k.caps.insert(q, k.slots.get(s, S.KIND), k.slots.get(s, S.OBJ), k.slots.gen(s), rights);
+    });
+  }
+
+  /** Host authority: mints into `holder` a capability to process `target` with `rights`. */
+  processCapability(holder: number, target: number, rights: number): number {
+    const k = this.#k;
+    return k.withLock(() => k.caps.insert(holder, ObjectKind.Process, target, k.procs.gen(target), rights));
+  }
+
+  revoke(p: number, pid: number, handle: number): void {
+    this.#object(p, pid, () => {
+      const k = this.#k;
+      const s = k.caps.find(p, handle);
+      if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
+      if (k.slots.get(s, S.KIND) !== ObjectKind.Endpoint) throw new IpcError('InvalidArgument', 'only endpoint capabilities can be revoked');
+      k.endpoints.revoke(p, handle);
+    });
+  }
+
+  close(p: number, pid: number, handle: number): void {
+    this.#object(p, pid, () => {
+      const s = this.#k.caps.find(p, handle);
+      if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
+      this.#k.caps.remove(p, s);
+    });
+  }
+
+  inspect(p: number, pid: number, handle: number): Capability {
+    return this.#object(p, pid, () => {
+      const k = this.#k;
+      const s = k.caps.find(p, handle);
+      if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
+      const gen = k.slots.gen(s);
+      return {
+        token: k.caps.token(s),
+        permissions: k.slots.get(s, S.RIGHTS),
+        resource: makeId(gen, k.slots.get(s, S.OBJ)),
+        generation: gen,
+        kind: k.slots.get(s, S.KIND) as Capability['kind'],
+      };
+    });
+  }
+
+  /** Endpoint record behind a RECEIVE capability (for a passive server's registration). */
+  receiveEndpoint(p: number, pid: number, handle: number): number {
+    return this.#object(p, pid, () => this.#k.endpoints.endpointOf(p, handle, Rights.RECEIVE));
+  }
+
+  #object<T>(p: number, pid: number, fn: () => T): T {
+    const k = this.#k;
+    k.lock();
+    try {
+      this.#enter(p, pid);
+      return fn();
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /** Slot of a handle whose object is still live (revoked or closed capabilities are refused). */
+  #liveSlot(p: number, handle: number): number {
+    const k = this.#k;
+    const s = k.caps.find(p, handle);
+    if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
+    k.messages.checkObjectLive(k.slots.get(s, S.KIND), k.slots.get(s, S.OBJ), k.slots.gen(s));
+    return s;
+  }
+}
+

@@ -1,0 +1,44 @@
+import type { Arch } from '../contracts/arch.js';
+import { MonotonicClock } from '../contracts/clock.js';
+import { IpcError } from '../contracts/errors.js';
+import { KernelContext } from './context.js';
+import type { CpuThreadData, Platform } from './platform/platform.js';
+import { Process } from './process.js';
+import { H, P } from './records/layout.js';
+import { MachineMemory } from './records/machine-memory.js';
+import { WorkerCpu } from './sched/worker-cpu.js';
+import { Syscalls } from './syscall.js';
+
+/** How a worker CPU's process ended. @internal */
+export interface WorkerReport {
+  reason: 'returned' | 'crashed' | 'killed';
+  error?: string;
+}
+
+/**
+ * A worker CPU, host-neutral: attaches to machine memory, loads the arch and the process's
+ * module, runs it, and cleans the process up when it returns, throws or is killed. @internal
+ */
+export async function runWorkerCpu(data: CpuThreadData, platform: Platform): Promise<WorkerReport> {
+  const mm = MachineMemory.attach(data.buffer);
+  const arch = (await import(data.archUrl))[data.archExport] as Arch;
+  const mmu = arch.createMmu(mm.phys, { cpus: mm.i32[H.NCPU]!, sharedState: mm.u32[H.MMU_SHARED]! });
+  const k = new KernelContext(mm, arch, mmu, new MonotonicClock(), platform, data.cpu);
+  const cpu = new WorkerCpu(k);
+  const proc = new Process(cpu, new Syscalls(k), data.p);
+  let reason: WorkerReport['reason'] = 'returned';
+  let error: string | undefined;
+  try {
+    const mod = (await import(data.module)) as { default?: unknown };
+    if (typeof mod.default !== 'function') throw new IpcError('InvalidArgument', `${data.module} has no default export function`);
+    await (mod.default as (p: Process, a: unknown) => unknown)(proc, data.args);
+  } catch (e) {
+    reason = Atomics.load(mm.i32, k.procs.word(data.p, P.KILL)) !== 0 ? 'killed' : 'crashed';
+    if (reason === 'crashed') error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  }
+  if (reason === 'returned' && Atomics.load(mm.i32, k.procs.word(data.p, P.KILL)) !== 0) reason = 'killed';
+  k.withLock(() => {
+    if (k.registry.resolvePid(proc.pid) === data.p) k.processes.destroy(data.p);
+  });
+  return error === undefined ? { reason } : { reason, error };
+}
