@@ -36,6 +36,8 @@ function storeImpl(world: World, proc: Process, data: Data, access: number): Sto
       await handle.closed;
     });
     world.servers.push(child);
+    // The parent spawned the child, so the host gives it authority over it (a process capability).
+    world.kernel.processCapability(proc.pid, child.pid);
     grant(proc.grant(endpoint, child.pid, Rights.RECEIVE));
   };
   let handle: StoreServerHandle | undefined;

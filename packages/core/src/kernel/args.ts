@@ -44,9 +44,13 @@ export function checkTimeout(options: unknown): number | undefined {
   return t === Infinity ? Infinity : Math.ceil(t);
 }
 
-/** Checks a capability handle argument (a u32). */
+/**
+ * Checks a capability handle argument: not a number is `InvalidArgument`; a number that cannot
+ * be a handle (negative, fractional, NaN, over 32 bits) names no capability: `InvalidCapability`.
+ */
 export function checkHandle(handle: unknown, what = 'handle'): number {
-  if (!isU32(handle)) throw new IpcError('InvalidArgument', `${what} must be a capability handle (u32), got ${String(handle)}`);
+  if (typeof handle !== 'number') throw new IpcError('InvalidArgument', `${what} must be a capability handle (a number), got ${typeof handle}`);
+  if (!isU32(handle)) throw new IpcError('InvalidCapability', `${what} ${String(handle)} names no capability`);
   return handle;
 }
 
@@ -58,9 +62,9 @@ export function checkRights(rights: unknown): number {
   return rights;
 }
 
-/** Checks a process id argument (a whole number). */
+/** Checks a process id argument: not a number is `InvalidArgument`; a number that names no process is the kernel's `ProcessNotFound`. */
 export function checkPid(pid: unknown, what = 'pid'): number {
-  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid < 0) throw new IpcError('InvalidArgument', `${what} must be a process id, got ${String(pid)}`);
+  if (typeof pid !== 'number') throw new IpcError('InvalidArgument', `${what} must be a process id (a number), got ${typeof pid}`);
   return pid;
 }
 

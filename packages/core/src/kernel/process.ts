@@ -143,13 +143,14 @@ export class Process {
   }
 
   /**
-   * Mints a capability with `rights` ⊆ own into another process (needs GRANT on `handle`).
-   * `target` is a capability to that process carrying GRANT — from
-   * {@link Kernel.processCapability} or received in a message: without one no process can
-   * put anything into another's space. Returns the handle in the target's space.
+   * Mints a capability with `rights` ⊆ own into process `toPid` (needs GRANT on `handle`);
+   * returns the handle in the target's space. Into another process only with authority over
+   * it: this process must hold a capability to that process carrying GRANT (from
+   * {@link Kernel.processCapability}, or received in a message) — else `PermissionDenied`, so
+   * no process can fill another's capability space.
    */
-  grant(handle: CapHandle, target: CapHandle, rights: number): CapHandle {
-    return this.#sys.grant(this.#p, this.pid, checkHandle(handle), checkHandle(target, 'target'), checkRights(rights));
+  grant(handle: CapHandle, toPid: number, rights: number): CapHandle {
+    return this.#sys.grant(this.#p, this.pid, checkHandle(handle), checkPid(toPid, 'toPid'), checkRights(rights));
   }
 
   /** Revokes every capability to the object (needs REVOKE); this handle stays valid. */

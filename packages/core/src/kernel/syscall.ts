@@ -168,21 +168,34 @@ export class Syscalls {
     });
   }
 
-  /** Mints `handle`'s capability (rights ⊆ own, needs GRANT) into the process `target` names: a process capability with GRANT. */
-  grant(p: number, pid: number, handle: number, target: number, rights: number): number {
+  /**
+   * Mints `handle`'s capability (rights ⊆ own, needs GRANT) into process `toPid`. Into another
+   * process only with authority over it: a process capability to it carrying GRANT in `p`'s
+   * own space (found by walking `p`'s capabilities).
+   */
+  grant(p: number, pid: number, handle: number, toPid: number, rights: number): number {
     return this.#object(p, pid, () => {
       const k = this.#k;
       const s = this.#liveSlot(p, handle);
       if (!(k.slots.get(s, S.RIGHTS) & Rights.GRANT)) throw new IpcError('PermissionDenied', 'capability lacks GRANT');
       if (!isSubsetOf(rights, k.slots.get(s, S.RIGHTS))) throw new IpcError('PermissionDenied', 'granted rights must be a subset');
-      const t = k.caps.find(p, target);
-      if (t < 0) throw new IpcError('InvalidCapability', 'grant needs a process capability naming the receiver (kernel.processCapability, or one received in a message)');
-      if (k.slots.get(t, S.KIND) !== ObjectKind.Process) throw new IpcError('PermissionDenied', 'grant needs a process capability, not another kind');
-      if (!(k.slots.get(t, S.RIGHTS) & Rights.GRANT)) throw new IpcError('PermissionDenied', 'the process capability lacks GRANT');
-      const q = k.slots.get(t, S.OBJ);
-      k.messages.checkObjectLive(ObjectKind.Process, q, k.slots.gen(t));
+      const q = k.registry.resolvePid(toPid);
+      if (q < 0) throw new IpcError('ProcessNotFound', `no process ${String(toPid)}`);
+      if (q !== p && !this.#holdsProcess(p, q, Rights.GRANT)) {
+        throw new IpcError('PermissionDenied', `granting into process ${toPid} needs a capability to it with GRANT (kernel.processCapability), or send the capability in a message`);
+      }
       return k.caps.insert(q, k.slots.get(s, S.KIND), k.slots.get(s, S.OBJ), k.slots.gen(s), rights);
     });
+  }
+
+  /** True when `p` holds a live capability to process `q` with `rights`. O(p's capabilities). */
+  #holdsProcess(p: number, q: number, rights: number): boolean {
+    const k = this.#k;
+    const gen = k.procs.gen(q);
+    for (const s of k.caps.refs(p)) {
+      if (k.slots.get(s, S.KIND) === ObjectKind.Process && k.slots.get(s, S.OBJ) === q && k.slots.gen(s) === gen && (k.slots.get(s, S.RIGHTS) & rights) === rights) return true;
+    }
+    return false;
   }
 
   /** Host authority: mints into `holder` a capability to process `target` with `rights`. */

@@ -78,6 +78,8 @@ export class ReferenceModel {
   readonly endpoints: ModelEndpoint[] = [];
   /** Kernel time (ns). */
   now = 0;
+  /** For each process, the processes it holds a process capability with GRANT to (grant authority). */
+  readonly authority: Array<Set<number>>;
 
   constructor(
     processCount: number,
@@ -85,6 +87,7 @@ export class ReferenceModel {
     readonly capSlots: number,
   ) {
     this.procs = Array.from({ length: processCount }, () => ({ caps: new Map(), closed: [], wait: { kind: 'idle' } }));
+    this.authority = Array.from({ length: processCount }, () => new Set<number>());
   }
 
   /** Whether a capability still names its endpoint (the generation did not move on). */
@@ -94,12 +97,12 @@ export class ReferenceModel {
 
   /** Free capability slots of process `i`. */
   freeSlots(i: number): number {
-    return this.capSlots - this.procs[i]!.caps.size;
+    return this.capSlots - this.procs[i]!.caps.size - this.authority[i]!.size;
   }
 
   /** Total capabilities held (the kernel's `stats().capabilities` must match). */
   capabilityCount(): number {
-    return this.procs.reduce((n, p) => n + p.caps.size, 0);
+    return this.procs.reduce((n, p, i) => n + p.caps.size + this.authority[i]!.size, 0);
   }
 
   /** Errors of using handle `h` of process `i` as an endpoint capability that needs `rights`. */
@@ -140,6 +143,7 @@ export class ReferenceModel {
     if (cap && !hasRights(cap.rights, Rights.GRANT)) out.add('PermissionDenied');
     if (cap && !isSubsetOf(rights, cap.rights)) out.add('PermissionDenied');
     if (target === undefined) out.add('ProcessNotFound');
+    else if (target !== i && !this.authority[i]!.has(target)) out.add('PermissionDenied');
     else if (this.freeSlots(target) < 1) out.add('OutOfMemory');
     return out;
   }

@@ -131,6 +131,11 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
     try {
       await d.yield();
       const pids = procs.map((p) => p.pid);
+      // Grant authority around a ring: each worker may grant into the next one only.
+      for (let i = 0; i < WORKERS; i++) {
+        kernel.processCapability(pids[i]!, pids[(i + 1) % WORKERS]!);
+        model.authority[i]!.add((i + 1) % WORKERS);
+      }
       const all = [...PROGRAM_PRELUDE, ...steps];
       let cmdCounter = 0;
       let msgCounter = 0;

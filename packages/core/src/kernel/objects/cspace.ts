@@ -137,11 +137,13 @@ export class CapabilitySpace {
     }
   }
 
-  /** Slot references of the capabilities of process `p` (diagnostics; allocates). */
-  list(p: number): number[] {
-    const out: number[] = [];
-    for (let i = this.#procs.get(p, P.CS_USED_HEAD); i !== NONE; i = this.#slots.get(this.#slots.ref(p, i), S.NEXT)) out.push(this.#slots.ref(p, i));
-    return out;
+  /** Slot references of the capabilities of process `p`, most recently filled first (no allocation per step). */
+  *refs(p: number): Generator<number> {
+    for (let i = this.#procs.get(p, P.CS_USED_HEAD); i !== NONE; ) {
+      const s = this.#slots.ref(p, i);
+      i = this.#slots.get(s, S.NEXT);
+      yield s;
+    }
   }
 
   /** Number of occupied slots in all spaces (for stats; walks the used lists). */

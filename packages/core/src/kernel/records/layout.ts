@@ -34,8 +34,6 @@ export const H = {
   NAME_BASE: 16,
   /** Buckets - 1 (a power of two minus one). */
   NAME_MASK: 17,
-  /** Start of the kernel-owned message shadows (one per process). */
-  MSG_BASE: 18,
   /** Bits of a capability handle that index the slot. */
   SLOT_INDEX_BITS: 19,
   /** Free process records, least recently freed first (linked through `P.NEXT`). */
@@ -137,7 +135,9 @@ export const P = {
   LARGE_OUT: 53,
   /** Descriptor frame of a delivered, unread large message (0 = none). */
   LARGE_IN: 54,
-  SIZE: 64,
+  /** The kernel-owned message shadow ({@link M}): lines 4–8. */
+  MSG: 64,
+  SIZE: 144,
 } as const;
 
 /** Process states. */

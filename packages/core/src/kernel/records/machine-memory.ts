@@ -43,7 +43,6 @@ export class MachineMemory {
   readonly procBase: number;
   readonly epBase: number;
   readonly slotBase: number;
-  readonly msgBase: number;
   readonly frameBase: number;
   readonly wakeBase: number;
   readonly wakeCap: number;
@@ -75,7 +74,6 @@ export class MachineMemory {
     this.procBase = h(H.PROC_BASE);
     this.epBase = h(H.EP_BASE);
     this.slotBase = h(H.SLOT_BASE);
-    this.msgBase = h(H.MSG_BASE);
     this.frameBase = h(H.FRAME_BASE);
     this.wakeBase = h(H.WAKE_BASE);
     this.wakeCap = h(H.WAKE_CAP);
@@ -88,7 +86,7 @@ export class MachineMemory {
     this.phys = PhysicalMemory.attach(buffer, h(H.PHYS_CTL));
     for (let p = 0; p < this.nproc; p++) {
       this.#frames.push(this.u32.subarray(this.frameBase + p * REG_WORDS, this.frameBase + (p + 1) * REG_WORDS));
-      const m = this.msgBase + p * M.SIZE;
+      const m = this.procBase + p * P.SIZE + P.MSG;
       this.#shadows.push(this.u32.subarray(m + M.FRAME, m + M.FRAME + REG_WORDS));
       this.#shadowCaps.push(this.i32.subarray(m + M.CAPS, m + M.CAPS + 4 * M.CAP_WORDS));
     }
@@ -122,8 +120,6 @@ export class MachineMemory {
     w = line(w + endpoints * E.SIZE);
     const slotBase = w;
     w = line(w + processes * capSlots * S.SIZE);
-    const msgBase = w;
-    w = line(w + processes * M.SIZE);
     const frameBase = w;
     w = line(w + processes * REG_WORDS);
     const wakeBase = w;
@@ -148,7 +144,6 @@ export class MachineMemory {
       [H.PROC_BASE, procBase],
       [H.EP_BASE, epBase],
       [H.SLOT_BASE, slotBase],
-      [H.MSG_BASE, msgBase],
       [H.FRAME_BASE, frameBase],
       [H.WAKE_BASE, wakeBase],
       [H.WAKE_CAP, wakeCap],
@@ -240,7 +235,7 @@ export class MachineMemory {
     return this.#shadowCaps[p]!;
   }
 
-  /** Copy of every kernel record word (processes, registry, names, endpoints, slots, shadows) for state comparison. */
+  /** Copy of every kernel record word (processes with their message shadows, registry, names, endpoints, slots) for state comparison. */
   snapshotRecords(): Int32Array {
     return this.i32.slice(this.recordsStart, this.recordsEnd);
   }

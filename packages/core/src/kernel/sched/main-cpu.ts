@@ -39,6 +39,8 @@ export class MainCpu implements CpuPort, CpuRuntime {
   #nextYields = false;
   readonly #ready: number[] = [];
   readonly #queued: boolean[] = [];
+  /** A blocking IPC operation of the process is in progress: the kernel owns its frame. */
+  readonly #inIpc: boolean[] = [];
   readonly #resolvers: (Resolver | undefined)[] = [];
   readonly #rejecters: (Rejecter | undefined)[] = [];
   readonly #buffers: (MessageBuffer | null)[] = [];
@@ -153,6 +155,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
   }
 
   #settle(p: number, resolve: Resolver, status: number): void {
+    this.#inIpc[p] = false;
     const reject = this.#rejecters[p]!;
     this.#rejecters[p] = undefined;
     if (status !== 0) {
@@ -172,7 +175,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
   }
 
   pending(p: number): boolean {
-    return this.#resolvers[p] !== undefined;
+    return this.#inIpc[p] === true;
   }
 
   blockSync(): number {
@@ -181,6 +184,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
 
   blockAsync(p: number, timeoutNs: number, buf: MessageBuffer | null): Promise<MessageBuffer | undefined> {
     this.#buffers[p] = buf;
+    this.#inIpc[p] = true;
     const promise = new Promise<MessageBuffer | undefined>((resolve, reject) => {
       this.#resolvers[p] = resolve;
       this.#rejecters[p] = reject;
@@ -266,6 +270,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
     this.#passive[p] = undefined;
     this.#starters[p] = undefined;
     this.#readers[p] = undefined;
+    this.#inIpc[p] = false;
     const i = this.#ready.indexOf(p);
     if (i >= 0) this.#ready.splice(i, 1);
     this.#queued[p] = false;
