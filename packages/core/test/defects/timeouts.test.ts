@@ -170,7 +170,7 @@ describe('defect 12: per-call timeouts are validated, on a worker CPU (same rule
     ];
     const progress = new SharedArrayBuffer(8 + 16_384);
     const w = k.spawnWorker(here('timeout-probe-worker.ts'), { name: 'probe', args: { slowServer: 'slow', progress, cases } satisfies TimeoutProbeArgs });
-    const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(r, 20_000))]);
+    const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000))]);
     const at = new Int32Array(progress)[0]!;
     const soFar = new TextDecoder().decode(new Uint8Array(progress, 8, new Int32Array(progress)[1]!).slice());
     await k.shutdown();
