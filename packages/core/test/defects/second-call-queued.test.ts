@@ -1,6 +1,7 @@
 // Defect 8: a second call while the first is still queued is rejected with InvalidState, but it had
 // already re-encoded the frame (the server then received the rejected message), and a large rejected
 // call leaked the frames it staged.
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IpcError, messagePayload } from '@veridian/core';
 import { testKernel } from '../support/kernel.ts';
@@ -35,7 +36,7 @@ describe('defect 8: a rejected second call leaves the queued first call intact',
         } catch (e) {
           second = e instanceof IpcError ? e.code : String(e);
         }
-        snapshotUnchanged = JSON.stringify(k.stats()) === JSON.stringify(stats) && JSON.stringify(Array.from(k.snapshot().records)) === JSON.stringify(Array.from(snap.records)) && k.snapshot().freeFrames === snap.freeFrames;
+        snapshotUnchanged = isDeepStrictEqual(k.stats(), stats) && isDeepStrictEqual(k.snapshot(), snap);
         gate();
         firstReply = (await first).type;
       });
