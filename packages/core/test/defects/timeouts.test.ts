@@ -117,6 +117,31 @@ describe('defect 12: per-call timeouts are validated, on CPU 0', () => {
     });
   }
 
+  it("an absent timeout takes the endpoint's default; an explicit Infinity overrides it and waits", async () => {
+    const k = testKernel();
+    let gate!: () => void;
+    const open = new Promise<void>((r) => (gate = r));
+    k.spawn({ name: 'server' }, async (p) => {
+      const ep = p.createEndpoint({ name: 's', timeout: 20_000_000 });
+      await open;
+      const m = await p.receive(ep);
+      p.reply(m.sender, { type: m.type + 1, data: new Uint8Array() });
+    });
+    await k.whenNamed('s');
+    const results: string[] = [];
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      const ch = p.connect('s');
+      results.push(`absent: ${show(await settleWithin(p.call(ch, { type: 1, data: new Uint8Array() }), 3000))}`);
+      const forever = p.call(ch, { type: 1, data: new Uint8Array() }, { timeout: Infinity });
+      results.push(`Infinity after 100 ms: ${show(await settleWithin(forever, 100))}`);
+      gate();
+      results.push(`Infinity: ${show(await settleWithin(forever, 5000))}`);
+    });
+    await c.exited;
+    await k.shutdown();
+    expect(results).toEqual(['absent: Timeout', 'Infinity after 100 ms: pending', 'Infinity: ok']);
+  });
+
   it('replyReceive with a bad timeout fails with InvalidArgument before replying; the caller still waits', async () => {
     const k = testKernel();
     const results: string[] = [];
