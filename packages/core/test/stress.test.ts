@@ -143,6 +143,7 @@ describe('stress', () => {
     expect(total).toBe(20_000);
     const killedClients = new Set<number>();
     const log: string[] = [];
+    const serverProblems: string[] = [];
     let serverKills = 0;
     const allExited = Promise.all(clients.map((c) => c.handle.exited));
     let finished = false;
@@ -156,7 +157,7 @@ describe('stress', () => {
           serverKills++;
           log.push(`kill server ${server.pid}`);
           const exit = await server.kill();
-          if (exit.reason === 'crashed') log.push(`server had crashed: ${String(exit.error)}`);
+          if (exit.reason !== 'killed') serverProblems.push(`server ${exit.pid}: ${exit.reason} ${String(exit.error ?? '')}`);
           server = spawnServer();
           await k.whenNamed('stress', 30_000);
         } else if (killedClients.size < 5) {
@@ -179,6 +180,7 @@ describe('stress', () => {
       .filter(({ e, c }) => !(e.reason === 'returned' || (e.reason === 'killed' && killedClients.has(c.id))))
       .map(({ e, c }) => `client ${c.id}: ${e.reason} ${String(e.error ?? '')}`);
     expect(problems, `seed ${seed}; kills: ${log.join(', ')}`).toEqual([]);
+    expect(serverProblems, `servers that had ended before they were killed (seed ${seed})`).toEqual([]);
     for (const c of clients) {
       const settled = c.result[0]! + c.result[1]!;
       if (!killedClients.has(c.id)) expect(settled, `client ${c.id} settled calls (seed ${seed})`).toBe(c.count);

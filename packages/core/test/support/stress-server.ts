@@ -1,4 +1,4 @@
-import type { Process } from '@veridian/core';
+import { IpcError, type Process } from '@veridian/core';
 
 /** Request type that stops the server (it replies, then returns). */
 export const STOP = 0xffffffff;
@@ -42,6 +42,7 @@ export function checkReply(client: number, seq: number, type: number, length: nu
  * Echoes client id and sequence number with the derived payload, after checking the request's own
  * payload; counts requests per client and order violations (per client, each sequence number must
  * be the previous + 1, or with `relaxed` greater than the previous, within this server's life).
+ * A reply to a caller that is gone (ProcessNotFound / InvalidState) is dropped and the server goes on.
  */
 export default function stressServer(proc: Process, args: { name: string; counters: SharedArrayBuffer; relaxed: boolean }): void {
   const counters = new Int32Array(args.counters);
@@ -69,6 +70,12 @@ export default function stressServer(proc: Process, args: { name: string; counte
     }
     out.set(m.bytes.subarray(0, 16));
     res.type = (m.type ^ REPLY_XOR) >>> 0;
-    m = proc.replyReceiveSync(m.sender, res, ep);
+    try {
+      m = proc.replyReceiveSync(m.sender, res, ep);
+    } catch (e) {
+      // The caller was killed (or gave up) before the reply: nothing was received; serve on.
+      if (!(e instanceof IpcError) || (e.code !== 'ProcessNotFound' && e.code !== 'InvalidState')) throw e;
+      m = proc.receiveSync(ep);
+    }
   }
 }
