@@ -26,13 +26,9 @@ export default function timeoutCaller(proc: Process, args: { name: string; timeo
     first = e instanceof IpcError ? e.code : String(e);
   }
   if (first !== 'Timeout') throw new Error(`the held call should time out, got ${first}`);
-  if (args.exitAfterTimeout) {
-    Atomics.store(flags, 0, 1);
-    Atomics.notify(flags, 0);
-    return;
-  }
   Atomics.store(flags, 0, 1);
   Atomics.notify(flags, 0);
+  if (args.exitAfterTimeout) return;
   const r = proc.callSync(ch, { type: 5, data: new Uint8Array([5]) });
   if (r.type !== 6) throw new Error(`wrong reply type ${r.type} to the second call`);
 }
