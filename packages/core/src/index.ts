@@ -16,8 +16,8 @@ export { PhysicalMemory, FRAME_SIZE, type PhysicalMemoryOptions } from './memory
 export { lockWord, unlockWord, isLocked } from './memory/spinlock.js';
 export * from './wire/index.js';
 export { createKernel, Kernel, type KernelErrorEvent } from './kernel/kernel.js';
-export type { KernelOptions, SpawnOptions, WorkerSpawnOptions, ProcessExit, ProcessHandle, KernelStats, KernelSnapshot, LockStats, WorkerMain } from './kernel/kernel-types.js';
-export { Process, type EndpointOptions, type BlockingOptions } from './kernel/process.js';
+export type { KernelOptions, EndpointOptions, BlockingOptions, SpawnOptions, WorkerSpawnOptions, ProcessExit, ProcessHandle, KernelStats, KernelSnapshot, LockStats, WorkerMain } from './kernel/kernel-types.js';
+export { Process } from './kernel/process.js';
 export { MachineMemory, type MachineSizes } from './kernel/records/machine-memory.js';
 export { IPC_BUFFER_VA, MIN_PRIORITY, MAX_PRIORITY } from './kernel/objects/process.js';
 export { MAX_TIMEOUT_NS } from './kernel/args.js';

@@ -93,3 +93,30 @@ export interface KernelSnapshot {
 
 /** Shape of the code a worker process runs: the default export of the module given to {@link Kernel.spawnWorker}. */
 export type WorkerMain = (proc: Process, args: unknown) => unknown;
+
+/** Options of {@link Process.createEndpoint}. */
+export interface EndpointOptions {
+  /** Registers the endpoint under this name (1–32 bytes of UTF-8), so others can {@link Process.connect}. */
+  name?: string;
+  /** Callers that may wait in the queue before further callers get `ChannelFull` (default 64, at most 65535). */
+  capacity?: number;
+  /** Default call timeout in nanoseconds for calls on this endpoint (0 = none). */
+  timeout?: number;
+  /**
+   * Register messages only (the fast-path endpoint type): a message over 64 bytes or 4
+   * capabilities sent to it, or replied through it, is `MessageTooLarge` instead of travelling
+   * as a large message.
+   */
+  registerOnly?: boolean;
+}
+
+/** Options of a blocking operation. */
+export interface BlockingOptions {
+  /**
+   * Nanoseconds of kernel time to wait before failing with `Timeout`: absent = the endpoint's
+   * default (none: forever); `0` = do not wait (fail with `Timeout` at once if the operation
+   * would block: no receiver waiting for a send or call, no message for a receive); up to
+   * 2^31 − 1 ms; `Infinity` = forever. Anything else is `InvalidArgument`.
+   */
+  timeout?: number;
+}

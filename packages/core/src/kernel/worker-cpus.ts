@@ -1,7 +1,7 @@
 import { IpcError } from '../contracts/errors.js';
 import type { KernelContext } from './context.js';
 import type { CpuThread } from './platform/platform.js';
-import { CpuState, H, P } from './records/layout.js';
+import { CpuState, H, P, PState } from './records/layout.js';
 import type { MainCpu } from './sched/main-cpu.js';
 import { wakeFutex } from './sched/futex.js';
 import type { ProcessExit } from './kernel-types.js';
@@ -124,11 +124,15 @@ export class WorkerCpus {
 
   #canRun(): boolean {
     // CPU-0 processes that can run keep the host alive by themselves (their timers, I/O and
-    // queued turns); a worker thread is unref'd, so count the workers that may still act.
+    // queued turns) — except one woken from another CPU whose wake-up CPU 0 has not taken yet.
+    // A worker thread is unref'd, so count the workers that may still act, and those still
+    // exiting (their exit report has to arrive).
     const procs = this.#k.procs;
+    for (let p = 0; p < procs.count; p++) if (procs.live(p) && procs.get(p, P.CPU) === 0 && procs.state(p) === PState.READY) return true;
     for (const w of this.#live.values()) {
-      if (!procs.live(w.p)) continue;
-      if (Atomics.load(procs.i32, procs.word(w.p, P.PARKED)) === 0 || procs.get(w.p, P.TIMED) !== 0) return true;
+      if (!procs.live(w.p) || procs.pid(w.p) !== w.pid) return true;
+      // Running, spinning, woken but not yet off its futex, or waiting with a timeout.
+      if (Atomics.load(procs.i32, procs.word(w.p, P.PARKED)) === 0 || Atomics.load(procs.i32, procs.word(w.p, P.FUTEX)) !== 0 || procs.get(w.p, P.TIMED) !== 0) return true;
     }
     return false;
   }

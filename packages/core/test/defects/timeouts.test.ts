@@ -39,13 +39,15 @@ function show(s: Settled): string {
  * Spawns a fresh CPU-0 client that runs `op` once and reports how it settled within `ms`, and
  * whether kernel state changed when it failed. A client left blocked is killed afterwards.
  */
-async function probe(k: Kernel, op: (p: Process, own: number) => Promise<unknown>, ms = 1000): Promise<string> {
+async function probe(k: Kernel, op: (p: Process, own: number, ch: number) => Promise<unknown>, ms = 1000): Promise<string> {
   let result = 'not run';
   const h = k.spawn({ name: 'probe' }, async (p) => {
     const own = p.createEndpoint();
+    // The channel to 's' is taken before the snapshot: only the operation itself is judged.
+    const ch = k.lookupName('s') === undefined ? -1 : p.connect('s');
     const stats = k.stats();
     const snap = k.snapshot();
-    const s = await settleWithin(op(p, own), ms);
+    const s = await settleWithin(op(p, own, ch), ms);
     result = show(s);
     if (s.state === 'error' && (!isDeepStrictEqual(k.stats(), stats) || !isDeepStrictEqual(k.snapshot(), snap))) result += ' +state changed';
   });
@@ -67,8 +69,8 @@ describe('defect 12: per-call timeouts are validated, on CPU 0', () => {
     for (const t of BAD) {
       const timeout = t as number;
       // InvalidArgument is decided before anything blocks: 300 ms is a generous bound for it.
-      results.push(`call ${String(t)}: ${await probe(k, (p) => p.call(p.connect('s'), { type: 1, data: new Uint8Array() }, { timeout }), 300)}`);
-      results.push(`send ${String(t)}: ${await probe(k, (p) => p.send(p.connect('s'), { type: 1, data: new Uint8Array() }, { timeout }), 300)}`);
+      results.push(`call ${String(t)}: ${await probe(k, (p, _own, ch) => p.call(ch, { type: 1, data: new Uint8Array() }, { timeout }), 300)}`);
+      results.push(`send ${String(t)}: ${await probe(k, (p, _own, ch) => p.send(ch, { type: 1, data: new Uint8Array() }, { timeout }), 300)}`);
       results.push(`receive ${String(t)}: ${await probe(k, (p, own) => p.receive(own, { timeout }), 300)}`);
     }
     await k.shutdown();
@@ -83,8 +85,8 @@ describe('defect 12: per-call timeouts are validated, on CPU 0', () => {
     });
     await k.whenNamed('s');
     const results = [
-      await probe(k, (p) => p.call(p.connect('s'), { type: 1, data: new Uint8Array() }, { timeout: 0 })),
-      await probe(k, (p) => p.send(p.connect('s'), { type: 1, data: new Uint8Array() }, { timeout: 0 })),
+      await probe(k, (p, _own, ch) => p.call(ch, { type: 1, data: new Uint8Array() }, { timeout: 0 })),
+      await probe(k, (p, _own, ch) => p.send(ch, { type: 1, data: new Uint8Array() }, { timeout: 0 })),
       await probe(k, (p, own) => p.receive(own, { timeout: 0 })),
     ];
     await k.shutdown();

@@ -88,7 +88,12 @@ export class MainCpu implements CpuPort, CpuRuntime {
       this.#nextYields = switchTo === Switch.BACK;
     } else if (this.#next !== p) this.#push(p);
     if (this.current !== -1) this.#armCheck();
+    // Woken by code running off the books (a process resumed by a promise outside the kernel):
+    // nobody else will dispatch.
+    else queueMicrotask(this.#dispatchLater);
   }
+
+  readonly #dispatchLater = (): void => this.dispatch();
 
   isPassive(r: number, e: number): boolean {
     const entry = this.#passive[r];
@@ -191,8 +196,10 @@ export class MainCpu implements CpuPort, CpuRuntime {
     });
     if (timeoutNs > 0 && timeoutNs !== Infinity) this.#armTimeout(p, timeoutNs, IPC_ERROR_NUMBERS.Timeout);
     if (this.#workers > 0) this.onBlock();
-    if (this.current === p) {
-      this.current = -1;
+    // `p` may be running off the books (resumed by a promise outside the kernel): either way
+    // the CPU is free now.
+    if (this.current === p) this.current = -1;
+    if (this.current === -1) {
       this.dispatch();
       if (this.current === -1 && this.#workers > 0) this.#idlePoll();
     }
