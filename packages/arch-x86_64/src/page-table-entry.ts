@@ -82,7 +82,7 @@ export const PteHi = {
  * by Linux's `_PAGE_TABLE`), the ignored bits 9–11 and 52–58, and XD. PS is never a flag of a
  * table entry (it would make it a leaf), nor G (ignored, so not stored).
  */
-export const TABLE_FLAG_MASK = 0x0ff7f00000000e7fn;
+export const TABLE_FLAG_MASK = 0x87f0000000000e7fn;
 
 /** Paging-structure levels, leaf-most first: the PT maps 4 KiB, the PD 2 MiB, the PDPT 1 GiB. */
 export const Level = { PT: 0, PD: 1, PDPT: 2, PML4: 3 } as const;
