@@ -74,7 +74,7 @@ export class Aarch64AddressSpace implements AddressSpace {
   readonly #ctx: MmuContext;
   #destroyed = false;
 
-  /** Wraps an existing root table; use `Mmu.createAddressSpace` / `attachAddressSpace`. */
+  /** @internal Wraps an existing root table; use `Mmu.createAddressSpace` / `attachAddressSpace`. */
   constructor(ctx: MmuContext, root: number, asid: number) {
     this.#ctx = ctx;
     this.root = root;

@@ -97,6 +97,7 @@ export class X86AddressSpace implements AddressSpace {
   #level = 0;
   #destroyed = false;
 
+  /** @internal Use `X86Mmu.createAddressSpace` / `attachAddressSpace`. */
   constructor(ctx: MmuContext, root: number, asid: number) {
     this.root = root;
     this.asid = asid;

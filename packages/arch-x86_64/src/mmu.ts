@@ -81,7 +81,7 @@ export class X86Mmu implements Mmu {
     return this.#ctx.tlb.pkru[cpu]!;
   }
 
-  /** WRPKRU on `cpu`: takes effect for the next access, TLB hits included (see {@link pkru}). */
+  /** WRPKRU on `cpu`: takes effect for the next access, TLB hits included (see {@link X86Mmu.pkru}). */
   setPkru(cpu: number, value: number): void {
     this.#cpu(cpu);
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new IpcError('InvalidArgument', `PKRU value ${value} is not a u32`);
