@@ -287,7 +287,7 @@ export class Aarch64AddressSpace implements AddressSpace {
    * costs one atomic load (the shootdown epoch) and one probe, and allocates nothing. A
    * miss walks the tables, sets AF (and, for a write to a writable-clean page, clears
    * AP[2]: the dirty state) and refills the TLB. Faults run the MMU's handlers and retry
-   * once if one repaired the mapping, else throw {@link PageFault}.
+   * once if one repaired the mapping, else throw {@link Aarch64PageFault}.
    */
   translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
     const ctx = this.#ctx;
