@@ -196,6 +196,28 @@ describe('fault information: ESR_EL1, FAR_EL1, access flag faults', () => {
     expect((faultOf(() => mmu.splitAddress(1n << 48n)) as Aarch64PageFault).dfsc).toBe(Dfsc.translation(0));
   });
 
+  it('reserved encodings in machine memory fault: a block at level 0, a 0b01 descriptor at level 3', () => {
+    const phys = PhysicalMemory.create({ frames: 64 });
+    const space = createAarch64Mmu(phys).createAddressSpace();
+    // Level-0 entry 2 written by hand as a "block" (bits[1:0] = 0b01, AF, address 0).
+    const w = phys.physOffset(space.root) / 4 + 2 * 2;
+    phys.u32[w] = 0x401;
+    const f0 = faultOf(() => space.translate(2 * 2 ** 39, AccessKind.Read));
+    expect(f0.dfsc).toBe(Dfsc.translation(0));
+    expect(f0.reason).toBe('not-present');
+    phys.u32[w] = 0;
+    space.map(VA, 0x5000, 4096, READ);
+    expect(space.translate(VA, AccessKind.Read)).toBe(0x5000);
+    const l3 = space.readDescriptor(VA, 2)!;
+    const table = Number(l3 & 0x0000_ffff_ffff_f000n);
+    const wl3 = phys.physOffset(table) / 4 + 2 * ((VA >>> 12) & 511);
+    phys.u32[wl3] = (phys.u32[wl3]! & ~0b10) >>> 0; // 0b11 -> 0b01: reserved at level 3
+    space.setTableAttributes(VA, 2, {}); // invalidate the TLB, as a kernel would after the write
+    const f3 = faultOf(() => space.translate(VA, AccessKind.Read));
+    expect(f3.dfsc).toBe(Dfsc.translation(3));
+    expect(decodeLeafDescriptor(space.readDescriptor(VA, 3)!, { level: 3 }).present).toBe(false);
+  });
+
   it('the level in the fault is where the walk stopped', () => {
     const { space } = setup();
     expect(faultOf(() => space.translate(VA, AccessKind.Read)).level).toBe(0);
