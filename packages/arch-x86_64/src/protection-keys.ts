@@ -24,7 +24,7 @@ export function pkruBits(key: number): { accessDisable: number; writeDisable: nu
  *
  * @example
  * ```ts
- * // Key 1 read-only, key 2 no access: 0x00000028.
+ * // Key 1 read-only (WD1 = bit 3), key 2 no access (AD2 = bit 4): 0x00000018.
  * mmu.setPkru(0, makePkru({ 1: 'read-only', 2: 'none' }));
  * ```
  */
