@@ -1,16 +1,17 @@
 import { AccessKind, IpcError, PageMarker } from '@veridian/core';
 import type { AddressSpace, FaultReason, MapOptions, PageFaultHandler, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
-import { LOWER_HALF_END, indexAt, rangeInOneHalf, toLinear } from './address.js';
+import { LOWER_HALF_END, rangeInOneHalf, toLinear } from './address.js';
 import { formatDump } from './dump.js';
 import { readEntry, setEntryKeys, setTableFlags, tableFlagWords, writeEntry } from './entry-access.js';
-import { PfError, X86PageFault, accessErrorBits } from './fault.js';
-import { LEVEL_SPAN, PteHi, PteLo, entryAddress, entryToBigInt, isLeaf, leafCacheBits, leafHi, leafLo, protectionKeyBits } from './page-table-entry.js';
+import { X86PageFault } from './fault.js';
+import { LEVEL_SPAN, entryToBigInt, leafCacheBits, leafHi, leafLo, protectionKeyBits } from './page-table-entry.js';
 import { invalidArgument } from './page-table.js';
-import { checkProtectionKey, pkruDenies, pkruForbidMask } from './protection-keys.js';
+import { checkProtectionKey, pkruForbidMask } from './protection-keys.js';
 import type { PageTables } from './page-table.js';
 import { ShootdownKind } from './shared-state.js';
 import type { SharedState } from './shared-state.js';
-import { TLB_KEY_SHIFT, TlbRight } from './tlb.js';
+import { TlbRight } from './tlb.js';
+import { FAULT_INVALID, FAULT_LAZY, FAULT_NOT_PRESENT, FAULT_PERMISSION, FAULT_RESERVED, Walker } from './walker.js';
 import type { Tlb } from './tlb.js';
 
 /** What an address space shares with its MMU instance. */
@@ -48,12 +49,6 @@ export interface X86MapOptions extends MapOptions {
   tableFlags?: bigint;
 }
 
-// Negative walk results (a translation is never negative).
-const FAULT_NOT_PRESENT = -1;
-const FAULT_PERMISSION = -2;
-const FAULT_LAZY = -3;
-const FAULT_INVALID = -4;
-const FAULT_RESERVED = -5;
 const REASONS: Readonly<Record<number, FaultReason>> = {
   [FAULT_NOT_PRESENT]: 'not-present',
   [FAULT_PERMISSION]: 'permission',
@@ -61,17 +56,12 @@ const REASONS: Readonly<Record<number, FaultReason>> = {
   [FAULT_INVALID]: 'invalid-address',
   [FAULT_RESERVED]: 'reserved-bit',
 };
-/** Reserved bits 20:13 of a 2 MiB PDE and 29:13 of a 1 GiB PDPTE (low word). */
-const RSVD_LO_2M = 0x001fe000;
-const RSVD_LO_1G = 0x3fffe000;
 
 const TOP = 3;
 const TWO32 = 2 ** 32;
 const VPN_HI_DIV = 2 ** 44;
 const ALL_PERMS = 0xf;
 const ALL_MARKERS = PageMarker.COPY_ON_WRITE | PageMarker.LAZY;
-const A = PteLo.ACCESSED;
-const AD = PteLo.ACCESSED | PteLo.DIRTY;
 
 /**
  * One x86_64 address space: a PML4 in machine memory tagged by a PCID. Mutations take the
@@ -81,20 +71,13 @@ export class X86AddressSpace implements AddressSpace {
   readonly asid: number;
   readonly root: number;
   readonly #tables: PageTables;
-  readonly #u32: Uint32Array;
   readonly #shared: SharedState;
   readonly #tlb: Tlb;
   readonly #handlers: PageFaultHandler[];
   readonly #ctx: MmuContext;
-  /** Address bits 51:MAXPHYADDR of the high word: reserved in every entry. */
-  readonly #rsvdHi: number;
   readonly #physLimit: number;
   readonly #wp: boolean;
-  // Walk scratch (no allocation per walk): entry words and low words along the path, fault details.
-  readonly #words = new Int32Array(4);
-  readonly #los = new Uint32Array(4);
-  #err = 0;
-  #level = 0;
+  readonly #walker: Walker;
   #destroyed = false;
 
   /** @internal Use `X86Mmu.createAddressSpace` / `attachAddressSpace`. */
@@ -102,14 +85,13 @@ export class X86AddressSpace implements AddressSpace {
     this.root = root;
     this.asid = asid;
     this.#tables = ctx.tables;
-    this.#u32 = ctx.tables.u32;
     this.#shared = ctx.shared;
     this.#tlb = ctx.tlb;
     this.#handlers = ctx.handlers;
     this.#ctx = ctx;
-    this.#rsvdHi = (PteHi.ADDRESS & ~((2 ** (ctx.maxPhysAddr - 32)) - 1)) >>> 0;
     this.#physLimit = 2 ** ctx.maxPhysAddr;
     this.#wp = ctx.writeProtect;
+    this.#walker = new Walker(ctx.tables, ctx.tlb, root, asid, ctx.maxPhysAddr, ctx.writeProtect);
   }
 
   /**
@@ -211,88 +193,7 @@ export class X86AddressSpace implements AddressSpace {
     const vpnHi = (linear / VPN_HI_DIV) & 0xf;
     const page = tlb.lookup(cpu, this.asid, vpnLo, vpnHi, need, pk);
     if (page >= 0) return page + (linear & 0xfff);
-    return this.#walk(linear, access, cpu, user, vpnLo, vpnHi);
-  }
-
-  /**
-   * The hardware walk (SDM §4.5–4.8): a non-present entry at any level faults; reserved bits
-   * in a present entry fault; the access rights are those of every entry on the path
-   * combined (R/W and U/S ANDed, XD ORed); PKRU is checked for data accesses to user-mode
-   * pages. A successful walk sets A in every entry it used (and D in the leaf on a write)
-   * with compare-and-swap, and fills the TLB. On a fault it sets `#err` (the error code)
-   * and `#level`, and changes nothing.
-   */
-  #walk(linear: number, access: AccessKind, cpu: number, user: boolean, vpnLo: number, vpnHi: number): number {
-    const u32 = this.#u32;
-    const tables = this.#tables;
-    const words = this.#words;
-    const los = this.#los;
-    const write = access === AccessKind.Write;
-    const exec = access === AccessKind.Execute;
-    const bits = accessErrorBits(access, user);
-    restart: for (;;) {
-      let table = this.root;
-      let allW: number = PteLo.WRITABLE;
-      let allU: number = PteLo.USER;
-      let anyXd = 0;
-      for (let level = TOP; level >= 0; level--) {
-        const w = tables.word(table, indexAt(linear, level));
-        const lo = u32[w]!;
-        const hi = u32[w + 1]!;
-        const leaf = isLeaf(lo, level);
-        this.#level = level;
-        if ((lo & PteLo.PRESENT) === 0) {
-          this.#err = bits;
-          if ((lo | hi) === 0 || !leaf) return FAULT_NOT_PRESENT;
-          // A kernel marker entry: LAZY, or a mapping with no rights (a permission fault to the kernel).
-          return lo & PteLo.SW_LAZY ? FAULT_LAZY : FAULT_PERMISSION;
-        }
-        if ((hi & this.#rsvdHi) !== 0 || (level === TOP && (lo & PteLo.PAGE_SIZE) !== 0) || (leaf && level === 1 && (lo & RSVD_LO_2M) !== 0) || (leaf && level === 2 && (lo & RSVD_LO_1G) !== 0)) {
-          this.#err = bits | PfError.PRESENT | PfError.RESERVED;
-          return FAULT_RESERVED;
-        }
-        allW &= lo;
-        allU &= lo;
-        anyXd |= hi;
-        words[level] = w;
-        los[level] = lo;
-        if (!leaf) {
-          table = entryAddress(lo, hi, level, false);
-          continue;
-        }
-        const writable = (allW & PteLo.WRITABLE) !== 0;
-        const userPage = (allU & PteLo.USER) !== 0;
-        const noExec = (anyXd & PteHi.NO_EXECUTE) !== 0;
-        if ((user && (!userPage || (write && !writable))) || (!user && write && this.#wp && !writable) || (exec && noExec)) {
-          this.#err = bits | PfError.PRESENT;
-          return FAULT_PERMISSION;
-        }
-        const key = (hi & PteHi.PROTECTION_KEY) >>> PteHi.PROTECTION_KEY_SHIFT;
-        const pkru = this.#tlb.pkru[cpu]!;
-        if (!exec && userPage && pkru !== 0 && pkruDenies(pkru, key, pkruForbidMask(write, user, this.#wp))) {
-          this.#err = bits | PfError.PRESENT | PfError.PROTECTION_KEY;
-          return FAULT_PERMISSION;
-        }
-        // Allowed: set A on every paging-structure entry used, then A (and D) on the leaf.
-        for (let l = TOP; l > level; l--) {
-          const tl = los[l]!;
-          if ((tl & A) === 0 && Atomics.compareExchange(u32, words[l]!, tl, (tl | A) >>> 0) !== tl) continue restart;
-        }
-        const want = write ? AD : A;
-        let cur = lo;
-        if ((lo & want) !== want) {
-          // Compare-and-swap, not a blind OR: if the entry changed under us (unmap, protect), walk again.
-          cur = (lo | want) >>> 0;
-          if (Atomics.compareExchange(u32, w, lo, cur) !== lo) continue restart;
-        }
-        const page = entryAddress(cur, hi, level, true) + (linear % LEVEL_SPAN[level]!) - (linear & 0xfff);
-        const rights =
-          (writable ? TlbRight.WRITE : 0) | (userPage ? TlbRight.USER : 0) | (noExec ? 0 : TlbRight.EXECUTE) | (cur & PteLo.DIRTY ? TlbRight.DIRTY : 0) | (key << TLB_KEY_SHIFT);
-        this.#tlb.fill(cpu, this.asid, vpnLo, vpnHi, page, rights, (cur & PteLo.GLOBAL) !== 0, level);
-        return page + (linear & 0xfff);
-      }
-      return FAULT_NOT_PRESENT;
-    }
+    return this.#walker.walk(linear, access, cpu, user, vpnLo, vpnHi);
   }
 
   /** Slow path of a failed translation: confirm under the lock, run the handlers, retry once, else throw. */
@@ -302,7 +203,7 @@ export class X86AddressSpace implements AddressSpace {
       const linear = toLinear(va);
       this.#shared.lock();
       try {
-        code = this.#walk(linear, access, cpu, user, (linear / 4096) >>> 0, (linear / VPN_HI_DIV) & 0xf);
+        code = this.#walker.walk(linear, access, cpu, user, (linear / 4096) >>> 0, (linear / VPN_HI_DIV) & 0xf);
       } finally {
         this.#shared.unlock();
       }
@@ -322,7 +223,7 @@ export class X86AddressSpace implements AddressSpace {
   #pageFault(va: VirtualAddress, access: AccessKind, user: boolean, code: number): X86PageFault {
     if (code === FAULT_INVALID) return new X86PageFault(va, access, user, 'invalid-address', 0);
     const mapping = code === FAULT_PERMISSION || code === FAULT_LAZY || code === FAULT_RESERVED ? this.lookup(va) : undefined;
-    return new X86PageFault(va, access, user, REASONS[code]!, this.#err, mapping, this.#level);
+    return new X86PageFault(va, access, user, REASONS[code]!, this.#walker.errorCode, mapping, this.#walker.level);
   }
 
   lookup(va: VirtualAddress): PageMapping | undefined {
