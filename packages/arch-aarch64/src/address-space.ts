@@ -3,17 +3,14 @@ import type { AccessKind, AddressSpace, FaultReason, PageMapping, PagePerms, Vir
 import { Aarch64PageFault, Dfsc } from './fault.js';
 import { checkDeviceExec, resolveAttributes, type Aarch64MapOptions, type ResolvedAttributes } from './map-options.js';
 import { checkLevel, descriptorWord, setAccessFlags, writeTableControls } from './table-access.js';
-import { TableHi, type TableAttributes } from './table-descriptor.js';
+import type { TableAttributes } from './table-descriptor.js';
 import {
   HI_SW_LAZY,
   HI_SW_PROT_NONE,
   LO_AF,
-  LO_AP_RO,
   LO_NG,
   LO_TABLE_OR_PAGE,
   LO_VALID,
-  architecturalRights,
-  cachedRights,
   isDirty,
   leafAddress,
   leafHi,
@@ -32,18 +29,10 @@ import type { MmuContext } from './mmu-context.js';
 import { Shootdown } from './shared-state.js';
 import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './translation-table.js';
 import { VA_LIMIT, tableIndex, vaToNumber } from './virtual-address.js';
+import { F_ACCESS_FLAG, F_INVALID, F_LAZY, F_PERMISSION, RETRY, walkOnce } from './walker.js';
 
 export type { Aarch64MapOptions } from './map-options.js';
 
-// Walk outcomes (a non-negative result is the physical address).
-const F_NOT_PRESENT = -1;
-const F_PERMISSION = -2;
-const F_LAZY = -3;
-const F_INVALID = -4;
-const RETRY = -5;
-const F_ACCESS_FLAG = -6;
-
-const TWO_32 = 0x1_0000_0000;
 const PAGE = 4096;
 const PERM_MASK = 0xf;
 const MARKER_MASK = 0x3;
@@ -338,69 +327,11 @@ export class Aarch64AddressSpace implements AddressSpace {
         }
         continue;
       }
-      const r = this.#walkOnce(v, access, user);
+      const r = walkOnce(ctx, this.root, v, access, user);
       if (r === RETRY || Atomics.load(u32, ctx.genIndex) !== g) continue;
       if (r >= 0) ctx.tlb.insert(cpu, this.asid, v, ctx.leafLevel, ctx.leafBase, ctx.leafRights, ctx.leafGlobal);
       return r;
     }
-  }
-
-  /** One table walk (no allocation): the physical address, or a negative fault code. */
-  #walkOnce(v: number, access: number, user: boolean): number {
-    const ctx = this.#ctx;
-    const phys = ctx.phys;
-    const u32 = ctx.u32;
-    const vhi = Math.floor(v / TWO_32);
-    const vlo = v >>> 0;
-    let table = this.root;
-    // Hierarchical controls (APTable, UXNTable, PXNTable) of every table descriptor on the walk.
-    let tctl = 0;
-    for (let level = 0; level < 4; level++) {
-      const idx = level === 0 ? (vhi >>> 7) & 511 : level === 1 ? ((vhi & 127) << 2) | (vlo >>> 30) : level === 2 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
-      const w = phys.physOffset(table) / 4 + idx * 2;
-      const lo = u32[w]!;
-      const hi = u32[w + 1]!;
-      if (!(lo & LO_VALID)) {
-        // An invalid descriptor is a translation fault at this level (LAZY and PROT_NONE are the kernel's names for two of them).
-        ctx.faultStatus = Dfsc.translation(level);
-        return hi & HI_SW_LAZY ? F_LAZY : hi & HI_SW_PROT_NONE ? F_PERMISSION : F_NOT_PRESENT;
-      }
-      if (lo & LO_TABLE_OR_PAGE) {
-        if (level < 3) {
-          tctl |= hi & TableHi.CONTROLS;
-          table = tableAddress(lo, hi);
-          continue;
-        }
-      } else if (level === 0 || level === 3) {
-        // Block descriptors do not exist at level 0 (4 KiB granule); 0b01 at level 3 is reserved.
-        ctx.faultStatus = Dfsc.translation(level);
-        return F_NOT_PRESENT;
-      }
-      // Access flag faults come before permission faults (TCR_EL1.HA = 0 only).
-      if (!ctx.hardwareAccessFlag && !(lo & LO_AF)) {
-        ctx.faultStatus = Dfsc.accessFlag(level);
-        return F_ACCESS_FLAG;
-      }
-      const need = user ? access << 3 : access;
-      if ((architecturalRights(lo, hi, tctl) & need) === 0) {
-        ctx.faultStatus = Dfsc.permission(level);
-        return F_PERMISSION;
-      }
-      // Hardware AF update (TCR_EL1.HA) and dirty-state update (TCR_EL1.HD): one CAS, which
-      // fails (and the walk restarts) if the entry changed under us.
-      let nlo = lo | LO_AF;
-      if (access === 2) nlo &= ~LO_AP_RO;
-      nlo >>>= 0;
-      if (nlo !== lo && Atomics.compareExchange(u32, w, lo, nlo) !== lo) return RETRY;
-      const base = leafAddress(nlo, hi, level);
-      ctx.leafLevel = level;
-      ctx.leafBase = base;
-      ctx.leafRights = cachedRights(nlo, hi, tctl);
-      ctx.leafGlobal = !(nlo & LO_NG);
-      return base + (level === 3 ? vlo & 0xfff : level === 2 ? vlo & 0x1f_ffff : vlo & 0x3fff_ffff);
-    }
-    ctx.faultStatus = Dfsc.translation(3);
-    return F_NOT_PRESENT;
   }
 
   /** Word index of the leaf (valid or marker) covering `v`, with its level in `#foundLevel`, or -1. */

@@ -3,8 +3,8 @@ import type { PagePerms } from '@veridian/core';
 
 /**
  * Bit positions of the VMSAv8-64 stage-1 descriptor fields used here (4 KiB granule,
- * 48-bit output address). Bits 55–58 are ignored by hardware and reserved for software;
- * this backend uses all four.
+ * 48-bit output address). Bits 55–58 and 63 are ignored by hardware in a page or block
+ * descriptor (Linux's `PTE_SWBITS_MASK`); this backend uses all five.
  */
 export const DescriptorBit = {
   /** Bit 0: descriptor is valid. */
