@@ -1,7 +1,7 @@
 import { AccessKind } from '@veridian/core';
 import { indexAt } from './address.js';
 import { PfError, accessErrorBits } from './fault.js';
-import { LEVEL_SPAN, PteHi, PteLo, entryAddress, isLeaf } from './page-table-entry.js';
+import { LEVEL_SPAN, PteHi, PteLo, entryAddress } from './page-table-entry.js';
 import type { PageTables } from './page-table.js';
 import { pkruDenies, pkruForbidMask } from './protection-keys.js';
 import { TLB_KEY_SHIFT, TlbRight } from './tlb.js';
@@ -64,54 +64,66 @@ export class Walker {
     const los = this.#los;
     const write = access === AccessKind.Write;
     const exec = access === AccessKind.Execute;
-    const bits = accessErrorBits(access, user);
+    const rsvdHi = this.#rsvdHi;
+    const wp = this.#wp;
     restart: for (;;) {
       let table = this.#root;
       let allW: number = PteLo.WRITABLE;
       let allU: number = PteLo.USER;
       let anyXd = 0;
+      // Levels whose table entry still lacks A (set only once the whole walk succeeds).
+      let missingA = 0;
       for (let level = TOP; level >= 0; level--) {
         const w = tables.word(table, indexAt(linear, level));
         const lo = u32[w]!;
         const hi = u32[w + 1]!;
-        const leaf = isLeaf(lo, level);
-        this.level = level;
+        const leaf = level === 0 || (level < TOP && (lo & PteLo.PAGE_SIZE) !== 0);
         if ((lo & PteLo.PRESENT) === 0) {
-          this.errorCode = bits;
+          this.level = level;
+          this.errorCode = accessErrorBits(access, user);
           if ((lo | hi) === 0 || !leaf) return FAULT_NOT_PRESENT;
           // A kernel marker entry: LAZY, or a mapping with no rights (a permission fault to the kernel).
           return lo & PteLo.SW_LAZY ? FAULT_LAZY : FAULT_PERMISSION;
         }
-        if ((hi & this.#rsvdHi) !== 0 || (level === TOP && (lo & PteLo.PAGE_SIZE) !== 0) || (leaf && level === 1 && (lo & RSVD_LO_2M) !== 0) || (leaf && level === 2 && (lo & RSVD_LO_1G) !== 0)) {
-          this.errorCode = bits | PfError.PRESENT | PfError.RESERVED;
+        if ((hi & rsvdHi) !== 0 || (level === TOP && (lo & PteLo.PAGE_SIZE) !== 0) || (leaf && level === 1 && (lo & RSVD_LO_2M) !== 0) || (leaf && level === 2 && (lo & RSVD_LO_1G) !== 0)) {
+          this.level = level;
+          this.errorCode = accessErrorBits(access, user) | PfError.PRESENT | PfError.RESERVED;
           return FAULT_RESERVED;
         }
         allW &= lo;
         allU &= lo;
         anyXd |= hi;
-        words[level] = w;
-        los[level] = lo;
         if (!leaf) {
+          if ((lo & A) === 0) {
+            missingA |= 1 << level;
+            words[level] = w;
+            los[level] = lo;
+          }
           table = entryAddress(lo, hi, level, false);
           continue;
         }
         const writable = (allW & PteLo.WRITABLE) !== 0;
         const userPage = (allU & PteLo.USER) !== 0;
         const noExec = (anyXd & PteHi.NO_EXECUTE) !== 0;
-        if ((user && (!userPage || (write && !writable))) || (!user && write && this.#wp && !writable) || (exec && noExec)) {
-          this.errorCode = bits | PfError.PRESENT;
+        if ((user && (!userPage || (write && !writable))) || (!user && write && wp && !writable) || (exec && noExec)) {
+          this.level = level;
+          this.errorCode = accessErrorBits(access, user) | PfError.PRESENT;
           return FAULT_PERMISSION;
         }
         const key = (hi & PteHi.PROTECTION_KEY) >>> PteHi.PROTECTION_KEY_SHIFT;
         const pkru = this.#tlb.pkru[cpu]!;
-        if (!exec && userPage && pkru !== 0 && pkruDenies(pkru, key, pkruForbidMask(write, user, this.#wp))) {
-          this.errorCode = bits | PfError.PRESENT | PfError.PROTECTION_KEY;
+        if (!exec && userPage && pkru !== 0 && pkruDenies(pkru, key, pkruForbidMask(write, user, wp))) {
+          this.level = level;
+          this.errorCode = accessErrorBits(access, user) | PfError.PRESENT | PfError.PROTECTION_KEY;
           return FAULT_PERMISSION;
         }
         // Allowed: set A on every paging-structure entry used, then A (and D) on the leaf.
-        for (let l = TOP; l > level; l--) {
-          const tl = los[l]!;
-          if ((tl & A) === 0 && Atomics.compareExchange(u32, words[l]!, tl, (tl | A) >>> 0) !== tl) continue restart;
+        if (missingA !== 0) {
+          for (let l = TOP; l > level; l--) {
+            if ((missingA & (1 << l)) === 0) continue;
+            const tl = los[l]!;
+            if (Atomics.compareExchange(u32, words[l]!, tl, (tl | A) >>> 0) !== tl) continue restart;
+          }
         }
         const want = write ? AD : A;
         let cur = lo;
@@ -126,6 +138,8 @@ export class Walker {
         this.#tlb.fill(cpu, this.#asid, vpnLo, vpnHi, page, rights, (cur & PteLo.GLOBAL) !== 0, level);
         return page + (linear & 0xfff);
       }
+      this.level = 0;
+      this.errorCode = accessErrorBits(access, user);
       return FAULT_NOT_PRESENT;
     }
   }
