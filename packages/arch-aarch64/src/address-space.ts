@@ -1,15 +1,16 @@
-import { IpcError, PageFault } from '@veridian/core';
-import type { AccessKind, AddressSpace, FaultReason, MapOptions, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
+import { IpcError } from '@veridian/core';
+import type { AccessKind, AddressSpace, FaultReason, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
+import { Aarch64PageFault, Dfsc } from './fault.js';
+import { checkDeviceExec, resolveAttributes, type Aarch64MapOptions, type ResolvedAttributes } from './map-options.js';
+import { checkLevel, descriptorWord, setAccessFlags, writeTableControls } from './table-access.js';
+import type { TableAttributes } from './table-descriptor.js';
 import {
   HI_SW_LAZY,
   HI_SW_PROT_NONE,
   LO_AF,
-  LO_AP_RO,
   LO_NG,
   LO_TABLE_OR_PAGE,
   LO_VALID,
-  architecturalRights,
-  cachedRights,
   isDirty,
   leafAddress,
   leafHi,
@@ -28,15 +29,10 @@ import type { MmuContext } from './mmu-context.js';
 import { Shootdown } from './shared-state.js';
 import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './translation-table.js';
 import { VA_LIMIT, tableIndex, vaToNumber } from './virtual-address.js';
+import { F_ACCESS_FLAG, F_INVALID, F_LAZY, F_PERMISSION, RETRY, walkOnce } from './walker.js';
 
-// Walk outcomes (a non-negative result is the physical address).
-const F_NOT_PRESENT = -1;
-const F_PERMISSION = -2;
-const F_LAZY = -3;
-const F_INVALID = -4;
-const RETRY = -5;
+export type { Aarch64MapOptions } from './map-options.js';
 
-const TWO_32 = 0x1_0000_0000;
 const PAGE = 4096;
 const PERM_MASK = 0xf;
 const MARKER_MASK = 0x3;
@@ -44,7 +40,7 @@ const MARKER_MASK = 0x3;
 const MARKER_BITS = HI_SW_LAZY | HI_SW_PROT_NONE;
 
 function reasonOf(code: number): FaultReason {
-  return code === F_PERMISSION ? 'permission' : code === F_LAZY ? 'lazy' : code === F_INVALID ? 'invalid-address' : 'not-present';
+  return code === F_PERMISSION ? 'permission' : code === F_LAZY ? 'lazy' : code === F_INVALID ? 'invalid-address' : code === F_ACCESS_FLAG ? 'access-flag' : 'not-present';
 }
 
 function isAccess(access: number): boolean {
@@ -67,7 +63,7 @@ export class Aarch64AddressSpace implements AddressSpace {
   readonly #ctx: MmuContext;
   #destroyed = false;
 
-  /** Wraps an existing root table; use `Mmu.createAddressSpace` / `attachAddressSpace`. */
+  /** @internal Wraps an existing root table; use `Mmu.createAddressSpace` / `attachAddressSpace`. */
   constructor(ctx: MmuContext, root: number, asid: number) {
     this.#ctx = ctx;
     this.root = root;
@@ -94,7 +90,7 @@ export class Aarch64AddressSpace implements AddressSpace {
    * `AlreadyExists` on overlap, `OutOfMemory` when a table frame is missing, tables and
    * frames as before either way.
    */
-  map(va: VirtualAddress, pa: number, length: number, perms: PagePerms, options: MapOptions = {}): void {
+  map(va: VirtualAddress, pa: number, length: number, perms: PagePerms, options: Aarch64MapOptions = {}): void {
     this.#live();
     const pageSize = options.pageSize ?? PAGE;
     const level = levelOfPageSize(pageSize);
@@ -106,6 +102,7 @@ export class Aarch64AddressSpace implements AddressSpace {
     if (!Number.isInteger(perms) || (perms & ~PERM_MASK) !== 0) throw new IpcError('InvalidArgument', `bad permissions 0x${perms.toString(16)}`);
     const markers = options.markers ?? 0;
     if (!Number.isInteger(markers) || (markers & ~MARKER_MASK) !== 0) throw new IpcError('InvalidArgument', `bad markers 0x${markers.toString(16)}`);
+    const attrs = resolveAttributes(options, perms, this.#ctx.mair);
     if (length === 0) return;
     const state = this.#ctx.state;
     state.lock();
@@ -117,7 +114,7 @@ export class Aarch64AddressSpace implements AddressSpace {
       }
       state.beginWrite();
       try {
-        this.#install(start, pa, length, pageSize, level, perms, markers, options.global ?? false);
+        this.#install(start, pa, length, pageSize, level, perms, markers, options.global ?? false, attrs);
       } finally {
         state.endWrite();
       }
@@ -143,10 +140,10 @@ export class Aarch64AddressSpace implements AddressSpace {
     }
   }
 
-  #install(start: number, pa: number, length: number, pageSize: number, level: number, perms: number, markers: number, global: boolean): void {
+  #install(start: number, pa: number, length: number, pageSize: number, level: number, perms: number, markers: number, global: boolean, attrs: ResolvedAttributes): void {
     const phys = this.#ctx.phys;
     const u32 = phys.u32;
-    const leafState = { accessed: false, dirty: false, global };
+    const leafState = { accessed: false, dirty: false, global, attrIndx: attrs.attrIndx, sh: attrs.sh, dbm: attrs.dbm };
     const newTables: number[] = []; // pairs: parent entry word, table address
     const leaves: number[] = [];
     try {
@@ -162,7 +159,7 @@ export class Aarch64AddressSpace implements AddressSpace {
           }
           const t = allocTable(phys);
           newTables.push(w, t);
-          Atomics.store(u32, w + 1, tableHi(t));
+          Atomics.store(u32, w + 1, (tableHi(t) | attrs.tableHi) >>> 0);
           Atomics.store(u32, w, tableLo(t));
           table = t;
         }
@@ -246,6 +243,7 @@ export class Aarch64AddressSpace implements AddressSpace {
     state.lock();
     try {
       this.#checkNoSplit(start, end);
+      visitLeaves(ctx.phys, this.root, 0, 0, start, end, (_va, _level, _w, lo) => checkDeviceExec(ctx.mair, (lo >>> 2) & 7, perms));
       let changed = 0;
       state.beginWrite();
       try {
@@ -278,7 +276,7 @@ export class Aarch64AddressSpace implements AddressSpace {
    * costs one atomic load (the shootdown epoch) and one probe, and allocates nothing. A
    * miss walks the tables, sets AF (and, for a write to a writable-clean page, clears
    * AP[2]: the dirty state) and refills the TLB. Faults run the MMU's handlers and retry
-   * once if one repaired the mapping, else throw {@link PageFault}.
+   * once if one repaired the mapping, else throw {@link Aarch64PageFault}.
    */
   translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
     const ctx = this.#ctx;
@@ -307,9 +305,10 @@ export class Aarch64AddressSpace implements AddressSpace {
     throw this.#fault(va, v, access, user, r);
   }
 
-  #fault(va: VirtualAddress, v: number, access: AccessKind, user: boolean, code: number): PageFault {
-    const mapping = code === F_PERMISSION || code === F_LAZY ? this.lookup(v) : undefined;
-    return new PageFault(va, access, user, reasonOf(code), mapping);
+  #fault(va: VirtualAddress, v: number, access: AccessKind, user: boolean, code: number): Aarch64PageFault {
+    if (code === F_INVALID) return new Aarch64PageFault(va, access, user, 'invalid-address', Dfsc.translation(0));
+    const mapping = code === F_PERMISSION || code === F_LAZY || code === F_ACCESS_FLAG ? this.lookup(v) : undefined;
+    return new Aarch64PageFault(va, access, user, reasonOf(code), this.#ctx.faultStatus, mapping);
   }
 
   #walkAndFill(v: number, access: number, cpu: number, user: boolean): number {
@@ -328,52 +327,11 @@ export class Aarch64AddressSpace implements AddressSpace {
         }
         continue;
       }
-      const r = this.#walkOnce(v, access, user);
+      const r = walkOnce(ctx, this.root, v, access, user);
       if (r === RETRY || Atomics.load(u32, ctx.genIndex) !== g) continue;
       if (r >= 0) ctx.tlb.insert(cpu, this.asid, v, ctx.leafLevel, ctx.leafBase, ctx.leafRights, ctx.leafGlobal);
       return r;
     }
-  }
-
-  /** One table walk (no allocation): the physical address, or a negative fault code. */
-  #walkOnce(v: number, access: number, user: boolean): number {
-    const ctx = this.#ctx;
-    const phys = ctx.phys;
-    const u32 = ctx.u32;
-    const vhi = Math.floor(v / TWO_32);
-    const vlo = v >>> 0;
-    let table = this.root;
-    for (let level = 0; level < 4; level++) {
-      const idx = level === 0 ? (vhi >>> 7) & 511 : level === 1 ? ((vhi & 127) << 2) | (vlo >>> 30) : level === 2 ? (vlo >>> 21) & 511 : (vlo >>> 12) & 511;
-      const w = phys.physOffset(table) / 4 + idx * 2;
-      const lo = u32[w]!;
-      const hi = u32[w + 1]!;
-      if (!(lo & LO_VALID)) return hi & HI_SW_LAZY ? F_LAZY : hi & HI_SW_PROT_NONE ? F_PERMISSION : F_NOT_PRESENT;
-      if (lo & LO_TABLE_OR_PAGE) {
-        if (level < 3) {
-          table = tableAddress(lo, hi);
-          continue;
-        }
-      } else if (level === 0 || level === 3) {
-        // Block descriptors do not exist at level 0 (4 KiB granule); 0b01 at level 3 is reserved.
-        return F_NOT_PRESENT;
-      }
-      const need = user ? access << 3 : access;
-      if ((architecturalRights(lo, hi) & need) === 0) return F_PERMISSION;
-      // Hardware AF update (TCR_EL1.HA) and dirty-state update (TCR_EL1.HD): one CAS, which
-      // fails (and the walk restarts) if the entry changed under us.
-      let nlo = lo | LO_AF;
-      if (access === 2) nlo &= ~LO_AP_RO;
-      nlo >>>= 0;
-      if (nlo !== lo && Atomics.compareExchange(u32, w, lo, nlo) !== lo) return RETRY;
-      const base = leafAddress(nlo, hi, level);
-      ctx.leafLevel = level;
-      ctx.leafBase = base;
-      ctx.leafRights = cachedRights(nlo, hi);
-      ctx.leafGlobal = !(nlo & LO_NG);
-      return base + (level === 3 ? vlo & 0xfff : level === 2 ? vlo & 0x1f_ffff : vlo & 0x3fff_ffff);
-    }
-    return F_NOT_PRESENT;
   }
 
   /** Word index of the leaf (valid or marker) covering `v`, with its level in `#foundLevel`, or -1. */
@@ -482,7 +440,86 @@ export class Aarch64AddressSpace implements AddressSpace {
   /** Linux-ptdump-style listing: merged ranges with size, level and attribute columns. */
   dump(): string {
     const root = `0x${this.root.toString(16).padStart(16, '0')}`;
-    return formatDump(`aarch64 TTBR0_EL1 asid=${this.asid} root=${root}`, this.#leaves());
+    return formatDump(`aarch64 TTBR0_EL1 asid=${this.asid} root=${root}`, this.#leaves(), this.#ctx.mair);
+  }
+
+  /**
+   * The raw descriptor at `level` (0–3) on the path to `va`, or `undefined` when a table
+   * above it is missing or a block ends the path higher up (or `va` is outside TTBR0).
+   *
+   * @example
+   * ```ts
+   * space.readDescriptor(0x40_0000, 0); // 0x0800000000004003n for a level-0 table with PXNTable
+   * ```
+   */
+  readDescriptor(va: VirtualAddress, level: number): bigint | undefined {
+    checkLevel(level, 0);
+    const v = vaToNumber(va);
+    if (v < 0) return undefined;
+    return this.#stable(() => {
+      const w = descriptorWord(this.#ctx.phys, this.root, v, level);
+      return w < 0 ? undefined : (BigInt(this.#ctx.u32[w + 1]!) << 32n) | BigInt(this.#ctx.u32[w]!);
+    });
+  }
+
+  /**
+   * Replaces the hierarchical controls (APTable, UXNTable, PXNTable, NSTable) of the table
+   * descriptor at `level` (0–2) above `va`, then invalidates every CPU's TLB for the range it
+   * covers (a change to APTable needs more than one `tlbi vae1`, as the Arm ARM notes).
+   * `InvalidArgument` when there is no table descriptor there.
+   *
+   * @example
+   * ```ts
+   * space.setTableAttributes(0x40_0000, 1, { apTable: 0b10 }); // no writes anywhere in that 1 GiB
+   * ```
+   */
+  setTableAttributes(va: VirtualAddress, level: number, attrs: TableAttributes): void {
+    this.#live();
+    const v = vaToNumber(va);
+    if (v < 0) throw new IpcError('InvalidArgument', `0x${va.toString(16)} is outside the TTBR0 range [0, 2^48)`);
+    const ctx = this.#ctx;
+    const state = ctx.state;
+    state.lock();
+    try {
+      state.beginWrite();
+      try {
+        writeTableControls(ctx.phys, this.root, v, level, attrs);
+      } finally {
+        state.endWrite();
+      }
+      const span = levelSize(level);
+      const first = v - (v % span);
+      ctx.shootdown(Shootdown.Range, this.asid, first / PAGE, (first + span) / PAGE, 1);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  /**
+   * Sets AF on every valid leaf in `[va, va + length)`: what a kernel does to resolve an
+   * access flag fault when the MMU runs with `hardwareAccessFlag: false` (TCR_EL1.HA = 0).
+   * No shootdown is needed: a TLB never holds an entry whose AF is 0.
+   *
+   * @example
+   * ```ts
+   * mmu.onFault((f, s) => f.reason === 'access-flag' && (s as Aarch64AddressSpace).setAccessFlag(f.mapping!.va, f.mapping!.size) > 0);
+   * ```
+   */
+  setAccessFlag(va: VirtualAddress, length: number): number {
+    this.#live();
+    const start = this.#range(va, length, PAGE);
+    const state = this.#ctx.state;
+    state.lock();
+    try {
+      state.beginWrite();
+      try {
+        return setAccessFlags(this.#ctx.phys, this.root, start, start + length);
+      } finally {
+        state.endWrite();
+      }
+    } finally {
+      state.unlock();
+    }
   }
 
   /**

@@ -1,10 +1,10 @@
-import { IpcError, PageMarker, PagePerm } from '@veridian/core';
+import { PageMarker, PagePerm } from '@veridian/core';
 import type { PagePerms } from '@veridian/core';
 
 /**
  * Bit positions of the VMSAv8-64 stage-1 descriptor fields used here (4 KiB granule,
- * 48-bit output address). Bits 55–58 are ignored by hardware and reserved for software;
- * this backend uses all four.
+ * 48-bit output address). Bits 55–58 and 63 are ignored by hardware in a page or block
+ * descriptor (Linux's `PTE_SWBITS_MASK`); this backend uses all five.
  */
 export const DescriptorBit = {
   /** Bit 0: descriptor is valid. */
@@ -43,6 +43,8 @@ export const DescriptorBit = {
   SW_DIRTY: 57,
   /** Bit 58 (software): a mapping with no access rights, kept invalid (Linux's `PTE_PROT_NONE`). */
   SW_PROT_NONE: 58,
+  /** Bit 63 (ignored by hardware in a page/block descriptor): a read-only page mapped without DBM, so making it writable again keeps DBM clear. */
+  SW_NO_DBM: 63,
 } as const;
 
 /** The descriptor fields of {@link DescriptorBit} as 64-bit masks (for tools, dumps and tests). */
@@ -93,6 +95,8 @@ export const Descriptor = {
   SW_DIRTY: 1n << 57n,
   /** Software: no-access mapping, kept invalid (bit 58). */
   SW_PROT_NONE: 1n << 58n,
+  /** Software: read-only page whose writable form has no DBM (bit 63). */
+  SW_NO_DBM: 1n << 63n,
 } as const;
 
 // The same fields split into the two little-endian 32-bit words a descriptor is stored as,
@@ -127,8 +131,14 @@ export const HI_SW_LAZY = 1 << 24;
 export const HI_SW_DIRTY = 1 << 25;
 /** High word: software PROT_NONE (bit 58). */
 export const HI_SW_PROT_NONE = 1 << 26;
+/** High word: software NO_DBM (bit 63). */
+export const HI_SW_NO_DBM = 1 << 31;
 /** High word: output address bits 47:32. */
 export const HI_ADDRESS = 0xffff;
+/** Low word: AttrIndx (bits 4:2). */
+export const LO_ATTR_INDX = 0b111 << 2;
+/** Low word: SH (bits 9:8). */
+export const LO_SH = 0b11 << 8;
 
 /** Access rights as cached in a TLB entry: one bit per (exception level, access kind). */
 export const Right = {
@@ -185,6 +195,12 @@ export interface LeafState {
   dirty: boolean;
   /** Not tagged by ASID. */
   global: boolean;
+  /** AttrIndx (0–7); default 0. */
+  attrIndx?: number;
+  /** SH (0, 2 or 3); default 3 (inner shareable). */
+  sh?: number;
+  /** Hardware dirty management (DBM) for a writable page; default true. */
+  dbm?: boolean;
 }
 
 const ACCESS_PERMS = PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE;
@@ -192,30 +208,36 @@ const ACCESS_PERMS = PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE;
 /**
  * Low word of a leaf descriptor. Mapping rules: any valid entry is readable at EL1 (Arm
  * has no unreadable valid page, so WRITE or EXECUTE imply READ), USER sets AP[1]; WRITE
- * sets DBM and keeps AP[2]=1 until the first write (writable-clean), unless already dirty;
- * no WRITE sets AP[2]=1; nG unless global; AttrIndx 0; SH inner shareable. A LAZY marker,
- * or no READ/WRITE/EXECUTE at all (PROT_NONE), clears the valid bit.
+ * with DBM (the default) keeps AP[2]=1 until the first write (writable-clean), unless
+ * already dirty; WRITE without DBM clears AP[2] (a plain read-write page); no WRITE sets
+ * AP[2]=1; nG unless global; AttrIndx and SH from `state` (default 0 and inner shareable).
+ * A LAZY marker, or no READ/WRITE/EXECUTE at all (PROT_NONE), clears the valid bit.
  */
 export function leafLo(pa: number, perms: PagePerms, markers: number, level: number, state: LeafState): number {
-  let lo = (level === 3 ? LO_VALID | LO_TABLE_OR_PAGE : LO_VALID) | LO_SH_INNER;
+  let lo = (level === 3 ? LO_VALID | LO_TABLE_OR_PAGE : LO_VALID) | ((state.sh ?? 3) << 8) | ((state.attrIndx ?? 0) << 2);
   if (markers & PageMarker.LAZY || !(perms & ACCESS_PERMS)) lo &= ~LO_VALID;
   if (perms & PagePerm.USER) lo |= LO_AP_EL0;
-  if (!(perms & PagePerm.WRITE) || !state.dirty) lo |= LO_AP_RO;
+  if (!(perms & PagePerm.WRITE) || (state.dbm !== false && !state.dirty)) lo |= LO_AP_RO;
   if (!state.global) lo |= LO_NG;
   if (state.accessed) lo |= LO_AF;
   return (lo | ((pa >>> 0) & loAddressMask(level))) >>> 0;
 }
 
 /**
- * High word of a leaf descriptor: output address bits 47:32, DBM for writable pages, PXN
- * unless kernel-executable (user pages are always PXN, as in Linux), UXN unless
- * user-executable, software markers, the software dirty bit for a read-only page that was
- * written, and the PROT_NONE bit for a mapping without READ, WRITE or EXECUTE.
+ * High word of a leaf descriptor: output address bits 47:32, DBM for writable pages (unless
+ * `state.dbm` is false), PXN unless kernel-executable (user pages are always PXN, as in
+ * Linux), UXN unless user-executable, software markers, the software dirty bit for a
+ * read-only page that was written, the NO_DBM bit for a read-only page mapped without DBM,
+ * and the PROT_NONE bit for a mapping without READ, WRITE or EXECUTE.
  */
 export function leafHi(pa: number, perms: PagePerms, markers: number, state: LeafState): number {
   let hi = Math.floor(pa / TWO_32) & HI_ADDRESS;
-  if (perms & PagePerm.WRITE) hi |= HI_DBM;
-  else if (state.dirty) hi |= HI_SW_DIRTY;
+  if (perms & PagePerm.WRITE) {
+    if (state.dbm !== false) hi |= HI_DBM;
+  } else {
+    if (state.dirty) hi |= HI_SW_DIRTY;
+    if (state.dbm === false) hi |= HI_SW_NO_DBM;
+  }
   const exec = (perms & PagePerm.EXECUTE) !== 0;
   const user = (perms & PagePerm.USER) !== 0;
   if (!(exec && !user)) hi |= HI_PXN;
@@ -248,27 +270,35 @@ export function isDirty(lo: number, hi: number): boolean {
   return (!(lo & LO_AP_RO) && (hi & HI_DBM) !== 0) || (hi & HI_SW_DIRTY) !== 0;
 }
 
-/** The hardware-updated and fixed state of a leaf, to carry over when re-encoding it. */
+/** The hardware-updated and fixed state of a leaf (A, dirty, nG, AttrIndx, SH, DBM mode), to carry over when re-encoding it. */
 export function leafState(lo: number, hi: number): LeafState {
-  return { accessed: (lo & LO_AF) !== 0, dirty: isDirty(lo, hi), global: !(lo & LO_NG) };
+  const dbm = (hi & HI_DBM) !== 0 || ((lo & LO_AP_RO) !== 0 && (hi & HI_SW_NO_DBM) === 0);
+  return { accessed: (lo & LO_AF) !== 0, dirty: isDirty(lo, hi), global: !(lo & LO_NG), attrIndx: (lo & LO_ATTR_INDX) >>> 2, sh: (lo & LO_SH) >>> 8, dbm };
 }
 
 /**
- * Rights the architecture grants for a valid leaf, as {@link Right} bits: EL1 may always
- * read; a write is allowed when AP[2]=0 or DBM=1 (hardware then clears AP[2]); EL0 needs
- * AP[1]; EL0 execution needs UXN=0; EL1 execution needs PXN=0 and is also refused when
- * AP[2:1]=0b01 (EL0-writable memory is implicitly PXN).
+ * Rights the architecture grants for a valid leaf, as {@link Right} bits, under the
+ * hierarchical controls `tableHi` (the OR of the high words of the table descriptors on the
+ * walk; bits 59–62): EL1 may always read; a write is allowed when AP[2]=0 or DBM=1
+ * (hardware then clears AP[2]) and APTable[1] is clear everywhere above; EL0 needs AP[1]
+ * and APTable[0] clear; EL0 execution needs UXN=0 and UXNTable clear; EL1 execution needs
+ * PXN=0 and PXNTable clear, and is also refused when EL0 may write the page (AP[2:1]=0b01
+ * with no APTable restriction: EL0-writable memory is implicitly PXN).
  */
-export function architecturalRights(lo: number, hi: number): number {
-  const writable = !(lo & LO_AP_RO) || (hi & HI_DBM) !== 0;
+export function architecturalRights(lo: number, hi: number, tableHi = 0): number {
+  const apNoEl0 = (tableHi & (1 << 29)) !== 0;
+  const apRo = (tableHi & (1 << 30)) !== 0;
+  const writable = !apRo && (!(lo & LO_AP_RO) || (hi & HI_DBM) !== 0);
+  const el0 = (lo & LO_AP_EL0) !== 0 && !apNoEl0;
+  const el0Writable = el0 && !apRo && !(lo & LO_AP_RO);
   let r: number = Right.EL1_READ;
   if (writable) r |= Right.EL1_WRITE;
-  if (!(hi & HI_PXN) && !((lo & LO_AP_EL0) && !(lo & LO_AP_RO))) r |= Right.EL1_EXEC;
-  if (lo & LO_AP_EL0) {
+  if (!(hi & HI_PXN) && !(tableHi & (1 << 27)) && !el0Writable) r |= Right.EL1_EXEC;
+  if (el0) {
     r |= Right.EL0_READ;
     if (writable) r |= Right.EL0_WRITE;
   }
-  if (!(hi & HI_UXN)) r |= Right.EL0_EXEC;
+  if (!(hi & HI_UXN) && !(tableHi & (1 << 28))) r |= Right.EL0_EXEC;
   return r;
 }
 
@@ -277,65 +307,7 @@ export function architecturalRights(lo: number, hi: number): number {
  * page is dirty (AP[2]=0), so the first write to a writable-clean page walks the tables
  * and records the dirty state, as hardware does.
  */
-export function cachedRights(lo: number, hi: number): number {
-  const r = architecturalRights(lo, hi);
+export function cachedRights(lo: number, hi: number, tableHi = 0): number {
+  const r = architecturalRights(lo, hi, tableHi);
   return lo & LO_AP_RO ? r & ~(Right.EL1_WRITE | Right.EL0_WRITE) : r;
-}
-
-/** Options of {@link encodeLeafDescriptor}. */
-export interface LeafOptions {
-  /** Page size (default 4096). */
-  pageSize?: number;
-  /** `PageMarker` bits. */
-  markers?: number;
-  /** Global (nG = 0). */
-  global?: boolean;
-  /** Access flag already set. */
-  accessed?: boolean;
-  /** Already written. */
-  dirty?: boolean;
-}
-
-/** Encodes a leaf descriptor exactly as `map` (and later hardware updates) would write it. */
-export function encodeLeafDescriptor(pa: number, perms: PagePerms, options: LeafOptions = {}): bigint {
-  const level = levelOfPageSize(options.pageSize ?? 4096);
-  if (level < 0) throw new IpcError('InvalidArgument', `unsupported page size ${options.pageSize}`);
-  const state = { accessed: options.accessed ?? false, dirty: options.dirty ?? false, global: options.global ?? false };
-  const markers = options.markers ?? 0;
-  return (BigInt(leafHi(pa, perms, markers, state)) << 32n) | BigInt(leafLo(pa, perms, markers, level, state));
-}
-
-/** A leaf descriptor decoded into the arch-neutral fields. */
-export interface DecodedLeaf {
-  /** Output address. */
-  pa: number;
-  /** `PagePerm` bits. */
-  perms: PagePerms;
-  /** `PageMarker` bits. */
-  markers: number;
-  /** Access flag. */
-  accessed: boolean;
-  /** Dirty state. */
-  dirty: boolean;
-  /** nG = 0. */
-  global: boolean;
-  /** Valid bit. */
-  present: boolean;
-}
-
-/** Decodes a leaf descriptor of the given page size. */
-export function decodeLeafDescriptor(value: bigint, pageSize = 4096): DecodedLeaf {
-  const level = levelOfPageSize(pageSize);
-  if (level < 0) throw new IpcError('InvalidArgument', `unsupported page size ${pageSize}`);
-  const lo = Number(value & 0xffff_ffffn);
-  const hi = Number((value >> 32n) & 0xffff_ffffn);
-  return {
-    pa: leafAddress(lo, hi, level),
-    perms: permsOf(lo, hi),
-    markers: markersOf(hi),
-    accessed: (lo & LO_AF) !== 0,
-    dirty: isDirty(lo, hi),
-    global: !(lo & LO_NG),
-    present: (lo & LO_VALID) !== 0,
-  };
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_MAIR, mairAttribute, memoryTypeName } from './memory-attributes.js';
 import {
   HI_CONTIGUOUS,
   HI_DBM,
@@ -28,7 +29,7 @@ export interface RawLeaf {
 const LEVEL_NAMES = ['PGD', 'PUD', 'PMD', 'PTE'] as const;
 
 /** Attribute columns of one leaf, in the spirit of Linux's arm64 ptdump (`RW NX SHD AF NG … UXN`). */
-export function leafAttributes(level: number, lo: number, hi: number): string {
+export function leafAttributes(level: number, lo: number, hi: number, mair: bigint = DEFAULT_MAIR): string {
   return [
     lo & LO_VALID ? ' ' : 'F',
     lo & LO_AP_EL0 ? 'USR' : '   ',
@@ -45,7 +46,7 @@ export function leafAttributes(level: number, lo: number, hi: number): string {
     hi & HI_SW_COW ? 'COW' : '   ',
     hi & HI_SW_LAZY ? 'LAZY' : '    ',
     hi & HI_SW_PROT_NONE ? 'NONE' : '    ',
-    'MEM/NORMAL',
+    memoryTypeName(mairAttribute(mair, (lo >>> 2) & 7)),
   ].join(' ');
 }
 
@@ -69,7 +70,7 @@ function hex64(n: number): string {
  * with identical attributes become one line with the range, its size, the level and the
  * attributes.
  */
-export function formatDump(header: string, leaves: readonly RawLeaf[]): string {
+export function formatDump(header: string, leaves: readonly RawLeaf[], mair: bigint = DEFAULT_MAIR): string {
   const lines = [`---[ ${header} ]---`];
   let start = -1;
   let end = -1;
@@ -80,7 +81,7 @@ export function formatDump(header: string, leaves: readonly RawLeaf[]): string {
     lines.push(`${hex64(start)}-${hex64(end)} ${formatSize(end - start).padStart(9)} ${LEVEL_NAMES[level]}  ${attrs}`.trimEnd());
   };
   for (const leaf of leaves) {
-    const a = leafAttributes(leaf.level, leaf.lo, leaf.hi);
+    const a = leafAttributes(leaf.level, leaf.lo, leaf.hi, mair);
     const size = levelSize(leaf.level);
     if (leaf.va === end && leaf.level === level && a === attrs) {
       end += size;

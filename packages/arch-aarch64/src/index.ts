@@ -17,15 +17,13 @@ export {
   FastPathReg,
   type RegisterRole,
 } from './register-table.js';
-export {
-  Descriptor,
-  DescriptorBit,
-  decodeLeafDescriptor,
-  encodeLeafDescriptor,
-  type DecodedLeaf,
-  type LeafOptions,
-} from './descriptor.js';
-export { AARCH64_PAGE_SIZES, Aarch64Mmu, createAarch64Mmu, splitVirtualAddress, type AddressSplit } from './mmu.js';
+export { Descriptor, DescriptorBit } from './descriptor.js';
+export { decodeLeafAttributes, decodeLeafDescriptor, encodeLeafDescriptor, type DecodedLeaf, type LeafAttributeFields, type LeafOptions } from './leaf-codec.js';
+export { decodeTableDescriptor, encodeTableDescriptor, type DecodedTable, type TableAttributes } from './table-descriptor.js';
+export { AttrIndex, DEFAULT_MAIR, MairAttr, Shareability, attrIndexOf, isDeviceAttribute, mairAttribute, memoryTypeName, type MemoryType } from './memory-attributes.js';
+export { Aarch64PageFault, Dfsc, ExceptionClass, ESR_IL, ESR_WNR, esrOf } from './fault.js';
+export { Aarch64AddressSpace, type Aarch64MapOptions } from './address-space.js';
+export { AARCH64_PAGE_SIZES, Aarch64Mmu, createAarch64Mmu, splitVirtualAddress, type AddressSplit, type Aarch64MmuOptions } from './mmu.js';
 export { VA_BITS } from './virtual-address.js';
 
 /** The AArch64 architecture backend, as the kernel consumes it. */

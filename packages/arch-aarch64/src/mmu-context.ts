@@ -26,9 +26,17 @@ export class MmuContext {
   leafBase = 0;
   leafRights = 0;
   leafGlobal = false;
+  /** Fault status of the last failed walk (DFSC). */
+  faultStatus = 0;
+  /** MAIR_EL1 of this instance. */
+  readonly mair: bigint;
+  /** TCR_EL1.HA: the walker sets AF; when false, an access to a page with AF = 0 is an access flag fault. */
+  readonly hardwareAccessFlag: boolean;
   readonly #msg: ShootdownMessage = { kind: 0, asid: 0, startVpn: 0, endVpn: 0 };
 
-  constructor(phys: PhysicalMemory, state: SharedState, cpus: number, tlbEntries: number) {
+  constructor(phys: PhysicalMemory, state: SharedState, cpus: number, tlbEntries: number, mair: bigint, hardwareAccessFlag: boolean) {
+    this.mair = mair;
+    this.hardwareAccessFlag = hardwareAccessFlag;
     this.phys = phys;
     this.u32 = phys.u32;
     this.state = state;

@@ -1,6 +1,8 @@
-import { FRAME_SIZE, IpcError, PageFault } from '@veridian/core';
-import type { AddressSpace, Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
+import { FRAME_SIZE, IpcError } from '@veridian/core';
+import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
 import { Aarch64AddressSpace } from './address-space.js';
+import { Aarch64PageFault, Dfsc } from './fault.js';
+import { DEFAULT_MAIR, checkMair } from './memory-attributes.js';
 import { MmuContext } from './mmu-context.js';
 import { ASID_COUNT, SharedState } from './shared-state.js';
 import { allocTable } from './translation-table.js';
@@ -33,8 +35,24 @@ export interface AddressSplit {
  */
 export function splitVirtualAddress(va: VirtualAddress): AddressSplit {
   const v = vaToNumber(va);
-  if (v < 0) throw new PageFault(va, 1, false, 'invalid-address');
+  if (v < 0) throw new Aarch64PageFault(va, 1, false, 'invalid-address', Dfsc.translation(0));
   return { indices: [tableIndex(v, 0), tableIndex(v, 1), tableIndex(v, 2), tableIndex(v, 3)], offset: v % 4096 };
+}
+
+/**
+ * AArch64 options of {@link createAarch64Mmu}, on top of the arch-neutral `MmuOptions`. They
+ * are per instance: give every instance attached to one shared state the same values.
+ *
+ * @example
+ * ```ts
+ * const mmu = createAarch64Mmu(phys, { mair: DEFAULT_MAIR, hardwareAccessFlag: false }); // AF faults, as with TCR_EL1.HA = 0
+ * ```
+ */
+export interface Aarch64MmuOptions extends MmuOptions {
+  /** MAIR_EL1; default {@link DEFAULT_MAIR} (Linux's layout). */
+  mair?: bigint;
+  /** TCR_EL1.HA (hardware Access flag update); default true. With false, accessing a page whose AF is 0 is an access flag fault. */
+  hardwareAccessFlag?: boolean;
 }
 
 /**
@@ -57,16 +75,28 @@ export class Aarch64Mmu implements Mmu {
   readonly #ctx: MmuContext;
 
   /** Creates an MMU with fresh shared state, or attaches to `options.sharedState`. */
-  constructor(phys: PhysicalMemory, options: MmuOptions = {}) {
+  constructor(phys: PhysicalMemory, options: Aarch64MmuOptions = {}) {
     const cpus = validCount(options.cpus, 1, MAX_CPUS, 'cpus');
     const wanted = validCount(options.tlbEntries, 64, MAX_TLB_ENTRIES, 'tlbEntries');
     // Direct-mapped TLB: round up to a power of two so a slot is `vpn & mask`.
     const entries = 2 ** Math.ceil(Math.log2(wanted));
+    const mair = options.mair ?? DEFAULT_MAIR;
+    checkMair(mair);
     const state = options.sharedState === undefined ? SharedState.create(phys) : SharedState.attach(phys, options.sharedState);
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = state.pa;
-    this.#ctx = new MmuContext(phys, state, cpus, entries);
+    this.#ctx = new MmuContext(phys, state, cpus, entries, mair, options.hardwareAccessFlag ?? true);
+  }
+
+  /** MAIR_EL1 of this instance. */
+  get mair(): bigint {
+    return this.#ctx.mair;
+  }
+
+  /** TCR_EL1.HA of this instance. */
+  get hardwareAccessFlag(): boolean {
+    return this.#ctx.hardwareAccessFlag;
   }
 
   /** TLB counters of this instance (live object). */
@@ -80,7 +110,7 @@ export class Aarch64Mmu implements Mmu {
   }
 
   /** Allocates a root table and an ASID; `OutOfMemory` (nothing taken) when either is exhausted. */
-  createAddressSpace(): AddressSpace {
+  createAddressSpace(): Aarch64AddressSpace {
     const ctx = this.#ctx;
     ctx.state.lock();
     try {
@@ -99,7 +129,7 @@ export class Aarch64Mmu implements Mmu {
   }
 
   /** Opens a space created by any instance on this shared state, from its root and ASID. */
-  attachAddressSpace(root: number, asid: number): AddressSpace {
+  attachAddressSpace(root: number, asid: number): Aarch64AddressSpace {
     if (!Number.isSafeInteger(root) || root % FRAME_SIZE !== 0 || !this.phys.isInstalled(root)) {
       throw new IpcError('InvalidArgument', `root 0x${Number(root).toString(16)} is not an installed frame`);
     }
@@ -133,6 +163,6 @@ export class Aarch64Mmu implements Mmu {
 }
 
 /** Creates (or, with `options.sharedState`, attaches) an AArch64 MMU; the `Arch.createMmu` entry point. */
-export function createAarch64Mmu(phys: PhysicalMemory, options?: MmuOptions): Aarch64Mmu {
+export function createAarch64Mmu(phys: PhysicalMemory, options?: Aarch64MmuOptions): Aarch64Mmu {
   return new Aarch64Mmu(phys, options);
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AccessKind, PageFault, PagePerm, PhysicalMemory } from '@veridian/core';
 import type { AddressSpace } from '@veridian/core';
-import { aarch64 } from '../src/index.ts';
+import { aarch64, type Aarch64AddressSpace, type TableAttributes } from '../src/index.ts';
 
 // Reference model: one record per mapped 4 KiB page or 2 MiB block, keyed by its first
 // address. The MMU under test runs with TLBs on, on several CPUs of two MMU instances that
@@ -33,7 +33,13 @@ type Op =
   | { op: 'mapBlock'; block: number; frame: number; perms: number }
   | { op: 'unmapBlock'; block: number }
   | { op: 'translate'; seg: number; page: number; offset: number; access: AccessKind; user: boolean; view: number; cpu: number }
-  | { op: 'translateBlock'; block: number; offset: number; access: AccessKind; user: boolean; view: number; cpu: number };
+  | { op: 'translateBlock'; block: number; offset: number; access: AccessKind; user: boolean; view: number; cpu: number }
+  | { op: 'tables'; useBlock: boolean; seg: number; page: number; block: number; level: number; attrs: Required<Omit<TableAttributes, 'nsTable'>>; view: number };
+
+/** Bytes one descriptor at `level` covers. */
+const span = (level: number): number => 2 ** (12 + 9 * (3 - level));
+const leafLevelOf = (size: number): number => (size === PAGE ? 3 : 2);
+const DEFAULT_TABLE = { apTable: 0, uxnTable: false, pxnTable: false };
 
 const perms = fc.subarray([READ, WRITE, EXECUTE, USER]).map((bits) => bits.reduce((a, b) => a | b, 0));
 const access = fc.constantFrom(AccessKind.Read, AccessKind.Write, AccessKind.Execute);
@@ -58,7 +64,18 @@ const translateBlockArb = fc.record({
   view: fc.integer({ min: 0, max: 1 }),
   cpu: fc.integer({ min: 0, max: 1 }),
 });
+const tablesArb = fc.record({
+  op: fc.constant('tables' as const),
+  useBlock: fc.boolean(),
+  seg: fc.integer({ min: 0, max: 2 }),
+  page: fc.integer({ min: 0, max: SEG_PAGES - 1 }),
+  block: fc.integer({ min: 0, max: 3 }),
+  level: fc.integer({ min: 0, max: 2 }),
+  attrs: fc.record({ apTable: fc.integer({ min: 0, max: 3 }), uxnTable: fc.boolean(), pxnTable: fc.boolean() }),
+  view: fc.integer({ min: 0, max: 1 }),
+});
 const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 2, arbitrary: tablesArb },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('map' as const), ...range, frame: fc.integer({ min: 0x100, max: 0xfffff }), perms }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('unmap' as const), ...range }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('protect' as const), ...range, perms }) },
@@ -82,6 +99,15 @@ function permitted(p: number, access: AccessKind, user: boolean): boolean {
   return true;
 }
 
+/** The hierarchical limits of the table descriptors on the path (Arm ARM: APTable, UXNTable, PXNTable), on top of the leaf's permissions. */
+function permittedUnder(p: number, access: AccessKind, user: boolean, path: Array<Required<Omit<TableAttributes, 'nsTable'>>>): boolean {
+  if (!permitted(p, access, user)) return false;
+  const ap = path.reduce((a, t) => a | t.apTable, 0);
+  if (access === AccessKind.Execute) return user ? !path.some((t) => t.uxnTable) : !path.some((t) => t.pxnTable);
+  if (user && ap & 1) return false;
+  return !(access === AccessKind.Write && ap & 2);
+}
+
 function run(ops: Op[]): void {
   const phys = PhysicalMemory.create({ frames: 256 });
   const mmu0 = aarch64.createMmu(phys, { cpus: 2 });
@@ -90,6 +116,21 @@ function run(ops: Op[]): void {
   const views: AddressSpace[] = [space, mmu1.attachAddressSpace(space.root, space.asid)];
   const baseline = phys.freeFrames;
   const ref = new Map<number, Ref>();
+  // Controls of table descriptors, by `${level}:${index of the span it covers}`; absent = all zero.
+  const controls = new Map<string, Required<Omit<TableAttributes, 'nsTable'>>>();
+  const keyOf = (level: number, va: number): string => `${level}:${Math.floor(va / span(level))}`;
+  const descriptorExists = (level: number, va: number): boolean => {
+    for (const [k, r] of ref) if (leafLevelOf(r.size) > level && Math.floor(k / span(level)) === Math.floor(va / span(level))) return true;
+    return false;
+  };
+  // Tables emptied by unmap are freed; a descriptor made again later starts with no controls.
+  const collect = (): void => {
+    for (const key of [...controls.keys()]) {
+      const [l, i] = key.split(':').map(Number) as [number, number];
+      if (!descriptorExists(l, i * span(l))) controls.delete(key);
+    }
+  };
+  const pathOf = (key: number, size: number) => Array.from({ length: leafLevelOf(size) }, (_, l) => controls.get(keyOf(l, key)) ?? DEFAULT_TABLE);
 
   const pagesOf = (o: { seg: number; first: number; count: number }): number[] => {
     const n = Math.min(o.count, SEG_PAGES - o.first);
@@ -106,7 +147,7 @@ function run(ops: Op[]): void {
     }
     if (!r) {
       expect(got).toBe('not-present');
-    } else if (!permitted(r.perms, access, user)) {
+    } else if (!permittedUnder(r.perms, access, user, pathOf(key, r.size))) {
       expect(got).toBe('permission');
     } else {
       expect(got).toBe(r.pa + (va - key));
@@ -116,7 +157,21 @@ function run(ops: Op[]): void {
   };
 
   for (const o of ops) {
+    collect();
     switch (o.op) {
+      case 'tables': {
+        const va = o.useBlock ? BLOCKS[o.block]! : SEGMENTS[o.seg]! + o.page * PAGE;
+        const exists = descriptorExists(o.level, va);
+        try {
+          (views[o.view] as Aarch64AddressSpace).setTableAttributes(va, o.level, o.attrs);
+          expect(exists, `table descriptor at level ${o.level} for 0x${va.toString(16)}`).toBe(true);
+          controls.set(keyOf(o.level, va), o.attrs);
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('InvalidArgument');
+          expect(exists).toBe(false);
+        }
+        break;
+      }
       case 'map': {
         const pages = pagesOf(o);
         const clash = pages.some((va) => ref.has(va));
@@ -185,7 +240,7 @@ function run(ops: Op[]): void {
   expect(phys.freeFrames).toBe(baseline);
 }
 
-describe('model-based: random map/unmap/protect/translate against a reference map', () => {
+describe('model-based: random map/unmap/protect/table controls/translate against a reference map', () => {
   it('agrees with the model on 2 instances x 2 CPUs with TLBs on', () => {
     fc.assert(fc.property(fc.array(opArb, { minLength: 20, maxLength: 150, size: 'max' }), run), { numRuns: 200 });
   });

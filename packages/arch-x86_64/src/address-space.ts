@@ -1,13 +1,17 @@
-import { AccessKind, IpcError, PageFault, PageMarker } from '@veridian/core';
+import { AccessKind, IpcError, PageMarker } from '@veridian/core';
 import type { AddressSpace, FaultReason, MapOptions, PageFaultHandler, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
-import { LOWER_HALF_END, indexAt, rangeInOneHalf, toLinear } from './address.js';
+import { LOWER_HALF_END, rangeInOneHalf, toLinear } from './address.js';
 import { formatDump } from './dump.js';
-import { LEVEL_SPAN, PHYS_LIMIT, PteHi, PteLo, entryAddress, entryToBigInt, leafHi, leafLo } from './page-table-entry.js';
+import { readEntry, setEntryKeys, setTableFlags, tableFlagWords, writeEntry } from './entry-access.js';
+import { X86PageFault } from './fault.js';
+import { LEVEL_SPAN, entryToBigInt, leafCacheBits, leafHi, leafLo, protectionKeyBits } from './page-table-entry.js';
 import { invalidArgument } from './page-table.js';
+import { checkProtectionKey, pkruForbidMask } from './protection-keys.js';
 import type { PageTables } from './page-table.js';
 import { ShootdownKind } from './shared-state.js';
 import type { SharedState } from './shared-state.js';
 import { TlbRight } from './tlb.js';
+import { FAULT_INVALID, FAULT_LAZY, FAULT_NOT_PRESENT, FAULT_PERMISSION, FAULT_RESERVED, Walker } from './walker.js';
 import type { Tlb } from './tlb.js';
 
 /** What an address space shares with its MMU instance. */
@@ -17,18 +21,40 @@ export interface MmuContext {
   readonly tlb: Tlb;
   /** Live list of fault handlers (the MMU adds and removes). */
   readonly handlers: PageFaultHandler[];
+  /** MAXPHYADDR: physical-address width in bits (32–52). */
+  readonly maxPhysAddr: number;
+  /** CR0.WP: supervisor writes honour R/W. */
+  readonly writeProtect: boolean;
 }
 
-// Negative walk results (a translation is never negative).
-const FAULT_NOT_PRESENT = -1;
-const FAULT_PERMISSION = -2;
-const FAULT_LAZY = -3;
-const FAULT_INVALID = -4;
+/**
+ * x86_64 options of {@link X86AddressSpace.map}, on top of the arch-neutral `MapOptions`.
+ *
+ * @example
+ * ```ts
+ * // A user data page with protection key 3, write-combining (PAT index 1 under Linux's PAT), under
+ * // paging-structure entries created as Linux's _PAGE_TABLE (P|RW|US|A|D).
+ * space.map(0x40_0000, 0x5000, 4096, PagePerm.READ | PagePerm.WRITE | PagePerm.USER, { protectionKey: 3, patIndex: 1, tableFlags: 0x67n });
+ * ```
+ */
+export interface X86MapOptions extends MapOptions {
+  /** Protection key of the leaves (bits 62:59), 0–15; default 0. */
+  protectionKey?: number;
+  /** Memory type as a PAT index 0–7 (PAT·4 + PCD·2 + PWT); default 0 (write-back under the reset PAT). */
+  patIndex?: number;
+  /**
+   * Flags of the paging-structure entries this call creates (bits allowed by `TABLE_FLAG_MASK`,
+   * P required); default `P | R/W | U/S` (0x7). Existing tables keep theirs (see `setTableFlags`).
+   */
+  tableFlags?: bigint;
+}
+
 const REASONS: Readonly<Record<number, FaultReason>> = {
   [FAULT_NOT_PRESENT]: 'not-present',
   [FAULT_PERMISSION]: 'permission',
   [FAULT_LAZY]: 'lazy',
   [FAULT_INVALID]: 'invalid-address',
+  [FAULT_RESERVED]: 'reserved-bit',
 };
 
 const TOP = 3;
@@ -36,8 +62,6 @@ const TWO32 = 2 ** 32;
 const VPN_HI_DIV = 2 ** 44;
 const ALL_PERMS = 0xf;
 const ALL_MARKERS = PageMarker.COPY_ON_WRITE | PageMarker.LAZY;
-const A = PteLo.ACCESSED;
-const AD = PteLo.ACCESSED | PteLo.DIRTY;
 
 /**
  * One x86_64 address space: a PML4 in machine memory tagged by a PCID. Mutations take the
@@ -47,36 +71,52 @@ export class X86AddressSpace implements AddressSpace {
   readonly asid: number;
   readonly root: number;
   readonly #tables: PageTables;
-  readonly #u32: Uint32Array;
   readonly #shared: SharedState;
   readonly #tlb: Tlb;
   readonly #handlers: PageFaultHandler[];
+  readonly #ctx: MmuContext;
+  readonly #physLimit: number;
+  readonly #wp: boolean;
+  readonly #walker: Walker;
   #destroyed = false;
 
+  /** @internal Use `X86Mmu.createAddressSpace` / `attachAddressSpace`. */
   constructor(ctx: MmuContext, root: number, asid: number) {
     this.root = root;
     this.asid = asid;
     this.#tables = ctx.tables;
-    this.#u32 = ctx.tables.u32;
     this.#shared = ctx.shared;
     this.#tlb = ctx.tlb;
     this.#handlers = ctx.handlers;
+    this.#ctx = ctx;
+    this.#physLimit = 2 ** ctx.maxPhysAddr;
+    this.#wp = ctx.writeProtect;
+    this.#walker = new Walker(ctx.tables, ctx.tlb, root, asid, ctx.maxPhysAddr, ctx.writeProtect);
   }
 
-  map(va: VirtualAddress, pa: number, length: number, perms: PagePerms, options: MapOptions = {}): void {
+  /**
+   * Maps a range (see `AddressSpace.map`), with the x86-only attributes of {@link X86MapOptions}.
+   * The physical range must lie below 2^MAXPHYADDR.
+   */
+  map(va: VirtualAddress, pa: number, length: number, perms: PagePerms, options: X86MapOptions = {}): void {
     this.#live();
     const pageSize = options.pageSize ?? 4096;
     const leafLevel = LEVEL_SPAN.indexOf(pageSize);
     if (leafLevel < 0 || leafLevel > 2) invalidArgument(`page size ${pageSize} is not one of 4096, 2 MiB, 1 GiB`);
     const start = this.#range(va, length, pageSize);
-    if (!Number.isSafeInteger(pa) || pa < 0 || pa % pageSize !== 0 || pa + length > PHYS_LIMIT) {
-      invalidArgument(`physical address ${pa} is not a ${pageSize}-aligned address below 2^52 for ${length} bytes`);
+    if (!Number.isSafeInteger(pa) || pa < 0 || pa % pageSize !== 0 || pa + length > this.#physLimit) {
+      invalidArgument(`physical address ${pa} is not a ${pageSize}-aligned address below 2^${this.#ctx.maxPhysAddr} for ${length} bytes`);
     }
     checkPerms(perms);
     const markers = options.markers ?? 0;
     checkMarkers(markers);
-    const lo = leafLo(0, perms, markers, options.global === true, leafLevel);
-    const hi = leafHi(0, perms);
+    const key = options.protectionKey ?? 0;
+    checkProtectionKey(key);
+    const pat = options.patIndex ?? 0;
+    if (!Number.isInteger(pat) || pat < 0 || pat > 7) invalidArgument(`PAT index ${pat} is not an integer in [0, 7]`);
+    const [tLo, tHi] = tableFlagWords(options.tableFlags);
+    const lo = (leafLo(0, perms, markers, options.global === true, leafLevel) | leafCacheBits(pat, leafLevel)) >>> 0;
+    const hi = (leafHi(0, perms) | protectionKeyBits(key)) >>> 0;
     const end = start + length;
     const tables = this.#tables;
     this.#shared.lock();
@@ -84,7 +124,7 @@ export class X86AddressSpace implements AddressSpace {
       if (tables.anyLeaf(this.root, TOP, 0, start, end)) throw new IpcError('AlreadyExists', 'the range overlaps an existing mapping');
       const created: number[] = [];
       try {
-        tables.ensureTables(this.root, TOP, 0, start, end, leafLevel, created);
+        tables.ensureTables(this.root, TOP, 0, start, end, leafLevel, created, tLo, tHi);
       } catch (e) {
         tables.undoCreated(created);
         throw e;
@@ -135,59 +175,25 @@ export class X86AddressSpace implements AddressSpace {
     const tlb = this.#tlb;
     if (cpu >>> 0 !== cpu || cpu >= tlb.cpus) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
     let need: number;
+    let pk = 1;
     if (access === AccessKind.Read) need = 0;
-    else if (access === AccessKind.Write) need = TlbRight.WRITE | TlbRight.DIRTY;
-    else if (access === AccessKind.Execute) need = TlbRight.EXECUTE;
-    else throw new IpcError('InvalidArgument', `unknown access kind ${access}`);
+    else if (access === AccessKind.Write) {
+      // CR0.WP = 0 lets supervisor writes ignore R/W.
+      need = user || this.#wp ? TlbRight.WRITE | TlbRight.DIRTY : TlbRight.DIRTY;
+      pk = pkruForbidMask(true, user, this.#wp);
+    } else if (access === AccessKind.Execute) {
+      need = TlbRight.EXECUTE;
+      pk = 0;
+    } else throw new IpcError('InvalidArgument', `unknown access kind ${access}`);
     if (user) need |= TlbRight.USER;
     const linear = typeof va === 'number' ? (va >= 0 && va < LOWER_HALF_END && Math.floor(va) === va ? va : -1) : toLinear(va);
     if (linear < 0) return FAULT_INVALID;
     tlb.sync(cpu);
     const vpnLo = (linear / 4096) >>> 0;
     const vpnHi = (linear / VPN_HI_DIV) & 0xf;
-    const page = tlb.lookup(cpu, this.asid, vpnLo, vpnHi, need);
+    const page = tlb.lookup(cpu, this.asid, vpnLo, vpnHi, need, pk);
     if (page >= 0) return page + (linear & 0xfff);
-    return this.#walk(linear, access, cpu, user, vpnLo, vpnHi);
-  }
-
-  /** The hardware walk: checks rights, sets A (and D on a write) atomically, fills the TLB. */
-  #walk(linear: number, access: AccessKind, cpu: number, user: boolean, vpnLo: number, vpnHi: number): number {
-    const u32 = this.#u32;
-    const tables = this.#tables;
-    restart: for (;;) {
-      let table = this.root;
-      for (let level = TOP; level >= 0; level--) {
-        const w = tables.word(table, indexAt(linear, level));
-        const lo = u32[w]!;
-        const hi = u32[w + 1]!;
-        if ((lo | hi) === 0) return FAULT_NOT_PRESENT;
-        if (level === 0 || (level < TOP && (lo & PteLo.PAGE_SIZE) !== 0)) {
-          if (lo & PteLo.SW_LAZY) return FAULT_LAZY;
-          if ((lo & PteLo.PRESENT) === 0) return FAULT_PERMISSION;
-          if (access === AccessKind.Write && (lo & PteLo.WRITABLE) === 0) return FAULT_PERMISSION;
-          if (access === AccessKind.Execute && (hi & PteHi.NO_EXECUTE) !== 0) return FAULT_PERMISSION;
-          if (user && (lo & PteLo.USER) === 0) return FAULT_PERMISSION;
-          const want = access === AccessKind.Write ? AD : A;
-          let cur = lo;
-          if ((lo & want) !== want) {
-            // Compare-and-swap, not a blind OR: if the entry changed under us (unmap, protect), walk again.
-            cur = (lo | want) >>> 0;
-            if (Atomics.compareExchange(u32, w, lo, cur) !== lo) continue restart;
-          }
-          const page = entryAddress(cur, hi, level, true) + (linear % LEVEL_SPAN[level]!) - (linear & 0xfff);
-          const rights =
-            (cur & PteLo.WRITABLE ? TlbRight.WRITE : 0) |
-            (cur & PteLo.USER ? TlbRight.USER : 0) |
-            (hi & PteHi.NO_EXECUTE ? 0 : TlbRight.EXECUTE) |
-            (cur & PteLo.DIRTY ? TlbRight.DIRTY : 0);
-          this.#tlb.fill(cpu, this.asid, vpnLo, vpnHi, page, rights, (cur & PteLo.GLOBAL) !== 0, level);
-          return page + (linear & 0xfff);
-        }
-        if ((lo & PteLo.ACCESSED) === 0 && Atomics.compareExchange(u32, w, lo, (lo | A) >>> 0) !== lo) continue restart;
-        table = entryAddress(lo, hi, level, false);
-      }
-      return FAULT_NOT_PRESENT;
-    }
+    return this.#walker.walk(linear, access, cpu, user, vpnLo, vpnHi);
   }
 
   /** Slow path of a failed translation: confirm under the lock, run the handlers, retry once, else throw. */
@@ -197,7 +203,7 @@ export class X86AddressSpace implements AddressSpace {
       const linear = toLinear(va);
       this.#shared.lock();
       try {
-        code = this.#walk(linear, access, cpu, user, (linear / 4096) >>> 0, (linear / VPN_HI_DIV) & 0xf);
+        code = this.#walker.walk(linear, access, cpu, user, (linear / 4096) >>> 0, (linear / VPN_HI_DIV) & 0xf);
       } finally {
         this.#shared.unlock();
       }
@@ -214,9 +220,10 @@ export class X86AddressSpace implements AddressSpace {
     throw fault;
   }
 
-  #pageFault(va: VirtualAddress, access: AccessKind, user: boolean, code: number): PageFault {
-    const mapping = code === FAULT_PERMISSION || code === FAULT_LAZY ? this.lookup(va) : undefined;
-    return new PageFault(va, access, user, REASONS[code]!, mapping);
+  #pageFault(va: VirtualAddress, access: AccessKind, user: boolean, code: number): X86PageFault {
+    if (code === FAULT_INVALID) return new X86PageFault(va, access, user, 'invalid-address', 0);
+    const mapping = code === FAULT_PERMISSION || code === FAULT_LAZY || code === FAULT_RESERVED ? this.lookup(va) : undefined;
+    return new X86PageFault(va, access, user, REASONS[code]!, this.#walker.errorCode, mapping, this.#walker.level);
   }
 
   lookup(va: VirtualAddress): PageMapping | undefined {
@@ -237,7 +244,7 @@ export class X86AddressSpace implements AddressSpace {
   walk(va: VirtualAddress): bigint[] {
     this.#live();
     const linear = toLinear(va);
-    if (linear < 0) throw new PageFault(va, AccessKind.Read, false, 'invalid-address');
+    if (linear < 0) throw new X86PageFault(va, AccessKind.Read, false, 'invalid-address', 0);
     const entries: Array<[number, number]> = [];
     this.#tables.walkEntries(this.root, linear, entries);
     return entries.map(([lo, hi]) => entryToBigInt(lo, hi));
@@ -250,6 +257,95 @@ export class X86AddressSpace implements AddressSpace {
 
   dump(): string {
     return formatDump(this.mappings());
+  }
+
+  /**
+   * The raw entry at `level` (3 = PML4E, 2 = PDPTE, 1 = PDE, 0 = PTE) on the path to `va`,
+   * or `undefined` when a table above it is missing or a huge page ends the path higher up.
+   *
+   * @example
+   * ```ts
+   * space.readEntry(0x40_0000, 3); // 0x…067n for a PML4E created with tableFlags 0x67n
+   * ```
+   */
+  readEntry(va: VirtualAddress, level: number): bigint | undefined {
+    this.#live();
+    return readEntry(this.#tables, this.root, this.#linear(va), level);
+  }
+
+  /**
+   * Replaces the flags of the paging-structure entry at `level` (3, 2 or 1) above `va` with
+   * `flags` (bits of `TABLE_FLAG_MASK`; the table address is kept), then invalidates every
+   * CPU's TLB for the range it covers. Clearing R/W, U/S or P, or setting XD, restricts every
+   * page below, as on hardware. Throws `InvalidArgument` if there is no table entry there.
+   *
+   * @example
+   * ```ts
+   * space.setTableFlags(0x40_0000, 3, 0x63n); // PML4E becomes _KERNPG_TABLE: user access below it faults
+   * ```
+   */
+  setTableFlags(va: VirtualAddress, level: number, flags: bigint): void {
+    this.#live();
+    const linear = this.#linear(va);
+    this.#mutate(() => setTableFlags(this.#tables, this.root, linear, level, flags), linear, level);
+  }
+
+  /**
+   * Writes a raw 64-bit value into the entry at `level` on the path to `va`, as kernel code
+   * writing the entry directly would (e.g. to set bits the arch-neutral API cannot), then
+   * invalidates every CPU's TLB for the range it covers. Writes that would change the table
+   * structure are refused with `InvalidArgument`: a table entry must keep its address and stay
+   * a table entry, a huge leaf must keep PS, and a new non-leaf entry cannot be made.
+   *
+   * @example
+   * ```ts
+   * space.writeEntry(0x60_0000, 1, space.readEntry(0x60_0000, 1)! | (1n << 13n)); // reserved bit 13 of a 2 MiB PDE
+   * ```
+   */
+  writeEntry(va: VirtualAddress, level: number, value: bigint): void {
+    this.#live();
+    const linear = this.#linear(va);
+    this.#mutate(() => writeEntry(this.#tables, this.root, linear, level, value), linear, level);
+  }
+
+  /**
+   * Sets the protection key (bits 62:59) of every leaf in `[va, va + length)`, like
+   * `pkey_mprotect`, then shoots the range down. Splitting a huge page is `InvalidArgument`.
+   *
+   * @example
+   * ```ts
+   * space.setProtectionKey(0x40_0000, 4096, 5);
+   * ```
+   */
+  setProtectionKey(va: VirtualAddress, length: number, key: number): void {
+    this.#live();
+    const start = this.#range(va, length, 4096);
+    checkProtectionKey(key);
+    this.#shared.lock();
+    try {
+      if (this.#tables.splitsHugePage(this.root, TOP, 0, start, start + length)) invalidArgument('the range would split a huge page');
+      if (setEntryKeys(this.#tables, this.root, start, start + length, key) > 0) this.#shootdown(start, length);
+    } finally {
+      this.#shared.unlock();
+    }
+  }
+
+  #linear(va: VirtualAddress): number {
+    const linear = toLinear(va);
+    if (linear < 0) invalidArgument(`${String(va)} is not a canonical address`);
+    return linear;
+  }
+
+  /** Runs a table-entry change under the lock, then shoots down the span the entry at `level` covers. */
+  #mutate(change: () => void, linear: number, level: number): void {
+    const span = LEVEL_SPAN[level] ?? 4096;
+    this.#shared.lock();
+    try {
+      change();
+      this.#shootdown(linear - (linear % span), span);
+    } finally {
+      this.#shared.unlock();
+    }
   }
 
   destroy(): void {

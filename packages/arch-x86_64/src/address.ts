@@ -28,6 +28,21 @@ export function toLinear(va: VirtualAddress): number {
   return -1;
 }
 
+/**
+ * True when `va` is a canonical 48-bit address (bits 63:47 all equal), i.e. one a translation
+ * can use; a non-canonical address raises #GP on hardware.
+ *
+ * @example
+ * ```ts
+ * isCanonical(0x7fff_ffff_f000); // true
+ * isCanonical(0xffff_8000_0000_0000n); // true
+ * isCanonical(0x0000_8000_0000_0000n); // false
+ * ```
+ */
+export function isCanonical(va: VirtualAddress): boolean {
+  return toLinear(va) >= 0;
+}
+
 /** The canonical address of a linear address: a `number` in the lower half, a `bigint` in the upper. */
 export function fromLinear(linear: number): VirtualAddress {
   return linear < LOWER_HALF_END ? linear : BigInt(linear) + UPPER_BASE;

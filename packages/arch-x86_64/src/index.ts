@@ -16,7 +16,10 @@ export {
   Level,
   LEVEL_SPAN,
   TABLE_ENTRY_FLAGS,
+  TABLE_FLAG_MASK,
   PHYS_LIMIT,
+  leafCacheBits,
+  protectionKeyBits,
   normalizePerms,
   leafLo,
   leafHi,
@@ -29,7 +32,12 @@ export {
   entryToBigInt,
   entryFromBigInt,
 } from './page-table-entry.js';
-export { X86Mmu, createX86Mmu, X86_64_PAGE_SIZES } from './mmu.js';
+export { X86Mmu, createX86Mmu, X86_64_PAGE_SIZES, type X86MmuOptions } from './mmu.js';
+export { X86AddressSpace, type X86MapOptions } from './address-space.js';
+export { X86PageFault, PfError, X86Vector } from './fault.js';
+export { PROTECTION_KEY_COUNT, makePkru, pkruBits } from './protection-keys.js';
+export { isCanonical } from './address.js';
+export { decodeEntry, encodeEntry, type EntryFields } from './entry-fields.js';
 export { formatDump, formatSize } from './dump.js';
 
 /**

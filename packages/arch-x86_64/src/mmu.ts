@@ -1,7 +1,8 @@
-import { FRAME_SIZE, IpcError, PageFault, AccessKind } from '@veridian/core';
-import type { AddressSpace, Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
+import { FRAME_SIZE, IpcError, AccessKind } from '@veridian/core';
+import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
 import { indexAt, toLinear } from './address.js';
 import { X86AddressSpace } from './address-space.js';
+import { X86PageFault } from './fault.js';
 import type { MmuContext } from './address-space.js';
 import { PageTables } from './page-table.js';
 import { SharedState } from './shared-state.js';
@@ -9,6 +10,22 @@ import { Tlb } from './tlb.js';
 
 /** Page sizes of x86_64 4-level paging: 4 KiB, 2 MiB, 1 GiB. */
 export const X86_64_PAGE_SIZES: readonly number[] = Object.freeze([4096, 2 << 20, 1 << 30]);
+
+/**
+ * x86_64 options of {@link createX86Mmu}, on top of the arch-neutral `MmuOptions`. They are
+ * per instance: give every instance attached to one shared state the same values.
+ *
+ * @example
+ * ```ts
+ * const mmu = createX86Mmu(phys, { cpus: 2, maxPhysAddr: 46, writeProtect: true });
+ * ```
+ */
+export interface X86MmuOptions extends MmuOptions {
+  /** MAXPHYADDR (CPUID.80000008H:EAX[7:0]), 32–52; default 52. Entry address bits at or above it are reserved. */
+  maxPhysAddr?: number;
+  /** CR0.WP; default true (as every modern kernel sets it). With false, supervisor writes ignore R/W. */
+  writeProtect?: boolean;
+}
 
 /**
  * The x86_64 MMU: 4-level paging (PML4 → PDPT → PD → PT) over the machine's physical
@@ -27,16 +44,52 @@ export class X86Mmu implements Mmu {
   readonly #ctx: MmuContext;
 
   /** Creates the MMU (or attaches to one with `options.sharedState`); see `MmuOptions` in `@veridian/core`. */
-  constructor(phys: PhysicalMemory, options: MmuOptions = {}) {
+  constructor(phys: PhysicalMemory, options: X86MmuOptions = {}) {
     const cpus = options.cpus ?? 1;
     const entries = options.tlbEntries ?? 64;
+    const maxPhysAddr = options.maxPhysAddr ?? 52;
+    if (!Number.isInteger(maxPhysAddr) || maxPhysAddr < 32 || maxPhysAddr > 52) throw new IpcError('InvalidArgument', `maxPhysAddr must be an integer in [32, 52], got ${maxPhysAddr}`);
     // Validate the TLB shape before a fresh state frame is allocated, so a bad option leaks nothing.
     Tlb.check(cpus, entries);
     const shared = options.sharedState === undefined ? SharedState.create(phys) : SharedState.attach(phys, options.sharedState);
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = shared.pa;
-    this.#ctx = { tables: new PageTables(phys), shared, tlb: new Tlb(shared, cpus, entries), handlers: [] };
+    this.maxPhysAddr = maxPhysAddr;
+    this.#ctx = { tables: new PageTables(phys), shared, tlb: new Tlb(shared, cpus, entries), handlers: [], maxPhysAddr, writeProtect: options.writeProtect ?? true };
+  }
+
+  /** MAXPHYADDR of this instance. */
+  readonly maxPhysAddr: number;
+
+  /** CR0.WP of this instance. */
+  get writeProtect(): boolean {
+    return this.#ctx.writeProtect;
+  }
+
+  /**
+   * PKRU of `cpu` (0 after reset: every key allows everything).
+   *
+   * @example
+   * ```ts
+   * mmu.setPkru(0, 0b1000); // WD for key 1: writes to user pages with key 1 fault with PK set
+   * mmu.pkru(0); // 8
+   * ```
+   */
+  pkru(cpu: number): number {
+    this.#cpu(cpu);
+    return this.#ctx.tlb.pkru[cpu]!;
+  }
+
+  /** WRPKRU on `cpu`: takes effect for the next access, TLB hits included (see {@link X86Mmu.pkru}). */
+  setPkru(cpu: number, value: number): void {
+    this.#cpu(cpu);
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new IpcError('InvalidArgument', `PKRU value ${value} is not a u32`);
+    this.#ctx.tlb.pkru[cpu] = value;
+  }
+
+  #cpu(cpu: number): void {
+    if (cpu >>> 0 !== cpu || cpu >= this.#ctx.tlb.cpus) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
   }
 
   get tlbStats(): TlbStats {
@@ -45,11 +98,11 @@ export class X86Mmu implements Mmu {
 
   splitAddress(va: VirtualAddress): { indices: number[]; offset: number } {
     const linear = toLinear(va);
-    if (linear < 0) throw new PageFault(va, AccessKind.Read, false, 'invalid-address');
+    if (linear < 0) throw new X86PageFault(va, AccessKind.Read, false, 'invalid-address', 0);
     return { indices: [indexAt(linear, 3), indexAt(linear, 2), indexAt(linear, 1), indexAt(linear, 0)], offset: linear & 0xfff };
   }
 
-  createAddressSpace(): AddressSpace {
+  createAddressSpace(): X86AddressSpace {
     const { shared, tables } = this.#ctx;
     let pcid: number;
     let root: number;
@@ -68,7 +121,7 @@ export class X86Mmu implements Mmu {
     return new X86AddressSpace(this.#ctx, root, pcid);
   }
 
-  attachAddressSpace(root: number, asid: number): AddressSpace {
+  attachAddressSpace(root: number, asid: number): X86AddressSpace {
     if (!Number.isInteger(root) || root % FRAME_SIZE !== 0 || !this.phys.isInstalled(root)) {
       throw new IpcError('InvalidArgument', `root ${root} is not an installed frame address`);
     }
@@ -97,6 +150,6 @@ export class X86Mmu implements Mmu {
 }
 
 /** Creates an x86_64 MMU over `phys` (the `Arch.createMmu` of this package). */
-export function createX86Mmu(phys: PhysicalMemory, options?: MmuOptions): X86Mmu {
+export function createX86Mmu(phys: PhysicalMemory, options?: X86MmuOptions): X86Mmu {
   return new X86Mmu(phys, options);
 }

@@ -32,6 +32,8 @@ export const PteBit = {
   SW_READABLE: 11,
   /** PAT of a 2 MiB / 1 GiB leaf (bit 12; the frame address starts above it). */
   LARGE_PAT: 12,
+  /** Lowest bit of the 4-bit protection key of a leaf (bits 62:59; SDM §4.6.2). */
+  PROTECTION_KEY: 59,
   /** XD/NX: instruction fetches forbidden. */
   NO_EXECUTE: 63,
 } as const;
@@ -66,9 +68,21 @@ export const PteLo = {
 export const PteHi = {
   /** Address bits 32–51. */
   ADDRESS: 0x000fffff,
+  /** Protection key of a leaf (bits 62:59). */
+  PROTECTION_KEY: 0x78000000,
+  /** Shift of the protection key in the high word. */
+  PROTECTION_KEY_SHIFT: 27,
   /** NX (bit 63). */
   NO_EXECUTE: 0x80000000,
 } as const;
+
+/**
+ * Bits of a paging-structure (non-leaf) entry a caller may set with `tableFlags` /
+ * `setTableFlags`: P, R/W, U/S, PWT, PCD, A, D (ignored by the walker in a table entry, set
+ * by Linux's `_PAGE_TABLE`), the ignored bits 9–11 and 52–58, and XD. PS is never a flag of a
+ * table entry (it would make it a leaf), nor G (ignored, so not stored).
+ */
+export const TABLE_FLAG_MASK = 0x87f0000000000e7fn;
 
 /** Paging-structure levels, leaf-most first: the PT maps 4 KiB, the PD 2 MiB, the PDPT 1 GiB. */
 export const Level = { PT: 0, PD: 1, PDPT: 2, PML4: 3 } as const;
@@ -114,14 +128,14 @@ export function leafHi(pa: number, perms: PagePerms): number {
   return (normalizePerms(perms) & PagePerm.EXECUTE ? hi : hi | PteHi.NO_EXECUTE) >>> 0;
 }
 
-/** Low word of a table entry pointing at the table at `pa`. */
-export function tableLo(pa: number): number {
-  return ((pa % TWO32 & PteLo.ADDRESS_4K) | TABLE_ENTRY_FLAGS) >>> 0;
+/** Low word of a table entry pointing at the table at `pa`, with low flag bits `flags` (default P \| R/W \| U/S). */
+export function tableLo(pa: number, flags: number = TABLE_ENTRY_FLAGS): number {
+  return ((pa % TWO32 & PteLo.ADDRESS_4K) | (flags & 0xfff)) >>> 0;
 }
 
-/** High word of a table entry pointing at the table at `pa`. */
-export function tableHi(pa: number): number {
-  return Math.floor(pa / TWO32) & PteHi.ADDRESS;
+/** High word of a table entry pointing at the table at `pa`, with high flag bits `flagsHi` (XD, ignored bits 52–58). */
+export function tableHi(pa: number, flagsHi = 0): number {
+  return ((Math.floor(pa / TWO32) & PteHi.ADDRESS) | (flagsHi & ~PteHi.ADDRESS)) >>> 0;
 }
 
 /** Physical address in an entry at `level`, read as a leaf when `leaf` (huge pages mask PAT out). */
@@ -145,9 +159,27 @@ export function leafMarkers(lo: number): number {
   return (lo & PteLo.SW_COPY_ON_WRITE ? PageMarker.COPY_ON_WRITE : 0) | (lo & PteLo.SW_LAZY ? PageMarker.LAZY : 0);
 }
 
-/** True when the entry at `level` is a leaf (every PTE; a PD/PDPT entry with PS). */
+/** True when the entry at `level` is a leaf (every PTE; a PD/PDPT entry with PS). PS in a PML4E is reserved, never a leaf. */
 export function isLeaf(lo: number, level: number): boolean {
-  return level === 0 || (lo & PteLo.PAGE_SIZE) !== 0;
+  return level === 0 || (level < 3 && (lo & PteLo.PAGE_SIZE) !== 0);
+}
+
+/**
+ * Low-word bits of a leaf that select its memory type through the PAT: `patIndex` =
+ * PAT·4 + PCD·2 + PWT (SDM §11.12.3), with PAT at bit 7 of a PTE and bit 12 of a 2 MiB /
+ * 1 GiB leaf.
+ */
+export function leafCacheBits(patIndex: number, level: number): number {
+  let lo = 0;
+  if (patIndex & 1) lo |= PteLo.WRITE_THROUGH;
+  if (patIndex & 2) lo |= PteLo.CACHE_DISABLE;
+  if (patIndex & 4) lo |= level === 0 ? PteLo.PAGE_SIZE : PteLo.LARGE_PAT;
+  return lo;
+}
+
+/** High-word bits of protection key `key` (0–15). */
+export function protectionKeyBits(key: number): number {
+  return ((key & 0xf) << PteHi.PROTECTION_KEY_SHIFT) >>> 0;
 }
 
 /** Joins the two halves of an entry into its 64-bit value (tools and tests, not the hot path). */

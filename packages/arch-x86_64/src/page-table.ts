@@ -5,6 +5,7 @@ import {
   LEVEL_SPAN,
   PteHi,
   PteLo,
+  TABLE_ENTRY_FLAGS,
   entryAddress,
   isLeaf,
   leafMarkers,
@@ -163,7 +164,7 @@ export class PageTables {
    * Each new table is recorded in `created` as (entry word, frame address) so a failure can
    * be undone with {@link undoCreated}.
    */
-  ensureTables(table: number, level: number, base: number, start: number, end: number, leafLevel: number, created: number[]): void {
+  ensureTables(table: number, level: number, base: number, start: number, end: number, leafLevel: number, created: number[], flagsLo: number = TABLE_ENTRY_FLAGS, flagsHi = 0): void {
     const u32 = this.u32;
     const span = LEVEL_SPAN[level]!;
     for (let i = Math.floor((start - base) / span), eBase = base + i * span; i < ENTRIES && eBase < end; i++, eBase += span) {
@@ -171,12 +172,12 @@ export class PageTables {
       let child: number;
       if ((u32[w]! | u32[w + 1]!) === 0) {
         child = this.allocTable();
-        this.store(w, tableLo(child), tableHi(child));
+        this.store(w, tableLo(child, flagsLo), tableHi(child, flagsHi));
         created.push(w, child);
       } else {
         child = entryAddress(u32[w]!, u32[w + 1]!, level, false);
       }
-      if (level - 1 > leafLevel) this.ensureTables(child, level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span), leafLevel, created);
+      if (level - 1 > leafLevel) this.ensureTables(child, level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span), leafLevel, created, flagsLo, flagsHi);
     }
   }
 
@@ -253,7 +254,7 @@ export class PageTables {
         let flags = lo & ~(PteLo.SW_COPY_ON_WRITE | PteLo.SW_LAZY | PteLo.PRESENT | PteLo.SW_READABLE);
         if (!keepMarkers) flags |= lo & (PteLo.SW_COPY_ON_WRITE | PteLo.SW_LAZY);
         if (lo & (PteLo.PRESENT | PteLo.SW_READABLE)) flags |= lazy ? PteLo.SW_READABLE : PteLo.PRESENT;
-        u32[w + 1] = ((oldHi & PteHi.ADDRESS) | hi) >>> 0;
+        u32[w + 1] = ((oldHi & (PteHi.ADDRESS | PteHi.PROTECTION_KEY)) | hi) >>> 0;
         // CAS so an A/D bit a walker sets concurrently is not lost.
         for (let cur = oldLo; ; ) {
           const next = ((cur & keepLo) | flags) >>> 0;
@@ -267,6 +268,43 @@ export class PageTables {
       changed += this.protectRange(entryAddress(oldLo, oldHi, level, false), level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span), lo, hi, keepMarkers);
     }
     return changed;
+  }
+
+  /**
+   * Index in {@link u32} of the entry at `level` (3 = PML4E … 0 = PTE) on the path to
+   * `linear`, or -1 when a table on the way is missing or a leaf ends the path above `level`.
+   */
+  entryWord(root: number, linear: number, level: number): number {
+    const u32 = this.u32;
+    let table = root;
+    for (let l = TOP; ; l--) {
+      const w = this.word(table, Math.floor(linear / LEVEL_SPAN[l]!) % ENTRIES);
+      if (l === level) return w;
+      const lo = u32[w]!;
+      const hi = u32[w + 1]!;
+      if ((lo | hi) === 0 || isLeaf(lo, l)) return -1;
+      table = entryAddress(lo, hi, l, false);
+    }
+  }
+
+  /** Calls `visit` with the word and level of every leaf in `[start, end)` (callers checked no huge page is split). Returns the count. */
+  forEachLeaf(table: number, level: number, base: number, start: number, end: number, visit: (word: number, level: number) => void): number {
+    const u32 = this.u32;
+    const span = LEVEL_SPAN[level]!;
+    let n = 0;
+    for (let i = Math.floor((start - base) / span), eBase = base + i * span; i < ENTRIES && eBase < end; i++, eBase += span) {
+      const w = this.word(table, i);
+      const lo = u32[w]!;
+      const hi = u32[w + 1]!;
+      if ((lo | hi) === 0) continue;
+      if (isLeaf(lo, level)) {
+        visit(w, level);
+        n++;
+      } else {
+        n += this.forEachLeaf(entryAddress(lo, hi, level, false), level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span), visit);
+      }
+    }
+    return n;
   }
 
   /** Appends every leaf under `table` (in address order) to `out`. */

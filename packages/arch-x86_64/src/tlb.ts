@@ -19,6 +19,9 @@ export const TlbRight = {
   DIRTY: 8,
 } as const;
 
+/** Shift of the cached protection key (bits 4–7 of the rights byte). */
+export const TLB_KEY_SHIFT = 4;
+
 const TWO32 = 2 ** 32;
 
 /**
@@ -45,6 +48,8 @@ export class Tlb {
   readonly #shared: SharedState;
   readonly #epochI32: Int32Array;
   readonly #epochIndex: number;
+  /** PKRU of each CPU (a register: per CPU of this instance, 0 after reset). */
+  readonly pkru: Uint32Array;
 
   /** Throws `InvalidArgument` unless `cpus` and `entries` make a valid TLB. */
   static check(cpus: number, entries: number): void {
@@ -67,6 +72,7 @@ export class Tlb {
     this.#epochI32 = shared.i32;
     this.#epochIndex = shared.epochIndex;
     this.#seen = new Int32Array(cpus).fill(shared.epoch());
+    this.pkru = new Uint32Array(cpus);
   }
 
   /**
@@ -104,9 +110,11 @@ export class Tlb {
   /**
    * Looks up the 4 KiB page (`vpnLo` = VA bits 12–43, `vpnHi` = bits 44–47) for `pcid`.
    * Returns the physical address of the page, or -1 on a miss or when the cached rights lack
-   * any of `need` ({@link TlbRight} bits), in which case the caller walks.
+   * any of `need` ({@link TlbRight} bits), in which case the caller walks. `pkForbid` (0 for
+   * an instruction fetch) are the PKRU bits of the page's key that forbid this access to a
+   * user-mode page: PKRU is checked on every access, as the hardware does, not cached.
    */
-  lookup(cpu: number, pcid: number, vpnLo: number, vpnHi: number, need: number): number {
+  lookup(cpu: number, pcid: number, vpnLo: number, vpnHi: number, need: number, pkForbid = 0): number {
     const i = cpu * this.entries + (vpnLo & this.#mask);
     const m = this.#meta[i]!;
     if (
@@ -114,7 +122,8 @@ export class Tlb {
       (m & M_VALID) !== 0 &&
       ((m >>> M_VPN_HI_SHIFT) & 0xf) === vpnHi &&
       ((m & M_PCID) === pcid || (m & M_GLOBAL) !== 0) &&
-      (this.#rights[i]! & need) === need
+      (this.#rights[i]! & need) === need &&
+      !(pkForbid !== 0 && this.pkru[cpu] !== 0 && (this.#rights[i]! & TlbRight.USER) !== 0 && ((this.pkru[cpu]! >>> (2 * (this.#rights[i]! >>> TLB_KEY_SHIFT))) & pkForbid) !== 0)
     ) {
       this.stats.hits++;
       return this.#pa[i]!;

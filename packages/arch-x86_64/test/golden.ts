@@ -1,10 +1,11 @@
-import { goldenVectors, type FastPathGolden, type PageTableGolden } from '@veridian/testkit';
+import { goldenVectors, type AttributeGolden, type FastPathGolden, type PageTableGolden } from '@veridian/testkit';
 
 /** This arch's golden vectors, as shipped by `@veridian/testkit`. */
 export function readGolden(kind: 'fast-path'): FastPathGolden;
 export function readGolden(kind: 'page-table'): PageTableGolden;
-export function readGolden(kind: 'fast-path' | 'page-table'): FastPathGolden | PageTableGolden {
-  return kind === 'fast-path' ? goldenVectors('x86_64', kind) : goldenVectors('x86_64', kind);
+export function readGolden(kind: 'attributes'): AttributeGolden;
+export function readGolden(kind: 'fast-path' | 'page-table' | 'attributes'): FastPathGolden | PageTableGolden | AttributeGolden {
+  return kind === 'fast-path' ? goldenVectors('x86_64', kind) : kind === 'page-table' ? goldenVectors('x86_64', kind) : goldenVectors('x86_64', kind);
 }
 
 export function hexBytes(hex: string): Uint8Array {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AccessKind, IpcError, PageFault, PageMarker, PagePerm, PhysicalMemory } from '@veridian/core';
 import type { AddressSpace, VirtualAddress } from '@veridian/core';
-import { x86_64 } from '../src/index.js';
+import { x86_64, type X86AddressSpace } from '../src/index.js';
 
 // Two windows of 1024 pages (two 2 MiB regions each): one in the lower half (number
 // addresses), one in the upper half (bigint addresses, the slow path).
@@ -27,7 +27,17 @@ type Op =
   | { kind: 'map'; w: number; page: number; count: number; huge: boolean; paPage: number; perms: number; markers: number }
   | { kind: 'unmap'; w: number; page: number; count: number }
   | { kind: 'protect'; w: number; page: number; count: number; perms: number; markers: number | undefined }
-  | { kind: 'translate'; w: number; page: number; offset: number; access: AccessKind; cpu: number; user: boolean };
+  | { kind: 'translate'; w: number; page: number; offset: number; access: AccessKind; cpu: number; user: boolean }
+  | { kind: 'tables'; w: number; region: number; level: number; flags: Controls };
+
+/** Controls of a paging-structure entry (PML4E, PDPTE or PDE) above the pages. */
+interface Controls {
+  p: boolean;
+  rw: boolean;
+  us: boolean;
+  xd: boolean;
+}
+const DEFAULT_CONTROLS: Controls = { p: true, rw: true, us: true, xd: false };
 
 // Mostly permissive (so translations succeed and fill TLBs), sometimes anything.
 const perms = fc.oneof(
@@ -46,7 +56,15 @@ const page = fc.oneof(
 
 const count = fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 600 }));
 
+const controls: fc.Arbitrary<Controls> = fc.record({
+  p: fc.oneof({ weight: 6, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  rw: fc.boolean(),
+  us: fc.boolean(),
+  xd: fc.boolean(),
+});
+
 const op: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('tables' as const), w, region: fc.integer({ min: 0, max: 1 }), level: fc.integer({ min: 1, max: 3 }), flags: controls }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('map' as const), w, page, count: fc.integer({ min: 1, max: 8 }), huge: fc.constant(false), paPage: fc.integer({ min: 0, max: 1 << 20 }), perms, markers }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('map' as const), w, page: fc.integer({ min: 0, max: 1 }), count: fc.constant(1), huge: fc.constant(true), paPage: fc.integer({ min: 0, max: 1 << 11 }), perms, markers }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('unmap' as const), w, page, count }) },
@@ -77,6 +95,38 @@ function normalize(p: number): number {
 /** The reference: one entry per 4 KiB page of each window. */
 class Model {
   readonly pages: Array<Map<number, ModelPage>> = WINDOWS.map(() => new Map());
+  /** Per window: the controls of its PML4E (level 3), PDPTE (level 2) and its two PDEs (level 1, one per 2 MiB region). */
+  readonly upper: Array<{ 3: Controls; 2: Controls; 1: [Controls, Controls] }> = WINDOWS.map(() => ({ 3: DEFAULT_CONTROLS, 2: DEFAULT_CONTROLS, 1: [DEFAULT_CONTROLS, DEFAULT_CONTROLS] }));
+
+  /** Whether region `r` of window `w` has a page table (some 4 KiB page mapped), and the window any table at all. */
+  #regionHasTable(w: number, r: number): boolean {
+    for (let i = r * HUGE_PAGES; i < (r + 1) * HUGE_PAGES; i++) {
+      const p = this.pages[w]!.get(i);
+      if (p) return p.pages === 1;
+    }
+    return false;
+  }
+
+  /** Tables emptied by unmap are freed: entries made again later start with the default flags. */
+  collect(): void {
+    for (let w = 0; w < WINDOWS.length; w++) {
+      const u = this.upper[w]!;
+      if (this.pages[w]!.size === 0) {
+        u[3] = DEFAULT_CONTROLS;
+        u[2] = DEFAULT_CONTROLS;
+      }
+      for (const r of [0, 1]) if (!this.#regionHasTable(w, r)) u[1][r] = DEFAULT_CONTROLS;
+    }
+  }
+
+  tables(o: Extract<Op, { kind: 'tables' }>): string | undefined {
+    const exists = o.level === 1 ? this.#regionHasTable(o.w, o.region) : this.pages[o.w]!.size > 0;
+    if (!exists) return 'InvalidArgument';
+    const u = this.upper[o.w]!;
+    if (o.level === 1) u[1][o.region] = o.flags;
+    else u[o.level as 2 | 3] = o.flags;
+    return undefined;
+  }
 
   map(o: Extract<Op, { kind: 'map' }>): string | undefined {
     const pages = this.pages[o.w]!;
@@ -117,14 +167,21 @@ class Model {
     return undefined;
   }
 
+  /** SDM §4.6: rights are those of every entry on the path (R/W, U/S ANDed; XD ORed); a non-present entry faults first. */
   translate(o: Extract<Op, { kind: 'translate' }>): number | string {
     const e = this.pages[o.w]!.get(o.page);
     if (!e) return 'not-present';
+    const u = this.upper[o.w]!;
+    const path = e.pages === 1 ? [u[3], u[2], u[1][o.page >= HUGE_PAGES ? 1 : 0]] : [u[3], u[2]];
+    if (path.some((c) => !c.p)) return 'not-present';
     if (e.markers & PageMarker.LAZY) return 'lazy';
     if (!(e.perms & PagePerm.READ)) return 'permission';
-    if (o.access === AccessKind.Write && !(e.perms & PagePerm.WRITE)) return 'permission';
-    if (o.access === AccessKind.Execute && !(e.perms & PagePerm.EXECUTE)) return 'permission';
-    if (o.user && !(e.perms & PagePerm.USER)) return 'permission';
+    const writable = (e.perms & PagePerm.WRITE) !== 0 && path.every((c) => c.rw);
+    const userPage = (e.perms & PagePerm.USER) !== 0 && path.every((c) => c.us);
+    const executable = (e.perms & PagePerm.EXECUTE) !== 0 && path.every((c) => !c.xd);
+    if (o.access === AccessKind.Write && !writable) return 'permission';
+    if (o.access === AccessKind.Execute && !executable) return 'permission';
+    if (o.user && !userPage) return 'permission';
     return e.pa + o.offset;
   }
 }
@@ -140,8 +197,20 @@ function outcome(fn: () => number | void): number | string | undefined {
   }
 }
 
+function tableFlags(c: Controls): bigint {
+  return (c.p ? 1n : 0n) | (c.rw ? 2n : 0n) | (c.us ? 4n : 0n) | (c.xd ? 1n << 63n : 0n);
+}
+
 function run(space: AddressSpace, model: Model, o: Op): [number | string | undefined, number | string | undefined] {
+  const r = runOp(space, model, o);
+  model.collect();
+  return r;
+}
+
+function runOp(space: AddressSpace, model: Model, o: Op): [number | string | undefined, number | string | undefined] {
   switch (o.kind) {
+    case 'tables':
+      return [outcome(() => (space as X86AddressSpace).setTableFlags(addressOf(o.w, o.region * HUGE_PAGES), o.level, tableFlags(o.flags))), model.tables(o)];
     case 'map': {
       const huge = o.huge;
       const va = addressOf(o.w, huge ? o.page * HUGE_PAGES : o.page);
@@ -162,7 +231,7 @@ function run(space: AddressSpace, model: Model, o: Op): [number | string | undef
   }
 }
 
-describe('model-based: MMU with TLBs on 3 CPUs against a reference map', () => {
+describe('model-based: MMU with TLBs on 3 CPUs and paging-structure flags against a reference map', () => {
   it('agrees on every translation, fault and error', () => {
     let tlbHits = 0;
     fc.assert(

@@ -51,16 +51,33 @@ export interface PageTableGolden {
   invalid: string[];
 }
 
+/**
+ * Golden attribute vectors of one arch (`golden/<arch>/attributes.json`): entries and fault
+ * information written from primary sources (the architecture manuals, Linux's page-table
+ * headers), each naming its `source`. Only the envelope is common; the fields inside each
+ * vector are the arch's own, read by that arch's tests.
+ */
+export interface AttributeGolden {
+  arch: string;
+  /** Entry values: each names its source and the exact 64-bit entry (`0x` + 16 hex digits). */
+  vectors: Array<{ name: string; source: string; entry: string } & Record<string, unknown>>;
+  /** Fault-information vectors (error codes / syndromes), each with its source. */
+  faults: Array<{ name: string; source: string } & Record<string, unknown>>;
+  /** Any further arch-specific groups (e.g. register values), each vector with its source. */
+  [group: string]: unknown;
+}
+
 /** Kinds of golden file. */
-export type GoldenKind = 'fast-path' | 'page-table';
+export type GoldenKind = 'fast-path' | 'page-table' | 'attributes';
 
 /** Reads a golden vector file shipped with this package. */
 export function goldenVectors(arch: string, kind: 'fast-path'): FastPathGolden;
 export function goldenVectors(arch: string, kind: 'page-table'): PageTableGolden;
-export function goldenVectors(arch: string, kind: GoldenKind): FastPathGolden | PageTableGolden {
+export function goldenVectors(arch: string, kind: 'attributes'): AttributeGolden;
+export function goldenVectors(arch: string, kind: GoldenKind): FastPathGolden | PageTableGolden | AttributeGolden {
   if (!/^[a-z0-9_]+$/.test(arch)) throw new Error(`bad arch name: ${arch}`);
   const url = new URL(`../golden/${arch}/${kind}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as FastPathGolden | PageTableGolden;
+  return JSON.parse(readFileSync(url, 'utf8')) as FastPathGolden | PageTableGolden | AttributeGolden;
 }
 
 /** Whether this package ships a golden file of `kind` for `arch`. */

@@ -18,4 +18,4 @@ export {
   type PendingArea,
   type PendingCaseId,
 } from './case-ids.js';
-export { goldenVectors, hasGoldenVectors, type FastPathGolden, type PageTableGolden, type GoldenKind } from './golden.js';
+export { goldenVectors, hasGoldenVectors, type FastPathGolden, type PageTableGolden, type AttributeGolden, type GoldenKind } from './golden.js';

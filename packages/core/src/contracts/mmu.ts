@@ -49,7 +49,11 @@ export type FaultReason =
   /** The address is not canonical (x86_64) or outside the translation range (AArch64 TTBR0). */
   | 'invalid-address'
   /** The entry is a kernel marker entry (LAZY) that must be resolved by a fault handler. */
-  | 'lazy';
+  | 'lazy'
+  /** An entry on the walk has a bit set that the architecture reserves (must be zero). */
+  | 'reserved-bit'
+  /** The leaf's accessed flag is clear and the hardware does not set it: software must. */
+  | 'access-flag';
 
 /** A leaf mapping as read back from the page tables. */
 export interface PageMapping {
@@ -81,8 +85,13 @@ export class PageFault extends IpcError {
   readonly reason: FaultReason;
   /** The leaf entry involved, if one exists (permission faults, markers). */
   readonly mapping: PageMapping | undefined;
+  /**
+   * Translation level at which the walk stopped, when the arch reports one. Numbering is the
+   * arch's own (each arch package documents it); `undefined` when not reported.
+   */
+  readonly level: number | undefined;
 
-  constructor(address: VirtualAddress, access: AccessKind, user: boolean, reason: FaultReason, mapping?: PageMapping) {
+  constructor(address: VirtualAddress, access: AccessKind, user: boolean, reason: FaultReason, mapping?: PageMapping, level?: number) {
     const hex = typeof address === 'bigint' ? address.toString(16) : address.toString(16);
     super('AccessFault', `${reason} fault on ${access === 2 ? 'write' : access === 4 ? 'execute' : 'read'} of 0x${hex}${user ? ' (user)' : ''}`);
     this.name = 'PageFault';
@@ -91,6 +100,7 @@ export class PageFault extends IpcError {
     this.user = user;
     this.reason = reason;
     this.mapping = mapping;
+    this.level = level;
   }
 }
 
