@@ -75,13 +75,19 @@ export function mapGet(opts: SamplerOptions): Measurement {
   return m;
 }
 
-/** Waits for a worker's first message (its result), failing on an error or an early exit. */
+/**
+ * Waits for a worker's first message (its result), failing on an error or an early exit. The
+ * promise is marked handled at once, so a worker that fails before anyone awaits it is reported
+ * by the await, not as an unhandled rejection.
+ */
 export function resultOf<T>(w: Worker): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
+  const p = new Promise<T>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`worker exited (${code}) before reporting`)));
   });
+  p.catch(() => {});
+  return p;
 }
 
 /** `spin-rt-64b`: two workers in a spin ping-pong over a SharedArrayBuffer, 64 bytes each way. */
@@ -112,11 +118,18 @@ export async function wakeFloor(opts: SamplerOptions): Promise<Measurement> {
   const i32 = new Int32Array(buffer);
   const stamp = new BigInt64Array(buffer, WAKE.STAMP_BYTE, 1);
   const waiter = new Worker(workerUrl('wake-peer'), { workerData: { buffer, samples } });
+  let failed: unknown;
   const done = resultOf<string>(waiter);
+  done.catch((e: unknown) => (failed = e));
   try {
     for (let i = 0; i < samples; i++) {
       await idle(1);
-      while (Atomics.load(i32, WAKE.READY) !== i + 1) await idle(1);
+      const deadline = performance.now() + 10_000;
+      while (Atomics.load(i32, WAKE.READY) !== i + 1) {
+        if (failed !== undefined) throw failed;
+        if (performance.now() > deadline) throw new Error('the wake-floor waiter stopped answering');
+        await idle(1);
+      }
       Atomics.store(stamp, 0, process.hrtime.bigint());
       Atomics.store(i32, WAKE.WORD, 1);
       Atomics.notify(i32, WAKE.WORD, 1);

@@ -21,7 +21,7 @@ interface Report {
 function bench(args: string[]): { status: number | null; stdout: string; stderr: string; report?: Report; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const out = join(dir, 'bench.json');
-  const r = spawnSync(process.execPath, [MAIN, ...args, '--out', out], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [MAIN, ...args, '--out', out], { encoding: 'utf8', timeout: 170_000, env: { ...process.env, NO_COLOR: '1' } });
   const report = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Report) : undefined;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, report, dir };
 }
