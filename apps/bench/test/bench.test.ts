@@ -103,6 +103,13 @@ describe('pnpm bench', () => {
     expect(report!.ratios.map((r) => r.id).sort()).toEqual([...ARCHS.map(() => 'registry-lookup/map-get'), ...ARCHS.map(() => 'small-call-rt-sync/call-floor')].sort());
   });
 
+  it('--strict fails only on targets: a run without targets exits 0', () => {
+    const r = bench(['--quick', '--strict', '--filter', 'mmu-translate-hit']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.report!.targets).toEqual([]);
+    expect(r.report!.results.map((x) => x.id)).toEqual(ARCHS.map(() => 'mmu-translate-hit'));
+  });
+
   it('a bad option or an unknown id is one clear line and exit code 2; --help prints the usage', () => {
     const bad = bench(['--frobnicate']);
     expect(bad.status).toBe(2);
