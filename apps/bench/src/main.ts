@@ -1,77 +1,97 @@
 /**
- * `pnpm bench`: reproduces the VeridianOS IPC performance table on this machine, against
- * baselines measured in the same run, and writes reports/bench.json.
+ * `pnpm bench`: reproduces the VeridianOS IPC performance table on this machine, on every arch
+ * backend, with floors and peers measured in the same run; prints each path beside its floor and
+ * the ratio, checks the targets on the run's own numbers, and writes reports/bench.json plus an
+ * SVG per path.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
-import { parseArgs, styleText } from 'node:util';
-import type { Arch } from '@veridian/core';
-import { aarch64 } from '@veridian/arch-aarch64';
-import { x86_64 } from '@veridian/arch-x86_64';
-import { mapGet, messagePortRoundTrip, registryLookup, smallCallCrossCpu, smallCallOneCpu } from './kernel-benches.js';
-import { mapUnmap256, translateHit, translateMiss } from './mmu-benches.js';
-import { DEFAULT_SAMPLING, type Measurement, type SamplerOptions } from './sampler.js';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { styleText } from 'node:util';
+import cliProgress from 'cli-progress';
+import { ARCHS } from './archs.js';
+import { BASELINES, DESIGN_ONLY, PATHS, select } from './benches.js';
+import { parseCli, USAGE } from './cli.js';
+import { isUnsupported } from './kernel-benches.js';
+import { computeRatios, computeTargets, missingRow, renderText, rowOf, type Row } from './report.js';
+import { DEFAULT_SAMPLING, QUICK_SAMPLING, type Measurement } from './sampler.js';
+import { histogramFile, histogramSvg, ratioChartSvg } from './svg.js';
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: new URL('../../../reports/bench.json', import.meta.url).pathname },
-  },
-});
-const sampling: SamplerOptions = values.quick ? { warmupMs: 50, samples: 15, sampleMs: 2 } : DEFAULT_SAMPLING;
-const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const parsed = parseCli(process.argv.slice(2), new URL('../../../reports/bench.json', import.meta.url).pathname);
+if ('error' in parsed) {
+  console.error(`bench: ${parsed.error}`);
+  process.exit(2);
+}
+const options = parsed.options;
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (options.list) {
+  for (const b of BASELINES) console.log(`${b.id.padEnd(24)} baseline (${b.kind})  ${b.what}`);
+  for (const p of PATHS) console.log(`${p.id.padEnd(24)} path, per arch    ${p.what}`);
+  process.exit(0);
+}
+const selection = select(options.filter);
+if (selection.unmatched.length > 0) {
+  console.error(`bench: --filter '${selection.unmatched.join(',')}' matches no id (see --list)`);
+  process.exit(2);
+}
+
+const sampling = options.quick ? QUICK_SAMPLING : DEFAULT_SAMPLING;
+const tty = process.stdout.isTTY === true;
+const color = tty && !process.env.NO_COLOR;
 const paint = (style: Parameters<typeof styleText>[0], s: string) => (color ? styleText(style, s) : s);
+const loadStart = loadavg();
+const started = performance.now();
 
-interface Result extends Measurement {
-  id: string;
-  arch: string;
-  cpus: number;
-  miss_ratio?: number;
-}
-const results: Result[] = [];
-const baselines: Array<Measurement & { id: string }> = [];
+console.log(
+  paint('bold', 'VeridianOS IPC benchmarks') +
+    ` — ${options.quick ? 'quick' : 'full'} sampling (${sampling.samples} samples of ~${sampling.sampleMs} ms after ${sampling.warmupMs} ms warm-up; ${sampling.pacedSamples} paced calls), ` +
+    `${ARCHS.map((a) => a.name).join(' + ')}, ${availableParallelism()} cores, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}`,
+);
 
-function show(id: string, arch: string, m: Measurement): void {
-  const ns = m.median_ns < 1000 ? `${m.median_ns.toFixed(1)} ns` : `${(m.median_ns / 1000).toFixed(2)} µs`;
-  console.log(`  ${id.padEnd(22)} ${arch.padEnd(8)} median ${ns.padStart(11)}   p99 ${String(m.p99_ns.toFixed(1)).padStart(9)} ns   ${m.ops_per_s.toLocaleString('en-US').padStart(13)} ops/s`);
-}
+// Progress on a terminal only (cli-progress writes nothing when stdout is not a TTY).
+const steps = selection.baselines.length + selection.paths.length * ARCHS.length;
+const bar = new cliProgress.SingleBar(
+  { format: '  {bar} {value}/{total}  {step}', hideCursor: true, clearOnComplete: true, stopOnComplete: true, noTTYOutput: false, stream: process.stdout },
+  cliProgress.Presets.shades_classic,
+);
+if (tty) bar.start(steps, 0, { step: '' });
 
-async function benchArch(arch: Arch): Promise<void> {
-  const add = (id: string, cpus: number, m: Measurement) => {
-    results.push({ id, arch: arch.name, cpus, ...m });
-    show(id, arch.name, m);
-  };
-  add('registry-lookup', 1, await registryLookup(arch, sampling));
-  add('small-call-rt', 1, await smallCallOneCpu(arch, sampling, true));
-  add('small-call-rt-active', 1, await smallCallOneCpu(arch, sampling, false));
-  add('small-call-rt-xcpu', 2, await smallCallCrossCpu(arch, sampling));
-  add('mmu-translate-hit', 1, translateHit(arch, sampling));
-  add('mmu-translate-miss', 1, translateMiss(arch, sampling));
-  add('mmu-map-unmap-256', 1, mapUnmap256(arch, sampling));
-}
-
-console.log(paint('bold', 'VeridianOS IPC benchmarks') + ` (${values.quick ? 'quick' : 'full'} sampling: ${sampling.samples} samples of ~${sampling.sampleMs} ms after ${sampling.warmupMs} ms warm-up)`);
-for (const arch of [x86_64, aarch64]) await benchArch(arch);
-for (const [id, m] of [
-  ['map-get', mapGet(sampling)],
-  ['messageport-rt', await messagePortRoundTrip(sampling)],
-] as const) {
-  baselines.push({ id, ...m });
-  show(id, 'baseline', m);
+const failures: string[] = [];
+async function measure(id: string, arch: string, run: () => unknown, extra: Partial<Row>): Promise<Row> {
+  if (tty) bar.update({ step: `${id} ${arch === 'baseline' ? '' : arch}` });
+  let row: Row;
+  try {
+    const m = (await run()) as Measurement | { unsupported: string };
+    row = isUnsupported(m) ? missingRow(id, arch, 'unsupported', m.unsupported, extra) : rowOf(id, arch, m as Measurement & Record<string, unknown>, extra);
+  } catch (e) {
+    const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    failures.push(`${id} (${arch}): ${reason}`);
+    row = missingRow(id, arch, 'failed', reason, extra);
+  }
+  if (tty) bar.increment();
+  return row;
 }
 
-// The bars of DESIGN.md / the kernel issue, checked on this run's numbers.
-const base = (id: string) => baselines.find((b) => b.id === id)!;
-const bars: Array<{ bar: string; arch: string; value: string; ok: boolean }> = [];
-for (const arch of [x86_64.name, aarch64.name]) {
-  const r = (id: string) => results.find((x) => x.id === id && x.arch === arch)!;
-  bars.push({ bar: 'registry/capability lookup ≤ 15 ns', arch, value: `${r('registry-lookup').median_ns} ns`, ok: r('registry-lookup').median_ns <= 15 });
-  bars.push({ bar: 'one-CPU call+reply ≤ 0.4 µs', arch, value: `${r('small-call-rt').median_ns} ns`, ok: r('small-call-rt').median_ns <= 400 });
-  const ratio = base('messageport-rt').median_ns / r('small-call-rt-xcpu').median_ns;
-  bars.push({ bar: 'cross-CPU round trip ≥ 50× MessagePort', arch, value: `${ratio.toFixed(1)}×`, ok: ratio >= 50 });
+const baselines: Row[] = [];
+for (const b of selection.baselines) baselines.push(await measure(b.id, 'baseline', () => b.run(sampling), { kind: b.kind }));
+const results: Row[] = [];
+for (const arch of ARCHS) {
+  for (const p of selection.paths) results.push(await measure(p.id, arch.name, () => p.run(arch, sampling), { cpus: p.cpus }));
 }
-console.log(paint('bold', '\nBars'));
-for (const b of bars) console.log(`  ${b.ok ? paint('green', 'met ') : paint('red', 'MISS')}  ${b.bar.padEnd(40)} ${b.arch.padEnd(8)} ${b.value}`);
+if (tty) bar.stop();
+const loadEnd = loadavg();
+
+const ratios = computeRatios(results, baselines);
+const targets = computeTargets(results, ratios);
+const underLoad = `load ${loadStart[0]!.toFixed(2)} → ${loadEnd[0]!.toFixed(2)} on ${availableParallelism()} cores`;
+
+console.log('');
+for (const line of renderText(results, baselines, ratios, targets, paint)) console.log(line);
+console.log(paint('dim', `\n  VeridianOS design figures not measured by this harness: ${DESIGN_ONLY.map((d) => `${d.operation} ${d.design}`).join('; ')}.`));
+console.log(paint('dim', `  Absolute figures depend on the machine and its load (${underLoad}); the targets compare ratios within this run.`));
 
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
@@ -79,9 +99,32 @@ const machine = {
   memory_bytes: totalmem(),
   node: process.version,
   platform: `${process.platform}-${process.arch}`,
-  sampling,
+  load_average_start: loadStart,
+  load_average_end: loadEnd,
+  sampling: { mode: options.quick ? 'quick' : 'full', ...sampling },
+  filter: options.filter ?? null,
+  archs: ARCHS.map((a) => a.name),
   date: new Date().toISOString(),
+  duration_s: Math.round((performance.now() - started) / 100) / 10,
 };
-mkdirSync(new URL('.', `file://${values.out}`).pathname, { recursive: true });
-writeFileSync(values.out!, JSON.stringify({ machine, results, baselines, bars }, null, 2) + '\n');
-console.log(`\nwrote ${values.out}`);
+const outDir = dirname(options.out);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(options.out, JSON.stringify({ machine, results, baselines, ratios, targets }, null, 2) + '\n');
+const svgs: string[] = [];
+for (const row of [...baselines, ...results]) {
+  const file = histogramFile(row);
+  writeFileSync(join(outDir, file), histogramSvg(row, underLoad));
+  svgs.push(file);
+}
+writeFileSync(join(outDir, 'bench-ratios.svg'), ratioChartSvg(ratios, underLoad));
+console.log(`\nwrote ${options.out} and ${svgs.length + 1} SVGs in ${outDir} (${machine.duration_s} s)`);
+
+const missed = targets.filter((t) => t.status !== 'pass');
+if (failures.length > 0) {
+  console.error(paint('red', `\n${failures.length} measurement(s) failed:`));
+  for (const f of failures) console.error(`  ${f}`);
+  process.exitCode = 1;
+} else if (options.strict && missed.length > 0) {
+  console.error(paint('red', `\n--strict: ${missed.length} target(s) not met (${missed.map((t) => `${t.id} ${t.arch}: ${t.status}`).join(', ')})`));
+  process.exitCode = 1;
+}

@@ -1,0 +1,149 @@
+/**
+ * Every id the bench knows, in one table each: the baselines (floors and peers, measured once per
+ * run), the paths (measured once per arch of {@link ARCHS}), the ratios reported and the targets
+ * checked. Adding a path or a target is one entry here.
+ */
+import type { Arch } from '@veridian/core';
+import { awaitFloor, callFloor, mapGet, messagePortRoundTrip, spinRoundTrip, wakeFloor } from './floors.js';
+import {
+  lockContention,
+  mainToWorker,
+  mainToWorkerPaced,
+  mainToWorkerSync,
+  registryLookup,
+  smallCallCrossCpu,
+  smallCallOneCpu,
+  smallCallSyncOneCpu,
+  type Outcome,
+} from './kernel-benches.js';
+import { mapUnmap256, translateHit, translateMiss } from './mmu-benches.js';
+import { comlinkRoundTrip, piscinaPaced, piscinaRoundTrip } from './peers.js';
+import type { Measurement, SamplerOptions } from './sampler.js';
+
+export interface BaselineDef {
+  id: string;
+  what: string;
+  /** `floor`: the least a path of its kind can cost; `peer`: what Node users use today. */
+  kind: 'floor' | 'peer';
+  run: (opts: SamplerOptions) => Measurement | Promise<Measurement>;
+}
+
+export interface PathDef {
+  id: string;
+  what: string;
+  /** CPUs (threads) the path runs on: 1 = the main thread only. */
+  cpus: number;
+  /** The floor it is drawn against in the ratio chart (a baseline id, or a path id of the same arch). */
+  floor?: string;
+  /** The VeridianOS design's own figure for this operation (a reference column, not a bar). */
+  design?: string;
+  run: (arch: Arch, opts: SamplerOptions) => Outcome | Promise<Outcome>;
+}
+
+/** Which statistic a ratio or target compares: the median (= p50) or the 99th percentile. */
+export type Stat = 'p50' | 'p99';
+
+export interface RatioDef {
+  path: string;
+  floor: string;
+  stat: Stat;
+  /** The ratio must be at most this (a target); no target: reported only. */
+  max?: number;
+}
+
+export interface AbsoluteTargetDef {
+  path: string;
+  stat: Stat;
+  /** Nanoseconds. */
+  maxNs: number;
+}
+
+export const BASELINES: readonly BaselineDef[] = [
+  { id: 'await-floor', kind: 'floor', what: 'an awaited async function that copies 64 bytes in and 64 out', run: awaitFloor },
+  { id: 'call-floor', kind: 'floor', what: 'the same as a plain function', run: callFloor },
+  { id: 'spin-rt-64b', kind: 'floor', what: 'two workers in a spin ping-pong over a SharedArrayBuffer, 64 bytes each way', run: spinRoundTrip },
+  { id: 'wake-floor', kind: 'floor', what: 'Atomics.notify → a parked Atomics.wait running again (1 ms idle before each)', run: wakeFloor },
+  { id: 'map-get', kind: 'floor', what: 'Map#get over a map of the registry’s size (256)', run: mapGet },
+  { id: 'messageport-rt', kind: 'peer', what: 'MessagePort round trip between two workers', run: messagePortRoundTrip },
+  { id: 'piscina-rt', kind: 'peer', what: 'piscina task round trip, main thread → pool worker, 64 B each way', run: piscinaRoundTrip },
+  { id: 'comlink-rt', kind: 'peer', what: 'comlink call round trip, main thread → worker, 64 B each way', run: comlinkRoundTrip },
+  { id: 'piscina-paced', kind: 'peer', what: 'piscina-rt with 1 ms of idle time before each call', run: piscinaPaced },
+];
+
+export const PATHS: readonly PathDef[] = [
+  { id: 'registry-lookup', cpus: 1, floor: 'map-get', design: '15 ns', what: 'resolve an endpoint id and validate a capability (256 endpoints)', run: registryLookup },
+  { id: 'small-call-rt', cpus: 1, floor: 'await-floor', design: '0.8 µs', what: 'await proc.call on one CPU to a passive server (the direct switch)', run: (a, o) => smallCallOneCpu(a, o, true) },
+  { id: 'small-call-rt-active', cpus: 1, floor: 'await-floor', what: 'the same to an active server looping on receive/replyReceive', run: (a, o) => smallCallOneCpu(a, o, false) },
+  { id: 'small-call-rt-sync', cpus: 1, floor: 'call-floor', what: 'proc.callSync on CPU 0 to a passive server, no promise at all', run: smallCallSyncOneCpu },
+  { id: 'small-call-rt-xcpu', cpus: 2, floor: 'spin-rt-64b', what: 'callSync between two worker CPUs, 64 B each way, every reply checked', run: smallCallCrossCpu },
+  { id: 'main-to-worker-rt', cpus: 2, floor: 'piscina-rt', what: 'await proc.call from CPU 0 (main thread) to a worker-CPU server, steady stream', run: mainToWorker },
+  { id: 'main-to-worker-rt-sync', cpus: 2, floor: 'small-call-rt-xcpu', what: 'the same with a blocking callSync from the main thread', run: mainToWorkerSync },
+  { id: 'main-to-worker-paced', cpus: 2, floor: 'piscina-paced', what: 'main-to-worker-rt with 1 ms of idle time before each call', run: mainToWorkerPaced },
+  { id: 'lock-inspect-1w', cpus: 2, what: 'proc.inspect (a cheap syscall under the kernel lock) from one client worker', run: (a, o) => lockContention(a, o, 'inspect', 1) },
+  { id: 'lock-inspect-2w', cpus: 3, floor: 'lock-inspect-1w', what: 'the same from two client workers at once (per-client time; throughput of both)', run: (a, o) => lockContention(a, o, 'inspect', 2) },
+  { id: 'lock-call-1w', cpus: 3, what: 'callSync from one client worker to one worker-CPU server', run: (a, o) => lockContention(a, o, 'call', 1) },
+  { id: 'lock-call-2w', cpus: 4, floor: 'lock-call-1w', what: 'the same from two client workers at once against the one server', run: (a, o) => lockContention(a, o, 'call', 2) },
+  { id: 'mmu-translate-hit', cpus: 1, what: 'address translation served by the TLB', run: translateHit },
+  { id: 'mmu-translate-miss', cpus: 1, what: 'address translation walking all levels (miss ratio reported)', run: translateMiss },
+  { id: 'mmu-map-unmap-256', cpus: 1, what: 'map 256 pages then unmap them', run: mapUnmap256 },
+];
+
+/** Every ratio reported in `reports/bench.json`; those with `max` are targets (fast-paths issue). */
+export const RATIOS: readonly RatioDef[] = [
+  { path: 'registry-lookup', floor: 'map-get', stat: 'p50', max: 0.5 },
+  { path: 'small-call-rt', floor: 'await-floor', stat: 'p50', max: 1.5 },
+  { path: 'small-call-rt-active', floor: 'await-floor', stat: 'p50' },
+  { path: 'small-call-rt-sync', floor: 'call-floor', stat: 'p50', max: 2 },
+  { path: 'small-call-rt-xcpu', floor: 'spin-rt-64b', stat: 'p50', max: 1.3 },
+  { path: 'small-call-rt-xcpu', floor: 'messageport-rt', stat: 'p50' },
+  { path: 'main-to-worker-rt', floor: 'piscina-rt', stat: 'p50' },
+  { path: 'main-to-worker-rt', floor: 'comlink-rt', stat: 'p50' },
+  { path: 'main-to-worker-rt', floor: 'spin-rt-64b', stat: 'p50' },
+  { path: 'main-to-worker-rt-sync', floor: 'small-call-rt-xcpu', stat: 'p50', max: 1.5 },
+  { path: 'main-to-worker-paced', floor: 'piscina-paced', stat: 'p50', max: 1 },
+  { path: 'main-to-worker-paced', floor: 'piscina-paced', stat: 'p99' },
+  { path: 'main-to-worker-paced', floor: 'wake-floor', stat: 'p50' },
+  { path: 'lock-inspect-2w', floor: 'lock-inspect-1w', stat: 'p50' },
+  { path: 'lock-call-2w', floor: 'lock-call-1w', stat: 'p50' },
+];
+
+/** Targets on a path's own time (not a ratio). */
+export const ABSOLUTE_TARGETS: readonly AbsoluteTargetDef[] = [{ path: 'main-to-worker-rt', stat: 'p50', maxNs: 3000 }];
+
+/** The VeridianOS design figures the harness does not measure yet (shown as reference only). */
+export const DESIGN_ONLY: ReadonlyArray<{ operation: string; design: string }> = [
+  { operation: 'large message 1 MiB, Move / Share', design: '3.2 µs' },
+  { operation: 'async send', design: '420 ns' },
+];
+
+/** `path/floor`, with `@p99` when the 99th percentiles are compared. */
+export const ratioId = (r: { path: string; floor: string; stat: Stat }) => `${r.path}/${r.floor}${r.stat === 'p99' ? '@p99' : ''}`;
+export const absoluteId = (t: AbsoluteTargetDef) => `${t.path}@${t.stat}`;
+
+export const ALL_IDS: readonly string[] = [...BASELINES.map((b) => b.id), ...PATHS.map((p) => p.id)];
+
+/**
+ * What to run for a `--filter`: a comma list of substrings of ids (no filter: everything). Every
+ * selected path brings its chart floor and the floors of its targets, so they are computed in the
+ * run. `unmatched` lists the terms that match no id.
+ */
+export function select(filter: string | undefined): { baselines: BaselineDef[]; paths: PathDef[]; unmatched: string[] } {
+  if (!filter) return { baselines: [...BASELINES], paths: [...PATHS], unmatched: [] };
+  const terms = filter
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  const unmatched = terms.filter((t) => !ALL_IDS.some((id) => id.includes(t)));
+  const wanted = new Set(ALL_IDS.filter((id) => terms.some((t) => id.includes(t))));
+  // Close over floors: the chart floor of a path and the floors of its targets.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const id of [...wanted]) {
+      const p = PATHS.find((x) => x.id === id);
+      if (!p) continue;
+      const floors = [p.floor, ...RATIOS.filter((r) => r.path === id && r.max !== undefined).map((r) => r.floor)];
+      for (const f of floors) if (f && !wanted.has(f)) (wanted.add(f), (grew = true));
+    }
+  }
+  return { baselines: BASELINES.filter((b) => wanted.has(b.id)), paths: PATHS.filter((p) => wanted.has(p.id)), unmatched };
+}
