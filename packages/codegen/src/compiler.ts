@@ -3,6 +3,7 @@
  * check, and generate. The CLI and tests feed it files; nothing here touches the disk.
  */
 import type { FileNode } from './ast.js';
+import { checkMessageLimits } from './check-limits.js';
 import { check } from './checker.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { emitLibrary, type EmitOptions, type GeneratedModule } from './emit/module.js';
@@ -107,6 +108,8 @@ export function compile(inputs: readonly SourceInput[], resolveImport?: ImportRe
     }
   }
   const program = check(files, diagnostics);
+  // Layout needs a complete model: the kernel's message limits are checked once nothing else is wrong.
+  if (!diagnostics.hasErrors) checkMessageLimits(program, diagnostics);
   return { program, diagnostics: sortDiagnostics(diagnostics.items), sources, ok: !diagnostics.hasErrors };
 }
 

@@ -61,6 +61,7 @@ export const DIAGNOSTIC_CODES = {
   VIDL0403: { severity: 'error', title: 'message type in the reserved range' },
   VIDL0404: { severity: 'error', title: 'invalid selector' },
   VIDL0405: { severity: 'error', title: 'event carries a capability' },
+  VIDL0406: { severity: 'warning', title: "message can exceed the kernel's large-message limit" },
   VIDL0501: { severity: 'error', title: 'generated name collision' },
   VIDL0901: { severity: 'error', title: 'file is not valid UTF-8' },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
