@@ -115,6 +115,7 @@ class Checker {
       for (const file of library.files) {
         const seen = new Map<string, ImportDeclaration>();
         const valid: ImportDeclaration[] = [];
+        const missing = new Set<string>();
         for (const node of file.imports) {
           const name = node.name.text;
           if (name === library.name) {
@@ -130,12 +131,13 @@ class Checker {
           const target = this.#libraries.get(name);
           if (!target) {
             this.#diagnostics.report('VIDL0104', node.name.span, `library ${name} not found: pass its .vidl file too, or put ${name}.vidl next to this file or in an --include directory`);
+            missing.add(name);
             continue;
           }
           valid.push(node);
           imported.add(target.model);
         }
-        this.#fileScopes.set(file, new FileScope(library, this.#libraries, valid, this.#diagnostics));
+        this.#fileScopes.set(file, new FileScope(library, this.#libraries, valid, this.#diagnostics, missing));
       }
       library.model.imports.push(...imported);
     }

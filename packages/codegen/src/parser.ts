@@ -418,8 +418,27 @@ class Parser {
 
   #expect(kind: TokenKind, context: string): Token {
     const t = this.#peek();
-    if (t.kind !== kind) return this.#fail(t, `${describeTokenKind(kind)} ${context}`);
+    if (t.kind !== kind) {
+      // A missing ';' belongs where the statement ended, not on the next line's first token.
+      if (kind === 'semicolon') {
+        const previous = this.#previousToken();
+        if (previous) {
+          this.#error(
+            this.#source.span(previous.span.offset + previous.span.length, 1),
+            `expected ${describeTokenKind(kind)} ${context}, found ${this.#describe(t)}`,
+          );
+          throw new SyntaxAbort();
+        }
+      }
+      return this.#fail(t, `${describeTokenKind(kind)} ${context}`);
+    }
     return this.#advance();
+  }
+
+  /** The last token consumed that is not a doc comment (undefined at the start of the file). */
+  #previousToken(): Token | undefined {
+    for (let i = this.#pos - 1; i >= 0; i--) if (this.#tokens[i]!.kind !== 'doc') return this.#tokens[i];
+    return undefined;
   }
 
   #describe(t: Token): string {

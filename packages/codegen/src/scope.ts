@@ -33,8 +33,12 @@ export class FileScope {
   /** Imports referenced at least once. */
   readonly used = new Set<string>();
 
-  constructor(library: LibraryScope, libraries: ReadonlyMap<string, LibraryScope>, imports: readonly ImportDeclaration[], diagnostics: DiagnosticBag) {
+  readonly #missing: ReadonlySet<string>;
+
+  /** `missing`: imports already reported as not found (VIDL0104); names in them are not reported again. */
+  constructor(library: LibraryScope, libraries: ReadonlyMap<string, LibraryScope>, imports: readonly ImportDeclaration[], diagnostics: DiagnosticBag, missing: ReadonlySet<string> = new Set()) {
     this.#library = library;
+    this.#missing = missing;
     this.#libraries = libraries;
     for (const i of imports) this.#imports.set(i.name.text, i);
     this.#diagnostics = diagnostics;
@@ -68,6 +72,8 @@ export class FileScope {
       this.#diagnostics.report('VIDL0101', name.span, `library ${libraryName} declares no '${parts.slice(split).join('.')}'`);
       return undefined;
     }
+    // `nope.lib.T` after a failed `import nope.lib;`: the import's diagnostic already says it all.
+    for (let split = parts.length - 1; split >= 1; split--) if (this.#missing.has(parts.slice(0, split).join('.'))) return undefined;
     const suggestion = this.#suggest(parts[parts.length - 1]!);
     this.#diagnostics.report('VIDL0101', name.span, `unknown name '${name.text}'${suggestion ? `; did you mean '${suggestion}'?` : ''}`);
     return undefined;
