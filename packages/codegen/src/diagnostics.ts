@@ -1,5 +1,5 @@
-import { styleText } from 'node:util';
 import type { SourceText, Span } from './source.js';
+import { escapeControls, style, type Style } from './terminal.js';
 
 /** How bad a diagnostic is: errors stop generation (and fail `vidl check`), warnings do not. */
 export type Severity = 'error' | 'warning';
@@ -127,26 +127,27 @@ const TAB = '    ';
  * frame with a caret under the span, followed by notes for related locations.
  */
 export function formatDiagnostic(diagnostic: Diagnostic, sources: ReadonlyMap<string, SourceText>, options: FormatOptions = {}): string {
-  const paint = (format: Parameters<typeof styleText>[0], text: string) => (options.color ? styleText(format, text) : text);
+  const paint = (format: Style | readonly Style[], text: string) => (options.color ? style(format, text) : text);
+  // What the terminal shows of input text: tabs expanded, control characters escaped.
+  const shown = (text: string) => escapeControls(text.replaceAll('\t', TAB));
   const { span } = diagnostic;
   const severityColor = diagnostic.severity === 'error' ? 'red' : 'yellow';
-  const lines = [`${paint([severityColor, 'bold'], `${diagnostic.severity}[${diagnostic.code}]`)}${paint('bold', `: ${diagnostic.message}`)}`];
+  const lines = [`${paint([severityColor, 'bold'], `${diagnostic.severity}[${diagnostic.code}]`)}${paint('bold', `: ${escapeControls(diagnostic.message)}`)}`];
   const source = sources.get(span.file);
   const gutter = ' '.repeat(String(span.line).length);
-  lines.push(`${gutter}${paint('blue', '-->')} ${span.file}:${span.line}:${span.col}`);
+  lines.push(`${gutter}${paint('blue', '-->')} ${escapeControls(span.file)}:${span.line}:${span.col}`);
   if (source) {
     const raw = source.lineText(span.line);
-    const before = raw.slice(0, span.col - 1).replaceAll('\t', TAB);
-    const text = raw.replaceAll('\t', TAB);
+    const before = shown(raw.slice(0, span.col - 1));
     const available = Math.max(1, raw.length - (span.col - 1));
     const width = Math.max(1, Math.min(span.length, available));
-    const underlined = raw.slice(span.col - 1, span.col - 1 + width).replaceAll('\t', TAB).length || 1;
+    const underlined = shown(raw.slice(span.col - 1, span.col - 1 + width)).length || 1;
     lines.push(`${gutter} ${paint('blue', '|')}`);
-    lines.push(`${paint('blue', `${span.line} |`)} ${text}`.trimEnd());
+    lines.push(`${paint('blue', `${span.line} |`)} ${shown(raw)}`.trimEnd());
     lines.push(`${gutter} ${paint('blue', '|')} ${' '.repeat(before.length)}${paint([severityColor, 'bold'], '^'.repeat(underlined))}`);
   }
   for (const note of diagnostic.related) {
-    lines.push(`${gutter} ${paint('blue', '=')} note: ${note.message} (${note.span.file}:${note.span.line}:${note.span.col})`);
+    lines.push(`${gutter} ${paint('blue', '=')} note: ${escapeControls(note.message)} (${escapeControls(note.span.file)}:${note.span.line}:${note.span.col})`);
   }
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler.ts';
 import { DIAGNOSTIC_CODES, diagnosticToJson, formatDiagnostic, formatDiagnostics, sortDiagnostics } from '../src/diagnostics.ts';
-import { shouldUseColor } from '../src/terminal.ts';
+import { escapeControls, shouldUseColor, style } from '../src/terminal.ts';
 
 describe('diagnostics', () => {
   const result = compile([{ path: 'x.vidl', contents: 'library x;\n\tstruct S { a: Nope; }\n' }]);
@@ -19,7 +19,24 @@ describe('diagnostics', () => {
     expect(formatDiagnostic(d!, result.sources)).not.toContain('\u001b[');
   });
 
+  it('escapes control characters in every echoed line, keeping the caret under the span', () => {
+    const r = compile([{ path: 'esc\u0007.vidl', contents: 'library x;\n// \u001b]0;pwned\u0007 \u001b[2J\u202e\nstruct S { a: Nope; } // \u001b[31m\n' }]);
+    const text = formatDiagnostics(r.diagnostics, r.sources);
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/u);
+    expect(text).toContain(' --> esc\\x07.vidl:3:15');
+    expect(text).toContain('3 | struct S { a: Nope; } // \\x1b[31m');
+    expect(text).toContain('  |               ^^^^');
+    const unexpected = compile([{ path: 'u.vidl', contents: 'library x;\nstruct S { \u001b[2Ja: u8; }\n' }]);
+    expect(formatDiagnostics(unexpected.diagnostics, unexpected.sources)).toContain('2 | struct S { \\x1b[2Ja: u8; }\n  |            ^^^^');
+    expect(escapeControls('a\tb\u0000\u009b\u2067')).toBe('a\tb\\x00\\x9b\\u{2067}');
+  });
+
+  it('styles with plain ANSI codes whatever process.stdout is', () => {
+    expect(style(['red', 'bold'], 'x')).toBe('\u001b[31m\u001b[1mx\u001b[22m\u001b[39m');
+  });
+
   it('gates colour on TTY, NO_COLOR and FORCE_COLOR', () => {
+    expect(shouldUseColor({ isTTY: true }, { TERM: 'dumb' })).toBe(false);
     expect(shouldUseColor({ isTTY: true }, {})).toBe(true);
     expect(shouldUseColor({ isTTY: false }, {})).toBe(false);
     expect(shouldUseColor({ isTTY: true }, { NO_COLOR: '1' })).toBe(false);
