@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm test`: build, typecheck, unit tests and package checks of every project through nx,
-// then the install test of the packed tarballs and the API docs; ends with one line totalling
-// every vitest run.
+// then ESLint, the install test of the packed tarballs and the API docs; ends with one line
+// totalling every vitest run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +24,10 @@ for (const f of reportFiles()) rmSync(f);
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } }).status ?? 1;
 let failed = false;
 failed ||= run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', 'typecheck', 'test', 'check-package', '--output-style=static']) !== 0;
+// ESLint (eslint.config.js): any finding fails the run.
+const lint = run('pnpm', ['exec', 'eslint', '.', '--max-warnings', '0']);
+if (lint !== 0) console.error('eslint: findings above (fix them, or run `pnpm lint --fix`)');
+failed ||= lint !== 0;
 failed ||= run('pnpm', ['exec', 'vitest', 'run', '--config', 'vitest.install.config.ts']) !== 0;
 // The API docs must build with zero warnings (typedoc.json treats warnings as errors).
 failed ||= run('pnpm', ['exec', 'typedoc', '--logLevel', 'Warn']) !== 0;

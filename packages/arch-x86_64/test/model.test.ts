@@ -76,7 +76,7 @@ function normalize(p: number): number {
 
 /** The reference: one entry per 4 KiB page of each window. */
 class Model {
-  readonly pages: Array<Map<number, ModelPage>> = WINDOWS.map(() => new Map());
+  readonly pages: Array<Map<number, ModelPage>> = WINDOWS.map(() => new Map<number, ModelPage>());
 
   map(o: Extract<Op, { kind: 'map' }>): string | undefined {
     const pages = this.pages[o.w]!;

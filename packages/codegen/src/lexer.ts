@@ -71,7 +71,7 @@ export function describeTokenKind(kind: TokenKind): string {
     case 'eof':
       return 'end of file';
     default:
-      return `'${Object.keys(PUNCTUATION).find((p) => PUNCTUATION[p] === kind)}'`;
+      return `'${Object.keys(PUNCTUATION).find((p) => PUNCTUATION[p] === kind) ?? kind}'`;
   }
 }
 

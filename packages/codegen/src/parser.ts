@@ -31,7 +31,8 @@ const KNOWN_ATTRIBUTES: Readonly<Record<string, { where: string; argument: boole
 };
 
 /** Thrown inside the parser to unwind to the nearest recovery point (never escapes {@link parse}). */
-class SyntaxAbort {}
+/** Thrown to unwind to the nearest recovery point after a syntax error has been reported. */
+class SyntaxAbort extends Error {}
 
 /**
  * Parses one `.vidl` file. Never throws: syntax errors are reported and the parser recovers

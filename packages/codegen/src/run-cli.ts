@@ -170,7 +170,7 @@ function describeParseError(error: unknown): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option '${option ?? '?'}'`;
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return message.includes('does not take an argument') ? `option ${long} takes no value` : `option ${long} needs a value`;
+      return message.includes('does not take an argument') ? `option ${long ?? '?'} takes no value` : `option ${long ?? '?'} needs a value`;
     default:
       return message.replace(/\.$/, '').replace(/^./, (c) => c.toLowerCase());
   }

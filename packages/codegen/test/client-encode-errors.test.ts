@@ -91,9 +91,12 @@ describe('generated clients reject arguments that fail to encode', () => {
     expect(() => {
       promise = invoke(clients);
     }).not.toThrow();
-    const caught = await promise!.catch((error: unknown) => ({ caught: error }));
-    expect(caught).toMatchObject({ caught: expect.any(IpcError) });
-    expect((caught as { caught: IpcError }).caught.code).toBe('InvalidArgument');
+    const caught = await promise!.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(caught).toBeInstanceOf(IpcError);
+    expect((caught as IpcError).code).toBe('InvalidArgument');
     expect(proc.sent).toEqual([]);
   });
 });

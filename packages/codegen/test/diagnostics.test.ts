@@ -22,6 +22,7 @@ describe('diagnostics', () => {
   it('escapes control characters in every echoed line, keeping the caret under the span', () => {
     const r = compile([{ path: 'esc\u0007.vidl', contents: 'library x;\n// \u001b]0;pwned\u0007 \u001b[2J\u202e\nstruct S { a: Nope; } // \u001b[31m\n' }]);
     const text = formatDiagnostics(r.diagnostics, r.sources);
+    // eslint-disable-next-line no-control-regex -- the test looks for raw control characters
     expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/u);
     expect(text).toContain(' --> esc\\x07.vidl:3:15');
     expect(text).toContain('3 | struct S { a: Nope; } // \\x1b[31m');

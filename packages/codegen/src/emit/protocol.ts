@@ -163,7 +163,7 @@ function clientClass(protocol: ProtocolModel, ctx: ModuleContext): StatementStru
         },
       };
     }
-    const errorNote = method.error ? `Rejects with {@link ${names.error}} when the server returns an error.` : '';
+    const errorNote = method.error ? `Rejects with {@link ${names.error!}} when the server returns an error.` : '';
     return {
       name: method.name,
       docs: paramDocs(method, errorNote),
@@ -229,8 +229,8 @@ function serverInterface(protocol: ProtocolModel, ctx: ModuleContext): Statement
         const bodies = messageBodyNames(protocol, method);
         let returnType: string;
         if (method.kind === 'oneway') returnType = 'void | Promise<void>';
-        else if (method.response!.length === 0) returnType = `${bodies.response} | void | Promise<${bodies.response} | void>`;
-        else returnType = `${bodies.response} | Promise<${bodies.response}>`;
+        else if (method.response!.length === 0) returnType = `${bodies.response!} | void | Promise<${bodies.response!} | void>`;
+        else returnType = `${bodies.response!} | Promise<${bodies.response!}>`;
         return { name: memberName(method.name), docs: paramDocs(method), parameters: parameters(method.request, ctx), returnType };
       }),
   };

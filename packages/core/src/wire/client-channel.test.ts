@@ -102,6 +102,7 @@ describe('ClientChannel: arguments that fail to encode', () => {
     const client = new ClientChannel(recordingProcess(), 3, 'test/P');
     await expect(
       client.send(0x11, () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- what user code might do
         throw 'nope';
       }),
     ).rejects.toThrow('nope');
