@@ -23,11 +23,13 @@ export function checkMessageLimits(program: ProgramModel, diagnostics: Diagnosti
         if (reply) messages.push(['reply', reply]);
         for (const [what, message] of messages) {
           if (!exceedsKernelLimits(message)) continue;
-          const over =
-            Number.isFinite(message.maxSize) && message.maxSize > KERNEL_LIMITS.maxLargeData
-              ? `can reach ${bytes(message.maxSize)}, over the kernel's ${bytes(KERNEL_LIMITS.maxLargeData)} message limit`
-              : `can carry ${message.maxCaps} capabilities, over the kernel's limit of ${KERNEL_LIMITS.maxLargeCaps}`;
-          diagnostics.report('VIDL0406', method.span, `the ${what} of ${decl.name}.${method.name} ${over}; lower its bounds, or it fails with MessageTooLarge when that big`);
+          const data = Number.isFinite(message.maxSize) && message.maxSize > KERNEL_LIMITS.maxLargeData;
+          diagnostics.report('VIDL0406', method.span, {
+            message: what,
+            method: `${decl.name}.${method.name}`,
+            size: data ? bytes(message.maxSize) : `${message.maxCaps} capabilities`,
+            limit: data ? bytes(KERNEL_LIMITS.maxLargeData) : `${KERNEL_LIMITS.maxLargeCaps} capabilities`,
+          });
         }
       });
     }

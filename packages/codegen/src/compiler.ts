@@ -83,7 +83,7 @@ export function compile(inputs: readonly SourceInput[], resolveImport?: ImportRe
         const source = new SourceText(input.path, lenient.decode(input.contents));
         sources.set(input.path, source);
         const at = lenient.decode(input.contents.subarray(0, bad)).length;
-        diagnostics.report('VIDL0901', source.span(at, 1), `invalid UTF-8 byte 0x${input.contents[bad]!.toString(16).padStart(2, '0')} at byte offset ${bad}: .vidl files are UTF-8 text`);
+        diagnostics.report('VIDL0901', source.span(at, 1), { byte: `0x${input.contents[bad]!.toString(16).padStart(2, '0')}`, offset: bad });
         return;
       }
       text = utf8.decode(input.contents);

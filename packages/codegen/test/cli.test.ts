@@ -94,7 +94,7 @@ describe('vidl CLI', () => {
     writeFileSync(join(dir, 'bad.vidl'), 'library bad;\nstruct S { a: Nope; }\n');
     const bad = await vidl('check', 'bad.vidl');
     expect(bad.code).toBe(ExitCode.InputErrors);
-    expect(bad.stderr).toContain("error[VIDL0101]: unknown name 'Nope'\n --> bad.vidl:2:15");
+    expect(bad.stderr).toContain("error[VIDL0101]: unknown name 'Nope' in library bad\n --> bad.vidl:2:15");
     const missing = await vidl('check', 'nowhere.vidl');
     expect(missing.code).toBe(ExitCode.Usage);
     expect(missing.stderr).toBe('vidl: cannot read nowhere.vidl: no such file\n');
@@ -170,7 +170,7 @@ describe('vidl CLI', () => {
     writeFileSync(join(dir, 'big.vidl'), 'library big;\nprotocol P {\n  get() -> (d: bytes<4194304>);\n}\n');
     const r = await vidl('check', 'big.vidl');
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("warning[VIDL0406]: the reply of P.get can reach 4194308 bytes (4.0 MiB), over the kernel's 1 MiB message limit");
+    expect(r.stderr).toContain("warning[VIDL0406]: the reply of P.get can reach 4194308 bytes (4.0 MiB), over the kernel's limit of 1 MiB");
     expect(r.stderr).toContain('vidl: 1 file(s) checked, no errors, 1 warning\n');
     expect((await vidl('layout', 'big.vidl')).stdout).toMatch(/reply +4194308 +4 +0 +too-large +too-large/);
   });

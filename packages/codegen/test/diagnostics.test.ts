@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/compiler.ts';
-import { DIAGNOSTIC_CODES, diagnosticToJson, formatDiagnostic, formatDiagnostics, sortDiagnostics } from '../src/diagnostics.ts';
+import { DIAGNOSTIC_CODES, RETIRED_DIAGNOSTIC_CODES, diagnosticToJson, formatDiagnostic, formatDiagnostics, formatMessage, sortDiagnostics } from '../src/diagnostics.ts';
 import { escapeControls, shouldUseColor, style } from '../src/terminal.ts';
 
 describe('diagnostics', () => {
@@ -10,7 +10,7 @@ describe('diagnostics', () => {
 
   it('renders code, message, file:line:col and a caret under the span (tabs expanded)', () => {
     expect(formatDiagnostic(d!, result.sources)).toBe(
-      ["error[VIDL0101]: unknown name 'Nope'", ' --> x.vidl:2:16', '  |', '2 |     struct S { a: Nope; }', '  |                   ^^^^'].join('\n'),
+      ["error[VIDL0101]: unknown name 'Nope' in library x", ' --> x.vidl:2:16', '  |', '2 |     struct S { a: Nope; }', '  |                   ^^^^'].join('\n'),
     );
   });
 
@@ -69,8 +69,24 @@ describe('diagnostics', () => {
     expect(formatDiagnostics(r.diagnostics, r.sources).split('\n').pop()).toBe('3 errors, 1 warning');
   });
 
-  it('IDL.md documents every diagnostic code', () => {
+  it('IDL.md documents every diagnostic code with its severity, title and message template', () => {
     const idl = readFileSync(new URL('../IDL.md', import.meta.url), 'utf8');
-    for (const code of Object.keys(DIAGNOSTIC_CODES)) expect(idl, code).toContain(`| ${code} |`);
+    for (const [code, info] of Object.entries(DIAGNOSTIC_CODES)) {
+      const esc = (t: string) => t.replaceAll('|', '\\|');
+      expect(idl, code).toContain(`| ${code} | ${info.severity} | ${esc(info.title)} | \`${esc(info.message)}\` |`);
+    }
+  });
+
+  it('fills each code’s one template; retired codes are never in use again', () => {
+    expect(formatMessage('VIDL0102', { name: 'S', library: 'd' })).toBe('S is already declared in library d');
+    expect(() => formatMessage('VIDL0102', { name: 'S' } as never)).toThrow('no value for {library}');
+    for (const code of Object.keys(RETIRED_DIAGNOSTIC_CODES)) expect(DIAGNOSTIC_CODES).not.toHaveProperty(code);
+    // Every message that is reported reads as its code's template with the placeholders filled in.
+    const r = compile([{ path: 'm.vidl', contents: 'library m;\nimport m;\nstruct S { a: Nope; a: u8; }\nenum E : u8 { A = 1; B = 300; }\n@selector\nstruct T {}\n' }]);
+    expect(r.diagnostics.length).toBeGreaterThan(3);
+    for (const d of r.diagnostics) {
+      const pattern = DIAGNOSTIC_CODES[d.code].message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{[A-Za-z]+\\\}/g, '.*');
+      expect(d.message, d.code).toMatch(new RegExp(`^${pattern}$`));
+    }
   });
 });
