@@ -6,7 +6,7 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
  * An architecture backend: everything arch-specific the kernel needs, behind one object.
  * Core never names a register or a page-table bit; it asks the arch.
  *
- * @example Use a backend: hand it to the kernel.
+ * @example Use a backend
  * ```ts
  * import { createKernel } from '@veridian/core';
  * import { x86_64 } from '@veridian/arch-x86_64';
@@ -14,11 +14,12 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
  * const kernel = createKernel({ arch: x86_64, frames: 64 });
  * ```
  *
- * @example Write a backend: one frozen object, exported under `exportName` from the module at
- * `moduleUrl` so worker CPUs load the same one; prove it with `@veridian/testkit`'s
- * `conformance({ name: 'my-arch', arch: myArch })`.
+ * @example Write a backend
  * ```ts
  * import type { Arch } from '@veridian/core';
+ *
+ * // One frozen object, exported under `exportName` from the module at `moduleUrl`, so worker
+ * // CPUs load the same one. Prove it with @veridian/testkit: conformance({ name: 'my-arch', arch: myArch }).
  *
  * export const myArch: Arch = Object.freeze({
  *   name: 'my-arch',

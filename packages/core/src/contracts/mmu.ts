@@ -164,7 +164,7 @@ export interface AddressSpace {
 /**
  * The memory-management unit of one arch, over one machine's physical memory.
  *
- * @example Map a page, translate through the TLB, read the tables back.
+ * @example Map, translate and dump
  * ```ts
  * import { AccessKind, PagePerm, PhysicalMemory } from '@veridian/core';
  * import { x86_64 } from '@veridian/arch-x86_64';
