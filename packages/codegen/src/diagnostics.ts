@@ -134,14 +134,13 @@ export interface RetiredDiagnosticCode {
  */
 export const RETIRED_DIAGNOSTIC_CODES: Readonly<Record<string, RetiredDiagnosticCode>> = {};
 
-type Letter = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k' | 'l' | 'm' | 'n' | 'o' | 'p' | 'q' | 'r' | 's' | 't' | 'u' | 'v' | 'w' | 'x' | 'y' | 'z' | Uppercase<'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g' | 'h' | 'i' | 'j' | 'k' | 'l' | 'm' | 'n' | 'o' | 'p' | 'q' | 'r' | 's' | 't' | 'u' | 'v' | 'w' | 'x' | 'y' | 'z'>;
-type IsWord<S extends string> = S extends `${infer C}${infer Rest}` ? (C extends Letter ? (Rest extends '' ? true : IsWord<Rest>) : false) : false;
-
-/** The `{name}` placeholders of a message template (letters only: `\u{…}` in a message is text). */
-type Placeholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}` ? (IsWord<Name> extends true ? Name : never) | Placeholders<Rest> : never;
+/** The `{name}` placeholders of a message template (`{…}` and `{1F600}`, as in `\u{…}`, are text). */
+export type MessagePlaceholders<T extends string> = T extends `${string}{${infer Name}}${infer Rest}`
+  ? (Name extends `${string}…${string}` | `${number}${string}` | '' ? never : Name) | MessagePlaceholders<Rest>
+  : never;
 
 /** The arguments a report of `code` fills its template with. */
-export type DiagnosticArguments<C extends DiagnosticCode> = Record<Placeholders<(typeof DIAGNOSTIC_CODES)[C]['message']>, string | number | bigint>;
+export type DiagnosticArguments<C extends DiagnosticCode> = Record<MessagePlaceholders<(typeof DIAGNOSTIC_CODES)[C]['message']>, string | number | bigint>;
 
 /** Fills `code`'s message template with `args` (each placeholder must have a value). */
 export function formatMessage<C extends DiagnosticCode>(code: C, args: DiagnosticArguments<C>): string {

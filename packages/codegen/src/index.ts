@@ -18,6 +18,7 @@ export {
   type Diagnostic,
   type DiagnosticCode,
   type DiagnosticArguments,
+  type MessagePlaceholders,
   type RetiredDiagnosticCode,
   type DiagnosticCodeInfo,
   type DiagnosticJson,
