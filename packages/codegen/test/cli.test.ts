@@ -107,6 +107,9 @@ describe('vidl CLI', () => {
     expect(all).toMatchObject({ code: 0, stderr: 'vidl: 4 file(s) checked, no errors\n' });
     writeFileSync(join(dir, 'ux', 'bad.vidl'), 'library ux;\nstruct S { a: Nope; }\n');
     expect((await vidl('check', 'ux')).stderr).toContain(' --> ux/bad.vidl:2:15');
+    const nested = await vidl('gen', 'examples/demo.kv.vidl', '--out', 'deep/er/out');
+    expect(nested.code).toBe(0);
+    expect(existsSync(join(dir, 'deep/er/out/demo.kv.ts'))).toBe(true);
     writeFileSync(join(dir, 'afile'), 'not a directory');
     const outFile = await vidl('gen', 'examples/demo.kv.vidl', '--out', 'afile');
     expect(outFile).toMatchObject({ code: 2, stderr: 'vidl: --out must be a directory: afile is a file\n' });
