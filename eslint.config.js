@@ -6,13 +6,14 @@
  * fails when anything is reported; `pnpm lint` runs it alone.
  */
 import eslint from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 const nodeGlobals = Object.fromEntries(
   ['console', 'process', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'performance', 'structuredClone', 'queueMicrotask'].map((name) => [name, 'readonly']),
 );
 
-export default tseslint.config(
+export default defineConfig(
   {
     name: 'veridian/ignored',
     ignores: ['**/node_modules/**', '**/dist/**', '**/reports/**', 'docs/**', '**/coverage/**', '**/*.d.ts'],
