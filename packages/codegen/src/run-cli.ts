@@ -263,7 +263,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (!values.watch) return first.code;
   // A file that cannot be read yet is still watched: creating or fixing it runs again.
   const initial = first.watched.length > 0 ? first.watched : files.map((f) => resolve(io.cwd, f));
-  return watchLoop(options, io, initial);
+  return watchLoop(options, io, initial, first.directories);
 }
 
 interface RunOptions {
@@ -332,9 +332,10 @@ function displayPath(io: CliIo, absolute: string, givenAbsolute: boolean): strin
  * The input files of one run, from the FILES arguments: files as they are, a directory as its
  * `.vidl` files (sorted), `-` as standard input; each file once, however it was named.
  */
-function collectInputs(options: RunOptions, io: CliIo): SourceInput[] {
+function collectInputs(options: RunOptions, io: CliIo, directories: string[]): SourceInput[] {
   const inputs: SourceInput[] = [];
   const seen = new Set<string>();
+  directories.length = 0;
   const add = (absolute: string, display: string) => {
     let key = absolute;
     try {
@@ -368,6 +369,7 @@ function collectInputs(options: RunOptions, io: CliIo): SourceInput[] {
       add(absolute, display);
       continue;
     }
+    directories.push(absolute);
     let names: string[];
     try {
       names = readdirSync(absolute).filter((n) => n.endsWith('.vidl')).sort();
@@ -385,6 +387,8 @@ interface RunOutcome {
   result: CompileResult | undefined;
   /** Absolute paths of the files read (watched by --watch). */
   watched: string[];
+  /** Directory arguments, whose new `.vidl` files --watch picks up too. */
+  directories: string[];
 }
 
 function runOnce(options: RunOptions, io: CliIo): RunOutcome {
@@ -392,13 +396,14 @@ function runOnce(options: RunOptions, io: CliIo): RunOutcome {
     return compileAndReport(options, io);
   } catch (error) {
     if (!(error instanceof CliFailure)) throw error;
-    return { code: reportFailure(io, options.json, error), result: undefined, watched: [] };
+    return { code: reportFailure(io, options.json, error), result: undefined, watched: [], directories: [] };
   }
 }
 
 function compileAndReport(options: RunOptions, io: CliIo): RunOutcome {
   const color = shouldUseColor(io.stderr, io.env);
-  const inputs = collectInputs(options, io);
+  const directories: string[] = [];
+  const inputs = collectInputs(options, io, directories);
   const absoluteOf = (display: string) => (display === STDIN_NAME ? resolve(io.cwd, STDIN_NAME) : resolve(io.cwd, display));
   const resolver = diskImportResolver(options.includes);
   const result = compile(inputs, (library, importingFile) => {
@@ -425,7 +430,7 @@ function compileAndReport(options: RunOptions, io: CliIo): RunOutcome {
     const warnings = result.diagnostics.length;
     io.stderr.write(`vidl: ${inputs.length} file(s) checked, no errors${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? '' : 's'}` : ''}\n`);
   }
-  return { code, result, watched };
+  return { code, result, watched, directories };
 }
 
 /**
@@ -505,7 +510,7 @@ function writeModules(result: CompileResult, options: RunOptions, io: CliIo): { 
   return { code: stale ? ExitCode.OutOfDate : ExitCode.Ok, files };
 }
 
-function watchLoop(options: RunOptions, io: CliIo, initial: string[]): Promise<number> {
+function watchLoop(options: RunOptions, io: CliIo, initial: string[], initialDirectories: string[]): Promise<number> {
   return new Promise((done) => {
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -513,13 +518,18 @@ function watchLoop(options: RunOptions, io: CliIo, initial: string[]): Promise<n
     const onSigint = () => stop();
     process.once('SIGINT', onSigint);
     let watched = initial;
+    let directories = initialDirectories;
     io.stderr.write('vidl: watching for changes (Ctrl-C to stop)\n');
     watchFiles({
       files: () => watched,
+      directories: () => directories,
       signal: controller.signal,
       onChange: () => {
         const again = runOnce(options, io);
-        if (again.watched.length > 0) watched = again.watched;
+        if (again.watched.length > 0) {
+          watched = again.watched;
+          directories = again.directories;
+        }
         io.stderr.write('vidl: watching for changes (Ctrl-C to stop)\n');
       },
     });

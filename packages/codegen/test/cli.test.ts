@@ -270,6 +270,22 @@ describe('vidl CLI', () => {
     expect(json.layout.libraries[0]!.methods.find((m) => m.method === 'stat')!.reply!.maxSize).toBeNull();
   });
 
+  it('--watch on a directory picks up a .vidl file added to it', async () => {
+    mkdirSync(join(dir, 'lib'));
+    writeFileSync(join(dir, 'lib', 'a.vidl'), 'library a;\nstruct S { a: u8; }\n');
+    const controller = new AbortController();
+    const { captured, io: cliIo } = io(dir, controller.signal);
+    const done = runCli(['check', '--watch', 'lib'], cliIo);
+    const waitFor = async (text: string) => {
+      while (!captured.stderr.includes(text)) await new Promise((r) => setTimeout(r, 20));
+    };
+    await waitFor('watching for changes');
+    writeFileSync(join(dir, 'lib', 'b.vidl'), 'library b;\nstruct T { b: Nope; }\n');
+    await waitFor(' --> lib/b.vidl:2:15');
+    controller.abort();
+    expect(await done).toBe(0);
+  });
+
   it('--watch runs again when an input changes, until stopped', async () => {
     writeFileSync(join(dir, 'w.vidl'), 'library w;\nstruct S { a: u8; }\n');
     const controller = new AbortController();
