@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm test`: build, typecheck, unit tests and package checks of every project through nx,
-// then the install test of the packed tarballs and the API docs; ends with one line totalling
-// every vitest run.
+// then ESLint, the install test of the packed tarballs and the API docs; ends with one line
+// totalling every vitest run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,10 +23,18 @@ for (const f of reportFiles()) rmSync(f);
 
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } }).status ?? 1;
 let failed = false;
-failed ||= run('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', 'typecheck', 'test', 'check-package', '--output-style=static']) !== 0;
-failed ||= run('pnpm', ['exec', 'vitest', 'run', '--config', 'vitest.install.config.ts']) !== 0;
+// Every step runs even after an earlier one failed, so one run reports every problem.
+const step = (cmd, args, onFailure) => {
+  if (run(cmd, args) === 0) return;
+  failed = true;
+  if (onFailure) console.error(onFailure);
+};
+step('pnpm', ['exec', 'nx', 'run-many', '-t', 'build', 'typecheck', 'test', 'check-package', '--output-style=static']);
+// ESLint (eslint.config.js): any finding fails the run.
+step('pnpm', ['exec', 'eslint', '.', '--max-warnings', '0'], 'eslint: findings above (fix them, or run `pnpm lint --fix`)');
+step('pnpm', ['exec', 'vitest', 'run', '--config', 'vitest.install.config.ts']);
 // The API docs must build with zero warnings (typedoc.json treats warnings as errors).
-failed ||= run('pnpm', ['exec', 'typedoc', '--logLevel', 'Warn']) !== 0;
+step('pnpm', ['exec', 'typedoc', '--logLevel', 'Warn']);
 
 let passed = 0;
 let fail = 0;

@@ -4,9 +4,9 @@
  * TypeScript file checked by tsc.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,9 +19,18 @@ const PACKAGES: Record<string, string[]> = {
   '@veridian/testkit': ['conformance', 'goldenVectors'],
 };
 const dirOf = (name: string) => join(root, 'packages', name.replace('@veridian/', ''));
+const packageVersion = (name: string) => (JSON.parse(readFileSync(join(dirOf(name), 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The relative link targets of a Markdown text (`[text](target)`), without anchors; web and mail links left out. */
+function relativeLinks(markdown: string): string[] {
+  const targets = [...markdown.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)].map((m) => m[1]!);
+  return targets.filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t) && !t.startsWith('#')).map((t) => t.replace(/#.*$/, ''));
+}
 
 let work: string;
 let project: string;
+/** The files of each package's tarball (paths inside the package, without `package/`). */
+const tarballFiles = new Map<string, string[]>();
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'veridian-install-'));
@@ -35,6 +44,12 @@ beforeAll(() => {
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   const files = readdirSync(tarballs).map((f) => join(tarballs, f));
   expect(files).toHaveLength(Object.keys(PACKAGES).length);
+  for (const name of Object.keys(PACKAGES)) {
+    const tarball = files.find((f) => f.endsWith(`${name.replace('@', '').replace('/', '-')}-${packageVersion(name)}.tgz`));
+    expect(tarball, name).toBeDefined();
+    const listing = execFileSync('tar', ['-tzf', tarball!], { encoding: 'utf8' });
+    tarballFiles.set(name, listing.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')));
+  }
   execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files, 'typescript@6.0.3', '@types/node@^20.19.0', 'vitest@4.1.12'], {
     cwd: project,
     stdio: 'pipe',
@@ -46,6 +61,34 @@ afterAll(() => {
 });
 
 describe('published packages', () => {
+  it.each(Object.keys(PACKAGES))('%s ships LICENSE, README.md and CHANGELOG.md, and its README links resolve inside the tarball', (name) => {
+    const files = tarballFiles.get(name)!;
+    for (const required of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']) expect(files, `${name} lacks ${required}`).toContain(required);
+    const installed = join(project, 'node_modules', ...name.split('/'));
+    expect(readFileSync(join(installed, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} VeridianOS IPC SDK contributors/);
+    const links = relativeLinks(readFileSync(join(installed, 'README.md'), 'utf8'));
+    for (const link of links) {
+      const target = posix.normalize(link.replace(/^\.\//, ''));
+      const resolves = files.includes(target) || files.some((f) => f.startsWith(`${target.replace(/\/$/, '')}/`));
+      expect(resolves, `${name}: README link ${link} does not resolve in the tarball`).toBe(true);
+    }
+  });
+
+  it.each(Object.keys(PACKAGES))('%s: the installed package.json has the published shape (no internal @veridian/source condition)', (name) => {
+    const text = readFileSync(join(project, 'node_modules', ...name.split('/'), 'package.json'), 'utf8');
+    expect(text).not.toContain('@veridian/source');
+    const pkg = JSON.parse(text) as Record<string, unknown>;
+    expect(pkg).toMatchObject({
+      license: 'MIT',
+      type: 'module',
+      homepage: 'https://github.com/veridian-os/ipc-sdk#readme',
+      bugs: { url: 'https://github.com/veridian-os/ipc-sdk/issues' },
+      repository: { type: 'git', url: 'git+https://github.com/veridian-os/ipc-sdk.git', directory: `packages/${name.replace('@veridian/', '')}` },
+      exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
+    });
+    expect((pkg.keywords as string[]).length).toBeGreaterThan(0);
+  });
+
   it('import from plain Node ESM with their documented exports', () => {
     const script = Object.entries(PACKAGES)
       .map(([name, names], i) => `import * as m${i} from '${name}';\nfor (const n of ${JSON.stringify(names)}) if (!(n in m${i})) throw new Error('${name} lacks ' + n);\nif (Object.keys(m${i}).length === 0) throw new Error('${name} exports nothing');`)

@@ -4,7 +4,7 @@
  * CPU through the register fast path; the demo shows the real register frame of a call, the
  * capability checks, a worker-to-worker round trip, and what happens when the server is killed.
  */
-import { createKernel, IpcError, Rights, Syscall, createRegisterFrame, messagePayload, readRegister, type Arch, type Process } from '@veridian/core';
+import { createKernel, type IpcError, Rights, Syscall, createRegisterFrame, messagePayload, readRegister, type Arch, type Process } from '@veridian/core';
 import { aarch64 } from '@veridian/arch-aarch64';
 import { x86_64 } from '@veridian/arch-x86_64';
 import { styleText } from 'node:util';

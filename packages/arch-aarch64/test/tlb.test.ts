@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AccessKind, PagePerm, PhysicalMemory } from '@veridian/core';
-import { Aarch64Mmu, aarch64 } from '../src/index.ts';
+import { type Aarch64Mmu, aarch64 } from '../src/index.ts';
 import { faultOf, setup } from './helpers.ts';
 
 const { READ, WRITE, USER } = PagePerm;

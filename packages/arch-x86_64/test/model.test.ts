@@ -94,7 +94,7 @@ function normalize(p: number): number {
 
 /** The reference: one entry per 4 KiB page of each window. */
 class Model {
-  readonly pages: Array<Map<number, ModelPage>> = WINDOWS.map(() => new Map());
+  readonly pages: Array<Map<number, ModelPage>> = WINDOWS.map(() => new Map<number, ModelPage>());
   /** Per window: the controls of its PML4E (level 3), PDPTE (level 2) and its two PDEs (level 1, one per 2 MiB region). */
   readonly upper: Array<{ 3: Controls; 2: Controls; 1: [Controls, Controls] }> = WINDOWS.map(() => ({ 3: DEFAULT_CONTROLS, 2: DEFAULT_CONTROLS, 1: [DEFAULT_CONTROLS, DEFAULT_CONTROLS] }));
 

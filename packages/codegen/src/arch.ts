@@ -20,3 +20,10 @@ export const ARCHES: Readonly<Record<string, ArchLimits>> = {
 
 /** Names of {@link ARCHES}, in a stable order. */
 export const ARCH_NAMES: readonly string[] = Object.keys(ARCHES);
+
+/**
+ * What the kernel's large-message path carries on every arch (core's `MAX_LARGE_DATA` and
+ * `MAX_LARGE_CAPS`; a test checks the copies agree). A message whose declared bounds allow
+ * more cannot always be sent: `vidl` warns (VIDL0406) and `vidl layout` says `too-large`.
+ */
+export const KERNEL_LIMITS = { maxLargeData: 1 << 20, maxLargeCaps: 64 } as const;

@@ -55,7 +55,7 @@ export function checkIncludeCycles(libraries: readonly LibraryModel[], diagnosti
         if (!reported.has(key)) {
           reported.add(key);
           const route = [...cycle.map((c) => c.via), edge.to.name].join(' → ');
-          diagnostics.report('VIDL0201', edge.to.span, `${edge.to.kind} ${edge.to.name} contains itself (${route}); make a member optional (T?) or a vector to break the cycle`);
+          diagnostics.report('VIDL0201', edge.to.span, { kind: edge.to.kind, name: edge.to.name, route });
         }
         continue;
       }

@@ -20,11 +20,11 @@ export function checkGeneratedNames(library: LibraryModel, diagnostics: Diagnost
       if (owner && reported.has(owner)) continue;
       if (owner) reported.add(owner);
       if (owner && owner !== decl) {
-        diagnostics.report('VIDL0501', decl.span, `${decl.kind} ${decl.name} generates '${name}', which ${owner.kind} ${owner.name} also generates; rename one of them`, [
+        diagnostics.report('VIDL0501', decl.span, { first: `${decl.kind} ${decl.name}`, second: `${owner.kind} ${owner.name}`, name }, [
           { message: `${owner.kind} ${owner.name} declared here`, span: owner.span },
         ]);
       } else if (owner === decl) {
-        diagnostics.report('VIDL0501', decl.span, `${decl.kind} ${decl.name} generates '${name}' twice (two methods whose names differ only in case or underscores?)`);
+        diagnostics.report('VIDL0501', decl.span, { first: `${decl.kind} ${decl.name}`, second: 'another of its members (names that differ only in case or underscores?)', name });
       } else owners.set(name, decl);
     }
   }
@@ -34,14 +34,14 @@ export function checkGeneratedNames(library: LibraryModel, diagnostics: Diagnost
     for (const { name, method } of clientMemberNames(decl)) {
       const other = members.get(name);
       if (other !== undefined) {
-        diagnostics.report('VIDL0501', method.span, `${decl.name}Client would have two members named '${name}' (from ${other} and ${method.name})`);
+        diagnostics.report('VIDL0501', method.span, { first: `${decl.name}.${other}`, second: `${decl.name}.${method.name}`, name: `${decl.name}Client.${name}` });
       } else members.set(name, method.name);
     }
     for (const method of decl.methods) {
       // Only request (and event) parameters become positional parameters; response fields are object properties.
       for (const parameter of method.request) {
         if (owners.has(parameter.name) || RUNTIME_IMPORT_NAMES.has(parameter.name)) {
-          diagnostics.report('VIDL0110', parameter.span, `parameter '${parameter.name}' would shadow the generated '${parameter.name}' inside ${decl.name}.${method.name}; rename it`);
+          diagnostics.report('VIDL0110', parameter.span, { name: parameter.name, reason: `would shadow the generated '${parameter.name}' inside ${decl.name}.${method.name} (as a parameter)` });
         }
       }
     }

@@ -44,7 +44,7 @@ export function checkProtocol(protocol: ProtocolModel, diagnostics: DiagnosticBa
       diagnostics.report(
         'VIDL0401',
         method.span,
-        `${method.name} has the same ordinal ${hex(method.ordinal, 16)} as ${first.name} (selectors ${JSON.stringify(method.selector)} and ${JSON.stringify(first.selector)}); give one a different @selector`,
+        { method: method.name, ordinal: hex(method.ordinal, 16), other: first.name, selector: JSON.stringify(method.selector), otherSelector: JSON.stringify(first.selector) },
         [{ message: `${first.name} declared here`, span: first.span }],
       );
     } else {
@@ -54,7 +54,7 @@ export function checkProtocol(protocol: ProtocolModel, diagnostics: DiagnosticBa
         diagnostics.report(
           'VIDL0402',
           method.span,
-          `${method.name} and ${sameType.name} have the same message type ${hex(method.messageType, 8)} (the low 32 bits of their ordinals); give one a different @selector`,
+          { method: method.name, other: sameType.name, type: hex(method.messageType, 8) },
           [{ message: `${sameType.name} declared here`, span: sameType.span }],
         );
       } else byType.set(method.messageType, method);
@@ -63,13 +63,13 @@ export function checkProtocol(protocol: ProtocolModel, diagnostics: DiagnosticBa
       diagnostics.report(
         'VIDL0403',
         method.span,
-        `${method.name}'s ordinal ${hex(method.ordinal, 16)} gives message type ${hex(method.messageType, 8)}, which is reserved (ordinal 0 and message types ${hex(RESERVED_MESSAGE_TYPE_MIN, 8)}–0xffffffff belong to the framework); give it a different @selector`,
+        { method: method.name, ordinal: hex(method.ordinal, 16), type: hex(method.messageType, 8), reserved: hex(RESERVED_MESSAGE_TYPE_MIN, 8) },
       );
     }
     if (method.kind === 'event') {
       for (const parameter of method.request) {
         if (carriesCapability(parameter.type)) {
-          diagnostics.report('VIDL0405', parameter.span, `event ${method.name} cannot carry a capability (parameter ${parameter.name}): an event goes to every subscriber, a capability to one process`);
+          diagnostics.report('VIDL0405', parameter.span, { event: method.name, parameter: parameter.name });
         }
       }
     }

@@ -33,6 +33,12 @@ export function check(files: readonly FileNode[], diagnostics: DiagnosticBag): P
   return new Checker(files, diagnostics).run();
 }
 
+/** Who a member belongs to, for VIDL0103: `{owner} already has a {member} named …`. */
+interface MemberOwner {
+  readonly name: string;
+  readonly member: string;
+}
+
 class Checker {
   readonly #files: readonly FileNode[];
   readonly #diagnostics: DiagnosticBag;
@@ -93,13 +99,13 @@ class Checker {
         const model = createModel(node, name);
         const existing = library.symbols.get(node.name.name);
         if (existing) {
-          this.#diagnostics.report('VIDL0102', node.name.span, `${node.name.name} is already declared in library ${name}`, [
+          this.#diagnostics.report('VIDL0102', node.name.span, { name: node.name.name, library: name }, [
             { message: `first declared here`, span: existing.node.name.span },
           ]);
           continue;
         }
         const reason = reservedDeclarationReason(node.name.name);
-        if (reason) this.#diagnostics.report('VIDL0110', node.name.span, `'${node.name.name}' ${reason}; choose another name`);
+        if (reason) this.#diagnostics.report('VIDL0110', node.name.span, { name: node.name.name, reason });
         const symbol: DeclarationSymbol = { node, model, library };
         library.symbols.set(node.name.name, symbol);
         this.#symbolFile.set(symbol, file);
@@ -115,27 +121,29 @@ class Checker {
       for (const file of library.files) {
         const seen = new Map<string, ImportDeclaration>();
         const valid: ImportDeclaration[] = [];
+        const missing = new Set<string>();
         for (const node of file.imports) {
           const name = node.name.text;
           if (name === library.name) {
-            this.#diagnostics.report('VIDL0106', node.span, `library ${name} cannot import itself`);
+            this.#diagnostics.report('VIDL0111', node.span, { library: name });
             continue;
           }
           const earlier = seen.get(name);
           if (earlier) {
-            this.#diagnostics.report('VIDL0106', node.span, `library ${name} is already imported`, [{ message: 'first imported here', span: earlier.span }]);
+            this.#diagnostics.report('VIDL0106', node.span, { library: name }, [{ message: 'first imported here', span: earlier.span }]);
             continue;
           }
           seen.set(name, node);
           const target = this.#libraries.get(name);
           if (!target) {
-            this.#diagnostics.report('VIDL0104', node.name.span, `library ${name} not found: pass its .vidl file too, or put ${name}.vidl next to this file or in an --include directory`);
+            this.#diagnostics.report('VIDL0104', node.name.span, { library: name });
+            missing.add(name);
             continue;
           }
           valid.push(node);
           imported.add(target.model);
         }
-        this.#fileScopes.set(file, new FileScope(library, this.#libraries, valid, this.#diagnostics));
+        this.#fileScopes.set(file, new FileScope(library, this.#libraries, valid, this.#diagnostics, missing));
       }
       library.model.imports.push(...imported);
     }
@@ -154,7 +162,7 @@ class Checker {
         if (s === 'active') {
           const cycle = [...stack.slice(stack.indexOf(target)), target].map((l) => l.name).join(' → ');
           const node = this.#importNode(library, target.name);
-          if (node) this.#diagnostics.report('VIDL0107', node.span, `import cycle: ${cycle}; move the shared declarations into a library both can import`);
+          if (node) this.#diagnostics.report('VIDL0107', node.span, { cycle });
         } else if (s === undefined) visit(target);
       }
       stack.pop();
@@ -178,7 +186,7 @@ class Checker {
       for (const node of file.imports) {
         const name = node.name.text;
         if (this.#libraries.has(name) && name !== scope.library.name && !scope.used.has(name)) {
-          this.#diagnostics.report('VIDL0108', node.span, `import ${name} is not used in this file`);
+          this.#diagnostics.report('VIDL0108', node.span, { library: name });
         }
       }
     }
@@ -225,25 +233,30 @@ class Checker {
       const signedBits = model.kind === 'bits' && name !== undefined && name.startsWith('i');
       if (name === undefined || !isIntegerName(name) || signedBits) {
         if (type.kind !== 'error') {
-          this.#diagnostics.report('VIDL0301', node.underlying.span, `${what} ${model.name} needs ${model.kind === 'bits' ? 'an unsigned integer type (u8, u16, u32 or u64)' : 'an integer type (u8…u64, i8…i64)'}, not ${typeToString(type)}`);
+          this.#diagnostics.report('VIDL0301', node.underlying.span, {
+            kind: what,
+            name: model.name,
+            expected: model.kind === 'bits' ? 'an unsigned integer type (u8, u16, u32 or u64)' : 'an integer type (u8…u64, i8…i64)',
+            type: typeToString(type),
+          });
         }
       } else underlying = name;
     }
     (model as { underlying: typeof underlying }).underlying = underlying;
-    if (node.members.length === 0) this.#diagnostics.report('VIDL0307', node.name.span, `${what} ${model.name} has no members`);
+    if (node.members.length === 0) this.#diagnostics.report('VIDL0307', node.name.span, { kind: what, name: model.name });
     const names = new Map<string, Span>();
     const values = new Map<bigint, string>();
     for (const member of node.members) {
-      this.#checkMemberName(member.name.name, member.name.span, names, `${what} ${model.name} already has a member`);
+      this.#checkMemberName(member.name.name, member.name.span, names, { name: `${what} ${model.name}`, member: 'member' });
       const value = this.#resolver.evaluateValue(member.value, { kind: 'primitive', name: underlying }, scope, 'VIDL0302');
       if (typeof value !== 'bigint') continue;
       const previous = values.get(value);
       if (previous !== undefined) {
-        this.#diagnostics.report('VIDL0303', member.value.span, `${member.name.name} has the same value ${value} as ${previous}`);
+        this.#diagnostics.report('VIDL0303', member.value.span, { member: member.name.name, value, previous });
         continue;
       }
       if (model.kind === 'bits' && (value <= 0n || (value & (value - 1n)) !== 0n)) {
-        this.#diagnostics.report('VIDL0304', member.value.span, `bits member ${member.name.name} = ${value} is not a single bit (a power of two)`);
+        this.#diagnostics.report('VIDL0304', member.value.span, { member: member.name.name, value });
         continue;
       }
       values.set(value, member.name.name);
@@ -253,24 +266,24 @@ class Checker {
   }
 
   #resolveStruct(node: StructDeclaration, model: StructModel, scope: FileScope): void {
-    model.fields.push(...this.#fields(node.members, scope, `struct ${model.name} already has a field`, false));
+    model.fields.push(...this.#fields(node.members, scope, { name: `struct ${model.name}`, member: 'field' }, false));
   }
 
   #resolveUnion(node: UnionDeclaration, model: UnionModel, scope: FileScope): void {
-    if (node.members.length === 0) this.#diagnostics.report('VIDL0307', node.name.span, `union ${model.name} has no members`);
+    if (node.members.length === 0) this.#diagnostics.report('VIDL0307', node.name.span, { kind: 'union', name: model.name });
     const names = new Map<string, Span>();
     const tags = new Map<bigint, string>();
     for (const member of node.members) {
-      this.#checkMemberName(member.name.name, member.name.span, names, `union ${model.name} already has a member`);
+      this.#checkMemberName(member.name.name, member.name.span, names, { name: `union ${model.name}`, member: 'member' });
       const type = this.#resolver.resolveType(member.type, scope);
       const tag = member.tag.value;
       if (tag < 1n || tag > 0xffff_ffffn) {
-        this.#diagnostics.report('VIDL0306', member.tag.span, `union tag ${tag} is out of range: tags are 1 to 4294967295 (0 is never a valid tag)`);
+        this.#diagnostics.report('VIDL0306', member.tag.span, { tag });
         continue;
       }
       const previous = tags.get(tag);
       if (previous !== undefined) {
-        this.#diagnostics.report('VIDL0305', member.tag.span, `tag ${tag} is already used by ${previous}`);
+        this.#diagnostics.report('VIDL0305', member.tag.span, { tag, previous });
         continue;
       }
       tags.set(tag, member.name.name);
@@ -282,13 +295,16 @@ class Checker {
     const names = new Map<string, Span>();
     for (const method of node.methods) {
       const name = method.name.name;
-      this.#checkMemberName(name, method.name.span, names, `protocol ${model.name} already has a method or event`);
+      this.#checkMemberName(name, method.name.span, names, { name: `protocol ${model.name}`, member: 'method or event' });
       const reserved = method.methodKind === 'event' ? RESERVED_EVENT_NAMES : RESERVED_METHOD_NAMES;
       if (reserved.has(name)) {
-        this.#diagnostics.report('VIDL0110', method.name.span, `'${name}' cannot name ${method.methodKind === 'event' ? 'an event (the generated server handle uses it)' : 'a method (the generated client class needs it)'}`);
+        this.#diagnostics.report('VIDL0110', method.name.span, {
+          name,
+          reason: method.methodKind === 'event' ? 'cannot name an event (the generated server handle uses it)' : 'cannot name a method (the generated client class needs it)',
+        });
       }
-      const request = this.#fields(method.request.fields, scope, `${name} already has a parameter`, true);
-      const response = method.response ? this.#fields(method.response.fields, scope, `the response of ${name} already has a field`, false) : undefined;
+      const request = this.#fields(method.request.fields, scope, { name: `${model.name}.${name}`, member: 'parameter' }, true);
+      const response = method.response ? this.#fields(method.response.fields, scope, { name: `the response of ${model.name}.${name}`, member: 'field' }, false) : undefined;
       const error = method.error ? this.#errorType(method, scope) : undefined;
       const selector = this.#selector(method, model);
       const ordinal = methodOrdinal(selector);
@@ -314,7 +330,7 @@ class Checker {
     if (!attribute?.argument) return fallback;
     const resolved = resolveSelector(attribute.argument.value, protocol.library, protocol.name);
     if (resolved === undefined) {
-      this.#diagnostics.report('VIDL0404', attribute.argument.span, `selector ${JSON.stringify(attribute.argument.value)} is neither a method name nor 'library/Protocol.method'`);
+      this.#diagnostics.report('VIDL0404', attribute.argument.span, { selector: JSON.stringify(attribute.argument.value) });
       return fallback;
     }
     return resolved;
@@ -326,32 +342,32 @@ class Checker {
     if (type.kind === 'error') return type;
     const ok = (type.kind === 'primitive' && isIntegerName(type.name)) || (type.kind === 'named' && type.decl.kind === 'enum');
     if (!ok) {
-      this.#diagnostics.report('VIDL0204', node.span, `error type must be an enum or an integer type, not ${typeToString(type)}`);
+      this.#diagnostics.report('VIDL0204', node.span, { type: typeToString(type) });
       return { kind: 'error' };
     }
     return type;
   }
 
-  #fields(fields: readonly Field[], scope: FileScope, owner: string, positional: boolean): FieldModel[] {
+  #fields(fields: readonly Field[], scope: FileScope, owner: MemberOwner, positional: boolean): FieldModel[] {
     const names = new Map<string, Span>();
     const out: FieldModel[] = [];
     for (const field of fields) {
       const name = field.name.name;
       this.#checkMemberName(name, field.name.span, names, owner);
       if (positional && isReservedParameterName(name)) {
-        this.#diagnostics.report('VIDL0110', field.name.span, `parameter '${name}' is a reserved word in TypeScript (it becomes a parameter of the generated method); choose another name`);
+        this.#diagnostics.report('VIDL0110', field.name.span, { name, reason: 'is a reserved word in TypeScript (as a parameter of the generated method)' });
       }
       out.push({ name, type: this.#resolver.resolveType(field.type, scope), docs: field.docs.lines, span: field.span });
     }
     return out;
   }
 
-  /** Reports a duplicate (VIDL0103) or reserved (VIDL0110) member name; `owner` reads "struct Point already has a field". */
-  #checkMemberName(name: string, span: Span, seen: Map<string, Span>, owner: string): void {
+  /** Reports a duplicate (VIDL0103) or reserved (VIDL0110) member name; `owner` is e.g. `{ name: 'struct Point', member: 'field' }`. */
+  #checkMemberName(name: string, span: Span, seen: Map<string, Span>, owner: MemberOwner): void {
     const first = seen.get(name);
-    if (first) this.#diagnostics.report('VIDL0103', span, `${owner} named '${name}'`, [{ message: 'first declared here', span: first }]);
+    if (first) this.#diagnostics.report('VIDL0103', span, { owner: owner.name, member: owner.member, name }, [{ message: 'first declared here', span: first }]);
     else seen.set(name, span);
-    if (RESERVED_MEMBER_NAMES.has(name)) this.#diagnostics.report('VIDL0110', span, `'${name}' cannot be a member name (it sets an object's prototype in JavaScript)`);
+    if (RESERVED_MEMBER_NAMES.has(name)) this.#diagnostics.report('VIDL0110', span, { name, reason: "cannot be a member name (it sets an object's prototype in JavaScript)" });
   }
 }
 

@@ -3,6 +3,7 @@
  * check, and generate. The CLI and tests feed it files; nothing here touches the disk.
  */
 import type { FileNode } from './ast.js';
+import { checkMessageLimits } from './check-limits.js';
 import { check } from './checker.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { emitLibrary, type EmitOptions, type GeneratedModule } from './emit/module.js';
@@ -82,7 +83,7 @@ export function compile(inputs: readonly SourceInput[], resolveImport?: ImportRe
         const source = new SourceText(input.path, lenient.decode(input.contents));
         sources.set(input.path, source);
         const at = lenient.decode(input.contents.subarray(0, bad)).length;
-        diagnostics.report('VIDL0901', source.span(at, 1), `invalid UTF-8 byte 0x${input.contents[bad]!.toString(16).padStart(2, '0')} at byte offset ${bad}: .vidl files are UTF-8 text`);
+        diagnostics.report('VIDL0901', source.span(at, 1), { byte: `0x${input.contents[bad]!.toString(16).padStart(2, '0')}`, offset: bad });
         return;
       }
       text = utf8.decode(input.contents);
@@ -107,6 +108,8 @@ export function compile(inputs: readonly SourceInput[], resolveImport?: ImportRe
     }
   }
   const program = check(files, diagnostics);
+  // Layout needs a complete model: the kernel's message limits are checked once nothing else is wrong.
+  if (!diagnostics.hasErrors) checkMessageLimits(program, diagnostics);
   return { program, diagnostics: sortDiagnostics(diagnostics.items), sources, ok: !diagnostics.hasErrors };
 }
 

@@ -8,6 +8,8 @@ export { compile, generate, type CompileResult, type SourceInput, type ImportRes
 export { diskImportResolver, readSource } from './load-files.js';
 export {
   DIAGNOSTIC_CODES,
+  RETIRED_DIAGNOSTIC_CODES,
+  formatMessage,
   formatDiagnostic,
   formatDiagnostics,
   diagnosticToJson,
@@ -15,6 +17,9 @@ export {
   DiagnosticBag,
   type Diagnostic,
   type DiagnosticCode,
+  type DiagnosticArguments,
+  type MessagePlaceholders,
+  type RetiredDiagnosticCode,
   type DiagnosticCodeInfo,
   type DiagnosticJson,
   type FormatOptions,

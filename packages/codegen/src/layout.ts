@@ -8,7 +8,7 @@
  * ends at one ≡ s. Sequences multiply, alternatives take the element-wise maximum, and a
  * vector of up to N elements is a sum of matrix powers computed by doubling.
  */
-import type { ArchLimits } from './arch.js';
+import { KERNEL_LIMITS, type ArchLimits } from './arch.js';
 import type { FieldModel, LibraryModel, MethodModel, PrimitiveName, ProtocolModel, Type, TypeDeclaration } from './model.js';
 import { INTEGER_TYPES } from './model.js';
 
@@ -315,8 +315,18 @@ function stronglyConnected(decl: TypeDeclaration): Set<TypeDeclaration> {
   return cycle;
 }
 
-/** Which transport a message uses. */
-export type TransportPath = 'fast' | 'large';
+/**
+ * Which transport a message uses: the register fast path, a large message, or `too-large`
+ * when its declared bounds allow more than the kernel's large-message limits (1 MiB and 64
+ * capabilities) — such a message travels as a large one while it fits and fails with
+ * `MessageTooLarge` beyond. An unbounded message is `large` (its size is only known when sent).
+ */
+export type TransportPath = 'fast' | 'large' | 'too-large';
+
+/** True when a message's finite bound is over what the kernel's large-message path carries. */
+export function exceedsKernelLimits(message: Pick<MessageLayout, 'maxSize' | 'maxCaps'>): boolean {
+  return (Number.isFinite(message.maxSize) && message.maxSize > KERNEL_LIMITS.maxLargeData) || (Number.isFinite(message.maxCaps) && message.maxCaps > KERNEL_LIMITS.maxLargeCaps);
+}
 
 /** Layout of one message (a request, reply or event payload). */
 export interface MessageLayout {
@@ -370,7 +380,8 @@ export class Layout {
     for (const t of extra) maxSize = Math.max(maxSize, this.maxSize(t));
     const maxCaps = fields.reduce((n, f) => n + this.#calculator.caps(f.type), 0);
     const paths: Record<string, TransportPath> = {};
-    for (const arch of this.#arches) paths[arch.name] = maxSize <= arch.maxSmallData && maxCaps <= arch.maxSmallCaps ? 'fast' : 'large';
+    const tooLarge = exceedsKernelLimits({ maxSize, maxCaps });
+    for (const arch of this.#arches) paths[arch.name] = maxSize <= arch.maxSmallData && maxCaps <= arch.maxSmallCaps ? 'fast' : tooLarge ? 'too-large' : 'large';
     return { maxSize, alignment, maxCaps, paths };
   }
 

@@ -71,7 +71,7 @@ export function describeTokenKind(kind: TokenKind): string {
     case 'eof':
       return 'end of file';
     default:
-      return `'${Object.keys(PUNCTUATION).find((p) => PUNCTUATION[p] === kind)}'`;
+      return `'${Object.keys(PUNCTUATION).find((p) => PUNCTUATION[p] === kind) ?? kind}'`;
   }
 }
 
@@ -110,7 +110,7 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
     if (c === '/' && text[i + 1] === '*') {
       const end = text.indexOf('*/', i + 2);
       if (end < 0) {
-        diagnostics.report('VIDL0003', source.span(start, 2), "block comment is never closed: add '*/'");
+        diagnostics.report('VIDL0003', source.span(start, 2), {});
         i = text.length;
       } else i = end + 2;
       continue;
@@ -141,7 +141,7 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
     }
     const code = text.codePointAt(i)!;
     const width = code > 0xffff ? 2 : 1;
-    diagnostics.report('VIDL0001', source.span(start, width), `unexpected character ${JSON.stringify(String.fromCodePoint(code))} (U+${code.toString(16).toUpperCase().padStart(4, '0')})`);
+    diagnostics.report('VIDL0001', source.span(start, width), { char: JSON.stringify(String.fromCodePoint(code)), codePoint: code.toString(16).toUpperCase().padStart(4, '0') });
     i += width;
   }
   tokens.push({ kind: 'eof', text: '', span: source.span(text.length, 0) });
@@ -179,7 +179,7 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
     const valid = written.length > 0 && trailing === i && !written.startsWith('_') && !written.endsWith('_') && !written.includes('__');
     const kindName = radix === 16 ? 'hexadecimal' : radix === 2 ? 'binary' : 'decimal';
     if (!valid) {
-      diagnostics.report('VIDL0004', source.span(start, i - start), `invalid ${kindName} number ${JSON.stringify(text.slice(start, i))}`);
+      diagnostics.report('VIDL0004', source.span(start, i - start), { base: kindName, text: JSON.stringify(text.slice(start, i)) });
       push('integer', start, { integer: 0n });
       return;
     }
@@ -200,7 +200,7 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
     let value = '';
     for (;;) {
       if (i >= text.length || text[i] === '\n' || text[i] === '\r') {
-        diagnostics.report('VIDL0002', source.span(start, i - start), 'string literal is never closed: add \'"\' before the end of the line');
+        diagnostics.report('VIDL0002', source.span(start, i - start), {});
         push('string', start, { value });
         return;
       }
@@ -240,14 +240,14 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
             i += match[0].length;
             break;
           }
-          diagnostics.report('VIDL0005', source.span(escapeStart, 2), 'invalid unicode escape: write \\u{…} with 1–6 hex digits of a valid code point, e.g. \\u{1F600}');
+          diagnostics.report('VIDL0005', source.span(escapeStart, 2), { escape: `'${text.slice(escapeStart, i + (match ? match[0].length : 0))}'` });
           break;
         }
         default:
           if (next === undefined || next === '\n' || next === '\r') {
             i--;
-            diagnostics.report('VIDL0005', source.span(escapeStart, 1), 'backslash at the end of a line');
-          } else diagnostics.report('VIDL0005', source.span(escapeStart, 2), `unknown escape sequence '\\${next}' (use \\" \\\\ \\n \\t \\r or \\u{…})`);
+            diagnostics.report('VIDL0005', source.span(escapeStart, 1), { escape: "'\\' at the end of the line" });
+          } else diagnostics.report('VIDL0005', source.span(escapeStart, 2), { escape: `'\\${next}'` });
       }
     }
   }

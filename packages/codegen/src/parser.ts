@@ -18,7 +18,7 @@ import type {
   UnionMember,
   ValueMember,
 } from './ast.js';
-import type { DiagnosticBag, DiagnosticCode } from './diagnostics.js';
+import type { DiagnosticBag } from './diagnostics.js';
 import { describeTokenKind, tokenize, type Token, type TokenKind } from './lexer.js';
 import { joinSpans, type SourceText, type Span } from './source.js';
 
@@ -31,7 +31,8 @@ const KNOWN_ATTRIBUTES: Readonly<Record<string, { where: string; argument: boole
 };
 
 /** Thrown inside the parser to unwind to the nearest recovery point (never escapes {@link parse}). */
-class SyntaxAbort {}
+/** Thrown to unwind to the nearest recovery point after a syntax error has been reported. */
+class SyntaxAbort extends Error {}
 
 /**
  * Parses one `.vidl` file. Never throws: syntax errors are reported and the parser recovers
@@ -63,7 +64,7 @@ class Parser {
     if (this.#atKeyword('library')) library = this.#recover(() => this.#library(firstDocs), 'top');
     else {
       const t = this.#peek();
-      this.#diagnostics.report('VIDL0011', t.span, "a .vidl file must start with 'library name;'");
+      this.#diagnostics.report('VIDL0011', t.span, {});
     }
     let first = true;
     while (this.#peekPastDocs().kind !== 'eof') {
@@ -74,12 +75,12 @@ class Parser {
         const attributes = this.#attributes();
         const t = this.#peek();
         if (this.#atKeyword('library')) {
-          this.#diagnostics.report('VIDL0012', t.span, library ? 'a file declares its library once' : "the library declaration must come first");
+          this.#diagnostics.report('VIDL0012', t.span, { keyword: "'library'" });
           this.#library(docs);
           return;
         }
         if (this.#atKeyword('import')) {
-          if (declarations.length > 0) this.#diagnostics.report('VIDL0012', t.span, 'imports must come before the declarations');
+          if (declarations.length > 0) this.#diagnostics.report('VIDL0012', t.span, { keyword: "'import'" });
           this.#checkAttributes(attributes, 'import');
           imports.push(this.#import());
           return;
@@ -170,7 +171,7 @@ class Parser {
         return { members, end: t.span };
       }
       if (t.kind === 'eof' || this.#atDeclarationStart()) {
-        this.#error(t.span, `expected '}' to close the body, found ${this.#describe(t)}`);
+        this.#error(t.span, "'}' to close the body", this.#describe(t));
         return { members, end: t.span };
       }
       const start = this.#pos;
@@ -235,13 +236,13 @@ class Parser {
       const arrow = this.#advance();
       const parsed = this.#parameters();
       if (methodKind === 'twoWay') response = parsed;
-      else this.#diagnostics.report('VIDL0015', joinSpans(arrow.span, parsed.span), `${methodKind === 'event' ? 'an event' : "a 'oneway' method"} has no response: remove '-> (…)'`);
+      else this.#diagnostics.report('VIDL0015', joinSpans(arrow.span, parsed.span), { kind: methodKind === 'event' ? 'an event' : "a 'oneway' method" });
     } else if (!explicitOneway) methodKind = 'oneway';
     if (this.#atKeyword('error')) {
       const keyword = this.#advance();
       const type = this.#type();
       if (response) error = type;
-      else this.#diagnostics.report('VIDL0017', joinSpans(keyword.span, type.span), `'error' needs a two-way method: write '-> ()' before it`);
+      else this.#diagnostics.report('VIDL0017', joinSpans(keyword.span, type.span), {});
     }
     const end = this.#expect('semicolon', 'after the method');
     return { kind: 'Method', span: joinSpans(first.span, end.span), methodKind, name, request, response, error, docs, attributes };
@@ -354,12 +355,12 @@ class Parser {
       const name = attribute.name.name;
       const known = KNOWN_ATTRIBUTES[name];
       if (!known) {
-        this.#diagnostics.report('VIDL0013', attribute.span, `unknown attribute '@${name}' (known: ${Object.keys(KNOWN_ATTRIBUTES).map((k) => `@${k}`).join(', ')})`);
+        this.#diagnostics.report('VIDL0013', attribute.span, { name, known: Object.keys(KNOWN_ATTRIBUTES).map((k) => `@${k}`).join(', ') });
         continue;
       }
-      if (known.where !== where) this.#diagnostics.report('VIDL0014', attribute.span, `'@${name}' applies to a ${known.where}, not to a ${where}`);
-      else if (known.argument && !attribute.argument) this.#diagnostics.report('VIDL0014', attribute.span, `'@${name}' needs a string argument, e.g. @${name}("…")`);
-      else if (seen.has(name)) this.#diagnostics.report('VIDL0014', attribute.span, `'@${name}' is given more than once`);
+      if (known.where !== where) this.#diagnostics.report('VIDL0014', attribute.span, { name, target: known.where, found: where });
+      else if (known.argument && !attribute.argument) this.#diagnostics.report('VIDL0018', attribute.span, { name });
+      else if (seen.has(name)) this.#diagnostics.report('VIDL0019', attribute.span, { name });
       seen.add(name);
     }
   }
@@ -382,7 +383,7 @@ class Parser {
   #peek(): Token {
     while (this.#tokens[this.#pos]!.kind === 'doc') {
       const t = this.#tokens[this.#pos++]!;
-      this.#diagnostics.report('VIDL0016', t.span, 'doc comment is not followed by a declaration, member or parameter it could document');
+      this.#diagnostics.report('VIDL0016', t.span, {});
     }
     return this.#tokens[this.#pos]!;
   }
@@ -418,8 +419,24 @@ class Parser {
 
   #expect(kind: TokenKind, context: string): Token {
     const t = this.#peek();
-    if (t.kind !== kind) return this.#fail(t, `${describeTokenKind(kind)} ${context}`);
+    if (t.kind !== kind) {
+      // A missing ';' belongs where the statement ended, not on the next line's first token.
+      if (kind === 'semicolon') {
+        const previous = this.#previousToken();
+        if (previous) {
+          this.#error(this.#source.span(previous.span.offset + previous.span.length, 1), `${describeTokenKind(kind)} ${context}`, this.#describe(t));
+          throw new SyntaxAbort();
+        }
+      }
+      return this.#fail(t, `${describeTokenKind(kind)} ${context}`);
+    }
     return this.#advance();
+  }
+
+  /** The last token consumed that is not a doc comment (undefined at the start of the file). */
+  #previousToken(): Token | undefined {
+    for (let i = this.#pos - 1; i >= 0; i--) if (this.#tokens[i]!.kind !== 'doc') return this.#tokens[i];
+    return undefined;
   }
 
   #describe(t: Token): string {
@@ -428,13 +445,14 @@ class Parser {
     return `${describeTokenKind(t.kind)}${t.kind === 'integer' || t.kind === 'float' || t.kind === 'string' ? ` ${t.text}` : ''}`;
   }
 
-  #error(span: Span, message: string, code: DiagnosticCode = 'VIDL0010'): void {
-    if (!this.#panic) this.#diagnostics.report(code, span, message);
+  /** Reports VIDL0010 (`expected …, found …`) unless already recovering from a syntax error. */
+  #error(span: Span, expected: string, found: string): void {
+    if (!this.#panic) this.#diagnostics.report('VIDL0010', span, { expected, found });
     this.#panic = true;
   }
 
   #fail(t: Token, expected: string): never {
-    this.#error(t.span, `expected ${expected}, found ${this.#describe(t)}`);
+    this.#error(t.span, expected, this.#describe(t));
     throw new SyntaxAbort();
   }
 

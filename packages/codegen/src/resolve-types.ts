@@ -1,5 +1,5 @@
 import type { ConstValue, TypeArgument, TypeExpression } from './ast.js';
-import type { DiagnosticBag, DiagnosticCode } from './diagnostics.js';
+import type { DiagnosticBag } from './diagnostics.js';
 import { INTEGER_TYPES, type BitsModel, type ConstModel, type ConstantValue, type DeclarationModel, type EnumModel, type Type } from './model.js';
 import type { DeclarationSymbol, FileScope, Resolution } from './scope.js';
 import type { Span } from './source.js';
@@ -77,7 +77,7 @@ export class TypeResolver {
     const argCount = (min: number, max: number, usage: string): boolean => {
       const n = expr.args.length;
       if ((min === 0 && !expr.hasArgs) || (n >= min && n <= max && (n > 0 || !expr.hasArgs))) return true;
-      this.#report('VIDL0205', expr.span, `${name} takes ${usage}`);
+      this.#diagnostics.report('VIDL0205', expr.span, { name, expected: usage });
       return false;
     };
     if (builtin !== undefined && PRIMITIVES.has(builtin)) {
@@ -111,14 +111,14 @@ export class TypeResolver {
         if (!argCount(1, 1, `a protocol: ${builtin}<Protocol>`)) return { kind: 'error' };
         const arg = expr.args[0]!;
         if (arg.kind === 'IntegerLiteral' || arg.optional || arg.hasArgs) {
-          this.#report('VIDL0203', arg.span, `${builtin}<…> takes a protocol name`);
+          this.#diagnostics.report('VIDL0203', arg.span, { builtin: builtin!, found: arg.kind === 'IntegerLiteral' ? 'a number' : 'a type expression' });
           return { kind: 'error' };
         }
         const resolved = scope.resolve(arg.name, false);
         if (!resolved) return { kind: 'error' };
         const decl = resolved.symbol.model;
         if (resolved.kind !== 'declaration' || decl.kind !== 'protocol') {
-          this.#report('VIDL0203', arg.span, `${builtin}<${arg.name.text}>: ${arg.name.text} is a ${decl.kind}, not a protocol`);
+          this.#diagnostics.report('VIDL0203', arg.span, { builtin: builtin!, found: `${arg.name.text}, a ${decl.kind}` });
           return { kind: 'error' };
         }
         return { kind: 'capability', end: builtin, protocol: decl };
@@ -132,11 +132,11 @@ export class TypeResolver {
     const decl = resolved.symbol.model;
     if (decl.kind === 'const' || decl.kind === 'protocol') {
       const hint = decl.kind === 'protocol' ? `; a field carries a channel as client<${decl.name}> or server<${decl.name}>` : '';
-      this.#report('VIDL0109', expr.name.span, `'${expr.name.text}' is a ${decl.kind}, not a type${hint}`);
+      this.#diagnostics.report('VIDL0109', expr.name.span, { name: expr.name.text, kind: decl.kind, expected: 'type', hint });
       return { kind: 'error' };
     }
     if (expr.hasArgs) {
-      this.#report('VIDL0205', expr.span, `${decl.kind} ${decl.name} takes no type arguments`);
+      this.#diagnostics.report('VIDL0205', expr.span, { name: `${decl.kind} ${decl.name}`, expected: 'no type arguments' });
       return { kind: 'error' };
     }
     return { kind: 'named', decl };
@@ -144,7 +144,7 @@ export class TypeResolver {
 
   #typeArgument(arg: TypeArgument, scope: FileScope): Type {
     if (arg.kind === 'IntegerLiteral') {
-      this.#report('VIDL0206', arg.span, 'expected a type here, found a number');
+      this.#diagnostics.report('VIDL0206', arg.span, { expected: 'a type here', found: 'a number' });
       return { kind: 'error' };
     }
     return this.resolveType(arg, scope);
@@ -159,26 +159,26 @@ export class TypeResolver {
     if (arg.kind === 'IntegerLiteral') value = arg.value;
     else {
       if (arg.optional || arg.hasArgs) {
-        this.#report('VIDL0206', arg.span, `expected a size for ${what}, found a type`);
+        this.#diagnostics.report('VIDL0206', arg.span, { expected: `a size for ${what}`, found: 'a type' });
         return null;
       }
       const resolved = scope.resolve(arg.name, false);
       if (!resolved) return null;
       const decl = resolved.symbol.model;
       if (decl.kind !== 'const') {
-        this.#report('VIDL0206', arg.span, `expected a size for ${what}, found ${describeDeclaration(decl)}`);
+        this.#diagnostics.report('VIDL0206', arg.span, { expected: `a size for ${what}`, found: describeDeclaration(decl) });
         return null;
       }
       const constant = this.evaluateConst(decl);
       if (constant === undefined) return null;
       if (typeof constant !== 'bigint') {
-        this.#report('VIDL0206', arg.span, `expected an integer size for ${what}; constant ${decl.name} is ${typeof constant === 'number' ? 'a float' : `a ${typeof constant}`}`);
+        this.#diagnostics.report('VIDL0206', arg.span, { expected: `an integer size for ${what}`, found: `constant ${decl.name}, ${typeof constant === 'number' ? 'a float' : `a ${typeof constant}`}` });
         return null;
       }
       value = constant;
     }
     if (value < 1n || value > BigInt(MAX_BOUND)) {
-      this.#report('VIDL0202', arg.span, `${what} must be between 1 and ${MAX_BOUND}, not ${value}`);
+      this.#diagnostics.report('VIDL0202', arg.span, { what, max: MAX_BOUND, value });
       return null;
     }
     return Number(value);
@@ -192,7 +192,7 @@ export class TypeResolver {
     const node = symbol.node;
     if (node.kind !== 'Const') return undefined;
     if (state === 'resolving') {
-      this.#report('VIDL0209', node.value.span, `constant ${model.name} is defined in terms of itself`);
+      this.#diagnostics.report('VIDL0209', node.value.span, { name: model.name });
       this.#state.set(model, 'done');
       return undefined;
     }
@@ -201,7 +201,7 @@ export class TypeResolver {
     const type = this.resolveType(node.type, scope);
     model.type = type;
     if (!isConstantType(type)) {
-      if (type.kind !== 'error') this.#report('VIDL0207', node.type.span, `a constant cannot have type ${typeToString(type)} (use bool, an integer, f32, f64, string, an enum or bits)`);
+      if (type.kind !== 'error') this.#diagnostics.report('VIDL0207', node.type.span, { type: typeToString(type) });
       this.#state.set(model, 'done');
       return undefined;
     }
@@ -215,13 +215,13 @@ export class TypeResolver {
    * Evaluates a value written for `type`. `rangeCode` is the code for an integer that does
    * not fit (VIDL0208 for constants, VIDL0302 for enum/bits members).
    */
-  evaluateValue(node: ConstValue, type: Type, scope: FileScope, rangeCode: DiagnosticCode): ConstantValue | undefined {
+  evaluateValue(node: ConstValue, type: Type, scope: FileScope, rangeCode: 'VIDL0208' | 'VIDL0302'): ConstantValue | undefined {
     const expected = typeToString(type);
     let value: ConstantValue | undefined;
     switch (node.kind) {
       case 'IntegerLiteral':
         if (type.kind === 'named' && type.decl.kind === 'enum') {
-          this.#report('VIDL0208', node.span, `a constant of enum ${type.decl.name} takes a member name, e.g. ${type.decl.name}.${type.decl.members[0]?.name ?? 'MEMBER'}`);
+          this.#diagnostics.report('VIDL0208', node.span, { value: `the integer ${node.value}`, type: `enum ${type.decl.name}`, rule: `write a member name, e.g. ${type.decl.name}.${type.decl.members[0]?.name ?? 'MEMBER'}` });
           return undefined;
         }
         value = node.value;
@@ -245,7 +245,7 @@ export class TypeResolver {
           const memberValue = decl.members.find((m) => m.name === resolved.member)?.value;
           if (memberValue === undefined) return undefined;
           if (type.kind === 'named' && type.decl !== decl) {
-            this.#report('VIDL0208', node.span, `${node.name.text} is a member of ${decl.name}, but the value must be a ${expected}`);
+            this.#diagnostics.report('VIDL0208', node.span, { value: node.name.text, type: expected, rule: `it is a member of ${decl.name}` });
             return undefined;
           }
           value = memberValue;
@@ -253,13 +253,13 @@ export class TypeResolver {
         }
         const decl = resolved.symbol.model;
         if (decl.kind !== 'const') {
-          this.#report('VIDL0109', node.span, `'${node.name.text}' is a ${decl.kind}, not a constant`);
+          this.#diagnostics.report('VIDL0109', node.span, { name: node.name.text, kind: decl.kind, expected: 'constant', hint: '' });
           return undefined;
         }
         value = this.evaluateConst(decl);
         if (value === undefined) return undefined;
         if (type.kind === 'named' && type.decl.kind === 'enum' && !(decl.type.kind === 'named' && decl.type.decl === type.decl)) {
-          this.#report('VIDL0208', node.span, `constant ${decl.name} is not a member of enum ${type.decl.name}`);
+          this.#diagnostics.report('VIDL0208', node.span, { value: `constant ${decl.name}`, type: `enum ${type.decl.name}`, rule: 'the value must be one of its members' });
           return undefined;
         }
         break;
@@ -269,10 +269,10 @@ export class TypeResolver {
   }
 
   /** Checks that an evaluated value fits `type`; returns it converted (integers to number for floats). */
-  #fit(value: ConstantValue, type: Type, span: Span, rangeCode: DiagnosticCode): ConstantValue | undefined {
+  #fit(value: ConstantValue, type: Type, span: Span, rangeCode: 'VIDL0208' | 'VIDL0302'): ConstantValue | undefined {
     const expected = typeToString(type);
     const mismatch = () => {
-      this.#report('VIDL0208', span, `expected a value of type ${expected}, found ${describeValue(value)}`);
+      this.#diagnostics.report('VIDL0208', span, { value: describeValue(value), type: expected, rule: 'wrong kind of value' });
       return undefined;
     };
     if (type.kind === 'primitive') {
@@ -285,7 +285,7 @@ export class TypeResolver {
       if (typeof value !== 'bigint') return mismatch();
       const range = INTEGER_TYPES[type.name];
       if (value < range.min || value > range.max) {
-        this.#report(rangeCode, span, `${value} does not fit in ${type.name} (${range.min} to ${range.max})`);
+        this.#diagnostics.report(rangeCode, span, { value, type: type.name, rule: `the range is ${range.min} to ${range.max}` });
         return undefined;
       }
       return value;
@@ -294,7 +294,7 @@ export class TypeResolver {
       if (typeof value !== 'string') return mismatch();
       const length = new TextEncoder().encode(value).length;
       if (type.max !== undefined && length > type.max) {
-        this.#report('VIDL0208', span, `string of ${length} UTF-8 bytes exceeds ${expected}`);
+        this.#diagnostics.report('VIDL0208', span, { value: `a string of ${length} UTF-8 bytes`, type: expected, rule: `at most ${type.max} bytes` });
         return undefined;
       }
       return value;
@@ -306,11 +306,11 @@ export class TypeResolver {
       const fits = this.#fit(value, { kind: 'primitive', name: decl.underlying }, span, rangeCode);
       if (fits === undefined) return undefined;
       if (decl.kind === 'bits' && (value & ~decl.mask) !== 0n) {
-        this.#report('VIDL0208', span, `0x${value.toString(16)} has bits that bits ${decl.name} does not define (mask 0x${decl.mask.toString(16)})`);
+        this.#diagnostics.report('VIDL0208', span, { value: `0x${value.toString(16)}`, type: `bits ${decl.name}`, rule: `it has bits the type does not define (mask 0x${decl.mask.toString(16)})` });
         return undefined;
       }
       if (decl.kind === 'enum' && !decl.members.some((m) => m.value === value)) {
-        this.#report('VIDL0208', span, `${value} is not a member of enum ${decl.name}`);
+        this.#diagnostics.report('VIDL0208', span, { value, type: `enum ${decl.name}`, rule: 'it is not one of its members' });
         return undefined;
       }
       return value;
@@ -318,10 +318,6 @@ export class TypeResolver {
     return mismatch();
   }
 
-  /** Reports a diagnostic. */
-  #report(code: DiagnosticCode, span: Span, message: string): void {
-    this.#diagnostics.report(code, span, message);
-  }
 }
 
 /** Types a constant may have. */

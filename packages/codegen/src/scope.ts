@@ -33,8 +33,12 @@ export class FileScope {
   /** Imports referenced at least once. */
   readonly used = new Set<string>();
 
-  constructor(library: LibraryScope, libraries: ReadonlyMap<string, LibraryScope>, imports: readonly ImportDeclaration[], diagnostics: DiagnosticBag) {
+  readonly #missing: ReadonlySet<string>;
+
+  /** `missing`: imports already reported as not found (VIDL0104); names in them are not reported again. */
+  constructor(library: LibraryScope, libraries: ReadonlyMap<string, LibraryScope>, imports: readonly ImportDeclaration[], diagnostics: DiagnosticBag, missing: ReadonlySet<string> = new Set()) {
     this.#library = library;
+    this.#missing = missing;
     this.#libraries = libraries;
     for (const i of imports) this.#imports.set(i.name.text, i);
     this.#diagnostics = diagnostics;
@@ -59,17 +63,19 @@ export class FileScope {
       const library = this.#libraries.get(libraryName);
       if (!library) continue;
       if (library !== this.#library && !this.#imports.has(libraryName)) {
-        this.#diagnostics.report('VIDL0105', name.span, `'${name.text}' refers to library ${libraryName}, which this file does not import: add 'import ${libraryName};'`);
+        this.#diagnostics.report('VIDL0105', name.span, { name: name.text, library: libraryName });
         return undefined;
       }
       this.used.add(libraryName);
       const found = this.#lookup(library, parts.slice(split), name, allowMember);
       if (found) return found;
-      this.#diagnostics.report('VIDL0101', name.span, `library ${libraryName} declares no '${parts.slice(split).join('.')}'`);
+      this.#diagnostics.report('VIDL0101', name.span, { name: parts.slice(split).join('.'), scope: `library ${libraryName}`, suggestion: '' });
       return undefined;
     }
+    // `nope.lib.T` after a failed `import nope.lib;`: the import's diagnostic already says it all.
+    for (let split = parts.length - 1; split >= 1; split--) if (this.#missing.has(parts.slice(0, split).join('.'))) return undefined;
     const suggestion = this.#suggest(parts[parts.length - 1]!);
-    this.#diagnostics.report('VIDL0101', name.span, `unknown name '${name.text}'${suggestion ? `; did you mean '${suggestion}'?` : ''}`);
+    this.#diagnostics.report('VIDL0101', name.span, { name: name.text, scope: `library ${this.#library.name}`, suggestion: suggestion ? `; did you mean '${suggestion}'?` : '' });
     return undefined;
   }
 
@@ -80,7 +86,7 @@ export class FileScope {
     if (parts.length === 2 && allowMember && (symbol.node.kind === 'Enum' || symbol.node.kind === 'Bits')) {
       const member = parts[1]!;
       if (!symbol.node.members.some((m) => m.name.name === member)) {
-        this.#diagnostics.report('VIDL0101', name.parts[name.parts.length - 1]!.span, `${symbol.node.kind === 'Enum' ? 'enum' : 'bits'} ${symbol.node.name.name} has no member '${member}'`);
+        this.#diagnostics.report('VIDL0101', name.parts[name.parts.length - 1]!.span, { name: member, scope: `${symbol.node.kind === 'Enum' ? 'enum' : 'bits'} ${symbol.node.name.name}`, suggestion: '' });
         return undefined;
       }
       return { kind: 'member', symbol, member, memberSpan: name.span };

@@ -5,6 +5,8 @@ import { basename, dirname, resolve } from 'node:path';
 export interface WatchOptions {
   /** The files to watch; asked again after every change (imports may add files). */
   files: () => Iterable<string>;
+  /** Directories whose `.vidl` files count as watched, new ones included (asked again after every change). */
+  directories?: () => Iterable<string>;
   /** Called once per burst of changes, with the changed paths. */
   onChange: (changed: string[]) => void;
   /** Quiet time that ends a burst (editors write a file in several steps). Default 50 ms. */
@@ -27,13 +29,15 @@ export function watchFiles(options: WatchOptions): Watcher {
   const debounceMs = options.debounceMs ?? 50;
   const watchers = new Map<string, FSWatcher>();
   let wanted = new Set<string>();
+  let wantedDirs = new Set<string>();
   let pending = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
   const refresh = () => {
     wanted = new Set([...options.files()].map((f) => resolve(f)));
-    const dirs = new Set([...wanted].map((f) => dirname(f)));
+    wantedDirs = new Set([...(options.directories?.() ?? [])].map((d) => resolve(d)));
+    const dirs = new Set([...[...wanted].map((f) => dirname(f)), ...wantedDirs]);
     for (const [dir, watcher] of watchers) {
       if (!dirs.has(dir)) {
         watcher.close();
@@ -46,7 +50,8 @@ export function watchFiles(options: WatchOptions): Watcher {
         const watcher = watch(dir, (_event, name) => {
           if (closed || name === null) return;
           const path = resolve(dir, name.toString());
-          if (!wanted.has(path) && !wanted.has(resolve(dir, basename(path)))) return;
+          const inDirectory = wantedDirs.has(dir) && path.endsWith('.vidl');
+          if (!inDirectory && !wanted.has(path) && !wanted.has(resolve(dir, basename(path)))) return;
           pending.add(path);
           clearTimeout(timer);
           timer = setTimeout(flush, debounceMs);

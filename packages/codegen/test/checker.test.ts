@@ -11,6 +11,13 @@ function check(...files: string[]) {
 const codes = (r: ReturnType<typeof check>) => r.diagnostics.map((d) => d.code);
 
 describe('checker', () => {
+  it('an unknown import is one diagnostic, not one more per name used from it', () => {
+    const r = check('library a;\nimport nope.lib;\nstruct S { x: nope.lib.T; y: nope.lib.U; z: vector<nope.lib.V, 2>; }\nconst C: u32 = nope.lib.MAX;\n');
+    expect(codes(r)).toEqual(['VIDL0104']);
+    // A name that is unknown for another reason is still reported.
+    expect(codes(check('library a;\nimport nope.lib;\nstruct S { x: nope.lib.T; y: Missing; }\n'))).toEqual(['VIDL0104', 'VIDL0101']);
+  });
+
   it('resolves the demo.fs example: types, constants, bounds, ordinals', () => {
     const result = compileFiles(['examples/demo.fs.vidl']);
     expect(result.diagnostics).toEqual([]);

@@ -103,7 +103,7 @@ function startStore(world: World, name: string, data: Data): void {
 
 async function runClient(kernel: Kernel, body: (proc: Process) => Promise<void>): Promise<void> {
   const exit = await kernel.spawn({ name: 'client' }, body).exited;
-  if (exit.reason !== 'returned') throw exit.error ?? new Error(`client ${exit.reason}`);
+  if (exit.reason !== 'returned') throw exit.error instanceof Error ? exit.error : new Error(`client ${exit.reason}: ${String(exit.error)}`);
 }
 
 const arches: Array<[string, Arch]> = [

@@ -72,6 +72,25 @@ describe('layout: exact maxima', () => {
     expect(layout.body(struct(p, 'C').fields).paths).toEqual({ x86_64: 'large', aarch64: 'large', tiny: 'large' });
   });
 
+  it('says too-large, and warns VIDL0406, when a bound exceeds what the kernel carries (1 MiB, 64 capabilities)', () => {
+    const result = compile([
+      {
+        path: 'big.vidl',
+        contents: 'library big;\nprotocol P {\n  fits(d: bytes<1048572>);\n  over(d: bytes<1048573>);\n  get() -> (d: bytes<4194304>);\n  caps(c: vector<cap, 65>);\n  unbounded(d: bytes);\n}\n',
+      },
+    ]);
+    expect(result.ok).toBe(true);
+    expect(result.diagnostics.map((d) => [d.code, d.severity, d.span.line])).toEqual([
+      ['VIDL0406', 'warning', 4],
+      ['VIDL0406', 'warning', 5],
+      ['VIDL0406', 'warning', 6],
+    ]);
+    const methods = layoutReport(result.program, both).libraries[0]!.methods;
+    const path = (name: string, which: 'request' | 'reply' = 'request') => methods.find((m) => m.method === name)![which]!.paths.x86_64;
+    expect([path('fits'), path('over'), path('get', 'reply'), path('get'), path('caps'), path('unbounded')]).toEqual(['large', 'too-large', 'too-large', 'fast', 'too-large', 'large']);
+    expect(formatLayoutReport(layoutReport(result.program, both))).toMatch(/P\.get +two-way .*\n +reply +4194308 +4 +0 +too-large +too-large/);
+  });
+
   it('reports the demo.kv protocol entirely on the fast path, the demo.fs reads and stats on the large one', () => {
     const result = compileFiles(['examples/demo.kv.vidl', 'examples/demo.fs.vidl']);
     const report = layoutReport(result.program, both);

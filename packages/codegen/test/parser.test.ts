@@ -22,6 +22,14 @@ function nodes(value: unknown, out: Array<{ kind: string; span?: Span }> = []): 
 }
 
 describe('parser', () => {
+  it('reports a missing ; at the end of the token before it, not on the next line', () => {
+    const { diagnostics } = parseText('library t;\nprotocol P {\n  m(a: u8) -> (b: u8)\n  n();\n}\nstruct S { x: u8 }\n');
+    expect(diagnostics.map((d) => [d.code, d.span.line, d.span.col, d.message])).toEqual([
+      ['VIDL0010', 3, 22, "expected ';' after the method, found 'n'"],
+      ['VIDL0010', 6, 17, "expected ';' after the field, found '}'"],
+    ]);
+  });
+
   const demo = readFileSync(new URL('../examples/demo.fs.vidl', import.meta.url), 'utf8');
 
   it('parses the issue example without diagnostics', () => {

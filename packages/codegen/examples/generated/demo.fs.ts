@@ -418,7 +418,17 @@ export function decodeFileSyncResponse(_$r: WireReader): FileSyncResponse {
 export class FileError extends ApplicationError<Status> {
 }
 
-/** Client of protocol File: one method per method, `onX` per event. Calls from one process are queued, one at a time. */
+/**
+ * Client of protocol File: one method per method, `onX` per event. Calls from one process are queued, one at a time. A call whose arguments fail to encode returns a promise rejected with `IpcError('InvalidArgument')` and sends nothing.
+ * @example
+ * ```ts
+ * // inside a process: kernel.spawn({ name: 'client' }, async (proc) => { … })
+ * const file = new FileClient(proc, proc.connect('file'));
+ * const { data } = await file.read(offset, count);
+ * // rejects with FileError when the server returns an error
+ * const unsubscribe = file.onChanged((stat) => console.log(stat));
+ * ```
+ */
 export class FileClient {
   readonly #channel: ClientChannel;
 
@@ -525,6 +535,19 @@ export interface FileServerHandle {
 
 /**
  * Serves protocol File on `endpoint` with `impl` until closed. Requests are handled one at a time.
+ * @example
+ * ```ts
+ * // inside the serving process: kernel.spawn({ name: 'file' }, async (proc) => { … })
+ * const handle = serveFile(proc, proc.createEndpoint({ name: 'file' }), {
+ *   read(offset, count) {
+ *     return { data };
+ *   },
+ *   // throw new FileError(…) to return an error
+ *   // … one method per FileServer method
+ * });
+ * handle.changed(stat); // to every subscribed client
+ * await handle.closed;
+ * ```
  * @param proc - the serving process (it serves one endpoint at a time: a process has one blocking operation)
  * @param endpoint - a capability with RECEIVE
  * @param impl - the implementation

@@ -363,7 +363,15 @@ export class StoreError extends ApplicationError<demo$common$.Failure> {
 /**
  * A key-value store. Each channel to it has an access mode.
  *
- * Client of protocol Store: one method per method, `onX` per event. Calls from one process are queued, one at a time.
+ * Client of protocol Store: one method per method, `onX` per event. Calls from one process are queued, one at a time. A call whose arguments fail to encode returns a promise rejected with `IpcError('InvalidArgument')` and sends nothing.
+ * @example
+ * ```ts
+ * // inside a process: kernel.spawn({ name: 'client' }, async (proc) => { … })
+ * const store = new StoreClient(proc, proc.connect('store'));
+ * const { value, version } = await store.get(key);
+ * // rejects with StoreError when the server returns an error
+ * const unsubscribe = store.onChanged((key, value) => console.log(key, value));
+ * ```
  */
 export class StoreClient {
   readonly #channel: ClientChannel;
@@ -527,6 +535,19 @@ export interface StoreServerHandle {
 
 /**
  * Serves protocol Store on `endpoint` with `impl` until closed. Requests are handled one at a time.
+ * @example
+ * ```ts
+ * // inside the serving process: kernel.spawn({ name: 'store' }, async (proc) => { … })
+ * const handle = serveStore(proc, proc.createEndpoint({ name: 'store' }), {
+ *   get(key) {
+ *     return { value, version };
+ *   },
+ *   // throw new StoreError(…) to return an error
+ *   // … one method per StoreServer method
+ * });
+ * handle.changed(key, value); // to every subscribed client
+ * await handle.closed;
+ * ```
  * @param proc - the serving process (it serves one endpoint at a time: a process has one blocking operation)
  * @param endpoint - a capability with RECEIVE
  * @param impl - the implementation

@@ -573,7 +573,16 @@ export function decodePainterDrawnEvent($r: WireReader): PainterDrawnEvent {
   return $v;
 }
 
-/** Client of protocol Painter: one method per method, `onX` per event. Calls from one process are queued, one at a time. */
+/**
+ * Client of protocol Painter: one method per method, `onX` per event. Calls from one process are queued, one at a time. A call whose arguments fail to encode returns a promise rejected with `IpcError('InvalidArgument')` and sends nothing.
+ * @example
+ * ```ts
+ * // inside a process: kernel.spawn({ name: 'client' }, async (proc) => { … })
+ * const painter = new PainterClient(proc, proc.connect('painter'));
+ * const { id } = await painter.draw(canvas);
+ * const unsubscribe = painter.onDrawn((id, color) => console.log(id, color));
+ * ```
+ */
 export class PainterClient {
   readonly #channel: ClientChannel;
 
@@ -650,6 +659,18 @@ export interface PainterServerHandle {
 
 /**
  * Serves protocol Painter on `endpoint` with `impl` until closed. Requests are handled one at a time.
+ * @example
+ * ```ts
+ * // inside the serving process: kernel.spawn({ name: 'painter' }, async (proc) => { … })
+ * const handle = servePainter(proc, proc.createEndpoint({ name: 'painter' }), {
+ *   draw(canvas) {
+ *     return { id };
+ *   },
+ *   // … one method per PainterServer method
+ * });
+ * handle.drawn(id, color); // to every subscribed client
+ * await handle.closed;
+ * ```
  * @param proc - the serving process (it serves one endpoint at a time: a process has one blocking operation)
  * @param endpoint - a capability with RECEIVE
  * @param impl - the implementation

@@ -13,6 +13,45 @@ import { decodeExpression, docText, encodeExpression, propertySignature, tsType 
 /** An interface member name: `new(…)` in an interface would declare a construct signature, so it is quoted. */
 const memberName = (name: string) => (name === 'new' ? `'new'` : name);
 
+const camel = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+const args = (fields: readonly FieldModel[]) => fields.map((f) => f.name).join(', ');
+
+/** An `@example` of the client: connect, call the first two-way (else one-way) method, listen to the first event. */
+function clientExample(protocol: ProtocolModel): string {
+  const names = protocolNames(protocol);
+  const client = camel(protocol.name);
+  const lines = ['', '```ts', "// inside a process: kernel.spawn({ name: 'client' }, async (proc) => { … })", `const ${client} = new ${names.client}(proc, proc.connect('${camel(protocol.name)}'));`];
+  const call = protocol.methods.find((m) => m.kind === 'twoWay') ?? protocol.methods.find((m) => m.kind === 'oneway');
+  if (call) {
+    const fields = call.response ?? [];
+    const target = fields.length > 0 ? `const { ${args(fields)} } = ` : '';
+    lines.push(`${target}await ${client}.${call.name}(${args(call.request)});`);
+    if (call.error) lines.push(`// rejects with ${names.error!} when the server returns an error`);
+  }
+  const event = protocol.methods.find((m) => m.kind === 'event');
+  if (event) lines.push(`const unsubscribe = ${client}.${eventSubscriberName(event.name)}((${args(event.request)}) => console.log(${args(event.request)}));`);
+  lines.push('```');
+  return lines.join('\n');
+}
+
+/** An `@example` of the server: serve an endpoint with an implementation, emit the first event, wait until closed. */
+function serverExample(protocol: ProtocolModel): string {
+  const names = protocolNames(protocol);
+  const lines = ['', '```ts', `// inside the serving process: kernel.spawn({ name: '${camel(protocol.name)}' }, async (proc) => { … })`, `const handle = ${names.serve}(proc, proc.createEndpoint({ name: '${camel(protocol.name)}' }), {`];
+  const method = protocol.methods.find((m) => m.kind !== 'event');
+  if (method) {
+    const fields = method.response ?? [];
+    if (fields.length > 0) lines.push(`  ${method.name}(${args(method.request)}) {`, `    return { ${args(fields)} };`, '  },');
+    else lines.push(`  ${method.name}(${args(method.request)}) {},`);
+    if (method.error) lines.push(`  // throw new ${names.error!}(…) to return an error`);
+  }
+  lines.push(`  // … one method per ${names.server} method`, '});');
+  const event = protocol.methods.find((m) => m.kind === 'event');
+  if (event) lines.push(`handle.${event.name}(${args(event.request)}); // to every subscribed client`);
+  lines.push('await handle.closed;', '```');
+  return lines.join('\n');
+}
+
 const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 const hex64 = (n: bigint) => `0x${n.toString(16).padStart(16, '0')}n`;
 
@@ -163,7 +202,7 @@ function clientClass(protocol: ProtocolModel, ctx: ModuleContext): StatementStru
         },
       };
     }
-    const errorNote = method.error ? `Rejects with {@link ${names.error}} when the server returns an error.` : '';
+    const errorNote = method.error ? `Rejects with {@link ${names.error!}} when the server returns an error.` : '';
     return {
       name: method.name,
       docs: paramDocs(method, errorNote),
@@ -185,7 +224,12 @@ function clientClass(protocol: ProtocolModel, ctx: ModuleContext): StatementStru
     kind: StructureKind.Class,
     isExported: true,
     name: names.client,
-    docs: optionalDocs(docText(protocol.docs, `Client of protocol ${protocol.name}: one method per method, \`onX\` per event. Calls from one process are queued, one at a time.`)),
+    docs: [
+      {
+        description: docText(protocol.docs, `Client of protocol ${protocol.name}: one method per method, \`onX\` per event. Calls from one process are queued, one at a time. A call whose arguments fail to encode returns a promise rejected with \`IpcError('InvalidArgument')\` and sends nothing.`)!,
+        tags: [{ tagName: 'example', text: clientExample(protocol) }],
+      },
+    ],
     properties: [{ name: '#channel', isReadonly: true, type: ctx.runtimeValue('ClientChannel') }],
     ctors: [
       {
@@ -229,8 +273,8 @@ function serverInterface(protocol: ProtocolModel, ctx: ModuleContext): Statement
         const bodies = messageBodyNames(protocol, method);
         let returnType: string;
         if (method.kind === 'oneway') returnType = 'void | Promise<void>';
-        else if (method.response!.length === 0) returnType = `${bodies.response} | void | Promise<${bodies.response} | void>`;
-        else returnType = `${bodies.response} | Promise<${bodies.response}>`;
+        else if (method.response!.length === 0) returnType = `${bodies.response!} | void | Promise<${bodies.response!} | void>`;
+        else returnType = `${bodies.response!} | Promise<${bodies.response!}>`;
         return { name: memberName(method.name), docs: paramDocs(method), parameters: parameters(method.request, ctx), returnType };
       }),
   };
@@ -272,6 +316,7 @@ function serveFunction(protocol: ProtocolModel, ctx: ModuleContext): StatementSt
       {
         description: `Serves protocol ${protocol.name} on \`endpoint\` with \`impl\` until closed. Requests are handled one at a time.`,
         tags: [
+          { tagName: 'example', text: serverExample(protocol) },
           { tagName: 'param', text: 'proc - the serving process (it serves one endpoint at a time: a process has one blocking operation)' },
           { tagName: 'param', text: 'endpoint - a capability with RECEIVE' },
           { tagName: 'param', text: 'impl - the implementation' },

@@ -5,6 +5,31 @@ import type { PhysicalMemory } from '../memory/physical-memory.js';
 /**
  * An architecture backend: everything arch-specific the kernel needs, behind one object.
  * Core never names a register or a page-table bit; it asks the arch.
+ *
+ * @example Use a backend
+ * ```ts
+ * import { createKernel } from '@veridian/core';
+ * import { x86_64 } from '@veridian/arch-x86_64';
+ *
+ * const kernel = createKernel({ arch: x86_64, frames: 64 });
+ * ```
+ *
+ * @example Write a backend
+ * ```ts
+ * import type { Arch } from '@veridian/core';
+ *
+ * // One frozen object, exported under `exportName` from the module at `moduleUrl`, so worker
+ * // CPUs load the same one. Prove it with @veridian/testkit: conformance({ name: 'my-arch', arch: myArch }).
+ *
+ * export const myArch: Arch = Object.freeze({
+ *   name: 'my-arch',
+ *   pageSizes: [4096, 2 * 1024 * 1024],
+ *   fastPath: myFastPath, // a FastPathAbi: the registers a small message travels in
+ *   createMmu: createMyMmu, // (phys, options) => Mmu over page tables in machine memory
+ *   moduleUrl: import.meta.url,
+ *   exportName: 'myArch',
+ * });
+ * ```
  */
 export interface Arch {
   /** Arch name, e.g. `x86_64` or `aarch64`. */

@@ -171,7 +171,25 @@ export interface AddressSpace {
   destroy(): void;
 }
 
-/** The memory-management unit of one arch, over one machine's physical memory. */
+/**
+ * The memory-management unit of one arch, over one machine's physical memory.
+ *
+ * @example Map, translate and dump
+ * ```ts
+ * import { AccessKind, PagePerm, PhysicalMemory } from '@veridian/core';
+ * import { x86_64 } from '@veridian/arch-x86_64';
+ *
+ * const phys = PhysicalMemory.create({ frames: 16 });
+ * const mmu = x86_64.createMmu(phys, { cpus: 1 });
+ * const space = mmu.createAddressSpace();
+ * const pa = PhysicalMemory.addressOf(phys.allocFrame());
+ * space.map(0x40_0000, pa, 4096, PagePerm.READ | PagePerm.WRITE | PagePerm.USER);
+ * space.translate(0x40_0123, AccessKind.Write); // pa + 0x123 (sets accessed and dirty)
+ * console.log(space.dump()); // 0x…400000-0x…401000  4K  RW USR  NX  pte
+ * space.unmap(0x40_0000, 4096);
+ * space.destroy();
+ * ```
+ */
 export interface Mmu {
   /** Arch name. */
   readonly arch: string;

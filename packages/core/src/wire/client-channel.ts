@@ -63,7 +63,9 @@ export class ClientChannel {
 
   /**
    * Calls the method whose request type is `type`. `decodeError` (methods with `error E`)
-   * reads the error value and builds the error the promise rejects with.
+   * reads the error value and builds the error the promise rejects with. Never throws: an
+   * argument that fails to encode (`IpcError('InvalidArgument')`) rejects the promise, and
+   * nothing is sent.
    */
   call<R>(
     type: number,
@@ -73,7 +75,13 @@ export class ClientChannel {
     decodeError?: (reader: WireReader) => Error,
   ): Promise<R> {
     const writer = new WireWriter();
-    encode(writer);
+    // A value that fails to encode is a rejected promise, not a synchronous throw, so
+    // `client.put(x).catch(h)` sees it like any other failure of the call.
+    try {
+      encode(writer);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     const name = `${this.protocol}.${method}`;
     return serializePerProcess(this.proc, async () => {
       const reply = await this.proc.call(this.channel, { type, data: writer.finish(), caps: writer.caps }, this.#callOptions());
@@ -86,10 +94,17 @@ export class ClientChannel {
     });
   }
 
-  /** Sends a one-way message of type `type`; resolves once the server has taken it. */
+  /**
+   * Sends a one-way message of type `type`; resolves once the server has taken it. Never
+   * throws: an argument that fails to encode rejects the promise, and nothing is sent.
+   */
   send(type: number, encode: (writer: WireWriter) => void): Promise<void> {
     const writer = new WireWriter();
-    encode(writer);
+    try {
+      encode(writer);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
     return serializePerProcess(this.proc, () => this.proc.send(this.channel, { type, data: writer.finish(), caps: writer.caps }, this.#callOptions()));
   }
 
@@ -195,6 +210,12 @@ export class ClientChannel {
   #report(error: unknown): void {
     (this.#options.onError ?? console.error)(error);
   }
+}
+
+// Encoders throw `IpcError`s; anything else thrown by user code (a getter, a proxy) is
+// rejected as it was thrown when it is an Error, and wrapped otherwise.
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function decodeReply<R>(

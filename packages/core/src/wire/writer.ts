@@ -179,14 +179,15 @@ export class WireWriter {
     if (value.length > max) throw new IpcError('InvalidArgument', `vector of ${value.length} elements exceeds its bound ${max}`);
     this.align(alignment);
     this.u32(value.length);
-    for (const element of value) encodeElement(element);
+    // Array.isArray widens the elements to any; they are the T[] the signature says.
+    for (const element of value as readonly T[]) encodeElement(element);
   }
 
   /** Writes a fixed-size array: exactly `length` elements, no length prefix. */
   array<T>(value: readonly T[], length: number, encodeElement: (element: T) => void): void {
     if (!Array.isArray(value)) throw this.invalid('array', value);
     if (value.length !== length) throw new IpcError('InvalidArgument', `array needs exactly ${length} elements, got ${value.length}`);
-    for (const element of value) encodeElement(element);
+    for (const element of value as readonly T[]) encodeElement(element);
   }
 
   /**

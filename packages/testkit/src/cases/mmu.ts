@@ -54,7 +54,7 @@ const flagsOf = <T extends Record<string, number>>(table: T, names: string[]): n
   }, 0);
 
 /** Everything observable about a space's mappings (for "nothing changed" checks). */
-const tablesOf = (space: AddressSpace) => JSON.stringify(space.mappings(), (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+const tablesOf = (space: AddressSpace) => JSON.stringify(space.mappings(), (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 
 /** The `mmu.*` cases. */
 export const mmuCases: CaseTable<'mmu'> = {

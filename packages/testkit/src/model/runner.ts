@@ -303,12 +303,12 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
           if (issued.expected.size > 0) {
             if (!own) fail(`kernel did not fail the syscall; the model expects ${[...issued.expected].join('|')}`);
             if (own.ok) fail(`kernel succeeded; the model expects ${[...issued.expected].join('|')}`);
-            if (!own.immediate) fail(`kernel blocked before failing with ${own.code}`);
-            if (!issued.expected.has(own.code as IpcErrorCode)) fail(`kernel failed with ${own.code}; the model allows ${[...issued.expected].join('|')}`);
-            if (!own.unchanged) fail(`failed syscall (${own.code}) changed kernel state`);
+            if (!own.immediate) fail(`kernel blocked before failing with ${own.code ?? 'no code'}`);
+            if (!issued.expected.has(own.code as IpcErrorCode)) fail(`kernel failed with ${own.code ?? 'no code'}; the model allows ${[...issued.expected].join('|')}`);
+            if (!own.unchanged) fail(`failed syscall (${own.code ?? 'no code'}) changed kernel state`);
             seen.splice(seen.indexOf(own), 1);
           } else if (!issued.immediate && own) {
-            fail(`kernel ${own.ok ? 'completed' : `failed (${own.code})`} a syscall the model says must block`);
+            fail(`kernel ${own.ok ? 'completed' : `failed (${own.code ?? 'no code'})`} a syscall the model says must block`);
           } else if (issued.immediate && own && !own.immediate) {
             fail('kernel blocked a syscall the model says completes at once');
           }
@@ -323,10 +323,10 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
           seen.splice(seen.indexOf(o), 1);
           if (o.proc !== c.proc) fail(`command ${c.cmd} completed on w${o.proc}, expected w${c.proc}`);
           if (c.kind === 'failed') {
-            if (o.ok || o.code !== c.code) fail(`command ${c.cmd}: kernel ${o.ok ? 'succeeded' : o.code}, expected ${c.code}`);
+            if (o.ok || o.code !== c.code) fail(`command ${c.cmd}: kernel ${o.ok ? 'succeeded' : (o.code ?? 'failed')}, expected ${c.code}`);
             continue;
           }
-          if (!o.ok) fail(`command ${c.cmd}: kernel failed with ${o.code}, expected ${c.kind}`);
+          if (!o.ok) fail(`command ${c.cmd}: kernel failed with ${o.code ?? 'no code'}, expected ${c.kind}`);
           if (c.kind === 'sent') continue;
           const m = o.msg;
           if (!m) fail(`command ${c.cmd}: no message`);
@@ -370,7 +370,7 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
   await director.exited;
   await kernel.shutdown();
   await Promise.all(workers.map((w) => w.exited));
-  if (failure) throw failure;
+  if (failure) throw failure instanceof Error ? failure : new Error('the model run failed', { cause: failure });
   const after = kernel.stats();
   if (JSON.stringify(after) !== JSON.stringify(baseline)) throw new ModelMismatch(`after every process exited the pools are ${JSON.stringify(after)}, not the baseline ${JSON.stringify(baseline)}`);
 }
