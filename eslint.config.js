@@ -18,13 +18,6 @@ export default defineConfig(
     name: 'veridian/ignored',
     ignores: ['**/node_modules/**', '**/dist/**', '**/reports/**', 'docs/**', '**/coverage/**', '**/*.d.ts'],
   },
-  {
-    // TEMPORARY (remove when the kernel rewrite lands): the kernel and core's tests are being
-    // rewritten in another branch. Their findings are listed in that hand-over; lint them again
-    // by deleting this block once the rewrite is merged.
-    name: 'veridian/temporary-kernel-rewrite',
-    ignores: ['packages/core/src/kernel/**', 'packages/core/test/**'],
-  },
   eslint.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -56,23 +49,6 @@ export default defineConfig(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // `let x; spawn(() => use(x)); x = …` is how tests refer to a process that is created later.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-    },
-  },
-  {
-    // TEMPORARY (remove when those branches land): files other engineers are rewriting right now
-    // (apps/bench, the arch packages' MMU sources). Only the rules they break are off, only for
-    // them; the findings are in the hand-over to their owners.
-    name: 'veridian/temporary-concurrent-branches',
-    files: ['apps/bench/src/kernel-benches.ts', 'apps/bench/test/bench.test.ts', 'packages/arch-aarch64/src/descriptor.ts', 'packages/arch-aarch64/src/mmu-context.ts', 'packages/arch-x86_64/src/address-space.ts'],
-    rules: {
-      '@typescript-eslint/only-throw-error': 'off',
-      '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-      '@typescript-eslint/restrict-template-expressions': 'off',
-      '@typescript-eslint/consistent-type-imports': 'off',
     },
   },
   {
