@@ -11,6 +11,20 @@ import { Rights } from '../contracts/rights.js';
 /** Longest timeout: what a host timer can hold (2^31 − 1 ms), in nanoseconds. */
 export const MAX_TIMEOUT_NS = (2 ** 31 - 1) * 1e6;
 
+/** How a value from user code reads in an error message (never `[object Object]`). */
+export function show(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'object') return Array.isArray(x) ? 'an array' : 'an object';
+  if (typeof x === 'function') return 'a function';
+  if (typeof x === 'string') return JSON.stringify(x);
+  return String(x as number | bigint | boolean | symbol | undefined);
+}
+
+/** A rejected promise for what a synchronous check threw (always an Error). */
+export function rejected<T>(e: unknown): Promise<T> {
+  return Promise.reject(e instanceof Error ? e : new Error(show(e)));
+}
+
 function isU32(x: unknown): x is number {
   return typeof x === 'number' && x >>> 0 === x;
 }
@@ -19,7 +33,7 @@ function isU32(x: unknown): x is number {
 export function checkMessage(message: unknown, what = 'message'): SmallMessage {
   if (typeof message !== 'object' || message === null) throw new IpcError('InvalidArgument', `${what} must be an object { type, data, caps? }`);
   const m = message as Partial<SmallMessage>;
-  if (!isU32(m.type)) throw new IpcError('InvalidArgument', `${what}.type must be a u32, got ${String(m.type)}`);
+  if (!isU32(m.type)) throw new IpcError('InvalidArgument', `${what}.type must be a u32, got ${show(m.type)}`);
   if (!(m.data instanceof Uint8Array)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
   const caps = m.caps;
   if (caps !== undefined) {
@@ -39,7 +53,7 @@ export function checkTimeout(options: unknown): number | undefined {
   const t = (options as { timeout?: unknown }).timeout;
   if (t === undefined) return undefined;
   if (typeof t !== 'number' || Number.isNaN(t) || t < 0 || (t > MAX_TIMEOUT_NS && t !== Infinity)) {
-    throw new IpcError('InvalidArgument', `timeout must be 0, a number of nanoseconds up to ${MAX_TIMEOUT_NS} (2^31 − 1 ms), or Infinity; got ${String(t)}`);
+    throw new IpcError('InvalidArgument', `timeout must be 0, a number of nanoseconds up to ${MAX_TIMEOUT_NS} (2^31 − 1 ms), or Infinity; got ${show(t)}`);
   }
   return t === Infinity ? Infinity : Math.ceil(t);
 }
@@ -50,14 +64,14 @@ export function checkTimeout(options: unknown): number | undefined {
  */
 export function checkHandle(handle: unknown, what = 'handle'): number {
   if (typeof handle !== 'number') throw new IpcError('InvalidArgument', `${what} must be a capability handle (a number), got ${typeof handle}`);
-  if (!isU32(handle)) throw new IpcError('InvalidCapability', `${what} ${String(handle)} names no capability`);
+  if (!isU32(handle)) throw new IpcError('InvalidCapability', `${what} ${show(handle)} names no capability`);
   return handle;
 }
 
 /** Checks a rights mask: an integer with no bit outside {@link Rights.ALL}. */
 export function checkRights(rights: unknown): number {
   if (typeof rights !== 'number' || !Number.isInteger(rights) || rights < 0 || (rights & ~Rights.ALL) !== 0 || rights > Rights.ALL) {
-    throw new IpcError('InvalidArgument', `rights must be a mask of Rights bits (0–0x${Rights.ALL.toString(16)}), got ${String(rights)}`);
+    throw new IpcError('InvalidArgument', `rights must be a mask of Rights bits (0–0x${Rights.ALL.toString(16)}), got ${show(rights)}`);
   }
   return rights;
 }
@@ -71,13 +85,13 @@ export function checkPid(pid: unknown, what = 'pid'): number {
 /** Checks an error code for `replyError` and returns its register number. */
 export function checkErrorCode(code: unknown): number {
   const n = typeof code === 'string' && Object.hasOwn(IPC_ERROR_NUMBERS, code) ? IPC_ERROR_NUMBERS[code as IpcErrorCode] : undefined;
-  if (n === undefined) throw new IpcError('InvalidArgument', `unknown error code ${String(code)}`);
+  if (n === undefined) throw new IpcError('InvalidArgument', `unknown error code ${show(code)}`);
   return n;
 }
 
 /** Checks an integer option in `[min, max]`. */
 export function checkInt(value: unknown, what: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new IpcError('InvalidArgument', `${what} must be an integer in [${min}, ${max}], got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw new IpcError('InvalidArgument', `${what} must be an integer in [${min}, ${max}], got ${show(value)}`);
   return value;
 }
 

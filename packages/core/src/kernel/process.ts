@@ -4,7 +4,7 @@ import type { FastPathAbi } from '../contracts/fast-path.js';
 import { MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { writeSlot, type RegisterFrame } from '../contracts/register-frame.js';
 import { Syscall } from '../contracts/syscall.js';
-import { checkErrorCode, checkHandle, checkInt, checkMessage, checkOptions, checkPid, checkRights, checkTimeout } from './args.js';
+import { checkErrorCode, checkHandle, checkInt, checkMessage, checkOptions, checkPid, checkRights, checkTimeout, rejected } from './args.js';
 import type { KernelContext } from './context.js';
 import type { BlockingOptions, EndpointOptions } from './kernel-types.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
@@ -165,7 +165,7 @@ export class Process {
       if (st === PASSIVE) return Promise.resolve(this.#runPassive());
       return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 
@@ -186,7 +186,7 @@ export class Process {
       }
       return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, null) as Promise<undefined>;
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 
@@ -200,7 +200,7 @@ export class Process {
       if (this.#rt.synchronous) return Promise.resolve(this.receiveSync(ep, options));
       return this.#afterReceive(this.#receive(ep, options));
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 
@@ -239,7 +239,7 @@ export class Process {
       if (this.#rt.synchronous) return Promise.resolve(this.replyReceiveSync(to, response, ep, options));
       return this.#afterReceive(this.#enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to')));
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 
@@ -313,7 +313,7 @@ export class Process {
     try {
       return this.#rt.sleep(this.#p, checkInt(Math.ceil(typeof ns === 'number' ? ns : NaN), 'ns', 0, Number.MAX_SAFE_INTEGER));
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
   }
 

@@ -21,7 +21,8 @@ export interface WorkerReport {
  */
 export async function runWorkerCpu(data: CpuThreadData, platform: Platform): Promise<WorkerReport> {
   const mm = MachineMemory.attach(data.buffer);
-  const arch = (await import(data.archUrl))[data.archExport] as Arch;
+  const archModule = (await import(data.archUrl)) as Record<string, unknown>;
+  const arch = archModule[data.archExport] as Arch;
   const mmu = arch.createMmu(mm.phys, { cpus: mm.i32[H.NCPU]!, sharedState: mm.u32[H.MMU_SHARED]! });
   const k = new KernelContext(mm, arch, mmu, new MonotonicClock(), platform, data.cpu);
   const cpu = new WorkerCpu(k);

@@ -97,7 +97,7 @@ export const nodePlatform: Platform = Object.freeze({
     };
   },
   warn(message: string, error?: unknown): void {
-    const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : error === undefined ? undefined : String(error);
+    const detail = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : typeof error === 'string' ? error : undefined;
     process.emitWarning(message, { type: 'VeridianWarning', ...(detail === undefined ? {} : { detail }) });
   },
 });
