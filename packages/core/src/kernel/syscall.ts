@@ -55,7 +55,6 @@ export class Syscalls {
     let sys = -1;
     try {
       this.#enter(p, pid);
-      Atomics.store(k.i32, k.procs.word(p, P.FUTEX), 0);
       sys = msg.syscallOf(p);
       switch (sys) {
         case Syscall.IpcCall:
@@ -63,12 +62,12 @@ export class Syscalls {
           msg.snapshot(p);
           const st = sync.send(p, sys === Syscall.IpcCall ? Op.CALL : Op.SEND, poll);
           if (st === PASSIVE) k.passive.begin(p, sync.passiveServer, passiveBuf(sync.passiveServer));
-          else if (st === BLOCKED) this.timeoutNs = timeoutNs ?? (k.endpoints.timeout(sync.blockedOn) || FOREVER);
+          else if (st === BLOCKED) this.#blocks(p, timeoutNs ?? (k.endpoints.timeout(sync.blockedOn) || FOREVER));
           return st;
         }
         case Syscall.IpcReceive: {
           const st = sync.receive(p, k.messages.endpointHandleOf(p), poll);
-          this.timeoutNs = timeoutNs ?? FOREVER;
+          if (st === BLOCKED) this.#blocks(p, timeoutNs ?? FOREVER);
           return st;
         }
         case Syscall.IpcReply:
@@ -82,7 +81,7 @@ export class Syscalls {
           // The reply is delivered; a failing receive reports its own error.
           sys = Syscall.IpcReceive;
           const st = sync.receive(p, ep, poll);
-          this.timeoutNs = timeoutNs ?? FOREVER;
+          if (st === BLOCKED) this.#blocks(p, timeoutNs ?? FOREVER);
           return st;
         }
         case Syscall.IpcReplyError:
@@ -98,6 +97,15 @@ export class Syscalls {
     } finally {
       k.unlock();
     }
+  }
+
+  /**
+   * `p` is about to wait: clear its futex word now, under the lock, so no waker can slip in
+   * before it (wakers take the lock) and a failed syscall never touches it.
+   */
+  #blocks(p: number, timeoutNs: number): void {
+    Atomics.store(this.#k.i32, this.#k.procs.word(p, P.FUTEX), 0);
+    this.timeoutNs = timeoutNs;
   }
 
   /** The handler of the innermost passive call is done (see passive.ts). */
