@@ -12,9 +12,19 @@ import type { CaseContext, CaseTable } from './types.js';
 export const MODEL_RUNS_ENV = 'VERIDIAN_MODEL_RUNS';
 const DEFAULT_RUNS = { multi: 5, kills: 4 } as const;
 /** Steps after the prelude. */
-const MAX_STEPS = 30;
+const MAX_STEPS = 60;
 /** Shrinking a failure re-runs whole programs: stop after this long and report the smallest counterexample found so far. */
 const SHRINK_BUDGET_MS = 120_000;
+
+/** Wall-time allowance per run (two worker CPUs start; a kill respawns one) on a loaded machine. */
+const PER_RUN_MS = 15_000;
+
+/** The test's time limit: every run at {@link PER_RUN_MS}, plus the shrink budget and a margin. */
+function caseTimeout(fallback: number): number {
+  const env = Number(process.env[MODEL_RUNS_ENV]);
+  const runs = Number.isInteger(env) && env > 0 ? env : fallback;
+  return runs * PER_RUN_MS + SHRINK_BUDGET_MS + 60_000;
+}
 
 /** The run count: `VERIDIAN_MODEL_RUNS` when set, else the default (never more than the suite's `propertyRuns`). */
 export function modelRuns(ctx: Pick<CaseContext, 'propertyRuns'>, fallback: number): number {
@@ -31,7 +41,7 @@ async function property(ctx: CaseContext, kills: boolean): Promise<void> {
   const numRuns = modelRuns(ctx, kills ? DEFAULT_RUNS.kills : DEFAULT_RUNS.multi);
   await fc.assert(
     fc.asyncProperty(multiProgramArbitrary(MAX_STEPS, kills), (steps) => runMultiProgram((options) => createKernel(ctx.kernelOptions(options)), steps)),
-    { numRuns, interruptAfterTimeLimit: SHRINK_BUDGET_MS + numRuns * 10_000 },
+    { numRuns, interruptAfterTimeLimit: numRuns * PER_RUN_MS + SHRINK_BUDGET_MS },
   );
 }
 
@@ -40,13 +50,13 @@ export const modelCases: CaseTable<'model'> = {
   'model.multi-cpu': {
     checks:
       'random programs whose syscalls are executed one step at a time by two processes on CPU 0 and two on worker CPUs (create, derive, grant, revoke, close, call, send, receive, reply, replyError, clock ticks) agree with the reference model: FIFO per channel, capacity bound, message conservation (a ledger: each message received exactly once or its send failed), channel isolation, only authorized senders, true senders, every failing syscall leaves the kernel snapshot byte-identical, and after shutdown the pools are at their baseline',
-    timeout: 240_000,
+    timeout: caseTimeout(DEFAULT_RUNS.multi),
     run: (ctx) => property(ctx, false),
   },
   'model.kills': {
     checks:
       'the same multi-CPU programs with random kills of any process (CPU 0 or worker, idle or blocked in a call, send or receive) and respawns: the victim’s blocked syscall ends, callers awaiting its reply and senders and receivers on its endpoints fail with ChannelClosed, capabilities to its endpoints report ChannelClosed, nothing it had queued is delivered, every other invariant still holds, and after shutdown the pools are at their baseline',
-    timeout: 240_000,
+    timeout: caseTimeout(DEFAULT_RUNS.kills),
     run: (ctx) => property(ctx, true),
   },
 };

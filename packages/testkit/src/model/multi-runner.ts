@@ -415,7 +415,10 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
         stepBefore = before;
         const idle = model.procs.map((p, i) => (p.wait.kind === 'idle' ? i : -1)).filter((i) => i >= 0);
         const answering = idle.filter((s) => model.procs.some((p) => p.wait.kind === 'reply-wait' && p.wait.server === s));
-        const actors = step.kind === 'reply' && step.to % 4 !== 3 && answering.length > 0 ? answering : idle;
+        // A receive usually comes from a process that can take a queued message.
+        const mail = idle.filter((r) => [...model.procs[r]!.caps.values()].some((c) => model.live(c) && c.rights & Rights.RECEIVE && model.endpoints[c.ep]!.queue.length > 0));
+        const actors =
+          step.kind === 'reply' && step.to % 4 !== 3 && answering.length > 0 ? answering : step.kind === 'receive' && step.cap.index % 4 !== 3 && mail.length > 0 ? mail : idle;
         const i = step.kind === 'tick' || step.kind === 'kill' ? -1 : actors[step.who % actors.length]!;
         const slot = slots[i];
 
@@ -429,6 +432,9 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
             });
             const hot = busy && ref.index % 2 === 0 ? fit.filter((h) => busy(m.caps.get(h)!.ep)) : [];
             if (hot.length > 0) return hot[(ref.index >> 1) % hot.length]!;
+            // Messages mostly go to another process's endpoint (a call to one's own endpoint waits for a peer holding RECEIVE).
+            const foreign = needs & Rights.SEND && ref.index % 4 !== 3 ? fit.filter((h) => model.endpoints[m.caps.get(h)!.ep]!.owner !== i) : [];
+            if (foreign.length > 0) return foreign[ref.index % foreign.length]!;
             if (fit.length > 0) return fit[ref.index % fit.length]!;
           }
           if (ref.pick !== 'closed' && ref.pick !== 'forged' && held.length > 0) return held[ref.index % held.length]!;
@@ -614,11 +620,16 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
           }
           case 'kill': {
             const blockedNow = model.procs.map((p, k) => (p.wait.kind !== 'idle' ? k : -1)).filter((k) => k >= 0);
-            // Half the time the victim is a process blocked in a call, send or receive.
-            const k = step.who % 2 === 0 && blockedNow.length > 0 ? blockedNow[(step.who >> 1) % blockedNow.length]! : step.who % N;
+            const waitedOn = (k: number) =>
+              model.procs.some((p) => p.wait.kind === 'reply-wait' && p.wait.server === k) ||
+              model.endpoints.some((e) => e.open && e.owner === k && (e.queue.length > 0 || e.receivers.length > 0));
+            const servers = model.procs.map((_, k) => (waitedOn(k) ? k : -1)).filter((k) => k >= 0);
+            // A third of the time the victim is blocked in a call, send or receive; a third of the time others wait on it.
+            const pick = step.who % 3 === 0 ? blockedNow : step.who % 3 === 1 ? servers : [];
+            const k = pick.length > 0 ? pick[Math.floor(step.who / 3) % pick.length]! : step.who % N;
             const victim = slots[k]!;
             const w = model.procs[k]!.wait;
-            onOutcome?.(`kill: ${victim.place} ${w.kind}`);
+            onOutcome?.(`kill: ${victim.place} ${w.kind}${waitedOn(k) ? ', waited on' : ''}`);
             if (w.kind === 'sending') ledger.set(w.msg.id, 'dropped');
             if (w.kind !== 'idle' && victim.place === 'cpu0') killedCommands.add(w.cmd);
             completions = model.kill(k);
