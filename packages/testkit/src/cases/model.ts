@@ -14,7 +14,7 @@ const DEFAULT_RUNS = { multi: 5, kills: 4 } as const;
 /** Steps after the prelude. */
 const MAX_STEPS = 60;
 /** Shrinking a failure re-runs whole programs: stop after this long and report the smallest counterexample found so far. */
-const SHRINK_BUDGET_MS = 120_000;
+const SHRINK_BUDGET_MS = 90_000;
 
 /** Wall-time allowance per run (two worker CPUs start; a kill respawns one) on a loaded machine. */
 const PER_RUN_MS = 15_000;
@@ -39,8 +39,18 @@ export function modelRuns(ctx: Pick<CaseContext, 'propertyRuns'>, fallback: numb
 
 async function property(ctx: CaseContext, kills: boolean): Promise<void> {
   const numRuns = modelRuns(ctx, kills ? DEFAULT_RUNS.kills : DEFAULT_RUNS.multi);
+  let firstFailure: number | undefined;
   await fc.assert(
-    fc.asyncProperty(multiProgramArbitrary(MAX_STEPS, kills), (steps) => runMultiProgram((options) => createKernel(ctx.kernelOptions(options)), steps)),
+    fc.asyncProperty(multiProgramArbitrary(MAX_STEPS, kills), async (steps) => {
+      // Once the shrink budget is spent, candidates are not run: fast-check reports the smallest failing program found so far.
+      if (firstFailure !== undefined && performance.now() - firstFailure > SHRINK_BUDGET_MS) return;
+      try {
+        await runMultiProgram((options) => createKernel(ctx.kernelOptions(options)), steps);
+      } catch (e) {
+        firstFailure ??= performance.now();
+        throw e;
+      }
+    }),
     { numRuns, interruptAfterTimeLimit: numRuns * PER_RUN_MS + SHRINK_BUDGET_MS },
   );
 }
