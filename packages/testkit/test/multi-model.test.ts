@@ -48,6 +48,21 @@ describe('multi-CPU model property', () => {
     for (const steps of programs) await runMultiProgram(kernelOver(testArch), steps);
   }, 120_000);
 
+  // The shrunk counterexample of the first defect the property found (see the README): a worker
+  // woken from a blocking syscall keeps its futex word set, and its next syscall clears it in the
+  // kernel entry before validating — so a failing syscall changes the kernel snapshot (a process
+  // record word 1 → 0). Red on today's kernel; it passes once failing syscalls write nothing.
+  it('a failing syscall of a worker woken from a blocking one changes nothing (3-step counterexample)', async () => {
+    const steps: MultiStep[] = [
+      // Worker 2 waits on its endpoint; process 3 (CPU 0) calls it; worker 2 gets the call.
+      { kind: 'receive', who: 2, cap: fit(), timeout: 1_000 },
+      { kind: 'call', who: 2, cap: fit(), length: 0, caps: [], timeout: 1_000 },
+      // Worker 2 then receives through a forged handle: InvalidCapability, and nothing may change.
+      { kind: 'receive', who: 2, cap: { pick: 'forged', index: 0, forged: 1 }, timeout: 1_000 },
+    ];
+    await runMultiProgram(kernelOver(testArch), steps);
+  }, 60_000);
+
   it('random programs reach the cross-CPU and kill outcomes the invariants talk about', async () => {
     const seen = new Set<string>();
     const failures: string[] = [];
