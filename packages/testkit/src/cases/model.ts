@@ -37,6 +37,13 @@ export function modelRuns(ctx: Pick<CaseContext, 'propertyRuns'>, fallback: numb
   return Math.min(fallback, ctx.propertyRuns);
 }
 
+/** `VERIDIAN_MODEL_SEED` (and `VERIDIAN_MODEL_PATH`) replay a reported failure: fast-check's seed and path. */
+function replay(): { seed?: number; path?: string } {
+  const seed = process.env.VERIDIAN_MODEL_SEED;
+  const path = process.env.VERIDIAN_MODEL_PATH;
+  return { ...(seed ? { seed: Number(seed) } : {}), ...(seed && path ? { path } : {}) };
+}
+
 async function property(ctx: CaseContext, kills: boolean): Promise<void> {
   const numRuns = modelRuns(ctx, kills ? DEFAULT_RUNS.kills : DEFAULT_RUNS.multi);
   let firstFailure: number | undefined;
@@ -51,7 +58,7 @@ async function property(ctx: CaseContext, kills: boolean): Promise<void> {
         throw e;
       }
     }),
-    { numRuns, interruptAfterTimeLimit: numRuns * PER_RUN_MS + SHRINK_BUDGET_MS },
+    { numRuns, interruptAfterTimeLimit: numRuns * PER_RUN_MS + SHRINK_BUDGET_MS, ...replay() },
   );
 }
 
