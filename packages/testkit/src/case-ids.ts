@@ -37,6 +37,7 @@ export const LANDED_CASES = {
   fast: ['fast.register-roundtrip', 'fast.golden-frames', 'fast.register-only-rejects-large'],
   proc: ['proc.spawn-worker', 'proc.worker-call-reply', 'proc.kill-mid-call', 'proc.exit-frees-memory'],
   err: ['err.codes-stable', 'err.state-unchanged'],
+  model: ['model.multi-cpu', 'model.kills'],
   large: ['large.copy', 'large.caps-batch', 'large.too-large', 'large.oom-rollback', 'large.cross-cpu'],
   mmu: [
     'mmu.map-translate',

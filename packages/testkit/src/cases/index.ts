@@ -5,6 +5,7 @@ import { errCases } from './err.js';
 import { fastCases } from './fast.js';
 import { largeCases } from './large.js';
 import { mmuCases } from './mmu.js';
+import { modelCases } from './model.js';
 import { procCases } from './proc.js';
 import { regCases } from './reg.js';
 import { syncCases } from './sync.js';
@@ -18,6 +19,7 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...fastCases,
   ...procCases,
   ...errCases,
+  ...modelCases,
   ...mmuCases,
   ...largeCases,
 };

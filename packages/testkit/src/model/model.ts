@@ -50,6 +50,10 @@ export interface ModelProcess {
 export interface ModelEndpoint {
   capacity: number;
   gen: number;
+  /** Model process index of the creator (the endpoint closes when that process dies). */
+  owner: number;
+  /** False once the endpoint closed (its owner was killed); model endpoints are never reused. */
+  open: boolean;
   /** Queued senders' messages, in delivery order. */
   queue: ModelMessage[];
   /** Processes waiting in receive, in arrival order. */
@@ -68,6 +72,9 @@ export type ReplyTarget = number | 'gone' | 'other';
 
 /** Largest small-message payload and capability count. */
 export const SMALL_LIMITS = { bytes: 64, caps: 4 } as const;
+
+/** Model generation of a capability whose endpoint closed (the kernel reports ChannelClosed for it). */
+export const CLOSED = 0;
 
 /** Rights of a freshly created endpoint capability. */
 export const OWNER_RIGHTS = Rights.SEND | Rights.RECEIVE | Rights.SHARE | Rights.GRANT | Rights.REVOKE;
@@ -90,9 +97,20 @@ export class ReferenceModel {
     this.authority = Array.from({ length: processCount }, () => new Set<number>());
   }
 
-  /** Whether a capability still names its endpoint (the generation did not move on). */
+  /** Whether a capability still names its endpoint (the generation did not move on, the endpoint is open). */
   live(cap: ModelCap): boolean {
-    return this.endpoints[cap.ep]!.gen === cap.gen;
+    const ep = this.endpoints[cap.ep]!;
+    return ep.open && ep.gen === cap.gen;
+  }
+
+  /** The error of using a capability that is not {@link ReferenceModel.live}: its endpoint closed, or it was revoked. */
+  deadCode(cap: ModelCap): IpcErrorCode {
+    return cap.gen === CLOSED ? 'ChannelClosed' : 'InvalidCapability';
+  }
+
+  /** Endpoints open now (the kernel's `stats().endpoints` must match). */
+  openEndpoints(): number {
+    return this.endpoints.filter((e) => e.open).length;
   }
 
   /** Free capability slots of process `i`. */
@@ -111,7 +129,7 @@ export class ReferenceModel {
     if (!cap) out.add('InvalidCapability');
     else {
       if (!hasRights(cap.rights, rights)) out.add('PermissionDenied');
-      if (!this.live(cap)) out.add('InvalidCapability');
+      if (!this.live(cap)) out.add(this.deadCode(cap));
     }
     return out;
   }
@@ -120,12 +138,12 @@ export class ReferenceModel {
 
   createErrors(i: number): Set<IpcErrorCode> {
     const out = new Set<IpcErrorCode>();
-    if (this.endpoints.length >= this.endpointLimit || this.freeSlots(i) < 1) out.add('OutOfMemory');
+    if (this.openEndpoints() >= this.endpointLimit || this.freeSlots(i) < 1) out.add('OutOfMemory');
     return out;
   }
 
   applyCreate(i: number, capacity: number, handle: number, resource: number): void {
-    const ep = this.endpoints.push({ capacity, gen: 1, queue: [], receivers: [] }) - 1;
+    const ep = this.endpoints.push({ capacity, gen: 1, owner: i, open: true, queue: [], receivers: [] }) - 1;
     this.procs[i]!.caps.set(handle, { ep, gen: 1, rights: OWNER_RIGHTS, resource });
   }
 
@@ -184,7 +202,8 @@ export class ReferenceModel {
   transferErrors(i: number, caps: readonly number[], out: Set<IpcErrorCode>): void {
     for (const h of caps) {
       const cap = this.procs[i]!.caps.get(h);
-      if (!cap || !this.live(cap)) out.add('InvalidCapability');
+      if (!cap) out.add('InvalidCapability');
+      else if (!this.live(cap)) out.add(this.deadCode(cap));
       else if (!hasRights(cap.rights, Rights.SHARE)) out.add('PermissionDenied');
     }
   }
@@ -309,9 +328,58 @@ export class ReferenceModel {
     return done;
   }
 
+  /**
+   * Process `k` is killed: its own blocked operation vanishes (a queued message is dropped, a
+   * waiting receiver leaves its queue), callers awaiting its reply fail with ChannelClosed, its
+   * endpoints close (queued senders and waiting receivers fail with ChannelClosed, every live
+   * capability to them reports ChannelClosed from then on), and its capabilities go. The slot
+   * is then empty and idle, ready for the process that replaces it. Returns the completions of
+   * the other processes' operations; the victim's own pending command is the caller's to settle.
+   */
+  kill(k: number): Completion[] {
+    const done: Completion[] = [];
+    const victim = this.procs[k]!;
+    const w = victim.wait;
+    if (w.kind === 'sending') {
+      const q = this.endpoints[w.ep]!.queue;
+      q.splice(q.indexOf(w.msg), 1);
+    } else if (w.kind === 'receiving') {
+      const rs = this.endpoints[w.ep]!.receivers;
+      rs.splice(rs.indexOf(k), 1);
+    }
+    victim.wait = { kind: 'idle' };
+    this.procs.forEach((p, i) => {
+      if (p.wait.kind === 'reply-wait' && p.wait.server === k) {
+        done.push({ cmd: p.wait.cmd, proc: i, kind: 'failed', code: 'ChannelClosed' });
+        p.wait = { kind: 'idle' };
+      }
+    });
+    for (const [e, ep] of this.endpoints.entries()) {
+      if (!ep.open || ep.owner !== k) continue;
+      for (const m of ep.queue) {
+        const sw = this.procs[m.from]!.wait as Extract<ModelWait, { kind: 'sending' }>;
+        done.push({ cmd: sw.cmd, proc: m.from, kind: 'failed', code: 'ChannelClosed' });
+        this.procs[m.from]!.wait = { kind: 'idle' };
+      }
+      for (const r of ep.receivers) {
+        const rw = this.procs[r]!.wait as Extract<ModelWait, { kind: 'receiving' }>;
+        done.push({ cmd: rw.cmd, proc: r, kind: 'failed', code: 'ChannelClosed' });
+        this.procs[r]!.wait = { kind: 'idle' };
+      }
+      ep.queue = [];
+      ep.receivers = [];
+      ep.open = false;
+      for (const p of this.procs) for (const cap of p.caps.values()) if (cap.ep === e && cap.gen === ep.gen) cap.gen = CLOSED;
+    }
+    victim.caps.clear();
+    victim.closed = [];
+    return done;
+  }
+
   /** Model invariants that hold after every step (capacity bound, queue/wait agreement). */
   checkInvariants(): string | undefined {
     for (const [e, ep] of this.endpoints.entries()) {
+      if (!ep.open && (ep.queue.length > 0 || ep.receivers.length > 0)) return `closed endpoint ${e} still has waiters`;
       if (ep.queue.length > ep.capacity) return `endpoint ${e} holds ${ep.queue.length} > capacity ${ep.capacity}`;
       if (ep.queue.length > 0 && ep.receivers.length > 0) return `endpoint ${e} has both queued messages and waiting receivers`;
       for (const m of ep.queue) {

@@ -78,3 +78,54 @@ export const PROGRAM_PRELUDE: readonly Step[] = [
 export function programArbitrary(maxSteps: number): fc.Arbitrary<Step[]> {
   return fc.array(stepArbitrary, { minLength: 1, maxLength: maxSteps, size: 'max' });
 }
+
+// ---------------------------------------------------------------- programs across CPUs
+
+/** A step of a multi-CPU program: any {@link Step}, or killing a process (which is then respawned empty). */
+export type MultiStep = Step | { kind: 'kill'; who: number };
+
+/** Where each model process of a multi-CPU program runs: CPU 0 (a cooperative task) or a worker CPU of its own. */
+export const MULTI_PLACES: readonly ('cpu0' | 'worker')[] = ['cpu0', 'worker', 'worker', 'cpu0'];
+
+const multiHeld = (index: number): CapRef => ({ pick: 'held', index, forged: 0 });
+
+/**
+ * The prelude of a multi-CPU program: each of the four processes (CPU 0, worker, worker,
+ * CPU 0) creates an endpoint and grants both its neighbours on the ring a capability to it, so
+ * random steps meet CPU 0 ↔ worker, worker ↔ worker and CPU 0 ↔ CPU 0 channels at once.
+ */
+export const MULTI_PRELUDE: readonly Step[] = [
+  { kind: 'create', who: 0, capacity: 2 },
+  { kind: 'create', who: 1, capacity: 1 },
+  { kind: 'create', who: 2, capacity: 3 },
+  { kind: 'create', who: 3, capacity: 2 },
+  { kind: 'grant', who: 0, cap: multiHeld(0), to: 1, rights: SEND | SHARE },
+  { kind: 'grant', who: 1, cap: multiHeld(0), to: 2, rights: SEND | SHARE | GRANT },
+  { kind: 'grant', who: 2, cap: multiHeld(0), to: 3, rights: SEND | SHARE },
+  { kind: 'grant', who: 3, cap: multiHeld(0), to: 0, rights: SEND | RECEIVE | SHARE },
+  { kind: 'grant', who: 0, cap: multiHeld(0), to: 3, rights: SEND },
+  { kind: 'grant', who: 1, cap: multiHeld(0), to: 0, rights: SEND | SHARE },
+  { kind: 'grant', who: 2, cap: multiHeld(0), to: 1, rights: SEND | GRANT },
+  { kind: 'grant', who: 3, cap: multiHeld(0), to: 2, rights: SEND | SHARE },
+];
+
+const receiveStep: fc.Arbitrary<MultiStep> = fc.record({ kind: fc.constant('receive' as const), who, cap: capRef, timeout });
+const replyStep: fc.Arbitrary<MultiStep> = fc.record({ kind: fc.constant('reply' as const), who, to: fc.nat({ max: 7 }), length, caps, error: fc.boolean() });
+const killStep: fc.Arbitrary<MultiStep> = fc.record({ kind: fc.constant('kill' as const), who: fc.nat({ max: 11 }) });
+
+/**
+ * A random multi-CPU program of up to `maxSteps` steps after {@link MULTI_PRELUDE}; with
+ * `kills`, some steps kill a process (often one blocked in a call or receive).
+ */
+export function multiProgramArbitrary(maxSteps: number, kills: boolean): fc.Arbitrary<MultiStep[]> {
+  // Worker CPUs' blocking syscalls have no timeout: only a receive and a reply elsewhere (or a
+  // kill) resolve them, so multi-CPU programs receive and reply more often.
+  const step: fc.Arbitrary<MultiStep> = fc.oneof(
+    { weight: 24, arbitrary: stepArbitrary },
+    { weight: 4, arbitrary: receiveStep },
+    { weight: 5, arbitrary: replyStep },
+    { weight: kills ? 3 : 0, arbitrary: killStep },
+  );
+  // Unbiased lengths: a multi-CPU run costs worker start-ups, so each should carry a long program.
+  return fc.noBias(fc.array(step, { minLength: 1, maxLength: maxSteps, size: 'max' }));
+}
