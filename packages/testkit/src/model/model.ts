@@ -87,6 +87,8 @@ export class ReferenceModel {
   now = 0;
   /** For each process, the processes it holds a process capability with GRANT to (grant authority). */
   readonly authority: Array<Set<number>>;
+  /** For each process, process capabilities it holds whose process died (they still take a slot). */
+  readonly deadAuthority: number[];
 
   constructor(
     processCount: number,
@@ -95,6 +97,7 @@ export class ReferenceModel {
   ) {
     this.procs = Array.from({ length: processCount }, () => ({ caps: new Map(), closed: [], wait: { kind: 'idle' } }));
     this.authority = Array.from({ length: processCount }, () => new Set<number>());
+    this.deadAuthority = Array.from({ length: processCount }, () => 0);
   }
 
   /** Whether a capability still names its endpoint (the generation did not move on, the endpoint is open). */
@@ -115,12 +118,12 @@ export class ReferenceModel {
 
   /** Free capability slots of process `i`. */
   freeSlots(i: number): number {
-    return this.capSlots - this.procs[i]!.caps.size - this.authority[i]!.size;
+    return this.capSlots - this.procs[i]!.caps.size - this.authority[i]!.size - this.deadAuthority[i]!;
   }
 
   /** Total capabilities held (the kernel's `stats().capabilities` must match). */
   capabilityCount(): number {
-    return this.procs.reduce((n, p, i) => n + p.caps.size + this.authority[i]!.size, 0);
+    return this.procs.reduce((n, p, i) => n + p.caps.size + this.authority[i]!.size + this.deadAuthority[i]!, 0);
   }
 
   /** Errors of using handle `h` of process `i` as an endpoint capability that needs `rights`. */
@@ -373,6 +376,12 @@ export class ReferenceModel {
     }
     victim.caps.clear();
     victim.closed = [];
+    // Its space is emptied; capabilities others hold to it die but keep their slots.
+    this.authority[k]!.clear();
+    this.deadAuthority[k] = 0;
+    this.authority.forEach((a, i) => {
+      if (a.delete(k)) this.deadAuthority[i]!++;
+    });
     return done;
   }
 

@@ -36,7 +36,8 @@ import { ModelMismatch } from './runner.js';
 
 const N = MULTI_PLACES.length;
 /** Pool sizes small enough that programs hit the endpoint and capability limits. */
-const POOLS = { processes: 10, endpoints: 6, capSlots: 8, frames: 512 } as const;
+// capSlots: 8 for the program plus room for the grant-authority capabilities (2 live, a few dead after kills).
+const POOLS = { processes: 10, endpoints: 6, capSlots: 12, frames: 512 } as const;
 /** Wall-clock bound for one step's outcome (a generous polling bound: the property fails, never hangs). */
 export const STEP_BOUND_MS = 5_000;
 /** Wall-clock bound for a worker CPU to start (thread start-up and module loading included). */
@@ -382,6 +383,15 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
       await waitFor('the model processes starting', () => slots.every(started), BOOT_BOUND_MS);
       await quiesce('the machine going quiet after start-up', () => true);
       const pids = slots.map((s) => s.pid);
+      // Grant authority between ring neighbours: a process capability (host-minted) each way.
+      const authorize = (i: number, t: number) => {
+        // A full space cannot take it (the model knows when): no authority then.
+        if (model.freeSlots(i) < 1) return;
+        kernel.processCapability(pids[i]!, pids[t]!);
+        model.authority[i]!.add(t);
+      };
+      const neighbours = (i: number) => [(i + 1) % N, (i + N - 1) % N];
+      for (let i = 0; i < N; i++) for (const t of neighbours(i)) authorize(i, t);
       const all: MultiStep[] = [...MULTI_PRELUDE, ...steps];
       let cmdCounter = 0;
       let msgCounter = 0;
@@ -645,6 +655,10 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
             await waitFor(`${where}: the respawn of model process ${k} (${next.place})`, () => started(next), BOOT_BOUND_MS);
             pids[k] = next.pid;
             if (deadPids.includes(next.pid)) fail(`respawned process got pid ${next.pid} of a dead one`);
+            for (const t of neighbours(k)) {
+              authorize(t, k);
+              authorize(k, t);
+            }
             break;
           }
         }

@@ -46,8 +46,10 @@ export class Wake {
     const k = this.#k;
     const procs = k.procs;
     procs.set(p, P.RESULT, status);
-    procs.setState(p, PState.READY);
     const cpu = procs.get(p, P.CPU);
+    // A worker CPU runs nothing else: its process is running as soon as it sees the futex, so
+    // the waker records that (the worker itself writes no state after a wake-up).
+    procs.setState(p, cpu === 0 ? PState.READY : PState.RUNNING);
     if (cpu === k.cpu && k.port) k.port.readyLocal(p, switchTo);
     else if (cpu === 0) this.#ring(p);
     else wakeFutex(this.#i32, procs.word(p, P.FUTEX), procs.word(p, P.PARKED));

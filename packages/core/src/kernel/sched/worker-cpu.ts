@@ -1,7 +1,7 @@
 import { IPC_ERROR_NUMBERS } from '../../contracts/errors.js';
 import type { MessageBuffer } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
-import { P, PState } from '../records/layout.js';
+import { P } from '../records/layout.js';
 import { FutexWaiter } from './futex.js';
 import type { CpuPort } from './wake.js';
 
@@ -75,7 +75,6 @@ export class WorkerCpu implements CpuPort, CpuRuntime {
       k.withLock(() => k.processes.cancelIfBlocked(p, seq, KILLED));
       return KILLED;
     }
-    procs.setState(p, PState.RUNNING);
     return procs.get(p, P.RESULT);
   }
 
