@@ -142,7 +142,12 @@ export function select(filter: string | undefined): { baselines: BaselineDef[]; 
       const p = PATHS.find((x) => x.id === id);
       if (!p) continue;
       const floors = [p.floor, ...RATIOS.filter((r) => r.path === id && r.max !== undefined).map((r) => r.floor)];
-      for (const f of floors) if (f && !wanted.has(f)) (wanted.add(f), (grew = true));
+      for (const f of floors) {
+        if (f && !wanted.has(f)) {
+          wanted.add(f);
+          grew = true;
+        }
+      }
     }
   }
   return { baselines: BASELINES.filter((b) => wanted.has(b.id)), paths: PATHS.filter((p) => wanted.has(p.id)), unmatched };

@@ -36,6 +36,7 @@ function copyServer(): (req: Req) => Rep {
 /** `await-floor`: an awaited `async` function that copies 64 bytes in and 64 out. */
 export function awaitFloor(opts: SamplerOptions): Promise<Measurement> {
   const copy = copyServer();
+  // eslint-disable-next-line @typescript-eslint/require-await -- the floor is the cost of awaiting an `async` function itself
   const server = async (req: Req): Promise<Rep> => copy(req);
   const data = new Uint8Array(64);
   const msg: Req = { type: 7, data };
@@ -118,9 +119,9 @@ export async function wakeFloor(opts: SamplerOptions): Promise<Measurement> {
   const i32 = new Int32Array(buffer);
   const stamp = new BigInt64Array(buffer, WAKE.STAMP_BYTE, 1);
   const waiter = new Worker(workerUrl('wake-peer'), { workerData: { buffer, samples } });
-  let failed: unknown;
+  let failed: Error | undefined;
   const done = resultOf<string>(waiter);
-  done.catch((e: unknown) => (failed = e));
+  done.catch((e: unknown) => (failed = e instanceof Error ? e : new Error(`the wake-floor waiter failed: ${String(e)}`, { cause: e })));
   try {
     for (let i = 0; i < samples; i++) {
       await idle(1);

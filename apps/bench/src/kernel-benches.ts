@@ -1,4 +1,5 @@
-import { createKernel, IpcError, Rights, type Arch, type Kernel, type Process, type SmallMessage } from '@veridian/core';
+import { inspect } from 'node:util';
+import { createKernel, IpcError, Rights, type Arch, type Kernel, type Process, type ProcessExit, type SmallMessage } from '@veridian/core';
 import { workerUrl } from './floors.js';
 import { measureAsync, measurePaced, measureSync, summarize, type Measurement, type SamplerOptions } from './sampler.js';
 import { LOCK_GO, LOCK_READY, type LockClientArgs } from './workers/lock-client.js';
@@ -27,8 +28,20 @@ function unsupportedFrom(e: unknown): Unsupported {
   throw e;
 }
 
+/**
+ * The error of a process that did not return, to rethrow: the one it threw when that is an
+ * `Error`, else a new one naming `what` and how it ended (with whatever it threw, e.g. the
+ * string a worker CPU reports, as its text and `cause`).
+ */
+function exitError(exit: ProcessExit, what: string): Error {
+  if (exit.error instanceof Error) return exit.error;
+  if (exit.error === undefined) return new Error(`${what} ${exit.reason}`);
+  const text = typeof exit.error === 'string' ? exit.error : inspect(exit.error);
+  return new Error(`${what} ${exit.reason}: ${text}`, { cause: exit.error });
+}
+
 /** Runs `body` as a process on the kernel's own CPU and returns what it returns. */
-async function inProcess<T>(arch: Arch, body: (proc: Process, kernel: Kernel) => Promise<T>, setup?: (k: Kernel) => Promise<void>): Promise<T> {
+async function inProcess<T>(arch: Arch, body: (proc: Process, kernel: Kernel) => T | Promise<T>, setup?: (k: Kernel) => Promise<void>): Promise<T> {
   const kernel = createKernel({ arch, endpoints: 300, capSlots: 512 });
   try {
     if (setup) await setup(kernel);
@@ -37,7 +50,7 @@ async function inProcess<T>(arch: Arch, body: (proc: Process, kernel: Kernel) =>
       result = await body(p, kernel);
     });
     const exit = await h.exited;
-    if (exit.reason !== 'returned') throw exit.error ?? new Error(`bench process ${exit.reason}`);
+    if (exit.reason !== 'returned') throw exitError(exit, 'bench process');
     return result;
   } finally {
     await kernel.shutdown();
@@ -46,7 +59,7 @@ async function inProcess<T>(arch: Arch, body: (proc: Process, kernel: Kernel) =>
 
 /** `registry-lookup`: resolve an endpoint id and validate a capability, over 256 endpoints. */
 export function registryLookup(arch: Arch, opts: SamplerOptions): Promise<Measurement> {
-  return inProcess(arch, async (p, k) => {
+  return inProcess(arch, (p, k) => {
     const handles = Int32Array.from({ length: 256 }, (_, i) => p.createEndpoint({ name: `ep${i}` }));
     const ids = Float64Array.from({ length: 256 }, (_, i) => k.lookupName(`ep${i}`)!);
     let sink = 0;
@@ -116,7 +129,7 @@ export function smallCallOneCpu(arch: Arch, opts: SamplerOptions, passive: boole
 export function smallCallSyncOneCpu(arch: Arch, opts: SamplerOptions): Promise<Outcome> {
   return inProcess(
     arch,
-    async (p) => {
+    (p) => {
       const ch = p.connect('echo');
       const data = new Uint8Array(64);
       const msg = { type: 7, data };
@@ -154,7 +167,7 @@ export async function smallCallCrossCpu(arch: Arch, opts: SamplerOptions): Promi
 }
 
 /** Runs `body` on CPU 0 against the worker-CPU echo server `echo`, which it stops afterwards. */
-async function againstWorkerServer<T>(arch: Arch, body: (p: Process, ch: number) => Promise<T>): Promise<T> {
+async function againstWorkerServer<T>(arch: Arch, body: (p: Process, ch: number) => T | Promise<T>): Promise<T> {
   const kernel = createKernel({ arch });
   try {
     const server = kernel.spawnWorker(workerUrl('echo-server'), { name: 'echo', args: { name: 'echo' } });
@@ -169,8 +182,8 @@ async function againstWorkerServer<T>(arch: Arch, body: (p: Process, ch: number)
       }
     });
     const [c, s] = await Promise.all([h.exited, server.exited]);
-    if (c.reason !== 'returned') throw c.error ?? new Error(`bench process ${c.reason}`);
-    if (s.reason !== 'returned') throw s.error ?? new Error(`echo server ${s.reason}`);
+    if (c.reason !== 'returned') throw exitError(c, 'bench process');
+    if (s.reason !== 'returned') throw exitError(s, 'echo server');
     return result;
   } finally {
     await kernel.shutdown();
@@ -195,7 +208,7 @@ export function mainToWorker(arch: Arch, opts: SamplerOptions): Promise<Measurem
 
 /** `main-to-worker-rt-sync`: the same with a blocking `callSync` from the main thread, when the kernel offers it. */
 export function mainToWorkerSync(arch: Arch, opts: SamplerOptions): Promise<Outcome> {
-  return againstWorkerServer(arch, async (p, ch) => {
+  return againstWorkerServer(arch, (p, ch) => {
     const data = new Uint8Array(64);
     const msg = { type: 7, data };
     try {

@@ -187,7 +187,7 @@ export function renderText(results: Row[], baselines: Row[], ratios: RatioRow[],
         lock.map((r) => [
           r.id,
           r.arch,
-          String(r.clients ?? ''),
+          typeof r.clients === 'number' ? String(r.clients) : '',
           fmtNs(r.median),
           fmtNs(r.p99),
           `${Number(r.throughput_ops_s ?? 0).toLocaleString('en-US')} /s`,

@@ -37,7 +37,7 @@ export interface LeafOptions {
  */
 export function encodeLeafDescriptor(pa: number, perms: PagePerms, options: LeafOptions = {}): bigint {
   const level = levelOfPageSize(options.pageSize ?? 4096);
-  if (level < 0) throw new IpcError('InvalidArgument', `unsupported page size ${options.pageSize}`);
+  if (level < 0) throw new IpcError('InvalidArgument', `unsupported page size ${options.pageSize ?? 4096}`);
   const attrIndx = options.attrIndx ?? 0;
   const sh = options.shareability ?? 3;
   checkAttributes(attrIndx, sh);

@@ -1,5 +1,5 @@
 import type { AddressSpace, PageFault, PageFaultHandler, PhysicalMemory, TlbStats } from '@veridian/core';
-import { LOG_CAPACITY, SharedState, Shootdown, type ShootdownMessage } from './shared-state.js';
+import { LOG_CAPACITY, type SharedState, Shootdown, type ShootdownMessage } from './shared-state.js';
 import { Tlb } from './tlb.js';
 
 /**

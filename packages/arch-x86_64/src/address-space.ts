@@ -184,7 +184,7 @@ export class X86AddressSpace implements AddressSpace {
     } else if (access === AccessKind.Execute) {
       need = TlbRight.EXECUTE;
       pk = 0;
-    } else throw new IpcError('InvalidArgument', `unknown access kind ${access}`);
+    } else throw new IpcError('InvalidArgument', `unknown access kind ${String(access)}`);
     if (user) need |= TlbRight.USER;
     const linear = typeof va === 'number' ? (va >= 0 && va < LOWER_HALF_END && Math.floor(va) === va ? va : -1) : toLinear(va);
     if (linear < 0) return FAULT_INVALID;

@@ -49,12 +49,12 @@ describe('crashes make noise', () => {
     });
     const waiting = k.whenNamed('server', 5000);
     expect(await h.exited).toMatchObject({ reason: 'crashed' });
-    expect(seen).toEqual([{ name: 'server', error: expect.objectContaining({ code: 'NotFound' }) }]);
+    expect(seen).toEqual([{ name: 'server', error: expect.objectContaining({ code: 'NotFound' }) as unknown }]);
     const rejection = await waiting.then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(rejection).toMatchObject({ code: 'NotFound', cause: expect.objectContaining({ code: 'NotFound' }) });
+    expect(rejection).toMatchObject({ code: 'NotFound', cause: expect.objectContaining({ code: 'NotFound' }) as unknown });
   });
 
   it('with no listener, a crash is a warning on stderr naming the process and the error', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IPC_BUFFER_VA } from '@veridian/core';
+import { IPC_BUFFER_VA, type Process } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
 
 describe('processes', () => {
@@ -39,7 +39,7 @@ describe('processes', () => {
   it('kill wakes nothing stale and frees everything; syscalls of a dead process fail', async () => {
     const k = testKernel();
     const base = k.stats();
-    let proc!: import('@veridian/core').Process;
+    let proc!: Process;
     const h = k.spawn({ name: 'victim' }, async (p) => {
       proc = p;
       await p.receive(p.createEndpoint());

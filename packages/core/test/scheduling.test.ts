@@ -191,7 +191,7 @@ describe('one-CPU scheduling', () => {
       await p.sleep(1e12);
     });
     await k.whenNamed('s');
-    const timedOut = k.spawn({ name: 'impatient', priority: 20 }, (p) => p.call(p.connect('s'), { type: 0, data: empty }, { timeout: 1000 }).catch((e) => e));
+    const timedOut = k.spawn({ name: 'impatient', priority: 20 }, (p) => p.call(p.connect('s'), { type: 0, data: empty }, { timeout: 1000 }).catch((e: unknown) => e));
     await new Promise((r) => setTimeout(r, 1));
     expect(server.priority).toBe(20);
     clock.advance(1000);

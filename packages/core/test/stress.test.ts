@@ -2,6 +2,7 @@
 // server, 200 000 calls with every reply checked, at two priorities; and the same shape with random
 // kills of clients and of the server (seeded: the seed is printed, replay with STRESS_SEED=<seed>).
 // Neither measures speed: a watchdog only turns a hang into a failure with a clear message.
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IpcError, type Kernel, type Process, type ProcessExit, type ProcessHandle } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
@@ -9,6 +10,9 @@ import { C, COUNTERS_BYTES, STOP, checkReply, encodeRequest } from './support/st
 import { ALLOWED_FAILURES } from './support/stress-client.ts';
 
 const here = (f: string) => new URL(`./support/${f}`, import.meta.url);
+
+/** A process's exit error as text: '' for none, a worker CPU's string as is, an `Error` as `String` shows it, anything else through `inspect`. */
+const errorText = (error: unknown): string => (error == null ? '' : typeof error === 'string' ? error : error instanceof Error ? String(error) : inspect(error));
 
 interface Client {
   id: number;
@@ -114,7 +118,7 @@ describe('stress', () => {
     const done = () => clients.reduce((n, c) => n + c.result[0]!, 0);
     const t0 = performance.now();
     const exits = await watchdog(Promise.all(clients.map((c) => c.handle.exited)), 110_000, () => `stress watchdog: ${done()} of ${total} calls answered after ${Math.round(performance.now() - t0)} ms — a hang`);
-    const problems = exits.filter((e) => e.reason !== 'returned').map((e) => `${e.name}: ${e.reason} ${String(e.error ?? '')}`);
+    const problems = exits.filter((e) => e.reason !== 'returned').map((e) => `${e.name}: ${e.reason} ${errorText(e.error)}`);
     expect(problems).toEqual([]);
     await stopServer(k, 'stress');
     expect(await server.exited).toMatchObject({ reason: 'returned' });
@@ -157,7 +161,7 @@ describe('stress', () => {
           serverKills++;
           log.push(`kill server ${server.pid}`);
           const exit = await server.kill();
-          if (exit.reason !== 'killed') serverProblems.push(`server ${exit.pid}: ${exit.reason} ${String(exit.error ?? '')}`);
+          if (exit.reason !== 'killed') serverProblems.push(`server ${exit.pid}: ${exit.reason} ${errorText(exit.error)}`);
           server = spawnServer();
           await k.whenNamed('stress', 30_000);
         } else if (killedClients.size < 5) {
@@ -178,7 +182,7 @@ describe('stress', () => {
     const problems = exits
       .map((e, i) => ({ e, c: clients[i]! }))
       .filter(({ e, c }) => !(e.reason === 'returned' || (e.reason === 'killed' && killedClients.has(c.id))))
-      .map(({ e, c }) => `client ${c.id}: ${e.reason} ${String(e.error ?? '')}`);
+      .map(({ e, c }) => `client ${c.id}: ${e.reason} ${errorText(e.error)}`);
     expect(problems, `seed ${seed}; kills: ${log.join(', ')}`).toEqual([]);
     expect(serverProblems, `servers that had ended before they were killed (seed ${seed})`).toEqual([]);
     for (const c of clients) {

@@ -32,18 +32,18 @@ describe('synchronous IPC', () => {
   it('random payloads and types round-trip (property)', async () => {
     const k = testKernel();
     k.spawn({ name: 'server' }, (p) => p.serve(p.createEndpoint({ name: 'echo' }), (m) => ({ type: m.type, data: m.bytes.slice(0, m.length) })));
-    await new Promise<void>((resolve, reject) =>
-      k.spawn({ name: 'client' }, async (p) => {
-        const ch = p.connect('echo');
-        await fc.assert(
-          fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 0xffffffff }), async (data, type) => {
-            const r = await p.call(ch, { type, data });
-            expect(r.type).toBe(type);
-            expect(r.bytes.slice(0, r.length)).toEqual(data);
-          }),
-        );
-      }).exited.then((e) => (e.reason === 'returned' ? resolve() : reject(e.error))),
-    );
+    const client = k.spawn({ name: 'client' }, async (p) => {
+      const ch = p.connect('echo');
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 0xffffffff }), async (data, type) => {
+          const r = await p.call(ch, { type, data });
+          expect(r.type).toBe(type);
+          expect(r.bytes.slice(0, r.length)).toEqual(data);
+        }),
+      );
+    });
+    const exit = await client.exited;
+    if (exit.reason !== 'returned') throw exit.error instanceof Error ? exit.error : new Error(`client ${exit.reason}`, { cause: exit.error });
   });
 
   it('receive blocks until a call arrives, and the receiver learns the true sender', async () => {
@@ -303,7 +303,7 @@ describe('synchronous IPC', () => {
       const ep = p.createEndpoint({ name: 's' });
       p.derive(ep, Rights.SEND);
       p.derive(ep, Rights.SEND); // space now full
-      await p.receive(ep).catch((e) => e);
+      await p.receive(ep).catch((e: unknown) => e);
     });
     const c = k.spawn({ name: 'c' }, async (p) => {
       const ch = p.connect('s');

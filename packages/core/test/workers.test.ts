@@ -65,7 +65,7 @@ describe('worker CPUs', () => {
     const errors: unknown[] = [];
     k.on('error', (e) => errors.push(e.error));
     const bad = k.spawnWorker(here('crash-worker.ts'), { name: 'bad' });
-    expect(await bad.exited).toMatchObject({ reason: 'crashed', error: expect.stringContaining('crash on purpose') });
+    expect(await bad.exited).toMatchObject({ reason: 'crashed', error: expect.stringContaining('crash on purpose') as unknown });
     expect(errors).toEqual([expect.stringContaining('crash on purpose')]);
     expect(k.stats()).toEqual(base);
   });

@@ -8,7 +8,7 @@ import { testKernel } from '../support/kernel.ts';
 /** Runs `body` as a CPU-0 process and rethrows whatever it threw (so expect() failures inside surface). */
 async function run(k: Kernel, body: (p: Process) => unknown): Promise<void> {
   const exit = await k.spawn({ name: 'probe' }, body).exited;
-  if (exit.reason !== 'returned') throw exit.error ?? new Error(`probe ${exit.reason}`);
+  if (exit.reason !== 'returned') throw exit.error instanceof Error ? exit.error : new Error(`probe ${exit.reason}`, { cause: exit.error });
 }
 
 /** Describes what `fn` did: a synchronous throw, or its returned promise's settlement. */

@@ -2,7 +2,7 @@
 // register frame at delivery. Rewriting the handle in the (public) frame after the check transferred a
 // capability without SHARE; closing it before delivery made the re-mint read slot -1 and mint junk.
 import { describe, expect, it } from 'vitest';
-import { IpcError, ObjectKind, Rights, writeSlot, type Capability } from '@veridian/core';
+import { IpcError, ObjectKind, Rights, writeSlot, type Capability, type Process } from '@veridian/core';
 import { testKernel } from '../support/kernel.ts';
 
 interface Delivery {
@@ -16,7 +16,7 @@ interface Delivery {
  * Client queues a call carrying `shareable` (SEND|SHARE) while the server is not receiving, then
  * `tamper`s with its own state; then the server receives and inspects what arrived.
  */
-async function scenario(tamper: (p: import('@veridian/core').Process, h: { shareable: number; noShare: number; frameSlot: (i: number, v: number) => void }) => void): Promise<Delivery> {
+async function scenario(tamper: (p: Process, h: { shareable: number; noShare: number; frameSlot: (i: number, v: number) => void }) => void): Promise<Delivery> {
   const k = testKernel();
   let gate!: () => void;
   const open = new Promise<void>((r) => (gate = r));

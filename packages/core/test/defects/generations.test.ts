@@ -61,7 +61,7 @@ describe('defect 7: generations never exhaust the pools', () => {
       await expect(p.send(old, { type: 1, data: new Uint8Array() }, { timeout: 0 })).rejects.toMatchObject({ code: 'InvalidCapability' });
     });
     const exit = await h.exited;
-    if (exit.reason !== 'returned') throw exit.error ?? new Error(exit.reason);
+    if (exit.reason !== 'returned') throw exit.error instanceof Error ? exit.error : new Error(exit.reason, { cause: exit.error });
   }, 60_000);
 
   it('allocation spreads: 20 sequential spawn/exit cycles do not all reuse the same process record', async () => {
@@ -109,6 +109,6 @@ describe('defect 14: a stale handle never aliases a refilled slot', () => {
       expect(p.validate(stale, 0)).toBe(false);
     });
     const exit = await h.exited;
-    if (exit.reason !== 'returned') throw exit.error ?? new Error(exit.reason);
+    if (exit.reason !== 'returned') throw exit.error instanceof Error ? exit.error : new Error(exit.reason, { cause: exit.error });
   }, 120_000);
 });

@@ -51,7 +51,7 @@ describe('defect 1: a passive handler runs outside the kernel lock', () => {
     expect(await c.exited).toMatchObject({ reason: 'returned' });
     Atomics.store(counters, 1, 1);
     expect(await caller.exited).toMatchObject({ reason: 'returned' });
-    echo.kill();
+    void echo.kill();
     await k.shutdown();
     expect(during, 'worker round trips completed while the passive handler ran').toBeGreaterThanOrEqual(50);
     expect(k.stats()).toEqual(base);

@@ -1,12 +1,16 @@
 // Defect 3: Process.serve() rethrew InvalidState / ProcessNotFound from replyReceive, so one caller
 // that timed out (or exited) while the handler ran crashed the server, and every other client then
 // got ChannelClosed. A server must survive any one client, on CPU 0 and on a worker CPU.
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IpcError, type Kernel } from '@veridian/core';
 import { testKernel } from '../support/kernel.ts';
 
 const here = (f: string) => new URL(`../support/${f}`, import.meta.url);
 const HOLD = 0x484f4c44;
+
+/** A process's exit error as text: '' for none, a worker CPU's string as is, an `Error` as `String` shows it, anything else through `inspect`. */
+const errorText = (error: unknown): string => (error == null ? '' : typeof error === 'string' ? error : error instanceof Error ? String(error) : inspect(error));
 
 /** A fresh CPU-0 client makes one ordinary call to `name`: its reply type, or the error code. */
 async function probeCall(k: Kernel, name: string): Promise<number | string> {
@@ -50,7 +54,7 @@ describe('defect 3: serve() survives a caller that gives up', () => {
       expect(workerPid).toBeGreaterThan(0);
       // Another client is still served.
       expect(await probeCall(k, 's')).toBe(11);
-      const alive = await Promise.race([server.exited.then((e) => `server exited: ${e.reason} ${String(e.error ?? '')}`), new Promise<string>((r) => setTimeout(() => r('alive'), 20))]);
+      const alive = await Promise.race([server.exited.then((e) => `server exited: ${e.reason} ${errorText(e.error)}`), new Promise<string>((r) => setTimeout(() => r('alive'), 20))]);
       expect(alive).toBe('alive');
       await k.shutdown();
       expect(k.stats()).toEqual(base);
@@ -91,7 +95,7 @@ describe('defect 3: serve() survives a caller that gives up', () => {
       for (let i = 0; i < 5000 && Atomics.load(f, 1) < 1; i++) await new Promise((r) => setTimeout(r, 1));
       await new Promise((r) => setTimeout(r, 50));
       expect(await probeCall(k, 's')).toBe(11);
-      const alive = await Promise.race([server.exited.then((e) => `server exited: ${e.reason} ${String(e.error ?? '')}`), new Promise<string>((r) => setTimeout(() => r('alive'), 20))]);
+      const alive = await Promise.race([server.exited.then((e) => `server exited: ${e.reason} ${errorText(e.error)}`), new Promise<string>((r) => setTimeout(() => r('alive'), 20))]);
       expect(alive).toBe('alive');
       await k.shutdown();
       expect(k.stats()).toEqual(base);

@@ -7,7 +7,7 @@ import {
   IpcError,
   MessageInfo,
   PageFault,
-  PhysicalMemory,
+  type PhysicalMemory,
   type AddressSpace,
   type Arch,
   type FastPathAbi,
