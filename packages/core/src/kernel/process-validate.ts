@@ -59,6 +59,11 @@ export class ProcessValidator {
     this.#fp.decode(this.#frame, buf);
     const hi = this.#i32[this.#senderHi]!;
     if (hi !== 0) buf.sender += hi * 0x100000000;
+    this.largePart(buf);
+  }
+
+  /** Fills `buf.large`/`largeCaps` from the delivered large message if `buf` says LARGE, else clears them. */
+  largePart(buf: MessageBuffer): void {
     if (!(buf.flags & MessageFlags.LARGE)) {
       buf.large = null;
       buf.largeCaps = null;

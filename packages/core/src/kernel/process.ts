@@ -363,19 +363,23 @@ export class Process {
     let failure: IpcError | undefined;
     try {
       const response = checkMessage(entry.handler(entry.buf), 'response');
-      const server = k.procs.pid(r);
-      if (!isLargeMessage(response)) this.#fp.encode(Syscall.IpcReply, 0, response, k.mm.frame(r));
+      // The kernel encodes the reply on the server's behalf straight into its own scratch:
+      // nothing user-writable sits between the handler's value and the delivery.
+      const scratch = k.messages.scratch;
+      if (!isLargeMessage(response)) this.#fp.encode(Syscall.IpcReply, 0, response, scratch);
       else {
-        this.#sys.stageLarge(r, server, response.data.length, response.caps ?? [], -1, NaN);
+        this.#sys.stageLarge(r, k.procs.pid(r), response.data.length, response.caps ?? [], -1, NaN);
         k.large.fill(r, response.data);
-        this.#fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, k.mm.frame(r));
-        writeSlot(k.mm.frame(r), this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+        this.#fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, scratch);
+        writeSlot(scratch, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
       }
     } catch (e) {
       failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
     }
-    this.#sys.passiveFinish(failure);
-    return this.#finish(0, this.#callBuf);
+    const buf = this.#callBuf;
+    this.#sys.passiveFinish(failure, buf);
+    this.#check.largePart(buf);
+    return buf;
   }
 
   #tryReplyError(to: number, code: IpcErrorCode): void {

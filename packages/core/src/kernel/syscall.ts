@@ -109,11 +109,11 @@ export class Syscalls {
   }
 
   /** The handler of the innermost passive call is done (see passive.ts). */
-  passiveFinish(failure: IpcError | undefined): void {
+  passiveFinish(failure: IpcError | undefined, reply: MessageBuffer): void {
     const k = this.#k;
     k.lock();
     try {
-      k.passive.finish(failure);
+      k.passive.finish(failure, reply);
     } finally {
       k.unlock();
     }

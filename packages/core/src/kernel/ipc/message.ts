@@ -31,7 +31,9 @@ export class IpcMessages {
   length = 0;
   capCount = 0;
   flags = 0;
-  readonly #words: Int32Array;
+  /** The contiguous run of frame words that holds every message register: [#lo, #hi). */
+  readonly #lo: number;
+  readonly #hi: number;
   readonly #info: RegisterSlot;
   readonly #sender: RegisterSlot;
   readonly #caps: readonly RegisterSlot[];
@@ -47,7 +49,10 @@ export class IpcMessages {
     this.#endpoint = L.endpoint;
     this.#syscall = L.syscall;
     const regs = new Set<number>([L.syscall.reg, L.endpoint.reg, L.sender.reg, L.info.reg, L.type.reg, ...L.caps.map((c) => c.reg), ...L.data]);
-    this.#words = Int32Array.from([...regs].sort((a, b) => a - b).flatMap((r) => [r * 2, r * 2 + 1]));
+    // Copying one contiguous run (a few words more than the message registers) is about twice
+    // as fast as copying the registers one by one through an index table.
+    this.#lo = Math.min(...regs) * 2;
+    this.#hi = Math.max(...regs) * 2 + 2;
   }
 
   /** The syscall number in process `p`'s frame (the register the arch ABI names). */
@@ -75,8 +80,17 @@ export class IpcMessages {
     const k = this.#k;
     const frame = k.mm.frame(p);
     const s = this.scratch;
-    const words = this.#words;
-    for (let i = 0; i < words.length; i++) s[words[i]!] = frame[words[i]!]!;
+    for (let w = this.#lo; w < this.#hi; w++) s[w] = frame[w]!;
+    this.check(p);
+  }
+
+  /**
+   * Checks the message in the scratch as {@link IpcMessages.snapshot} describes (for a message
+   * the kernel itself encoded into the scratch on a process's behalf, e.g. a passive reply).
+   */
+  check(p: number): void {
+    const k = this.#k;
+    const s = this.scratch;
     const info = readSlot(s, this.#info);
     const length = MessageInfo.length(info);
     const capCount = MessageInfo.capCount(info);
@@ -133,8 +147,7 @@ export class IpcMessages {
   park(p: number): void {
     const sh = this.#k.mm.shadow(p);
     const s = this.scratch;
-    const words = this.#words;
-    for (let i = 0; i < words.length; i++) sh[words[i]!] = s[words[i]!]!;
+    for (let w = this.#lo; w < this.#hi; w++) sh[w] = s[w]!;
     this.#k.mm.shadowCaps(p).set(this.scratchCaps);
   }
 
@@ -157,8 +170,7 @@ export class IpcMessages {
   deliver(src: Uint32Array, srcCaps: Int32Array, from: number, dst: number, flags: number): void {
     const k = this.#k;
     const df = k.mm.frame(dst);
-    const words = this.#words;
-    for (let i = 0; i < words.length; i++) df[words[i]!] = src[words[i]!]!;
+    for (let w = this.#lo; w < this.#hi; w++) df[w] = src[w]!;
     const pid = k.procs.pid(from);
     writeSlot(df, this.#sender, pid % 0x100000000);
     k.procs.set(dst, P.SENDER_HI, Math.floor(pid / 0x100000000));

@@ -68,13 +68,15 @@ export class PassiveIpc {
     const n = msg.capCount;
     f.capCount = n;
     // Save what the mints will touch, so a refused reply can restore it exactly.
-    for (let i = 0; i < CS_WORDS.length; i++) f.savedCs[i] = procs.get(r, CS_WORDS[i]!);
-    let refs = 0;
-    const used = procs.get(r, P.CS_USED_HEAD);
-    if (n > 0 && used !== NONE) f.savedRefs[refs++] = slots.ref(r, used);
-    for (let i = 0, s = procs.get(r, P.CS_FREE_HEAD); i < n && s !== NONE; i++, s = slots.get(slots.ref(r, s), S.NEXT)) f.savedRefs[refs++] = slots.ref(r, s);
-    for (let i = 0; i < UNDO_SLOTS; i++) f.savedRefs[i] = i < refs ? f.savedRefs[i]! : -1;
-    for (let i = 0; i < refs; i++) slots.save(f.savedRefs[i]!, f.savedSlots, i * S.SIZE);
+    if (n > 0) {
+      for (let i = 0; i < CS_WORDS.length; i++) f.savedCs[i] = procs.get(r, CS_WORDS[i]!);
+      let refs = 0;
+      const used = procs.get(r, P.CS_USED_HEAD);
+      if (used !== NONE) f.savedRefs[refs++] = slots.ref(r, used);
+      for (let i = 0, s = procs.get(r, P.CS_FREE_HEAD); i < n && s !== NONE; i++, s = slots.get(slots.ref(r, s), S.NEXT)) f.savedRefs[refs++] = slots.ref(r, s);
+      for (let i = 0; i < UNDO_SLOTS; i++) f.savedRefs[i] = i < refs ? f.savedRefs[i]! : -1;
+      for (let i = 0; i < refs; i++) slots.save(f.savedRefs[i]!, f.savedSlots, i * S.SIZE);
+    }
     // Commit.
     k.queues.removeReceiver(e, r);
     procs.setState(r, PState.PASSIVE);
@@ -95,22 +97,24 @@ export class PassiveIpc {
 
   /**
    * The handler of the innermost passive call returned (`failure` undefined: its reply is
-   * encoded in the server's frame, a large one staged) or failed. Delivers the reply into the
-   * caller's frame, or undoes the call and throws what the caller gets. Either way the server
+   * encoded in this CPU's scratch, a large one staged) or failed. Delivers the reply into the
+   * caller's `reply` buffer (a large one's frames to the caller), or undoes the call and throws
+   * what the caller gets. Either way the server
    * is back waiting on its endpoint (or told `ChannelClosed` if the endpoint closed). Lock held.
    */
-  finish(failure: IpcError | undefined): void {
+  finish(failure: IpcError | undefined, reply: MessageBuffer): void {
     const k = this.#k;
     const f = this.#stack[--this.#depth]!;
-    const { registry, messages: msg } = k;
-    const r = registry.resolvePid(f.serverPid) === f.server ? f.server : NONE;
-    const p = registry.resolvePid(f.callerPid) === f.caller ? f.caller : NONE;
+    const { procs, messages: msg } = k;
+    const r = procs.live(f.server) && procs.pid(f.server) === f.serverPid ? f.server : NONE;
+    const p = procs.live(f.caller) && procs.pid(f.caller) === f.callerPid ? f.caller : NONE;
     let error = failure;
     if (!error && r === NONE) error = new IpcError('ChannelClosed', 'the server exited while handling the call');
     if (!error && p === NONE) error = new IpcError('ProcessNotFound', 'the caller is gone');
     if (!error) {
       try {
-        msg.snapshot(f.server);
+        // The reply was encoded by the kernel on the server's behalf straight into the scratch.
+        msg.check(f.server);
         const large = (msg.flags & MessageFlags.LARGE) !== 0;
         if (large && k.endpoints.registerOnly(f.e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
         msg.checkRoom(p, msg.capCount, large, k.large.outgoingCaps(f.server));
@@ -119,7 +123,13 @@ export class PassiveIpc {
       }
     }
     if (!error) {
-      msg.deliver(msg.scratch, msg.scratchCaps, f.server, p, MessageFlags.REPLY);
+      // Handed straight to the caller's reply buffer (the caller is on this CPU, in this call):
+      // the registers need not make a round trip through its frame.
+      k.arch.fastPath.decode(msg.scratch, reply);
+      reply.sender = f.serverPid;
+      reply.flags = (reply.flags & ~KERNEL_MESSAGE_FLAGS) | MessageFlags.REPLY;
+      for (let i = 0; i < reply.capCount; i++) reply.caps[i] = msg.mint(p, msg.scratchCaps, i * M.CAP_WORDS);
+      if (msg.flags & MessageFlags.LARGE) k.large.move(f.server, p);
     } else if (r !== NONE) {
       k.large.dropOutgoing(r);
       this.#undo(f);
@@ -134,11 +144,8 @@ export class PassiveIpc {
     const e = f.e;
     if (k.eps.get(e, E.PASSIVE) === f.server) k.eps.set(e, E.PASSIVE, NONE);
     if (k.procs.state(f.server) !== PState.PASSIVE) return;
-    if (RegistryWord.matches(k.eps.registry(e), f.egen)) {
-      k.procs.setState(f.server, PState.BLOCKED_RECV);
-      k.procs.set(f.server, P.WAIT_EP, e);
-      k.queues.prependReceiver(e, f.server);
-    } else {
+    if (RegistryWord.matches(k.eps.registry(e), f.egen)) k.sync.resumeReceive(f.server, e);
+    else {
       k.procs.set(f.server, P.WAIT_EP, NONE);
       k.wake.wake(f.server, IPC_ERROR_NUMBERS.ChannelClosed);
     }

@@ -1,4 +1,4 @@
-import { IpcError } from '../../contracts/errors.js';
+import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
 import { MessageFlags } from '../../contracts/message.js';
 import { Rights } from '../../contracts/rights.js';
 import type { KernelContext } from '../context.js';
@@ -79,21 +79,10 @@ export class SyncIpc {
   /** IpcReceive on endpoint `handle`: 0 with the message in `p`'s frame, or {@link BLOCKED}. */
   receive(p: number, handle: number, poll: boolean): number {
     const k = this.#k;
-    const { procs, eps, messages: msg } = k;
+    const procs = k.procs;
     const e = k.endpoints.endpointOf(p, handle, Rights.RECEIVE);
-    const c = eps.get(e, E.QHEAD);
-    if (c !== NONE) {
-      const large = msg.parkedLarge(c);
-      msg.checkRoom(p, msg.parkedCapCount(c), large, large ? k.large.outgoingCaps(c) : 0);
-      // Commit.
-      const call = procs.get(c, P.OP) === Op.CALL;
-      k.queues.removeSender(e, c);
-      procs.set(c, P.WAIT_EP, NONE);
-      procs.set(c, P.OP, Op.NONE);
-      msg.deliver(k.mm.shadow(c), k.mm.shadowCaps(c), c, p, call ? MessageFlags.CALL : 0);
-      eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
-      if (call) this.#awaitReply(c, p, e);
-      else k.wake.wake(c, 0);
+    if (k.eps.get(e, E.QHEAD) !== NONE) {
+      this.#takeQueued(p, e);
       return 0;
     }
     if (poll) throw new IpcError('Timeout', 'no message is waiting (timeout 0)');
@@ -102,6 +91,46 @@ export class SyncIpc {
     procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
     k.queues.appendReceiver(e, p);
     return BLOCKED;
+  }
+
+  /**
+   * Server `r`, back from a passive call, waits on `e` again — or, if callers queued meanwhile
+   * (from other CPUs), takes the first at once and is woken with it (a receive that finds the
+   * queue non-empty never waits). A receiver whose space cannot take the message is woken with
+   * that error. Lock held.
+   */
+  resumeReceive(r: number, e: number): void {
+    const k = this.#k;
+    if (k.eps.get(e, E.QHEAD) === NONE) {
+      k.procs.setState(r, PState.BLOCKED_RECV);
+      k.procs.set(r, P.WAIT_EP, e);
+      k.queues.prependReceiver(e, r);
+      return;
+    }
+    try {
+      this.#takeQueued(r, e);
+      k.wake.wake(r, 0);
+    } catch (err) {
+      k.wake.wake(r, err instanceof IpcError ? err.errno : IPC_ERROR_NUMBERS.InvalidState);
+    }
+  }
+
+  /** Delivers the first queued message of `e` to receiver `p` (room checked first). */
+  #takeQueued(p: number, e: number): void {
+    const k = this.#k;
+    const { procs, eps, messages: msg } = k;
+    const c = eps.get(e, E.QHEAD);
+    const large = msg.parkedLarge(c);
+    msg.checkRoom(p, msg.parkedCapCount(c), large, large ? k.large.outgoingCaps(c) : 0);
+    // Commit.
+    const call = procs.get(c, P.OP) === Op.CALL;
+    k.queues.removeSender(e, c);
+    procs.set(c, P.WAIT_EP, NONE);
+    procs.set(c, P.OP, Op.NONE);
+    msg.deliver(k.mm.shadow(c), k.mm.shadowCaps(c), c, p, call ? MessageFlags.CALL : 0);
+    eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
+    if (call) this.#awaitReply(c, p, e);
+    else k.wake.wake(c, 0);
   }
 
   /** IpcReply of the scratch message from server `p` to the caller `toPid`. */
