@@ -169,10 +169,24 @@ export class Process {
     }
   }
 
-  /** Worker CPUs only: {@link Process.call} without a promise. */
+  /**
+   * {@link Process.call} without a promise: blocks the thread until the reply. On a worker CPU
+   * always; on CPU 0 (the main thread, as synckit does) when the server can answer without that
+   * thread — a passive server on CPU 0 ({@link Process.serve}: no wait at all) or a server on a
+   * worker CPU; a call to any other CPU-0 server is refused with `InvalidState` (it would wait
+   * forever), before anything is sent. While a CPU-0 `callSync` waits, no other CPU-0 process runs.
+   *
+   * @example
+   * ```ts
+   * kernel.spawn({ name: 'client' }, (proc) => {
+   *   const r = proc.callSync(proc.connect('kv'), { type: 1, data: key }); // no await
+   *   console.log(r.bytes.subarray(0, r.length));
+   * });
+   * ```
+   */
   callSync(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): MessageBuffer {
-    this.#requireSync();
-    const st = this.#enter(Syscall.IpcCall, ch, request, options, 0);
+    const st = this.#enter(Syscall.IpcCall, ch, request, options, 0, true);
+    if (st === PASSIVE) return this.#runPassive();
     return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#callBuf);
   }
 
@@ -328,7 +342,7 @@ export class Process {
    * Checks the arguments, puts `message` in the registers for syscall `sys` (staging a large
    * one first) and enters the kernel. Returns its status.
    */
-  #enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number): number {
+  #enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread = false): number {
     const m = checkMessage(message, sys === Syscall.IpcCall || sys === Syscall.IpcSend ? 'message' : 'response');
     const timeout = checkTimeout(options);
     checkHandle(ch, 'channel');
@@ -341,7 +355,7 @@ export class Process {
       this.#fp.encode(sys, ch, { type: m.type, data: EMPTY }, this.frame);
       writeSlot(this.frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
     }
-    return this.#sys.ipc(this.#p, this.pid, target, 0, timeout, this.#passiveBuf);
+    return this.#sys.ipc(this.#p, this.pid, target, 0, timeout, this.#passiveBuf, blocksThread);
   }
 
   #receive(ep: CapHandle, options: BlockingOptions | undefined): number {

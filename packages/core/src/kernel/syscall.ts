@@ -46,8 +46,9 @@ export class Syscalls {
    * caller's timeout (`undefined` = the endpoint's default, 0 = do not wait). Returns 0 (done),
    * {@link BLOCKED} (wait; {@link Syscalls.timeoutNs} says how long) or {@link PASSIVE} (a
    * passive server took the call: its handler must run, then {@link Syscalls.passiveFinish}).
+   * `blocksThread`: the caller will block its CPU's thread waiting (`callSync` on CPU 0).
    */
-  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer): number {
+  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer, blocksThread = false): number {
     const k = this.#k;
     const { messages: msg, sync } = k;
     const poll = timeoutNs === 0;
@@ -60,7 +61,7 @@ export class Syscalls {
         case Syscall.IpcCall:
         case Syscall.IpcSend: {
           msg.snapshot(p);
-          const st = sync.send(p, sys === Syscall.IpcCall ? Op.CALL : Op.SEND, poll);
+          const st = sync.send(p, sys === Syscall.IpcCall ? Op.CALL : Op.SEND, poll, blocksThread);
           if (st === PASSIVE) k.passive.begin(p, sync.passiveServer, passiveBuf(sync.passiveServer));
           else if (st === BLOCKED) this.#blocks(p, timeoutNs ?? (k.endpoints.timeout(sync.blockedOn) || FOREVER));
           return st;

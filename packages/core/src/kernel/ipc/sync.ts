@@ -32,10 +32,11 @@ export class SyncIpc {
    * {@link BLOCKED} when `p` waits (queued, or for the reply), {@link PASSIVE} when a passive
    * server of this CPU takes the call. `poll`: fail with `Timeout` instead of queueing.
    */
-  send(p: number, op: number, poll: boolean): number {
+  send(p: number, op: number, poll: boolean, blocksThread = false): number {
     const k = this.#k;
     const { procs, eps, messages: msg } = k;
     const e = k.endpoints.endpointOf(p, msg.endpointHandle, Rights.SEND);
+    if (blocksThread && k.cpu === 0) this.#checkAnswerable(e);
     const large = (msg.flags & MessageFlags.LARGE) !== 0;
     if (large && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     const r = eps.get(e, E.RHEAD);
@@ -74,6 +75,19 @@ export class SyncIpc {
     k.priority.boost(eps.get(e, E.OWNER), procs.get(p, P.EFF));
     this.blockedOn = e;
     return BLOCKED;
+  }
+
+  /**
+   * A call that will block CPU 0's thread (`callSync` on the main thread) must have a server
+   * that can answer without that thread: a receiver on a worker CPU, or a passive one here.
+   */
+  #checkAnswerable(e: number): void {
+    const k = this.#k;
+    const r = k.eps.get(e, E.RHEAD);
+    const server = r !== NONE ? r : k.eps.get(e, E.OWNER);
+    if (server !== NONE && k.procs.get(server, P.CPU) === 0 && !(r !== NONE && k.port?.isPassive(r, e))) {
+      throw new IpcError('InvalidState', 'callSync on CPU 0 to a server on CPU 0 would wait forever: use await call(), or serve() (passive) or a worker CPU for the server');
+    }
   }
 
   /** IpcReceive on endpoint `handle`: 0 with the message in `p`'s frame, or {@link BLOCKED}. */

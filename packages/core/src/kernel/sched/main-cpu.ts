@@ -5,6 +5,7 @@ import type { KernelContext } from '../context.js';
 import { H, P, PState } from '../records/layout.js';
 import { KILLED, type CpuRuntime } from './worker-cpu.js';
 import { Switch, type CpuPort } from './wake.js';
+import { blockMainSync } from './main-block.js';
 
 const MIN_POLL_NS = 2_000;
 const MAX_POLL_NS = 200_000;
@@ -183,8 +184,9 @@ export class MainCpu implements CpuPort, CpuRuntime {
     return this.#inIpc[p] === true;
   }
 
-  blockSync(): number {
-    throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
+  /** `callSync` on the main thread: blocks the thread until `p` is woken (see main-block.ts). */
+  blockSync(p: number, timeoutNs: number): number {
+    return blockMainSync(this.k, p, timeoutNs, this.#drainReady);
   }
 
   blockAsync(p: number, timeoutNs: number, buf: MessageBuffer | null): Promise<MessageBuffer | undefined> {

@@ -13,7 +13,7 @@ export interface CpuRuntime {
   readonly k: KernelContext;
   /** True on a worker CPU, where blocking is synchronous (`Atomics.wait`). */
   readonly synchronous: boolean;
-  /** Worker CPUs: waits until process `p` is woken; returns its wake status (0 or an error number). */
+  /** Waits, blocking the thread, until process `p` is woken; returns its wake status (0 or an error number). */
   blockSync(p: number, timeoutNs: number): number;
   /**
    * Main CPU: a promise settled when process `p` is woken — resolved with `buf` decoded from
