@@ -33,7 +33,7 @@ describe('worker CPUs', () => {
     expect(String(exit.error)).toMatch(/^Error: RESULT \d/);
     expect(await server.exited).toMatchObject({ reason: 'returned' });
     expect(k.stats()).toEqual(base);
-  });
+  }, 90_000);
 
   it('killing the server worker mid-call wakes the client with an error, and memory returns to baseline', async () => {
     for (const busy of [false, true]) {
