@@ -225,7 +225,7 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
   const watchExit = (slot: Slot, i: number) => {
     void slot.handle.exited.then((exit) => {
       slot.exit = exit;
-      if (slots[i] === slot && !stop && exit.reason !== 'killed') unexpectedExit ??= `model process ${i} (${slot.place}, pid ${slot.pid}) exited on its own: ${exit.reason}${exit.error ? ` (${String(exit.error)})` : ''}`;
+      if (slots[i] === slot && !stop && exit.reason !== 'killed') unexpectedExit ??= `model process ${i} (${slot.place}, pid ${slot.pid}) exited on its own: ${exit.reason}${exit.error ? ` (${exit.error instanceof Error ? exit.error.message : typeof exit.error === 'string' ? exit.error : JSON.stringify(exit.error)})` : ''}`;
     });
   };
 
@@ -682,7 +682,7 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
         for (const o of [...seen]) {
           if (o.inc === slots[o.proc]!.inc) continue;
           if (!killedCommands.has(o.cmd)) fail(`a killed process's command ${o.cmd} settled but it was not pending: ${JSON.stringify(o)}`);
-          if (o.ok || o.code !== 'ProcessNotFound') fail(`the blocked syscall of killed process ${o.proc} settled with ${o.ok ? 'success' : o.code}, not ProcessNotFound`);
+          if (o.ok || o.code !== 'ProcessNotFound') fail(`the blocked syscall of killed process ${o.proc} settled with ${o.ok ? 'success' : String(o.code)}, not ProcessNotFound`);
           killedCommands.delete(o.cmd);
           seen.splice(seen.indexOf(o), 1);
         }
@@ -693,12 +693,12 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
           if (issued.expected.size > 0) {
             if (!own) fail(`kernel did not fail the syscall; the model expects ${[...issued.expected].join('|')}`);
             if (own.ok) fail(`kernel succeeded; the model expects ${[...issued.expected].join('|')}`);
-            if (!own.immediate) fail(`kernel blocked before failing with ${own.code}`);
-            if (!issued.expected.has(own.code as IpcErrorCode)) fail(`kernel failed with ${own.code}; the model allows ${[...issued.expected].join('|')}`);
-            if (!own.unchanged) fail(`failed syscall (${own.code}) changed kernel state${issued.worker ? `: ${describeDifference(kernel, before, kernel.snapshot(), pids)}` : ''}`);
+            if (!own.immediate) fail(`kernel blocked before failing with ${String(own.code)}`);
+            if (!issued.expected.has(own.code as IpcErrorCode)) fail(`kernel failed with ${String(own.code)}; the model allows ${[...issued.expected].join('|')}`);
+            if (!own.unchanged) fail(`failed syscall (${String(own.code)}) changed kernel state${issued.worker ? `: ${describeDifference(kernel, before, kernel.snapshot(), pids)}` : ''}`);
             seen.splice(seen.indexOf(own), 1);
           } else if (!issued.immediate && own) {
-            fail(`kernel ${own.ok ? 'completed' : `failed (${own.code})`} a syscall the model says must block`);
+            fail(`kernel ${own.ok ? 'completed' : `failed (${String(own.code)})`} a syscall the model says must block`);
           } else if (issued.immediate && own && !own.immediate) {
             fail('kernel blocked a syscall the model says completes at once');
           }
@@ -714,11 +714,11 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
           if (o.proc !== c.proc) fail(`command ${c.cmd} completed on model process ${o.proc}, expected ${c.proc}`);
           const mid = cmdMessage.get(c.cmd);
           if (c.kind === 'failed') {
-            if (o.ok || o.code !== c.code) fail(`command ${c.cmd}: kernel ${o.ok ? 'succeeded' : o.code}, expected ${c.code}`);
+            if (o.ok || o.code !== c.code) fail(`command ${c.cmd}: kernel ${o.ok ? 'succeeded' : String(o.code)}, expected ${c.code}`);
             if (mid !== undefined && ledger.get(mid) === 'pending') ledger.set(mid, 'failed');
             continue;
           }
-          if (!o.ok) fail(`command ${c.cmd}: kernel failed with ${o.code}, expected ${c.kind}`);
+          if (!o.ok) fail(`command ${c.cmd}: kernel failed with ${String(o.code)}, expected ${c.kind}`);
           if (c.kind === 'sent') continue;
           const m = o.msg;
           if (!m) fail(`command ${c.cmd}: no message`);
@@ -775,7 +775,7 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
   });
 
   await director.exited;
-  if (failure) throw failure;
+  if (failure) throw failure instanceof Error ? failure : new Error(`the director failed: ${JSON.stringify(failure)}`);
   // Idle workers return normally; the rest (blocked in the kernel) are killed by shutdown.
   for (const slot of slots) if (slot.place === 'worker' && !slot.pending && !slot.exit) post(slot, MbKind.EXIT, {});
   await kernel.shutdown();
