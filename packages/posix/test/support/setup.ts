@@ -1,7 +1,7 @@
 import { createKernel, type Arch, type Kernel, type KernelOptions, type Process } from '@veridian/core';
 import { aarch64 } from '@veridian/arch-aarch64';
 import { x86_64 } from '@veridian/arch-x86_64';
-import { createPosix, posixFor, type Posix, type PosixHost } from '@veridian/posix';
+import { ERRNO, PosixError, createPosix, posixFor, type Posix, type PosixHost } from '@veridian/posix';
 
 /** Both arch backends: every test runs on each. */
 export const ARCHS: ReadonlyArray<readonly [string, Arch]> = [
@@ -50,3 +50,22 @@ export function pattern(n: number, salt = 0): Uint8Array {
 }
 
 export const here = (f: string): URL => new URL(`./${f}`, import.meta.url);
+
+/** Asserts that `p` rejects (or `fn` throws) with a PosixError of `code` from `syscall`. */
+export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: string, syscall?: string): Promise<void> {
+  let err: unknown;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  if (!(err instanceof PosixError)) throw new Error(`expected PosixError ${code}, got ${err === undefined ? 'success' : String(err)}`);
+  if (err.code !== code) throw new Error(`expected ${code}, got ${err.code} (${err.message})`);
+  if (err.errno !== ERRNO[code as keyof typeof ERRNO]) throw new Error(`errno ${err.errno} is not ${code}'s`);
+  if (syscall !== undefined && err.syscall !== syscall) throw new Error(`syscall ${err.syscall}, expected ${syscall}`);
+}
+
+/** True when two byte arrays are equal (fast: vitest's deep equality is slow on megabytes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}
