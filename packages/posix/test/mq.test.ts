@@ -94,7 +94,7 @@ describe.each(ARCHS)('message queues on %s', (_name, arch) => {
     await using w = await world(arch);
     const got = await w.run(async (px) => {
       const q = await px.mq_open('/block', O_CREAT | O_RDWR, 0o600, { mq_maxmsg: 2, mq_msgsize: 16 });
-      let out: number[] = [];
+      const out: number[] = [];
       const consumer = w.host.spawn(
         { name: 'consumer' },
         async (p, cpx) => {
