@@ -38,7 +38,7 @@ import {
 import type { ErrnoName } from './errno.js';
 import { PosixError, errnoName } from './error.js';
 import { registerNotify } from './server.js';
-import { BAD_TIMESPEC, FOREVER, Kind, Op, ReqFlag, readWord, reqType, timed, words } from './wire.js';
+import { BAD_TIMESPEC, Kind, Op, ReqFlag, readWord, reqType, timed, words } from './wire.js';
 
 const R = Rights.READ;
 const W = Rights.WRITE;
@@ -1033,4 +1033,3 @@ export function timespecIn(ms: number): Timespec {
 }
 
 export type { ErrnoName };
-void FOREVER;

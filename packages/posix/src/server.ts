@@ -538,7 +538,6 @@ export class ObjectServer {
       }
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
-      if (process.env.POSIX_DEBUG) console.error('posixd', e);
       // Out of endpoints or capability slots for new descriptions: the system-wide file table is full.
       this.#fail(pid, e.code === 'OutOfMemory' ? 'ENFILE' : e.code === 'InvalidArgument' ? 'EINVAL' : 'ENFILE');
     }

@@ -43,8 +43,6 @@ export const ReqFlag = {
   PEEK: 0x2,
   /** The request carries a timeout (f64 ns, relative) as its first 8 data bytes. */
   TIMED: 0x4,
-  /** The caller is on a worker CPU (no SIGEV_THREAD callback can run in its realm). */
-  CLOSE_NOTIFY: 0x8,
 } as const;
 
 /** Kinds of object a descriptor names (the low byte of `FSTAT`'s answer). */
