@@ -113,11 +113,8 @@ describe.each(ARCHS)('pipes on %s', (_name, arch) => {
       );
       await px.close(r2);
       await px.write(w2, pattern(65536)); // fills the pipe
-      const blocked = px.write(w2, pattern(10));
-      void (await w.run(async (other) => other)); // let the scheduler run
-      await Promise.resolve();
-      void ws;
-      // A second process signals the closer through the pipe.
+      const blocked = px.write(w2, pattern(10)); // waits for room
+      // Another process tells the closer to close the last read end while this write waits.
       await w.host.spawn({ name: 'signal' }, async (_p, cpx) => void (await cpx.write(ws, new Uint8Array(1))), { from: px }).exited;
       await rejectsWith(blocked, 'EPIPE', 'write');
     });
