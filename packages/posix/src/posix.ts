@@ -410,6 +410,9 @@ export class Posix {
     e.d.refs++; // keep it alive while fildes2 closes
     try {
       if (this.#fds[fildes2]) yield* this.#release(fildes2);
+    } catch (err) {
+      // fildes2 is closed either way; a server that no longer knows it is not the caller's error.
+      if (!(err instanceof PosixError) || err.code !== 'EBADF') throw err;
     } finally {
       e.d.refs--;
     }
