@@ -18,6 +18,7 @@ import {
 } from './kernel-benches.js';
 import { mapUnmap256, translateHit, translateMiss } from './mmu-benches.js';
 import { comlinkRoundTrip, piscinaPaced, piscinaRoundTrip } from './peers.js';
+import { messagePortStream, nativeStream, posixStream } from './posix-benches.js';
 import type { Measurement, SamplerOptions } from './sampler.js';
 
 export interface BaselineDef {
@@ -68,6 +69,7 @@ export const BASELINES: readonly BaselineDef[] = [
   { id: 'piscina-rt', kind: 'peer', what: 'piscina task round trip, main thread → pool worker, 64 B each way', run: piscinaRoundTrip },
   { id: 'comlink-rt', kind: 'peer', what: 'comlink call round trip, main thread → worker, 64 B each way', run: comlinkRoundTrip },
   { id: 'piscina-paced', kind: 'peer', what: 'piscina-rt with 1 ms of idle time before each call', run: piscinaPaced },
+  { id: 'messageport-stream', kind: 'peer', what: 'MessagePort stream between two workers, 1 MiB chunks copied, 8 in flight (ns per MiB)', run: messagePortStream },
 ];
 
 export const PATHS: readonly PathDef[] = [
@@ -86,6 +88,9 @@ export const PATHS: readonly PathDef[] = [
   { id: 'mmu-translate-hit', cpus: 1, what: 'address translation served by the TLB', run: translateHit },
   { id: 'mmu-translate-miss', cpus: 1, what: 'address translation walking all levels (miss ratio reported)', run: translateMiss },
   { id: 'mmu-map-unmap-256', cpus: 1, what: 'map 256 pages then unmap them', run: mapUnmap256 },
+  { id: 'native-stream-throughput', cpus: 2, floor: 'messageport-stream', what: 'callSync of 1 MiB large messages between two worker CPUs (ns per MiB)', run: nativeStream },
+  { id: 'posix-pipe-throughput', cpus: 3, floor: 'native-stream-throughput', what: 'POSIX pipe between two worker CPUs, 1 MiB writes and reads (ns per MiB)', run: (a, o) => posixStream(a, o, 'pipe') },
+  { id: 'posix-mq-throughput', cpus: 3, floor: 'native-stream-throughput', what: 'POSIX message queue between two worker CPUs, 512 KiB messages (ns per MiB)', run: (a, o) => posixStream(a, o, 'mq') },
 ];
 
 /** Every ratio reported in `reports/bench.json`; those with `max` are targets (fast-paths issue). */
@@ -105,6 +110,11 @@ export const RATIOS: readonly RatioDef[] = [
   { path: 'main-to-worker-paced', floor: 'wake-floor', stat: 'p50' },
   { path: 'lock-inspect-2w', floor: 'lock-inspect-1w', stat: 'p50' },
   { path: 'lock-call-2w', floor: 'lock-call-1w', stat: 'p50' },
+  { path: 'native-stream-throughput', floor: 'messageport-stream', stat: 'p50' },
+  { path: 'posix-pipe-throughput', floor: 'native-stream-throughput', stat: 'p50' },
+  { path: 'posix-pipe-throughput', floor: 'messageport-stream', stat: 'p50' },
+  { path: 'posix-mq-throughput', floor: 'native-stream-throughput', stat: 'p50' },
+  { path: 'posix-mq-throughput', floor: 'messageport-stream', stat: 'p50' },
 ];
 
 /** Targets on a path's own time (not a ratio). */

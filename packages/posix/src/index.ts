@@ -1,7 +1,30 @@
 /**
- * `@veridian/posix`: the POSIX translation layer over VeridianOS native IPC. This release
- * ships the error translation table; pipes, message queues, shared memory and fd passing
- * follow in later releases.
+ * `@veridian/posix`: POSIX pipes, message queues and local sockets (with descriptor passing),
+ * `poll`, and the `IpcError` → errno table, translated onto VeridianOS native IPC. Shared
+ * memory (`shm_open`, `mmap`) is not in this release.
+ *
+ * @example
+ * ```ts
+ * import { createKernel } from '@veridian/core';
+ * import { x86_64 } from '@veridian/arch-x86_64';
+ * import { posixFor, createPosix } from '@veridian/posix';
+ *
+ * const kernel = createKernel({ arch: x86_64 });
+ * await posixFor(kernel).ready;
+ * kernel.spawn({ name: 'app' }, async (proc) => {
+ *   const px = createPosix(proc);
+ *   const [r, w] = await px.pipe();
+ *   await px.write(w, new TextEncoder().encode('hi'));
+ *   await px.close(w);
+ *   const buf = new Uint8Array(8);
+ *   console.log(await px.read(r, buf), await px.read(r, buf)); // 2, then 0 (end of file)
+ * });
+ * ```
  * @packageDocumentation
  */
 export { ERRNO, ERRNO_OF_IPC_ERROR, errnoOf, type ErrnoName } from './errno.js';
+export { PosixError, errnoName } from './error.js';
+export * from './constants.js';
+export { Posix, clock_gettime, timespecIn, CLOCK_REALTIME, MAX_CAPS_PER_CALL, type MqAttr, type Timespec, type SigEvent, type PollFd, type Cmsg, type MsgHdr, type PosixOptions } from './posix.js';
+export { PosixHost, posixFor, createPosix, type PosixHostOptions, type InheritOptions } from './host.js';
+export { MQ_DEFAULT_MAXMSG, MQ_DEFAULT_MSGSIZE, MQ_MAXMSG_LIMIT, MQ_MSGSIZE_LIMIT } from './server.js';

@@ -1,0 +1,86 @@
+import type { Process } from '@veridian/core';
+import { AF_UNIX, O_CREAT, O_NONBLOCK, O_RDWR, POLLIN, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
+
+function fails(fn: () => unknown, code: string): void {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PosixError && e.code === code) return;
+    throw new Error(`expected ${code}, got ${String(e)}`);
+  }
+  throw new Error(`expected ${code}, got success`);
+}
+
+function eq(a: unknown, b: unknown, what: string): void {
+  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`${what}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`);
+}
+
+const SCENARIOS: Record<string, (px: Posix, args: Record<string, number>) => void> = {
+  /** Pipes with the …Sync calls on a worker CPU. */
+  pipe(px) {
+    const [r, w] = px.pipe2Sync(O_NONBLOCK);
+    fails(() => px.readSync(r, new Uint8Array(4)), 'EAGAIN');
+    eq(px.writeSync(w, new Uint8Array([1, 2, 3])), 3, 'write');
+    const buf = new Uint8Array(8);
+    eq(px.readSync(r, buf), 3, 'read');
+    px.closeSync(w);
+    eq(px.readSync(r, buf), 0, 'eof');
+    const [r2, w2] = px.pipeSync();
+    px.closeSync(r2);
+    fails(() => px.writeSync(w2, buf), 'EPIPE');
+    fails(() => px.closeSync(r2), 'EBADF');
+    eq(px.dup2Sync(w2, 9), 9, 'dup2');
+    px.closeSync(w2);
+    px.closeSync(9);
+    px.closeSync(r);
+  },
+  /** Message queues with the …Sync calls. */
+  mq(px) {
+    const q = px.mq_openSync('/wq', O_CREAT | O_RDWR, 0o600, { mq_maxmsg: 4, mq_msgsize: 16 });
+    px.mq_sendSync(q, new Uint8Array([1]), 1, 1);
+    px.mq_sendSync(q, new Uint8Array([2]), 1, 9);
+    const buf = new Uint8Array(16);
+    const prio = { value: 0 };
+    eq([px.mq_receiveSync(q, buf, 16, prio), buf[0], prio.value], [1, 2, 9], 'highest first');
+    eq([px.mq_receiveSync(q, buf, 16, prio), buf[0], prio.value], [1, 1, 1], 'then lower');
+    fails(() => px.mq_timedreceiveSync(q, buf, 16, null, timespecIn(5)), 'ETIMEDOUT');
+    fails(() => px.mq_receiveSync(q, buf, 8), 'EMSGSIZE');
+    px.mq_setattrSync(q, { mq_flags: O_NONBLOCK });
+    fails(() => px.mq_receiveSync(q, buf), 'EAGAIN');
+    eq(px.mq_getattrSync(q).mq_curmsgs, 0, 'empty');
+    px.mq_notifySync(q, null);
+    px.mq_closeSync(q);
+    px.mq_unlinkSync('/wq');
+  },
+  /** Two workers: the sender passes a pipe's write end through an inherited socket; the receiver writes through it. */
+  'rights-send'(px, a) {
+    const [r, w] = px.pipeSync();
+    px.sendmsgSync(a.sock!, { msg_iov: [new Uint8Array([7])], msg_control: [{ cmsg_level: SOL_SOCKET, cmsg_type: SCM_RIGHTS, cmsg_data: [w] }] });
+    px.closeSync(w);
+    const buf = new Uint8Array(8);
+    eq(px.readSync(r, buf), 5, 'bytes written by the receiver');
+    eq(Array.from(buf.subarray(0, 5)), [5, 4, 3, 2, 1], 'data');
+    eq(px.readSync(r, buf), 0, 'eof once the receiver closed it');
+  },
+  'rights-recv'(px, a) {
+    const m: MsgHdr = { msg_iov: [new Uint8Array(4)] };
+    eq(px.recvmsgSync(a.sock!, m), 1, 'one byte');
+    const fd = m.msg_control![0]!.cmsg_data[0]!;
+    eq(px.writeSync(fd, new Uint8Array([5, 4, 3, 2, 1])), 5, 'write through the passed descriptor');
+    px.closeSync(fd);
+  },
+  /** poll on a worker CPU. */
+  poll(px) {
+    const [a, b] = px.socketpairSync(AF_UNIX, SOCK_SEQPACKET, 0);
+    const fds = [{ fd: b, events: POLLIN, revents: 0 }];
+    eq(px.pollSync(fds, 1, 10), 0, 'timeout');
+    px.sendSync(a, new Uint8Array(3), 3, 0);
+    eq(px.pollSync(fds, 1, -1), 1, 'ready');
+    eq(fds[0]!.revents, POLLIN, 'POLLIN');
+  },
+};
+
+/** Worker CPU: runs the named scenario; throws (the process crashes) on the first failed check. */
+export default function main(proc: Process, args: { scenario: string } & Record<string, number>): void {
+  SCENARIOS[args.scenario]!(createPosix(proc), args);
+}
