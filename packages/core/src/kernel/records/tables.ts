@@ -1,4 +1,4 @@
-import { E, NONE, P, PState, S } from './layout.js';
+import { E, NONE, P, PState, R, RS, S, SB } from './layout.js';
 import type { MachineMemory } from './machine-memory.js';
 import { makeId } from './ids.js';
 import { RegistryWord } from './registry-word.js';
@@ -183,3 +183,114 @@ export class SlotTable {
 }
 
 export { NONE };
+
+/**
+ * Accessors over ring records, their registry words and their slots. The lock-free paths
+ * (ipc/async.ts, ipc/multicast.ts) use {@link RingTable.word} once per operation and then
+ * index `i32` with field constants from the record's base — the only arithmetic outside
+ * this file, kept to `base + R.X` / `slot + RS.X`.
+ */
+export class RingTable {
+  readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
+  readonly #base: number;
+  readonly #reg: number;
+  readonly #slotBase: number;
+  readonly #slotsPer: number;
+  readonly count: number;
+
+  constructor(mm: MachineMemory) {
+    this.#i32 = mm.i32;
+    this.#u32 = mm.u32;
+    this.#base = mm.ringBase;
+    this.#reg = mm.ringRegBase;
+    this.#slotBase = mm.ringSlotBase;
+    this.#slotsPer = mm.ringSlots;
+    this.count = mm.nring;
+  }
+
+  /** Int32 index of ring record `r` (add an `R` field to it). */
+  base(r: number): number {
+    return this.#base + r * R.SIZE;
+  }
+
+  word(r: number, f: number): number {
+    return this.#base + r * R.SIZE + f;
+  }
+
+  get(r: number, f: number): number {
+    return this.#i32[this.#base + r * R.SIZE + f]!;
+  }
+
+  set(r: number, f: number, v: number): void {
+    this.#i32[this.#base + r * R.SIZE + f] = v;
+  }
+
+  getU(r: number, f: number): number {
+    return this.#u32[this.#base + r * R.SIZE + f]!;
+  }
+
+  setU(r: number, f: number, v: number): void {
+    this.#u32[this.#base + r * R.SIZE + f] = v;
+  }
+
+  /** Int32 index of ring `r`'s registry word. */
+  registryWord(r: number): number {
+    return this.#reg + r;
+  }
+
+  /** The registry word of ring `r` (its generation while open, 0 otherwise). */
+  registry(r: number): number {
+    return this.#u32[this.#reg + r]!;
+  }
+
+  setRegistry(r: number, word: number): void {
+    Atomics.store(this.#u32, this.#reg + r, word);
+  }
+
+  /** Int32 index of slot 0 of ring `r` (slot `i` is `+ i * RS.SIZE`). */
+  slots(r: number): number {
+    return this.#slotBase + r * this.#slotsPer * RS.SIZE;
+  }
+
+  /** Slots each ring has (the largest capacity). */
+  get slotsPerRing(): number {
+    return this.#slotsPer;
+  }
+}
+
+/** Accessors over topic subscriber records. */
+export class SubscriberTable {
+  readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
+  readonly #base: number;
+  readonly count: number;
+
+  constructor(mm: MachineMemory) {
+    this.#i32 = mm.i32;
+    this.#u32 = mm.u32;
+    this.#base = mm.subBase;
+    this.count = mm.nsub;
+  }
+
+  /** Int32 index of subscriber record `s`. */
+  base(s: number): number {
+    return this.#base + s * SB.SIZE;
+  }
+
+  get(s: number, f: number): number {
+    return this.#i32[this.#base + s * SB.SIZE + f]!;
+  }
+
+  set(s: number, f: number, v: number): void {
+    this.#i32[this.#base + s * SB.SIZE + f] = v;
+  }
+
+  gen(s: number): number {
+    return this.#u32[this.#base + s * SB.SIZE + SB.GEN]!;
+  }
+
+  setGen(s: number, g: number): void {
+    Atomics.store(this.#u32, this.#base + s * SB.SIZE + SB.GEN, g);
+  }
+}

@@ -1,0 +1,285 @@
+import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
+import type { KernelContext } from '../context.js';
+import { CPU_RING_EPOCH, H, M, Overflow, R, RS } from '../records/layout.js';
+import type { RingTable } from '../records/tables.js';
+import { wakeAllFutex } from '../sched/futex.js';
+
+/** Results of a lock-free push. */
+export const Push = {
+  /** In the ring. */
+  OK: 0,
+  /** Full: not taken (reject and block policies). */
+  FULL: 1,
+  /** Full: the new message was dropped (drop-newest). */
+  DROPPED: 2,
+} as const;
+
+/**
+ * The message a lock-free operation carries, decoded once from the user's message: type,
+ * payload, capability snapshots (taken under the lock only when there are any).
+ */
+export class Outgoing {
+  type = 0;
+  data: Uint8Array = new Uint8Array(0);
+  capCount = 0;
+  readonly caps = new Int32Array(MAX_SMALL_CAPS * M.CAP_WORDS);
+}
+
+/**
+ * The lock-free data path of asynchronous channels: a bounded multi-producer multi-consumer
+ * queue of fixed slots in machine memory (Vyukov's: every slot carries a sequence number;
+ * a producer claims position `pos` by a compare-and-swap on the head once the slot's sequence
+ * equals `pos`, writes the slot and publishes it by storing `pos + 1`; a consumer claims it by a
+ * CAS on the tail once the sequence is `pos + 1`, reads it and frees it by storing
+ * `pos + capacity`). No kernel lock is taken; nothing is allocated. Waking a waiting consumer
+ * (or a producer blocked on a full ring) costs a load of the waiter count when nobody waits.
+ *
+ * Each operation is bracketed by this CPU's ring epoch (odd inside) while other CPUs exist, so
+ * a released ring record is not reused under an operation still running on it (objects/ring.ts).
+ */
+export class AsyncRings {
+  readonly #k: KernelContext;
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #epoch: number;
+  readonly t: RingTable;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+    this.#i32 = k.i32;
+    this.#u8 = new Uint8Array(k.mm.buffer);
+    this.#epoch = k.mm.cpuState(k.cpu) + CPU_RING_EPOCH;
+    this.t = k.rings.t;
+  }
+
+  /** Enters a lock-free ring operation (RCU read side). */
+  enter(): void {
+    if (this.#i32[H.SHARED] !== 0) Atomics.add(this.#i32, this.#epoch, 1);
+  }
+
+  /** Leaves it. */
+  leave(): void {
+    if ((this.#i32[this.#epoch]! & 1) !== 0) Atomics.add(this.#i32, this.#epoch, 1);
+  }
+
+  /** True when ring `r` is closed. */
+  closed(r: number): boolean {
+    return Atomics.load(this.#i32, this.t.word(r, R.CLOSED)) !== 0;
+  }
+
+  /**
+   * Pushes `m` into channel ring `r` from `senderPid` under the ring's policy (drop-oldest
+   * makes room by discarding the oldest message). Returns a {@link Push} result.
+   */
+  push(r: number, m: Outgoing, senderPid: number): number {
+    const i32 = this.#i32;
+    const b = this.t.base(r);
+    const slots = this.t.slots(r);
+    const cap = i32[b + R.CAP]!;
+    const mask = cap - 1;
+    let retries = 0;
+    for (;;) {
+      const pos = Atomics.load(i32, b + R.HEAD);
+      const sl = slots + (pos & mask) * RS.SIZE;
+      const dif = (Atomics.load(i32, sl + RS.SEQ) - pos) | 0;
+      if (dif === 0) {
+        if (Atomics.compareExchange(i32, b + R.HEAD, pos, (pos + 1) | 0) === pos) {
+          this.#write(sl, m, senderPid);
+          Atomics.store(i32, sl + RS.SEQ, (pos + 1) | 0);
+          this.#count(b, 1, m.data.length, retries);
+          this.#published(b, r);
+          return Push.OK;
+        }
+        retries++;
+      } else if (dif < 0) {
+        // Full.
+        Atomics.add(i32, b + R.FULL, 1);
+        const policy = i32[b + R.POLICY]!;
+        if (policy === Overflow.DROP_OLDEST) {
+          if (this.pop(r, null)) Atomics.add(i32, b + R.DROPS, 1);
+          continue;
+        }
+        if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+        if (policy === Overflow.DROP_NEWEST) {
+          Atomics.add(i32, b + R.DROPS, 1);
+          return Push.DROPPED;
+        }
+        return Push.FULL;
+      } else retries++;
+    }
+  }
+
+  /**
+   * Pushes `n` messages of `batch` (from index `from`) with one claim of the head when that
+   * many slots are free; fewer when the ring has less room. Returns how many were pushed (all
+   * of them, or as many as fit: the policy applies to the rest, by the caller).
+   */
+  pushBatch(r: number, batch: readonly Outgoing[], from: number, n: number, senderPid: number): number {
+    const i32 = this.#i32;
+    const b = this.t.base(r);
+    const slots = this.t.slots(r);
+    const cap = i32[b + R.CAP]!;
+    const mask = cap - 1;
+    let retries = 0;
+    for (;;) {
+      const pos = Atomics.load(i32, b + R.HEAD);
+      let k = 0;
+      // Slots free for positions pos, pos+1, …: their sequence equals their position.
+      while (k < n && k < cap && Atomics.load(i32, slots + ((pos + k) & mask) * RS.SIZE + RS.SEQ) === ((pos + k) | 0)) k++;
+      if (k === 0) {
+        if (((Atomics.load(i32, slots + (pos & mask) * RS.SIZE + RS.SEQ) - pos) | 0) < 0) {
+          if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+          return 0;
+        }
+        retries++;
+        continue;
+      }
+      if (Atomics.compareExchange(i32, b + R.HEAD, pos, (pos + k) | 0) !== pos) {
+        retries++;
+        continue;
+      }
+      let bytes = 0;
+      for (let j = 0; j < k; j++) {
+        const m = batch[from + j]!;
+        const sl = slots + ((pos + j) & mask) * RS.SIZE;
+        this.#write(sl, m, senderPid);
+        bytes += m.data.length;
+        Atomics.store(i32, sl + RS.SEQ, (pos + j + 1) | 0);
+      }
+      this.#count(b, k, bytes, retries);
+      this.#published(b, r);
+      return k;
+    }
+  }
+
+  /**
+   * Takes the oldest message of channel ring `r` into `buf` (or discards it when `buf` is
+   * null). Returns false when the ring is empty. Capability snapshots land in `caps` (the
+   * caller mints them). Lock-free.
+   */
+  pop(r: number, buf: MessageBuffer | null, caps?: Int32Array): boolean {
+    const i32 = this.#i32;
+    const b = this.t.base(r);
+    const slots = this.t.slots(r);
+    const cap = i32[b + R.CAP]!;
+    const mask = cap - 1;
+    let retries = 0;
+    for (;;) {
+      const pos = Atomics.load(i32, b + R.TAIL);
+      const sl = slots + (pos & mask) * RS.SIZE;
+      const dif = (Atomics.load(i32, sl + RS.SEQ) - ((pos + 1) | 0)) | 0;
+      if (dif === 0) {
+        if (Atomics.compareExchange(i32, b + R.TAIL, pos, (pos + 1) | 0) === pos) {
+          if (buf) this.read(sl, buf, caps);
+          Atomics.store(i32, sl + RS.SEQ, (pos + cap) | 0);
+          if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+          this.#freed(b, r);
+          return true;
+        }
+        retries++;
+      } else if (dif < 0) {
+        if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+        return false;
+      } else retries++;
+    }
+  }
+
+  /** True when channel ring `r` has a message ready at its tail. */
+  ready(r: number): boolean {
+    const i32 = this.#i32;
+    const b = this.t.base(r);
+    const pos = Atomics.load(i32, b + R.TAIL);
+    const sl = this.t.slots(r) + (pos & (i32[b + R.CAP]! - 1)) * RS.SIZE;
+    return Atomics.load(i32, sl + RS.SEQ) === ((pos + 1) | 0);
+  }
+
+  /** True when channel ring `r` has a free slot at its head. */
+  hasSpace(r: number): boolean {
+    const i32 = this.#i32;
+    const b = this.t.base(r);
+    const pos = Atomics.load(i32, b + R.HEAD);
+    const sl = this.t.slots(r) + (pos & (i32[b + R.CAP]! - 1)) * RS.SIZE;
+    return ((Atomics.load(i32, sl + RS.SEQ) - pos) | 0) >= 0;
+  }
+
+  /** Writes a message into the slot at word `sl` (its sequence is the caller's). */
+  #write(sl: number, m: Outgoing, senderPid: number): void {
+    const i32 = this.#i32;
+    const data = m.data;
+    const n = data.length;
+    i32[sl + RS.INFO] = n | (m.capCount << 7);
+    i32[sl + RS.TYPE] = m.type | 0;
+    i32[sl + RS.SENDER_LO] = senderPid % 0x100000000 | 0;
+    i32[sl + RS.SENDER_HI] = Math.floor(senderPid / 0x100000000);
+    const u8 = this.#u8;
+    const at = (sl + RS.DATA) * 4;
+    if (n > 16) u8.set(data, at);
+    else for (let i = 0; i < n; i++) u8[at + i] = data[i]!;
+    const nc = m.capCount * M.CAP_WORDS;
+    for (let i = 0; i < nc; i++) i32[sl + RS.CAPS + i] = m.caps[i]!;
+  }
+
+  /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
+  read(sl: number, buf: MessageBuffer, caps?: Int32Array): void {
+    const i32 = this.#i32;
+    const info = i32[sl + RS.INFO]!;
+    const n = info & 0x7f;
+    const nc = (info >>> 7) & 0x7;
+    buf.type = i32[sl + RS.TYPE]! >>> 0;
+    buf.sender = (i32[sl + RS.SENDER_HI]! >>> 0) * 0x100000000 + (i32[sl + RS.SENDER_LO]! >>> 0);
+    buf.flags = 0;
+    buf.capCount = nc;
+    buf.large = null;
+    buf.largeCaps = null;
+    const bytes = buf.bytes;
+    const u8 = this.#u8;
+    const at = (sl + RS.DATA) * 4;
+    for (let i = 0; i < n; i++) bytes[i] = u8[at + i]!;
+    for (let i = n; i < buf.length; i++) bytes[i] = 0;
+    buf.length = n;
+    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = i32[sl + RS.CAPS + i]!;
+  }
+
+  #count(b: number, msgs: number, bytes: number, retries: number): void {
+    const i32 = this.#i32;
+    Atomics.add(i32, b + R.MSGS, msgs);
+    Atomics.add(i32, b + R.BYTES, bytes);
+    if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+  }
+
+  /** After a publish: wake the consumers that wait (one notify for all), if any. */
+  #published(b: number, r: number): void {
+    const i32 = this.#i32;
+    if (Atomics.load(i32, b + R.WAITERS) === 0) return;
+    wakeAllFutex(i32, b + R.NOTIFY, b + R.PARKED);
+    this.#k.hub.wake(this.t.word(r, R.NOTIFY));
+  }
+
+  /** After a take: wake the producers blocked on a full ring, if any. */
+  #freed(b: number, r: number): void {
+    const i32 = this.#i32;
+    if (Atomics.load(i32, b + R.SPACE_WAITERS) === 0) return;
+    wakeAllFutex(i32, b + R.SPACE, b + R.SPACE_PARKED);
+    this.#k.hub.wake(this.t.word(r, R.SPACE));
+  }
+
+  /** Wakes the waiters of ring `r` after a publish by the multicast path (same protocol). */
+  published(r: number): void {
+    this.#published(this.t.base(r), r);
+  }
+
+  /** Wakes blocked publishers of ring `r` after a subscriber advanced (same protocol). */
+  freed(r: number): void {
+    this.#freed(this.t.base(r), r);
+  }
+
+  /** Writes a message into slot word `sl` (the multicast path). */
+  write(sl: number, m: Outgoing, senderPid: number): void {
+    this.#write(sl, m, senderPid);
+  }
+
+  /** Adds to ring `r`'s message and byte counters (the multicast path). */
+  count(r: number, msgs: number, bytes: number, retries: number): void {
+    this.#count(this.t.base(r), msgs, bytes, retries);
+  }
+}
