@@ -42,6 +42,8 @@ export class AsyncRings {
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   readonly #epoch: number;
+  readonly #slot0: number;
+  readonly #views: (Uint8Array | undefined)[] = [];
   readonly t: RingTable;
 
   constructor(k: KernelContext) {
@@ -50,6 +52,7 @@ export class AsyncRings {
     this.#u8 = new Uint8Array(k.mm.buffer);
     this.#epoch = k.mm.cpuState(k.cpu) + CPU_RING_EPOCH;
     this.t = k.rings.t;
+    this.#slot0 = k.mm.ringSlotBase;
   }
 
   /** Enters a lock-free ring operation (RCU read side). */
@@ -78,6 +81,20 @@ export class AsyncRings {
     const cap = i32[b + R.CAP]!;
     const mask = cap - 1;
     let retries = 0;
+    if (i32[H.SHARED] === 0) {
+      // One CPU (one thread; another CPU only starts from this thread, between operations): the
+      // same protocol with plain loads and stores.
+      const pos = i32[b + R.HEAD]!;
+      const sl = slots + (pos & mask) * RS.SIZE;
+      if (i32[sl + RS.SEQ] === pos) {
+        i32[b + R.HEAD] = (pos + 1) | 0;
+        this.#write(sl, m, senderPid);
+        i32[sl + RS.SEQ] = (pos + 1) | 0;
+        this.#count(b, 1, m.data.length, 0);
+        if (i32[b + R.WAITERS] !== 0) this.#published(b, r);
+        return Push.OK;
+      }
+    }
     for (;;) {
       const pos = Atomics.load(i32, b + R.HEAD);
       const sl = slots + (pos & mask) * RS.SIZE;
@@ -121,9 +138,27 @@ export class AsyncRings {
     const cap = i32[b + R.CAP]!;
     const mask = cap - 1;
     let retries = 0;
+    const local = i32[H.SHARED] === 0;
     for (;;) {
       const pos = Atomics.load(i32, b + R.HEAD);
       let k = 0;
+      if (local) {
+        // One CPU: plain loads and stores (see push).
+        while (k < n && k < cap && i32[slots + ((pos + k) & mask) * RS.SIZE + RS.SEQ] === ((pos + k) | 0)) k++;
+        if (k === 0) return 0;
+        i32[b + R.HEAD] = (pos + k) | 0;
+        let bytes = 0;
+        for (let j = 0; j < k; j++) {
+          const m = batch[from + j]!;
+          const sl = slots + ((pos + j) & mask) * RS.SIZE;
+          this.#write(sl, m, senderPid);
+          bytes += m.data.length;
+          i32[sl + RS.SEQ] = (pos + j + 1) | 0;
+        }
+        this.#count(b, k, bytes, 0);
+        if (i32[b + R.WAITERS] !== 0) this.#published(b, r);
+        return k;
+      }
       // Slots free for positions pos, pos+1, …: their sequence equals their position.
       while (k < n && k < cap && Atomics.load(i32, slots + ((pos + k) & mask) * RS.SIZE + RS.SEQ) === ((pos + k) | 0)) k++;
       if (k === 0) {
@@ -164,6 +199,17 @@ export class AsyncRings {
     const cap = i32[b + R.CAP]!;
     const mask = cap - 1;
     let retries = 0;
+    if (i32[H.SHARED] === 0) {
+      // One CPU: plain loads and stores (see push).
+      const pos = i32[b + R.TAIL]!;
+      const sl = slots + (pos & mask) * RS.SIZE;
+      if (i32[sl + RS.SEQ] !== ((pos + 1) | 0)) return false;
+      i32[b + R.TAIL] = (pos + 1) | 0;
+      if (buf) this.read(sl, buf, caps);
+      i32[sl + RS.SEQ] = (pos + cap) | 0;
+      if (i32[b + R.SPACE_WAITERS] !== 0) this.#freed(b, r);
+      return true;
+    }
     for (;;) {
       const pos = Atomics.load(i32, b + R.TAIL);
       const sl = slots + (pos & mask) * RS.SIZE;
@@ -211,10 +257,7 @@ export class AsyncRings {
     i32[sl + RS.TYPE] = m.type | 0;
     i32[sl + RS.SENDER_LO] = senderPid % 0x100000000 | 0;
     i32[sl + RS.SENDER_HI] = Math.floor(senderPid / 0x100000000);
-    const u8 = this.#u8;
-    const at = (sl + RS.DATA) * 4;
-    if (n > 16) u8.set(data, at);
-    else for (let i = 0; i < n; i++) u8[at + i] = data[i]!;
+    if (n > 0) this.#u8.set(data, (sl + RS.DATA) * 4);
     const nc = m.capCount * M.CAP_WORDS;
     for (let i = 0; i < nc; i++) i32[sl + RS.CAPS + i] = m.caps[i]!;
   }
@@ -232,19 +275,31 @@ export class AsyncRings {
     buf.large = null;
     buf.largeCaps = null;
     const bytes = buf.bytes;
-    const u8 = this.#u8;
-    const at = (sl + RS.DATA) * 4;
-    for (let i = 0; i < n; i++) bytes[i] = u8[at + i]!;
-    for (let i = n; i < buf.length; i++) bytes[i] = 0;
+    // One copy of the slot's 64 bytes (element loads from shared memory cost far more than a
+    // set), then the tail past the length is cleared in the receiver's own memory.
+    bytes.set(this.#view(sl));
+    if (n < 64) bytes.fill(0, n);
     buf.length = n;
     if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = i32[sl + RS.CAPS + i]!;
   }
 
   #count(b: number, msgs: number, bytes: number, retries: number): void {
     const i32 = this.#i32;
+    if (i32[H.SHARED] === 0) {
+      // One CPU: nobody else writes the counters.
+      i32[b + R.MSGS] = (i32[b + R.MSGS]! + msgs) | 0;
+      i32[b + R.BYTES] = (i32[b + R.BYTES]! + bytes) | 0;
+      return;
+    }
     Atomics.add(i32, b + R.MSGS, msgs);
     Atomics.add(i32, b + R.BYTES, bytes);
     if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+  }
+
+  /** The 64 payload bytes of the slot at word `sl` (a view made once per slot, so reading allocates nothing after the first time). */
+  #view(sl: number): Uint8Array {
+    const i = (sl - this.#slot0) / RS.SIZE;
+    return (this.#views[i] ??= new Uint8Array(this.#k.mm.buffer, (sl + RS.DATA) * 4, 64));
   }
 
   /** After a publish: wake the consumers that wait (one notify for all), if any. */
