@@ -258,10 +258,11 @@ export const M = {
 export const CPU_RING_EPOCH = 1;
 
 /**
- * Ring record words (async channels and topics): six cache lines. Line 0 is the producers'
- * (the claim counter they CAS or fetch-add), line 1 the consumers' (the channel's take counter
- * and the notification word waiters park on), line 2 the space word blocked producers park on,
- * line 3 read-mostly configuration, line 4 the counters, line 5 a topic's subscriber table.
+ * Ring record words (async channels and topics): eight cache lines. Line 0 is the producers'
+ * (the claim counter they CAS or fetch-add), line 1 the consumers' (the channel's take counter),
+ * line 2 the space word blocked producers park on, line 3 read-mostly configuration, line 4
+ * the counters, line 5 the notification word consumers park on, lines 6–7 a topic's subscriber
+ * table.
  * Positions are u32 counters that wrap; only their differences are compared.
  */
 export const R = {
@@ -269,12 +270,12 @@ export const R = {
   HEAD: 0,
   /** Channel: next position consumers take. */
   TAIL: 16,
-  /** Notification word: bumped after a publish when {@link R.WAITERS} is non-zero. */
-  NOTIFY: 17,
+  /** Notification word (a line of its own: producers read WAITERS on every publish): bumped after a publish when {@link R.WAITERS} is non-zero. */
+  NOTIFY: 80,
   /** Consumers waiting (spinning or parked) for a message: publishers bump NOTIFY. */
-  WAITERS: 18,
+  WAITERS: 81,
   /** Consumers parked in `Atomics.wait`/`waitAsync` on NOTIFY: publishers notify. */
-  PARKED: 19,
+  PARKED: 82,
   /** Space word: bumped after a take when {@link R.SPACE_WAITERS} is non-zero. */
   SPACE: 32,
   SPACE_WAITERS: 33,
@@ -312,9 +313,9 @@ export const R = {
   /** Topic: subscribers now. */
   NSUBS: 69,
   /** Topic: subscriber table (subscriber index + 1 per entry; 0 = empty). */
-  SUBS: 80,
+  SUBS: 96,
   MAX_SUBS: 32,
-  SIZE: 112,
+  SIZE: 128,
 } as const;
 
 /** What a ring record is. */
