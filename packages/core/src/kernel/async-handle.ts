@@ -86,7 +86,7 @@ export abstract class RingHandle {
     this.#rights = o.k.slots.get(this.#cache[0]!, S.RIGHTS);
   }
 
-  /** Lock-free capability check (inside the ring epoch): `rights` held and the capability live. Throws otherwise. */
+  /** Lock-free capability check (inside the ring epoch): `rights` held and the capability live. Throws otherwise. @internal */
   protected check(rights: number): void {
     const k = this.o.k;
     const c = this.#cache;
@@ -103,7 +103,7 @@ export abstract class RingHandle {
     if ((this.#rights & rights) !== rights) throw new IpcError('PermissionDenied', `capability lacks rights 0x${rights.toString(16)}`);
   }
 
-  /** Checks `message` and turns it into the slot image (capabilities snapshotted under the lock). */
+  /** Checks `message` and turns it into the slot image (capabilities snapshotted under the lock). @internal */
   protected outgoing(message: unknown, into: Outgoing = this.#out): Outgoing {
     const m = checkMessage(message);
     const n = m.caps === undefined ? 0 : m.caps.length;
@@ -120,7 +120,7 @@ export abstract class RingHandle {
     return into;
   }
 
-  /** True when messages on this ring may carry capabilities (receivers mint under the lock). */
+  /** True when messages on this ring may carry capabilities (receivers mint under the lock). @internal */
   protected get hasCaps(): boolean {
     return Atomics.load(this.o.k.i32, this.o.k.rings.t.word(this.r, R.HAS_CAPS)) !== 0;
   }
@@ -133,7 +133,7 @@ export abstract class RingHandle {
   /**
    * A promise that settles when `attempt` (tried now and after every change of ring word
    * `field`) returns a value other than `undefined`, or throws.
-   */
+   @internal */
   protected waitAsync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown): Promise<T> {
     let first: T | undefined;
     let wait: { timeoutNs: number; signal: AbortSignal | undefined };
@@ -189,7 +189,7 @@ export abstract class RingHandle {
     });
   }
 
-  /** Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}). */
+  /** Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}). @internal */
   protected waitSync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown): T {
     if (!this.o.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
     const { timeoutNs, signal } = checkWaitOptions(options);
@@ -220,7 +220,7 @@ export abstract class RingHandle {
     }
   }
 
-  /** An async iterator over `next` (each value is the same reused buffer: read it before the next). */
+  /** An async iterator over `next` (each value is the same reused buffer: read it before the next). @internal */
   protected iterate<T>(next: () => Promise<T>): AsyncIterator<T> {
     let ended = false;
     return {

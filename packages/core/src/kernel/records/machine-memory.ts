@@ -62,17 +62,17 @@ export class MachineMemory {
   /** Int32 range of the kernel records (for state snapshots; register frames excluded). */
   readonly recordsStart: number;
   readonly recordsEnd: number;
-  /** Int32 index of the ring records ({@link R}); 0 when the memory has no rings. */
+  /** Int32 index of the ring records (`R` in layout.ts); 0 when the memory has no rings. */
   readonly ringBase: number;
   readonly nring: number;
   /** Slots per ring (a power of two). */
   readonly ringSlots: number;
-  /** Int32 index of the ring registry table (one word per ring, {@link RegistryWord}). */
+  /** Int32 index of the ring registry table (one word per ring, a registry word). */
   readonly ringRegBase: number;
-  /** Int32 index of the subscriber records ({@link SB}). */
+  /** Int32 index of the subscriber records (`SB`). */
   readonly subBase: number;
   readonly nsub: number;
-  /** Int32 index of the ring slots ({@link RS}; `ringSlots` per ring). */
+  /** Int32 index of the ring slots (`RS`; `ringSlots` per ring). */
   readonly ringSlotBase: number;
   readonly #frames: Uint32Array[] = [];
   readonly #shadows: Uint32Array[] = [];
