@@ -108,6 +108,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
 
   /** Worker CPUs: {@link AsyncChannel.sendAsync} that blocks the thread instead (spin, then park). */
   sendSync(message: SmallMessage, options?: AsyncWaitOptions): void {
+    this.requireSync();
     if (this.#sendNow(message)) return;
     this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options);
   }

@@ -189,9 +189,14 @@ export abstract class RingHandle {
     });
   }
 
+  /** `InvalidState` unless this process runs on a worker CPU (the `*Sync` variants). @internal */
+  protected requireSync(): void {
+    if (!this.o.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
+  }
+
   /** Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}). @internal */
   protected waitSync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown): T {
-    if (!this.o.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
+    this.requireSync();
     const { timeoutNs, signal } = checkWaitOptions(options);
     const { k, p } = this.o;
     const t = k.rings.t;

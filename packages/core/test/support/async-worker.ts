@@ -57,7 +57,7 @@ export default function asyncWorker(proc: Process, args: AsyncWorkerArgs): void 
     if (args.role === 'producer') {
       const ch = proc.channel(h);
       if (args.batch > 0) {
-        const batch = Array.from({ length: args.batch }, () => ({ type: 0, data: new Uint8Array(8) }));
+        const batch: Array<{ type: number; data: Uint8Array }> = Array.from({ length: args.batch }, () => ({ type: 0, data: new Uint8Array(8) }));
         for (let seq = 0; seq < args.count; ) {
           const n = Math.min(args.batch, args.count - seq);
           for (let i = 0; i < n; i++) batch[i] = message(args.id, seq + i, batch[i]!.data);

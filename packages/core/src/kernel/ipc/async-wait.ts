@@ -82,9 +82,8 @@ export class AsyncHub {
   }
 
   #dec(e: Watch): void {
-    const i32 = this.#k.i32;
-    Atomics.sub(i32, e.waitersWord, 1);
-    Atomics.sub(i32, e.parkedWord, 1);
+    decrementToZero(this.#k.i32, e.waitersWord);
+    decrementToZero(this.#k.i32, e.parkedWord);
   }
 
   #check(word: number, e: Watch): void {
@@ -116,5 +115,16 @@ export class AsyncHub {
     const pending = this.#k.platform.waitAsync(i32, word, seen);
     if (pending) void pending.then(again);
     else queueMicrotask(again);
+  }
+}
+
+/**
+ * Decrements a waiter count, never below zero: a waiter that settles after its ring was released
+ * and re-created (the record zeroed) must not leave a negative count in the next incarnation.
+ */
+function decrementToZero(i32: Int32Array, word: number): void {
+  for (;;) {
+    const v = Atomics.load(i32, word);
+    if (v <= 0 || Atomics.compareExchange(i32, word, v, v - 1) === v) return;
   }
 }
