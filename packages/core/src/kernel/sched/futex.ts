@@ -64,6 +64,11 @@ export class FutexWaiter {
     }
   }
 
+  /** True when this waiter spins before it parks (more than one core). */
+  get spins(): boolean {
+    return this.#spinNs > 0;
+  }
+
   /**
    * Waits until `i32[word] !== seen` (a sequence word that wakers bump, shared by any number of
    * waiters) or `timeoutMs` passes, with the same adaptive spin as {@link FutexWaiter.wait}.
