@@ -2,7 +2,7 @@ import { IpcError, createMessageBuffer, type Process, type SmallMessage } from '
 import { sampleBatches } from './batch.js';
 
 /** Control words of the async stream bench. */
-export const STREAM = { HANDLE_PRODUCER: 0, HANDLE_CONSUMER: 1, RECEIVED: 16, STOP: 32, WORDS: 48 } as const;
+export const STREAM = { HANDLE_PRODUCER: 0, HANDLE_CONSUMER: 1, RECEIVED: 16, STOP: 32, NAP: 40, WORDS: 48 } as const;
 
 /** What the bench hands each side of `async-xcpu-throughput`. */
 export interface AsyncStreamArgs {
@@ -65,8 +65,9 @@ export default function asyncStream(proc: Process, args: AsyncStreamArgs): void 
       }
     } else for (let i = 0; i < n; i++) ch.sendSync(one);
     sent += n;
-    // The batch counts once the consumer has taken its last message.
-    while (Atomics.load(ctl, STREAM.RECEIVED) < sent);
+    // The batch counts once the consumer has taken its last message (waiting in 20 µs naps: a
+    // spin here would take the core the consumer needs on a small machine).
+    while (Atomics.load(ctl, STREAM.RECEIVED) < sent) Atomics.wait(ctl, STREAM.NAP, 0, 0.02);
   };
   const r = sampleBatches(run, args, 1024);
   const out = new Float64Array(args.out);
