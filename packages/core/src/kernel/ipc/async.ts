@@ -76,49 +76,48 @@ export class AsyncRings {
    */
   push(r: number, m: Outgoing, senderPid: number): number {
     const i32 = this.#i32;
-    const b = this.t.base(r);
-    const slots = this.t.slots(r);
-    const cap = i32[b + R.CAP]!;
+    const t = this.t;
+        const cap = t.get(r, R.CAP);
     const mask = cap - 1;
     let retries = 0;
     if (i32[H.SHARED] === 0) {
       // One CPU (one thread; another CPU only starts from this thread, between operations): the
       // same protocol with plain loads and stores.
-      const pos = i32[b + R.HEAD]!;
-      const sl = slots + (pos & mask) * RS.SIZE;
-      if (i32[sl + RS.SEQ] === pos) {
-        i32[b + R.HEAD] = (pos + 1) | 0;
+      const pos = t.get(r, R.HEAD);
+      const sl = t.slot(r, pos & mask);
+      if (t.getSlot(sl, RS.SEQ) === pos) {
+        t.set(r, R.HEAD, (pos + 1) | 0);
         this.#write(sl, m, senderPid);
-        i32[sl + RS.SEQ] = (pos + 1) | 0;
-        this.#count(b, 1, m.data.length, 0);
-        if (i32[b + R.WAITERS] !== 0) this.#published(b, r);
+        t.setSlot(sl, RS.SEQ, (pos + 1) | 0);
+        this.#count(r, 1, m.data.length, 0);
+        if (t.get(r, R.WAITERS) !== 0) this.#published(r);
         return Push.OK;
       }
     }
     for (;;) {
-      const pos = Atomics.load(i32, b + R.HEAD);
-      const sl = slots + (pos & mask) * RS.SIZE;
-      const dif = (Atomics.load(i32, sl + RS.SEQ) - pos) | 0;
+      const pos = Atomics.load(i32, t.word(r, R.HEAD));
+      const sl = t.slot(r, pos & mask);
+      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - pos) | 0;
       if (dif === 0) {
-        if (Atomics.compareExchange(i32, b + R.HEAD, pos, (pos + 1) | 0) === pos) {
+        if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + 1) | 0) === pos) {
           this.#write(sl, m, senderPid);
-          Atomics.store(i32, sl + RS.SEQ, (pos + 1) | 0);
-          this.#count(b, 1, m.data.length, retries);
-          this.#published(b, r);
+          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + 1) | 0);
+          this.#count(r, 1, m.data.length, retries);
+          this.#published(r);
           return Push.OK;
         }
         retries++;
       } else if (dif < 0) {
         // Full.
-        Atomics.add(i32, b + R.FULL, 1);
-        const policy = i32[b + R.POLICY]!;
+        Atomics.add(i32, t.word(r, R.FULL), 1);
+        const policy = t.get(r, R.POLICY);
         if (policy === Overflow.DROP_OLDEST) {
-          if (this.pop(r, null)) Atomics.add(i32, b + R.DROPS, 1);
+          if (this.pop(r, null)) Atomics.add(i32, t.word(r, R.DROPS), 1);
           continue;
         }
-        if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+        if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
         if (policy === Overflow.DROP_NEWEST) {
-          Atomics.add(i32, b + R.DROPS, 1);
+          Atomics.add(i32, t.word(r, R.DROPS), 1);
           return Push.DROPPED;
         }
         return Push.FULL;
@@ -133,56 +132,55 @@ export class AsyncRings {
    */
   pushBatch(r: number, batch: readonly Outgoing[], from: number, n: number, senderPid: number): number {
     const i32 = this.#i32;
-    const b = this.t.base(r);
-    const slots = this.t.slots(r);
-    const cap = i32[b + R.CAP]!;
+    const t = this.t;
+        const cap = t.get(r, R.CAP);
     const mask = cap - 1;
     let retries = 0;
     const local = i32[H.SHARED] === 0;
     for (;;) {
-      const pos = Atomics.load(i32, b + R.HEAD);
+      const pos = Atomics.load(i32, t.word(r, R.HEAD));
       let k = 0;
       if (local) {
         // One CPU: plain loads and stores (see push).
-        while (k < n && k < cap && i32[slots + ((pos + k) & mask) * RS.SIZE + RS.SEQ] === ((pos + k) | 0)) k++;
+        while (k < n && k < cap && t.getSlot(t.slot(r, (pos + k) & mask), RS.SEQ) === ((pos + k) | 0)) k++;
         if (k === 0) return 0;
-        i32[b + R.HEAD] = (pos + k) | 0;
+        t.set(r, R.HEAD, (pos + k) | 0);
         let bytes = 0;
         for (let j = 0; j < k; j++) {
           const m = batch[from + j]!;
-          const sl = slots + ((pos + j) & mask) * RS.SIZE;
+          const sl = t.slot(r, (pos + j) & mask);
           this.#write(sl, m, senderPid);
           bytes += m.data.length;
-          i32[sl + RS.SEQ] = (pos + j + 1) | 0;
+          t.setSlot(sl, RS.SEQ, (pos + j + 1) | 0);
         }
-        this.#count(b, k, bytes, 0);
-        if (i32[b + R.WAITERS] !== 0) this.#published(b, r);
+        this.#count(r, k, bytes, 0);
+        if (t.get(r, R.WAITERS) !== 0) this.#published(r);
         return k;
       }
       // Slots free for positions pos, pos+1, …: their sequence equals their position.
-      while (k < n && k < cap && Atomics.load(i32, slots + ((pos + k) & mask) * RS.SIZE + RS.SEQ) === ((pos + k) | 0)) k++;
+      while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === ((pos + k) | 0)) k++;
       if (k === 0) {
-        if (((Atomics.load(i32, slots + (pos & mask) * RS.SIZE + RS.SEQ) - pos) | 0) < 0) {
-          if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+        if (((Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - pos) | 0) < 0) {
+          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
           return 0;
         }
         retries++;
         continue;
       }
-      if (Atomics.compareExchange(i32, b + R.HEAD, pos, (pos + k) | 0) !== pos) {
+      if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + k) | 0) !== pos) {
         retries++;
         continue;
       }
       let bytes = 0;
       for (let j = 0; j < k; j++) {
         const m = batch[from + j]!;
-        const sl = slots + ((pos + j) & mask) * RS.SIZE;
+        const sl = t.slot(r, (pos + j) & mask);
         this.#write(sl, m, senderPid);
         bytes += m.data.length;
-        Atomics.store(i32, sl + RS.SEQ, (pos + j + 1) | 0);
+        Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + j + 1) | 0);
       }
-      this.#count(b, k, bytes, retries);
-      this.#published(b, r);
+      this.#count(r, k, bytes, retries);
+      this.#published(r);
       return k;
     }
   }
@@ -194,37 +192,36 @@ export class AsyncRings {
    */
   pop(r: number, buf: MessageBuffer | null, caps?: Int32Array): boolean {
     const i32 = this.#i32;
-    const b = this.t.base(r);
-    const slots = this.t.slots(r);
-    const cap = i32[b + R.CAP]!;
+    const t = this.t;
+        const cap = t.get(r, R.CAP);
     const mask = cap - 1;
     let retries = 0;
     if (i32[H.SHARED] === 0) {
       // One CPU: plain loads and stores (see push).
-      const pos = i32[b + R.TAIL]!;
-      const sl = slots + (pos & mask) * RS.SIZE;
-      if (i32[sl + RS.SEQ] !== ((pos + 1) | 0)) return false;
-      i32[b + R.TAIL] = (pos + 1) | 0;
+      const pos = t.get(r, R.TAIL);
+      const sl = t.slot(r, pos & mask);
+      if (t.getSlot(sl, RS.SEQ) !== ((pos + 1) | 0)) return false;
+      t.set(r, R.TAIL, (pos + 1) | 0);
       if (buf) this.read(sl, buf, caps);
-      i32[sl + RS.SEQ] = (pos + cap) | 0;
-      if (i32[b + R.SPACE_WAITERS] !== 0) this.#freed(b, r);
+      t.setSlot(sl, RS.SEQ, (pos + cap) | 0);
+      if (t.get(r, R.SPACE_WAITERS) !== 0) this.#freed(r);
       return true;
     }
     for (;;) {
-      const pos = Atomics.load(i32, b + R.TAIL);
-      const sl = slots + (pos & mask) * RS.SIZE;
-      const dif = (Atomics.load(i32, sl + RS.SEQ) - ((pos + 1) | 0)) | 0;
+      const pos = Atomics.load(i32, t.word(r, R.TAIL));
+      const sl = t.slot(r, pos & mask);
+      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - ((pos + 1) | 0)) | 0;
       if (dif === 0) {
-        if (Atomics.compareExchange(i32, b + R.TAIL, pos, (pos + 1) | 0) === pos) {
+        if (Atomics.compareExchange(i32, t.word(r, R.TAIL), pos, (pos + 1) | 0) === pos) {
           if (buf) this.read(sl, buf, caps);
-          Atomics.store(i32, sl + RS.SEQ, (pos + cap) | 0);
-          if (retries) Atomics.add(i32, b + R.RETRIES, retries);
-          this.#freed(b, r);
+          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + cap) | 0);
+          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          this.#freed(r);
           return true;
         }
         retries++;
       } else if (dif < 0) {
-        if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+        if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
         return false;
       } else retries++;
     }
@@ -233,43 +230,34 @@ export class AsyncRings {
   /** True when channel ring `r` has a message ready at its tail. */
   ready(r: number): boolean {
     const i32 = this.#i32;
-    const b = this.t.base(r);
-    const pos = Atomics.load(i32, b + R.TAIL);
-    const sl = this.t.slots(r) + (pos & (i32[b + R.CAP]! - 1)) * RS.SIZE;
-    return Atomics.load(i32, sl + RS.SEQ) === ((pos + 1) | 0);
-  }
-
-  /** True when channel ring `r` has a free slot at its head. */
-  hasSpace(r: number): boolean {
-    const i32 = this.#i32;
-    const b = this.t.base(r);
-    const pos = Atomics.load(i32, b + R.HEAD);
-    const sl = this.t.slots(r) + (pos & (i32[b + R.CAP]! - 1)) * RS.SIZE;
-    return ((Atomics.load(i32, sl + RS.SEQ) - pos) | 0) >= 0;
+    const t = this.t;
+    const pos = Atomics.load(i32, t.word(r, R.TAIL));
+    const sl = t.slot(r, pos & (t.get(r, R.CAP) - 1));
+    return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === ((pos + 1) | 0);
   }
 
   /** Writes a message into the slot at word `sl` (its sequence is the caller's). */
   #write(sl: number, m: Outgoing, senderPid: number): void {
-    const i32 = this.#i32;
+    const t = this.t;
     const data = m.data;
     const n = data.length;
-    i32[sl + RS.INFO] = n | (m.capCount << 7);
-    i32[sl + RS.TYPE] = m.type | 0;
-    i32[sl + RS.SENDER_LO] = senderPid % 0x100000000 | 0;
-    i32[sl + RS.SENDER_HI] = Math.floor(senderPid / 0x100000000);
-    if (n > 0) this.#u8.set(data, (sl + RS.DATA) * 4);
+    t.setSlot(sl, RS.INFO, n | (m.capCount << 7));
+    t.setSlot(sl, RS.TYPE, m.type | 0);
+    t.setSlot(sl, RS.SENDER_LO, senderPid % 0x100000000 | 0);
+    t.setSlot(sl, RS.SENDER_HI, Math.floor(senderPid / 0x100000000));
+    if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
     const nc = m.capCount * M.CAP_WORDS;
-    for (let i = 0; i < nc; i++) i32[sl + RS.CAPS + i] = m.caps[i]!;
+    for (let i = 0; i < nc; i++) t.setSlot(sl, RS.CAPS + i, m.caps[i]!);
   }
 
   /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
   read(sl: number, buf: MessageBuffer, caps?: Int32Array): void {
-    const i32 = this.#i32;
-    const info = i32[sl + RS.INFO]!;
+    const t = this.t;
+    const info = t.getSlot(sl, RS.INFO);
     const n = info & 0x7f;
     const nc = (info >>> 7) & 0x7;
-    buf.type = i32[sl + RS.TYPE]! >>> 0;
-    buf.sender = (i32[sl + RS.SENDER_HI]! >>> 0) * 0x100000000 + (i32[sl + RS.SENDER_LO]! >>> 0);
+    buf.type = t.getSlot(sl, RS.TYPE) >>> 0;
+    buf.sender = (t.getSlot(sl, RS.SENDER_HI) >>> 0) * 0x100000000 + (t.getSlot(sl, RS.SENDER_LO) >>> 0);
     buf.flags = 0;
     buf.capCount = nc;
     buf.large = null;
@@ -280,52 +268,55 @@ export class AsyncRings {
     bytes.set(this.#view(sl));
     if (n < 64) bytes.fill(0, n);
     buf.length = n;
-    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = i32[sl + RS.CAPS + i]!;
+    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = t.getSlot(sl, RS.CAPS + i);
   }
 
-  #count(b: number, msgs: number, bytes: number, retries: number): void {
+  #count(r: number, msgs: number, bytes: number, retries: number): void {
     const i32 = this.#i32;
+    const t = this.t;
     if (i32[H.SHARED] === 0) {
       // One CPU: nobody else writes the counters.
-      i32[b + R.MSGS] = (i32[b + R.MSGS]! + msgs) | 0;
-      i32[b + R.BYTES] = (i32[b + R.BYTES]! + bytes) | 0;
+      t.set(r, R.MSGS, (t.get(r, R.MSGS) + msgs) | 0);
+      t.set(r, R.BYTES, (t.get(r, R.BYTES) + bytes) | 0);
       return;
     }
-    Atomics.add(i32, b + R.MSGS, msgs);
-    Atomics.add(i32, b + R.BYTES, bytes);
-    if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+    Atomics.add(i32, t.word(r, R.MSGS), msgs);
+    Atomics.add(i32, t.word(r, R.BYTES), bytes);
+    if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
   }
 
   /** The 64 payload bytes of the slot at word `sl` (a view made once per slot, so reading allocates nothing after the first time). */
   #view(sl: number): Uint8Array {
     const i = (sl - this.#slot0) / RS.SIZE;
-    return (this.#views[i] ??= new Uint8Array(this.#k.mm.buffer, (sl + RS.DATA) * 4, 64));
+    return (this.#views[i] ??= new Uint8Array(this.#k.mm.buffer, this.t.slotWord(sl, RS.DATA) * 4, 64));
   }
 
   /** After a publish: wake the consumers that wait (one notify for all), if any. */
-  #published(b: number, r: number): void {
+  #published(r: number): void {
     const i32 = this.#i32;
-    if (Atomics.load(i32, b + R.WAITERS) === 0) return;
-    wakeAllFutex(i32, b + R.NOTIFY, b + R.PARKED);
+    const t = this.t;
+    if (Atomics.load(i32, t.word(r, R.WAITERS)) === 0) return;
+    wakeAllFutex(i32, t.word(r, R.NOTIFY), t.word(r, R.PARKED));
     this.#k.hub.wake(this.t.word(r, R.NOTIFY));
   }
 
   /** After a take: wake the producers blocked on a full ring, if any. */
-  #freed(b: number, r: number): void {
+  #freed(r: number): void {
     const i32 = this.#i32;
-    if (Atomics.load(i32, b + R.SPACE_WAITERS) === 0) return;
-    wakeAllFutex(i32, b + R.SPACE, b + R.SPACE_PARKED);
+    const t = this.t;
+    if (Atomics.load(i32, t.word(r, R.SPACE_WAITERS)) === 0) return;
+    wakeAllFutex(i32, t.word(r, R.SPACE), t.word(r, R.SPACE_PARKED));
     this.#k.hub.wake(this.t.word(r, R.SPACE));
   }
 
   /** Wakes the waiters of ring `r` after a publish by the multicast path (same protocol). */
   published(r: number): void {
-    this.#published(this.t.base(r), r);
+    this.#published(r);
   }
 
   /** Wakes blocked publishers of ring `r` after a subscriber advanced (same protocol). */
   freed(r: number): void {
-    this.#freed(this.t.base(r), r);
+    this.#freed(r);
   }
 
   /** Writes a message into slot word `sl` (the multicast path). */
@@ -335,6 +326,6 @@ export class AsyncRings {
 
   /** Adds to ring `r`'s message and byte counters (the multicast path). */
   count(r: number, msgs: number, bytes: number, retries: number): void {
-    this.#count(this.t.base(r), msgs, bytes, retries);
+    this.#count(r, msgs, bytes, retries);
   }
 }

@@ -31,32 +31,33 @@ export class Multicast {
   /** Publishes `m` on topic ring `r`. Returns {@link Push.OK}, or {@link Push.FULL} when a blocking topic's slowest subscriber is a ring behind. */
   publish(r: number, m: Outgoing, senderPid: number): number {
     const i32 = this.#i32;
-    const b = this.#t.base(r);
-    const cap = i32[b + R.CAP]!;
+    const t = this.#t;
+    const cap = t.get(r, R.CAP);
+    const mask = cap - 1;
     let pos: number;
     let retries = 0;
-    if (i32[b + R.POLICY] !== Overflow.BLOCK) pos = Atomics.add(i32, b + R.HEAD, 1);
+    if (t.get(r, R.POLICY) !== Overflow.BLOCK) pos = Atomics.add(i32, t.word(r, R.HEAD), 1);
     else {
       for (;;) {
-        pos = Atomics.load(i32, b + R.HEAD);
-        if (((pos - Atomics.load(i32, b + R.GATE)) | 0) >= cap) {
+        pos = Atomics.load(i32, t.word(r, R.HEAD));
+        if (((pos - Atomics.load(i32, t.word(r, R.GATE))) | 0) >= cap) {
           // The cached gate says full: look at the subscribers' cursors themselves.
           const gate = this.minCursor(r, pos);
-          Atomics.store(i32, b + R.GATE, gate);
+          Atomics.store(i32, t.word(r, R.GATE), gate);
           if (((pos - gate) | 0) >= cap) {
-            Atomics.add(i32, b + R.FULL, 1);
-            if (retries) Atomics.add(i32, b + R.RETRIES, retries);
+            Atomics.add(i32, t.word(r, R.FULL), 1);
+            if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
             return Push.FULL;
           }
         }
-        if (Atomics.compareExchange(i32, b + R.HEAD, pos, (pos + 1) | 0) === pos) break;
+        if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + 1) | 0) === pos) break;
         retries++;
       }
     }
-    const sl = this.#t.slots(r) + (pos & (cap - 1)) * RS.SIZE;
-    Atomics.store(i32, sl + RS.SEQ, 0);
+    const sl = t.slot(r, pos & mask);
+    Atomics.store(i32, t.slotWord(sl, RS.SEQ), 0);
     this.#rings.write(sl, m, senderPid);
-    Atomics.store(i32, sl + RS.SEQ, (pos + 1) | 0);
+    Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + 1) | 0);
     this.#rings.count(r, 1, m.data.length, retries);
     this.#rings.published(r);
     return Push.OK;
@@ -65,12 +66,12 @@ export class Multicast {
   /** The least cursor of topic `r`'s subscribers, relative to `pos` (`pos` itself when there are none). */
   minCursor(r: number, pos: number): number {
     const i32 = this.#i32;
-    const b = this.#t.base(r);
+    const t = this.#t;
     let min = pos;
     for (let i = 0; i < R.MAX_SUBS; i++) {
-      const s = Atomics.load(i32, b + R.SUBS + i);
+      const s = Atomics.load(i32, t.word(r, R.SUBS + i));
       if (s === 0) continue;
-      const c = Atomics.load(i32, this.#subs.base(s - 1) + SB.CURSOR);
+      const c = Atomics.load(i32, this.#subs.word(s - 1, SB.CURSOR));
       if (((c - min) | 0) < 0) min = c;
     }
     return min;
@@ -83,52 +84,39 @@ export class Multicast {
    */
   receive(r: number, s: number, buf: MessageBuffer, caps?: Int32Array): number {
     const i32 = this.#i32;
-    const b = this.#t.base(r);
-    const cap = i32[b + R.CAP]!;
-    const sb = this.#subs.base(s);
+    const t = this.#t;
+    const cap = t.get(r, R.CAP);
+    const mask = cap - 1;
+    const subs = this.#subs;
     let missed = 0;
     for (;;) {
-      const cursor = i32[sb + SB.CURSOR]!;
-      const sl = this.#t.slots(r) + (cursor & (cap - 1)) * RS.SIZE;
-      const seq = Atomics.load(i32, sl + RS.SEQ);
+      const cursor = subs.get(s, SB.CURSOR);
+      const sl = t.slot(r, cursor & mask);
+      const seq = Atomics.load(i32, t.slotWord(sl, RS.SEQ));
       if (seq === ((cursor + 1) | 0)) {
         this.#rings.read(sl, buf, caps);
-        if (Atomics.load(i32, sl + RS.SEQ) === seq) {
-          Atomics.store(i32, sb + SB.CURSOR, (cursor + 1) | 0);
-          const total = missed + i32[sb + SB.PENDING]!;
+        if (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === seq) {
+          Atomics.store(i32, subs.word(s, SB.CURSOR), (cursor + 1) | 0);
+          const total = missed + subs.get(s, SB.PENDING);
           if (total) {
-            i32[sb + SB.PENDING] = 0;
-            i32[sb + SB.MISSED] = (i32[sb + SB.MISSED]! + total) | 0;
+            subs.set(s, SB.PENDING, 0);
+            subs.set(s, SB.MISSED, (subs.get(s, SB.MISSED) + total) | 0);
           }
-          if (i32[b + R.POLICY] === Overflow.BLOCK) this.#rings.freed(r);
+          if (t.get(r, R.POLICY) === Overflow.BLOCK) this.#rings.freed(r);
           return total;
         }
       }
-      const head = Atomics.load(i32, b + R.HEAD);
+      const head = Atomics.load(i32, t.word(r, R.HEAD));
       const behind = (head - cursor) | 0;
       if (behind <= cap) {
         // Nothing new (or its publisher is still writing it): the count waits for the next message.
-        if (missed) i32[sb + SB.PENDING] = (i32[sb + SB.PENDING]! + missed) | 0;
+        if (missed) subs.set(s, SB.PENDING, (subs.get(s, SB.PENDING) + missed) | 0);
         return EMPTY;
       }
       // Lapped: the oldest message still in the ring is at head - cap.
       missed += behind - cap;
-      Atomics.store(i32, sb + SB.CURSOR, (head - cap) | 0);
-      Atomics.add(i32, b + R.DROPS, behind - cap);
+      Atomics.store(i32, subs.word(s, SB.CURSOR), (head - cap) | 0);
+      Atomics.add(i32, t.word(r, R.DROPS), behind - cap);
     }
-  }
-
-  /** True when subscriber `s` of topic `r` has a message ready (or was lapped). */
-  ready(r: number, s: number): boolean {
-    const i32 = this.#i32;
-    const b = this.#t.base(r);
-    const cursor = Atomics.load(i32, this.#subs.base(s) + SB.CURSOR);
-    return ((Atomics.load(i32, b + R.HEAD) - cursor) | 0) !== 0 && this.#peekReady(r, cursor, i32[b + R.CAP]!, Atomics.load(i32, b + R.HEAD));
-  }
-
-  #peekReady(r: number, cursor: number, cap: number, head: number): boolean {
-    if (((head - cursor) | 0) > cap) return true;
-    const sl = this.#t.slots(r) + (cursor & (cap - 1)) * RS.SIZE;
-    return Atomics.load(this.#i32, sl + RS.SEQ) === ((cursor + 1) | 0);
   }
 }

@@ -69,11 +69,10 @@ export class Rings {
     i32[H.RFREE_HEAD] = next;
     if (next === 0) i32[H.RFREE_TAIL] = 0;
     this.#grace();
-    const b = t.base(r);
     // Every word but the generations goes back to zero.
     const gen = t.getU(r, R.GEN);
     const closedAt = t.getU(r, R.CLOSED_AT);
-    i32.fill(0, b, b + R.SIZE);
+    t.clear(r);
     t.setU(r, R.GEN, gen);
     t.setU(r, R.START, gen);
     t.setU(r, R.CLOSED_AT, closedAt);
@@ -81,9 +80,8 @@ export class Rings {
     t.set(r, R.POLICY, spec.policy);
     t.set(r, R.CAP, spec.capacity);
     t.set(r, R.OWNER, p);
-    const slots = t.slots(r);
     // Channel slots start at their position (Vyukov); topic slots at 0 (nothing published).
-    for (let i = 0; i < spec.capacity; i++) i32[slots + i * RS.SIZE + RS.SEQ] = spec.kind === RingKind.CHANNEL ? i : 0;
+    for (let i = 0; i < spec.capacity; i++) t.setSlot(t.slot(r, i), RS.SEQ, spec.kind === RingKind.CHANNEL ? i : 0);
     const head = k.procs.get(p, P.RING_HEAD);
     t.set(r, R.ONEXT, head);
     if (head !== 0) t.set(head - 1, R.OPREV, r + 1);

@@ -185,10 +185,8 @@ export class SlotTable {
 export { NONE };
 
 /**
- * Accessors over ring records, their registry words and their slots. The lock-free paths
- * (ipc/async.ts, ipc/multicast.ts) use {@link RingTable.word} once per operation and then
- * index `i32` with field constants from the record's base — the only arithmetic outside
- * this file, kept to `base + R.X` / `slot + RS.X`.
+ * Accessors over ring records, their registry words and their slots (a slot is named by its
+ * reference, as capability slots are). Small methods the JIT inlines; no allocation.
  */
 export class RingTable {
   readonly #i32: Int32Array;
@@ -209,9 +207,9 @@ export class RingTable {
     this.count = mm.nring;
   }
 
-  /** Int32 index of ring record `r` (add an `R` field to it). */
-  base(r: number): number {
-    return this.#base + r * R.SIZE;
+  /** Zeroes every word of ring record `r`. */
+  clear(r: number): void {
+    this.#i32.fill(0, this.#base + r * R.SIZE, this.#base + (r + 1) * R.SIZE);
   }
 
   word(r: number, f: number): number {
@@ -248,9 +246,23 @@ export class RingTable {
     Atomics.store(this.#u32, this.#reg + r, word);
   }
 
-  /** Int32 index of slot 0 of ring `r` (slot `i` is `+ i * RS.SIZE`). */
-  slots(r: number): number {
-    return this.#slotBase + r * this.#slotsPer * RS.SIZE;
+
+  /** Slot reference (Int32 index) of slot `i` of ring `r`; the other slot methods take it. */
+  slot(r: number, i: number): number {
+    return this.#slotBase + (r * this.#slotsPer + i) * RS.SIZE;
+  }
+
+  /** Int32 index of field `f` of slot `ref` (for atomics). */
+  slotWord(ref: number, f: number): number {
+    return ref + f;
+  }
+
+  getSlot(ref: number, f: number): number {
+    return this.#i32[ref + f]!;
+  }
+
+  setSlot(ref: number, f: number, v: number): void {
+    this.#i32[ref + f] = v;
   }
 
   /** Slots each ring has (the largest capacity). */
@@ -273,9 +285,9 @@ export class SubscriberTable {
     this.count = mm.nsub;
   }
 
-  /** Int32 index of subscriber record `s`. */
-  base(s: number): number {
-    return this.#base + s * SB.SIZE;
+  /** Int32 index of field `f` of subscriber record `s` (for atomics). */
+  word(s: number, f: number): number {
+    return this.#base + s * SB.SIZE + f;
   }
 
   get(s: number, f: number): number {
