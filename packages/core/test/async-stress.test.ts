@@ -112,4 +112,16 @@ describe('async stress', { timeout: 180_000 }, () => {
     );
     await finish(s, 'cpu0 producer', [0]);
   });
+
+  it('killing a worker blocked in receiveSync ends it promptly; the ring ends with its owner', async () => {
+    const s = setup([{ role: 'consumer', id: 0, count: 10, producers: 1, batch: 0 }], (p) => p.createChannel({ type: 'async', bufferSize: 4 }));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    expect(await s.workers[0]!.kill()).toMatchObject({ reason: 'killed' });
+    expect(performance.now() - t0).toBeLessThan(5000);
+    s.release();
+    await s.owner.exited;
+    expect(s.k.stats()).toMatchObject({ rings: 0, subscriptions: 0 });
+    await s.k.shutdown();
+  });
 });
