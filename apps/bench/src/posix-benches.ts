@@ -87,7 +87,7 @@ export async function nativeStream(arch: Arch, opts: SamplerOptions): Promise<St
   }
 }
 
-/** `messageport-stream`: the same bytes posted (copied) through a `MessagePort` between two workers, 8 chunks in flight. */
+/** `messageport-stream-1mib`: the same bytes posted (copied) through a `MessagePort` between two workers, 8 chunks in flight. */
 export async function messagePortStream(opts: SamplerOptions): Promise<StreamMeasurement> {
   const a = streamArgs(opts);
   const { port1, port2 } = new MessageChannel();

@@ -72,7 +72,7 @@ describe('pnpm bench', () => {
     }
     expect(report!.ratios.find((r) => r.id === 'small-call-rt/await-floor')!.target).toBe(1.5);
     const targetIds = new Set(report!.targets.map((t) => t.id));
-    for (const id of ['registry-lookup/map-get', 'small-call-rt/await-floor', 'small-call-rt-sync/call-floor', 'small-call-rt-xcpu/spin-rt-64b', 'main-to-worker-rt@p50', 'main-to-worker-rt-sync/small-call-rt-xcpu', 'main-to-worker-paced/piscina-paced']) {
+    for (const id of ['registry-lookup/map-get', 'small-call-rt/await-floor', 'small-call-rt-sync/call-floor', 'small-call-rt-xcpu/spin-rt-64b', 'main-to-worker-rt@p50', 'main-to-worker-rt-sync/small-call-rt-xcpu', 'main-to-worker-paced/piscina-paced', 'async-send@p50', 'async-send-batch@p50', 'async-xcpu-throughput/messageport-stream']) {
       expect(targetIds.has(id), id).toBe(true);
     }
     for (const t of report!.targets) expect(['pass', 'miss', 'unsupported']).toContain(t.status);

@@ -39,6 +39,18 @@ export const LANDED_CASES = {
   err: ['err.codes-stable', 'err.state-unchanged'],
   model: ['model.multi-cpu', 'model.kills'],
   large: ['large.copy', 'large.caps-batch', 'large.too-large', 'large.oom-rollback', 'large.cross-cpu'],
+  async: [
+    'async.fifo',
+    'async.batch',
+    'async.overflow-reject',
+    'async.overflow-drop-oldest',
+    'async.overflow-drop-newest',
+    'async.overflow-block',
+    'async.wake-waiting-consumer',
+    'async.close-drains',
+    'async.multi-producer-cross-cpu',
+  ],
+  topic: ['topic.fanout', 'topic.late-subscriber', 'topic.slow-subscriber', 'topic.unsubscribe', 'topic.publish-requires-send', 'topic.cleanup-on-exit'],
   mmu: [
     'mmu.map-translate',
     'mmu.unmap-faults',
@@ -64,24 +76,6 @@ export const PENDING_AREAS = {
   region: {
     feature: 'shared memory regions: mapping, permissions, reference counts, NUMA node',
     ids: ['region.map-share', 'region.permissions', 'region.refcount-free', 'region.numa-node'],
-  },
-  async: {
-    feature: 'asynchronous channels: lock-free rings, batches, overflow policies, cross-CPU wake-ups',
-    ids: [
-      'async.fifo',
-      'async.batch',
-      'async.overflow-reject',
-      'async.overflow-drop-oldest',
-      'async.overflow-drop-newest',
-      'async.overflow-block',
-      'async.wake-waiting-consumer',
-      'async.close-drains',
-      'async.multi-producer-cross-cpu',
-    ],
-  },
-  topic: {
-    feature: 'topics: one-to-many delivery with a cursor per subscriber',
-    ids: ['topic.fanout', 'topic.late-subscriber', 'topic.slow-subscriber', 'topic.unsubscribe', 'topic.publish-requires-send', 'topic.cleanup-on-exit'],
   },
   sec: {
     feature: 'security: rate limits, message filters, audit trail',

@@ -13,6 +13,11 @@ import { Processes } from './objects/process.js';
 import { Registry } from './objects/registry.js';
 import { TokenSource } from './objects/token-source.js';
 import { WaitQueues } from './objects/wait-queue.js';
+import { Rings } from './objects/ring.js';
+import { Topics } from './objects/topic.js';
+import { AsyncRings } from './ipc/async.js';
+import { AsyncHub } from './ipc/async-wait.js';
+import { Multicast } from './ipc/multicast.js';
 import { CpuState, H } from './records/layout.js';
 import type { MachineMemory } from './records/machine-memory.js';
 import { EndpointTable, ProcessTable, SlotTable } from './records/tables.js';
@@ -48,6 +53,12 @@ export class KernelContext {
   readonly large: LargeMessages;
   readonly sync: SyncIpc;
   readonly passive: PassiveIpc;
+  /** Async channels and topics: ring records (under the lock), their lock-free data paths, and this CPU's promise waiters. */
+  readonly rings: Rings;
+  readonly topics: Topics;
+  readonly async: AsyncRings;
+  readonly multicast: Multicast;
+  readonly hub: AsyncHub;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -75,6 +86,11 @@ export class KernelContext {
     this.large = new LargeMessages(this);
     this.sync = new SyncIpc(this);
     this.passive = new PassiveIpc(this);
+    this.rings = new Rings(this);
+    this.topics = new Topics(this);
+    this.async = new AsyncRings(this);
+    this.multicast = new Multicast(this.i32, this.async, this.topics.subs);
+    this.hub = new AsyncHub(this);
   }
 
   /**

@@ -15,6 +15,12 @@ export interface KernelOptions {
   endpoints?: number;
   /** Capability slots per process (default 256, at most 4096). */
   capSlots?: number;
+  /** Ring records shared by async channels and topics (default 64, at most 4096). */
+  rings?: number;
+  /** Slots per ring, a power of two (default 256, at most 65536): the largest `bufferSize`. 64 rings × 256 slots take 3 MiB. */
+  ringSlots?: number;
+  /** Topic subscriber records (default 128, at most 65535). */
+  subscribers?: number;
   /** CPUs including the calling thread's (default 8, at most 64): bounds {@link Kernel.spawnWorker}. */
   cpus?: number;
   /** Kernel clock (default: the real monotonic clock). A `ManualClock` makes timeouts deterministic on the main CPU. */
@@ -65,6 +71,10 @@ export interface KernelStats {
   processes: number;
   endpoints: number;
   capabilities: number;
+  /** Open async channels and topics. */
+  rings: number;
+  /** Topic subscriptions. */
+  subscriptions: number;
   freeFrames: number;
   usedFrames: number;
   /** Bytes of machine memory. */

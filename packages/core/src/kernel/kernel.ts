@@ -16,6 +16,7 @@ import { checkName } from './records/names.js';
 import { MainCpu } from './sched/main-cpu.js';
 import { KILLED } from './sched/worker-cpu.js';
 import { Syscalls } from './syscall.js';
+import { AsyncSyscalls, type RingStats } from './syscall-async.js';
 import { WorkerCpus } from './worker-cpus.js';
 
 export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
@@ -72,7 +73,7 @@ export class Kernel {
     this.clock = o.clock ?? new MonotonicClock();
     this.platform = o.platform ?? nodePlatform;
     const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
-    this.memory = MachineMemory.create({ frames: o.frames ?? 4096, processes: o.processes ?? 64, endpoints: o.endpoints ?? 256, capSlots: o.capSlots ?? 256, cpus });
+    this.memory = MachineMemory.create({ frames: o.frames ?? 4096, processes: o.processes ?? 64, endpoints: o.endpoints ?? 256, capSlots: o.capSlots ?? 256, cpus, rings: o.rings, ringSlots: o.ringSlots, subscribers: o.subscribers });
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
@@ -256,7 +257,7 @@ export class Kernel {
     let endpoints = 0;
     for (let p = 0; p < k.procs.count; p++) if (k.procs.live(p)) processes++;
     for (let e = 0; e < k.eps.count; e++) if (k.eps.open(e)) endpoints++;
-    return { processes, endpoints, capabilities: k.caps.usedSlots(), freeFrames: this.memory.phys.freeFrames, usedFrames: this.memory.phys.usedFrames, memoryBytes: k.i32[H.MEMORY_BYTES]! };
+    return { processes, endpoints, capabilities: k.caps.usedSlots(), rings: k.rings.openCount(), subscriptions: k.topics.openCount(), freeFrames: this.memory.phys.freeFrames, usedFrames: this.memory.phys.usedFrames, memoryBytes: k.i32[H.MEMORY_BYTES]! };
   }
 
   /**
@@ -266,6 +267,11 @@ export class Kernel {
    */
   snapshot(): KernelSnapshot {
     return { records: this.memory.snapshotRecords(), freeFrames: this.memory.phys.freeFrames, frames: this.memory.phys.snapshot() };
+  }
+
+  /** Counters of every open async channel and topic (messages, bytes, drops, full events, CAS retries). */
+  channelStats(): RingStats[] {
+    return new AsyncSyscalls(this.#k).allStats();
   }
 
   /** Counters of the big kernel lock. */

@@ -14,6 +14,9 @@ import { P } from './records/layout.js';
 import { MainCpu } from './sched/main-cpu.js';
 import { KILLED, type CpuRuntime } from './sched/worker-cpu.js';
 import type { Syscalls } from './syscall.js';
+import { AsyncChannel, channelSpec, type ChannelOptions } from './async-channel.js';
+import { asyncOwner, type AsyncOwner } from './async-handle.js';
+import { Topic, topicSpec, type TopicOptions } from './topic-handle.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -329,6 +332,33 @@ export class Process {
     } catch (e) {
       return rejected(e);
     }
+  }
+
+  // ---------------------------------------------------------------- async channels and topics
+
+  /** Creates an async channel (a lock-free ring) owned by this process; returns a handle with every right. See {@link AsyncChannel}. */
+  createChannel(options: ChannelOptions): CapHandle {
+    return this.#asyncOwner().sys.create(this.#p, this.pid, channelSpec(options, this.#k.mm.ringSlots));
+  }
+
+  /** The {@link AsyncChannel} a channel capability names (`InvalidCapability` otherwise). */
+  channel(handle: CapHandle): AsyncChannel {
+    return new AsyncChannel(this.#asyncOwner(), handle);
+  }
+
+  /** Creates a multicast topic owned by this process; returns a handle with every right. See {@link Topic}. */
+  createTopic(options?: TopicOptions): CapHandle {
+    return this.#asyncOwner().sys.create(this.#p, this.pid, topicSpec(options, this.#k.mm.ringSlots));
+  }
+
+  /** The {@link Topic} a topic capability names (`InvalidCapability` otherwise). */
+  topic(handle: CapHandle): Topic {
+    return new Topic(this.#asyncOwner(), handle);
+  }
+
+  #async: AsyncOwner | undefined;
+  #asyncOwner(): AsyncOwner {
+    return (this.#async ??= asyncOwner(this.#k, this.#p, this.pid, this.#rt.synchronous));
   }
 
   // ---------------------------------------------------------------- internals

@@ -218,7 +218,9 @@ export class Syscalls {
       const k = this.#k;
       const s = k.caps.find(p, handle);
       if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
-      if (k.slots.get(s, S.KIND) !== ObjectKind.Endpoint) throw new IpcError('InvalidArgument', 'only endpoint capabilities can be revoked');
+      const kind = k.slots.get(s, S.KIND);
+      if (kind === ObjectKind.Ring || kind === ObjectKind.Topic) return k.rings.revoke(p, handle, kind);
+      if (kind !== ObjectKind.Endpoint) throw new IpcError('InvalidArgument', 'only endpoint, channel and topic capabilities can be revoked');
       k.endpoints.revoke(p, handle);
     });
   }

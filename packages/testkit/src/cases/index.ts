@@ -1,5 +1,6 @@
 /** Every landed case, by id. */
 import type { LandedCaseId } from '../case-ids.js';
+import { asyncCases } from './async.js';
 import { capCases } from './cap.js';
 import { errCases } from './err.js';
 import { fastCases } from './fast.js';
@@ -9,6 +10,7 @@ import { modelCases } from './model.js';
 import { procCases } from './proc.js';
 import { regCases } from './reg.js';
 import { syncCases } from './sync.js';
+import { topicCases } from './topic.js';
 import type { CaseSpec } from './types.js';
 
 /** The specs of all landed cases; the type guarantees exactly one per id. */
@@ -22,4 +24,6 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...modelCases,
   ...mmuCases,
   ...largeCases,
+  ...asyncCases,
+  ...topicCases,
 };

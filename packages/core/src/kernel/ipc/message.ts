@@ -131,6 +131,7 @@ export class IpcMessages {
   checkObjectLive(kind: number, obj: number, gen: number): void {
     const k = this.#k;
     if (kind === ObjectKind.Endpoint) k.endpoints.checkLive(obj, gen);
+    else if (kind === ObjectKind.Ring || kind === ObjectKind.Topic) k.rings.checkLive(obj, gen);
     else if (kind === ObjectKind.Process) {
       if (!k.procs.live(obj) || k.procs.gen(obj) !== gen) throw new IpcError('InvalidCapability', 'the process is gone');
     }

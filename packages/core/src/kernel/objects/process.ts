@@ -99,6 +99,7 @@ export class Processes {
       k.wake.wake(c, ERR.ChannelClosed);
     }
     for (let e = procs.get(p, P.EHEAD); e !== NONE; e = procs.get(p, P.EHEAD)) k.endpoints.close(e);
+    k.rings.releaseOwnedBy(p);
     k.large.dropOutgoing(p);
     k.large.dropIncoming(p);
     k.caps.clear(p);

@@ -34,6 +34,8 @@ export const H = {
   NAME_BASE: 16,
   /** Buckets - 1 (a power of two minus one). */
   NAME_MASK: 17,
+  /** Free subscriber records, least recently freed first (index + 1; 0 = none). */
+  SUBFREE_HEAD: 18,
   /** Bits of a capability handle that index the slot. */
   SLOT_INDEX_BITS: 19,
   /** Free process records, least recently freed first (linked through `P.NEXT`). */
@@ -44,6 +46,18 @@ export const H = {
   EFREE_TAIL: 23,
   /** Start of the per-CPU lines (one line per CPU: its kernel-entry state word). */
   CPU_BASE: 24,
+  /** Start of the ring records ({@link R}); their registry words, slots and the subscriber records follow. */
+  RING_BASE: 25,
+  /** Ring records (async channels and topics share the pool). */
+  NRING: 26,
+  /** Slots per ring (a power of two): the largest `bufferSize`. */
+  RING_SLOTS: 27,
+  /** Free ring records, least recently freed first (index + 1; 0 = none; linked through `R.FREE_NEXT`). */
+  RFREE_HEAD: 28,
+  RFREE_TAIL: 29,
+  /** Subscriber records ({@link SB}). */
+  NSUB: 30,
+  SUBFREE_TAIL: 31,
   /** Big kernel lock (a ticket lock word), alone on its line with its counters. */
   LOCK: 32,
   /** Lock acquisitions (written by the holder). */
@@ -135,6 +149,10 @@ export const P = {
   LARGE_OUT: 53,
   /** Descriptor frame of a delivered, unread large message (0 = none). */
   LARGE_IN: 54,
+  /** Head of the list of rings and topics this process owns (ring index + 1; 0 = none). */
+  RING_HEAD: 55,
+  /** Head of the list of this process's subscriptions (subscriber index + 1; 0 = none). */
+  SUB_HEAD: 56,
   /** The kernel-owned message shadow ({@link M}): lines 4–8. */
   MSG: 64,
   SIZE: 144,
@@ -234,6 +252,114 @@ export const M = {
   CAPS: 64,
   CAP_WORDS: 4,
   SIZE: 80,
+} as const;
+
+/** Word of a CPU's line: its ring-operation epoch (odd while a lock-free ring operation runs; see ipc/async.ts). */
+export const CPU_RING_EPOCH = 1;
+
+/**
+ * Ring record words (async channels and topics): eight cache lines. Line 0 is the producers'
+ * (the claim counter they CAS or fetch-add), line 1 the consumers' (the channel's take counter),
+ * line 2 the space word blocked producers park on, line 3 read-mostly configuration, line 4
+ * the counters, line 5 the notification word consumers park on, lines 6–7 a topic's subscriber
+ * table.
+ * Positions are u32 counters that wrap; only their differences are compared.
+ */
+export const R = {
+  /** Next position producers claim. */
+  HEAD: 0,
+  /** Channel: next position consumers take. */
+  TAIL: 16,
+  /** Notification word (a line of its own: producers read WAITERS on every publish): bumped after a publish when {@link R.WAITERS} is non-zero. */
+  NOTIFY: 80,
+  /** Consumers waiting (spinning or parked) for a message: publishers bump NOTIFY. */
+  WAITERS: 81,
+  /** Consumers parked in `Atomics.wait`/`waitAsync` on NOTIFY: publishers notify. */
+  PARKED: 82,
+  /** Space word: bumped after a take when {@link R.SPACE_WAITERS} is non-zero. */
+  SPACE: 32,
+  SPACE_WAITERS: 33,
+  SPACE_PARKED: 34,
+  /** Topic (block policy): the least subscriber cursor a publisher last saw (a cache). */
+  GATE: 35,
+  /** Generation while open (as the registry word); the next incarnation's first while free (u32). */
+  GEN: 48,
+  /** First generation of the current (or last) incarnation. */
+  START: 49,
+  /** Generation the last incarnation had when it was released. */
+  CLOSED_AT: 50,
+  /** {@link RingKind}. */
+  KIND: 51,
+  /** {@link Overflow} policy. */
+  POLICY: 52,
+  /** Capacity in slots (a power of two ≤ the ring slots). */
+  CAP: 53,
+  /** Non-zero once closed: sends fail, receivers drain then see `ChannelClosed`. */
+  CLOSED: 54,
+  OWNER: 55,
+  /** Links in the owner's ring list (index + 1; 0 = none). */
+  ONEXT: 56,
+  OPREV: 57,
+  /** Next free ring record (index + 1; 0 = none). */
+  FREE_NEXT: 58,
+  /** Non-zero once a message with capabilities was sent: receivers take the lock to mint them. */
+  HAS_CAPS: 59,
+  /** Counters (u32, wrap): messages, payload bytes, dropped messages, times found full, CAS retries. */
+  MSGS: 64,
+  BYTES: 65,
+  DROPS: 66,
+  FULL: 67,
+  RETRIES: 68,
+  /** Topic: subscribers now. */
+  NSUBS: 69,
+  /** Topic: subscriber table (subscriber index + 1 per entry; 0 = empty). */
+  SUBS: 96,
+  MAX_SUBS: 32,
+  SIZE: 128,
+} as const;
+
+/** What a ring record is. */
+export const RingKind = { FREE: 0, CHANNEL: 1, TOPIC: 2 } as const;
+
+/** Overflow policies of a ring (`R.POLICY`). Topics use REJECT… as "lossy" and BLOCK. */
+export const Overflow = { REJECT: 0, DROP_OLDEST: 1, DROP_NEWEST: 2, BLOCK: 3, LOSSY: 4 } as const;
+
+/**
+ * Ring slot words: a small message in place (3 cache lines). `SEQ` is the slot's sequence
+ * (Vyukov's bounded MPMC queue for channels; a seqlock for topics).
+ */
+export const RS = {
+  SEQ: 0,
+  /** Payload length | capability count << 7 (the info word's low bits). */
+  INFO: 1,
+  TYPE: 2,
+  /** Sender pid, low and high 32 bits. */
+  SENDER_LO: 3,
+  SENDER_HI: 4,
+  /** 64 bytes of payload. */
+  DATA: 8,
+  /** Four capability snapshots (kind, object, generation, rights). */
+  CAPS: 24,
+  SIZE: 48,
+} as const;
+
+/** Subscriber record words: one cache line, written by its subscriber only (but for the kernel under the lock). */
+export const SB = {
+  /** Next position this subscriber reads. */
+  CURSOR: 0,
+  /** Generation while subscribed (u32, bumped on release; 0 never used). */
+  GEN: 1,
+  /** Topic ring index + 1 (0 = free). */
+  TOPIC: 2,
+  OWNER: 3,
+  /** Next in the owner's subscription list / the free list (index + 1; 0 = none). */
+  NEXT: 4,
+  PREV: 5,
+  /** Messages this subscriber missed (lossy topics), in total. */
+  MISSED: 6,
+  /** Missed messages not yet reported (reported with the next message received). */
+  PENDING: 7,
+  SIZE: 16,
 } as const;
 
 /** Register words per process frame (32 registers × 2 halves). */

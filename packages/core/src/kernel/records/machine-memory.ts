@@ -1,6 +1,6 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, P, PState, REG_WORDS, S } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, P, PState, R, REG_WORDS, RS, S, SB } from './layout.js';
 import { RegistryWord } from './registry-word.js';
 
 /** Sizes of the record pools carved out of machine memory. */
@@ -15,6 +15,12 @@ export interface MachineSizes {
   capSlots: number;
   /** CPUs, including CPU 0 (at most 64; default 64). */
   cpus?: number;
+  /** Ring records for async channels and topics (default 64, at most 4096). */
+  rings?: number;
+  /** Slots per ring, a power of two (default 256, at most 65536): the largest `bufferSize`. */
+  ringSlots?: number;
+  /** Topic subscriber records (default 128, at most 65535). */
+  subscribers?: number;
 }
 
 /** Bits needed to index `n` things (at least 1). */
@@ -56,6 +62,18 @@ export class MachineMemory {
   /** Int32 range of the kernel records (for state snapshots; register frames excluded). */
   readonly recordsStart: number;
   readonly recordsEnd: number;
+  /** Int32 index of the ring records (`R` in layout.ts); 0 when the memory has no rings. */
+  readonly ringBase: number;
+  readonly nring: number;
+  /** Slots per ring (a power of two). */
+  readonly ringSlots: number;
+  /** Int32 index of the ring registry table (one word per ring, a registry word). */
+  readonly ringRegBase: number;
+  /** Int32 index of the subscriber records (`SB`). */
+  readonly subBase: number;
+  readonly nsub: number;
+  /** Int32 index of the ring slots (`RS`; `ringSlots` per ring). */
+  readonly ringSlotBase: number;
   readonly #frames: Uint32Array[] = [];
   readonly #shadows: Uint32Array[] = [];
   readonly #shadowCaps: Int32Array[] = [];
@@ -84,6 +102,13 @@ export class MachineMemory {
     this.recordsStart = this.procBase;
     this.recordsEnd = this.frameBase;
     this.phys = PhysicalMemory.attach(buffer, h(H.PHYS_CTL));
+    this.ringBase = h(H.RING_BASE);
+    this.nring = h(H.NRING);
+    this.ringSlots = h(H.RING_SLOTS);
+    this.nsub = h(H.NSUB);
+    this.ringRegBase = this.ringBase + this.nring * R.SIZE;
+    this.subBase = this.ringRegBase + Math.ceil(this.nring / LINE_WORDS) * LINE_WORDS;
+    this.ringSlotBase = this.subBase + this.nsub * SB.SIZE;
     for (let p = 0; p < this.nproc; p++) {
       this.#frames.push(this.u32.subarray(this.frameBase + p * REG_WORDS, this.frameBase + (p + 1) * REG_WORDS));
       const m = this.procBase + p * P.SIZE + P.MSG;
@@ -96,14 +121,21 @@ export class MachineMemory {
   static create(sizes: MachineSizes): MachineMemory {
     const { frames, processes, endpoints, capSlots } = sizes;
     const cpus = sizes.cpus ?? 64;
+    const rings = sizes.rings ?? 64;
+    const ringSlots = sizes.ringSlots ?? 256;
+    const subscribers = sizes.subscribers ?? 128;
     for (const [k, v, max] of [
       ['processes', processes, 32767],
       ['endpoints', endpoints, 65535],
       ['capSlots', capSlots, 4096],
       ['cpus', cpus, 64],
+      ['rings', rings, 4096],
+      ['ringSlots', ringSlots, 65536],
+      ['subscribers', subscribers, 65535],
     ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new IpcError('InvalidArgument', `${k} must be an integer in [1, ${max}]`);
     }
+    if ((ringSlots & (ringSlots - 1)) !== 0) throw new IpcError('InvalidArgument', `ringSlots must be a power of two, got ${ringSlots}`);
     const line = (x: number) => Math.ceil(x / LINE_WORDS) * LINE_WORDS;
     let nameBuckets = 1;
     while (nameBuckets < endpoints) nameBuckets <<= 1;
@@ -126,7 +158,12 @@ export class MachineMemory {
     const wakeCap = processes * 4;
     w += wakeCap * 2;
     const physOffset = Math.ceil((w * 4) / FRAME_SIZE) * FRAME_SIZE;
-    const total = physOffset + PhysicalMemory.bytesNeeded(frames);
+    // The ring region comes after everything else, so no earlier offset moves.
+    const ringBase = line(Math.ceil((physOffset + PhysicalMemory.bytesNeeded(frames)) / 4));
+    const ringRegBase = ringBase + rings * R.SIZE;
+    const subBase = line(ringRegBase + rings);
+    const ringSlotBase = subBase + subscribers * SB.SIZE;
+    const total = (ringSlotBase + rings * ringSlots * RS.SIZE) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(total);
@@ -153,6 +190,14 @@ export class MachineMemory {
       [H.SLOT_INDEX_BITS, indexBits(capSlots)],
       [H.PHYS_CTL, physOffset],
       [H.MEMORY_BYTES, total],
+      [H.RING_BASE, ringBase],
+      [H.NRING, rings],
+      [H.RING_SLOTS, ringSlots],
+      [H.NSUB, subscribers],
+      [H.RFREE_HEAD, 1],
+      [H.RFREE_TAIL, rings],
+      [H.SUBFREE_HEAD, 1],
+      [H.SUBFREE_TAIL, subscribers],
     ];
     for (const [k, v] of header) i32[k] = v;
     // Free records in index order; each freed record goes to the back, so churn rotates.
@@ -191,6 +236,18 @@ export class MachineMemory {
     }
     i32[H.EFREE_HEAD] = 0;
     i32[H.EFREE_TAIL] = endpoints - 1;
+    // Rings and subscribers: free lists in index order (links are index + 1, 0 = none).
+    for (let r = 0; r < rings; r++) {
+      const b = ringBase + r * R.SIZE;
+      i32[b + R.GEN] = 1;
+      i32[b + R.START] = 1;
+      i32[b + R.FREE_NEXT] = r + 1 < rings ? r + 2 : 0;
+    }
+    for (let s = 0; s < subscribers; s++) {
+      const b = subBase + s * SB.SIZE;
+      i32[b + SB.GEN] = 1;
+      i32[b + SB.NEXT] = s + 1 < subscribers ? s + 2 : 0;
+    }
     PhysicalMemory.create({ frames, buffer, offset: physOffset });
     return new MachineMemory(buffer);
   }
@@ -235,8 +292,21 @@ export class MachineMemory {
     return this.#shadowCaps[p]!;
   }
 
-  /** Copy of every kernel record word (processes with their message shadows, registry, names, endpoints, slots) for state comparison. */
+  /** Int32 index of ring record `r`. */
+  ring(r: number): number {
+    return this.ringBase + r * R.SIZE;
+  }
+
+  /**
+   * Copy of every kernel record word (processes with their message shadows, registry, names,
+   * endpoints, slots; then the ring records, their registry words and the subscriber records)
+   * for state comparison. The ring slots (message payloads) are left out.
+   */
   snapshotRecords(): Int32Array {
-    return this.i32.slice(this.recordsStart, this.recordsEnd);
+    const a = this.recordsEnd - this.recordsStart;
+    const out = new Int32Array(a + (this.ringSlotBase - this.ringBase));
+    out.set(this.i32.subarray(this.recordsStart, this.recordsEnd));
+    out.set(this.i32.subarray(this.ringBase, this.ringSlotBase), a);
+    return out;
   }
 }

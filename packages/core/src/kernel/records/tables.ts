@@ -1,4 +1,4 @@
-import { E, NONE, P, PState, S } from './layout.js';
+import { E, NONE, P, PState, R, RS, S, SB } from './layout.js';
 import type { MachineMemory } from './machine-memory.js';
 import { makeId } from './ids.js';
 import { RegistryWord } from './registry-word.js';
@@ -183,3 +183,126 @@ export class SlotTable {
 }
 
 export { NONE };
+
+/**
+ * Accessors over ring records, their registry words and their slots (a slot is named by its
+ * reference, as capability slots are). Small methods the JIT inlines; no allocation.
+ */
+export class RingTable {
+  readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
+  readonly #base: number;
+  readonly #reg: number;
+  readonly #slotBase: number;
+  readonly #slotsPer: number;
+  readonly count: number;
+
+  constructor(mm: MachineMemory) {
+    this.#i32 = mm.i32;
+    this.#u32 = mm.u32;
+    this.#base = mm.ringBase;
+    this.#reg = mm.ringRegBase;
+    this.#slotBase = mm.ringSlotBase;
+    this.#slotsPer = mm.ringSlots;
+    this.count = mm.nring;
+  }
+
+  /** Zeroes every word of ring record `r`. */
+  clear(r: number): void {
+    this.#i32.fill(0, this.#base + r * R.SIZE, this.#base + (r + 1) * R.SIZE);
+  }
+
+  word(r: number, f: number): number {
+    return this.#base + r * R.SIZE + f;
+  }
+
+  get(r: number, f: number): number {
+    return this.#i32[this.#base + r * R.SIZE + f]!;
+  }
+
+  set(r: number, f: number, v: number): void {
+    this.#i32[this.#base + r * R.SIZE + f] = v;
+  }
+
+  getU(r: number, f: number): number {
+    return this.#u32[this.#base + r * R.SIZE + f]!;
+  }
+
+  setU(r: number, f: number, v: number): void {
+    this.#u32[this.#base + r * R.SIZE + f] = v;
+  }
+
+  /** Int32 index of ring `r`'s registry word. */
+  registryWord(r: number): number {
+    return this.#reg + r;
+  }
+
+  /** The registry word of ring `r` (its generation while open, 0 otherwise). */
+  registry(r: number): number {
+    return this.#u32[this.#reg + r]!;
+  }
+
+  setRegistry(r: number, word: number): void {
+    Atomics.store(this.#u32, this.#reg + r, word);
+  }
+
+
+  /** Slot reference (Int32 index) of slot `i` of ring `r`; the other slot methods take it. */
+  slot(r: number, i: number): number {
+    return this.#slotBase + (r * this.#slotsPer + i) * RS.SIZE;
+  }
+
+  /** Int32 index of field `f` of slot `ref` (for atomics). */
+  slotWord(ref: number, f: number): number {
+    return ref + f;
+  }
+
+  getSlot(ref: number, f: number): number {
+    return this.#i32[ref + f]!;
+  }
+
+  setSlot(ref: number, f: number, v: number): void {
+    this.#i32[ref + f] = v;
+  }
+
+  /** Slots each ring has (the largest capacity). */
+  get slotsPerRing(): number {
+    return this.#slotsPer;
+  }
+}
+
+/** Accessors over topic subscriber records. */
+export class SubscriberTable {
+  readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
+  readonly #base: number;
+  readonly count: number;
+
+  constructor(mm: MachineMemory) {
+    this.#i32 = mm.i32;
+    this.#u32 = mm.u32;
+    this.#base = mm.subBase;
+    this.count = mm.nsub;
+  }
+
+  /** Int32 index of field `f` of subscriber record `s` (for atomics). */
+  word(s: number, f: number): number {
+    return this.#base + s * SB.SIZE + f;
+  }
+
+  get(s: number, f: number): number {
+    return this.#i32[this.#base + s * SB.SIZE + f]!;
+  }
+
+  set(s: number, f: number, v: number): void {
+    this.#i32[this.#base + s * SB.SIZE + f] = v;
+  }
+
+  gen(s: number): number {
+    return this.#u32[this.#base + s * SB.SIZE + SB.GEN]!;
+  }
+
+  setGen(s: number, g: number): void {
+    Atomics.store(this.#u32, this.#base + s * SB.SIZE + SB.GEN, g);
+  }
+}

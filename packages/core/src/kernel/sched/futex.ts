@@ -64,6 +64,53 @@ export class FutexWaiter {
     }
   }
 
+  /** True when this waiter spins before it parks (more than one core). */
+  get spins(): boolean {
+    return this.#spinNs > 0;
+  }
+
+  /**
+   * Waits until `i32[word] !== seen` (a sequence word that wakers bump, shared by any number of
+   * waiters) or `timeoutMs` passes, with the same adaptive spin as {@link FutexWaiter.wait}.
+   * `parked` counts the waiters parked in `Atomics.wait` (the waker notifies only when it is
+   * non-zero). Returns true if the word changed, false on timeout.
+   */
+  waitChange(i32: Int32Array, word: number, seen: number, parked: number, timeoutMs: number): boolean {
+    const spinNs = this.#spinNs;
+    if (spinNs > 0) {
+      for (let i = 0; i < FAST_SPINS; i++) {
+        if (Atomics.load(i32, word) !== seen) {
+          if (this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          return true;
+        }
+      }
+    } else if (Atomics.load(i32, word) !== seen) return true;
+    const start = performance.now();
+    if (spinNs > 0) {
+      const spinEnd = start + spinNs / 1e6;
+      for (let i = 1; ; i++) {
+        if (Atomics.load(i32, word) !== seen) return true;
+        if ((i & 63) === 0 && performance.now() >= spinEnd) break;
+      }
+    }
+    const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
+    const parkedAt = performance.now();
+    Atomics.add(i32, parked, 1);
+    try {
+      for (;;) {
+        if (Atomics.load(i32, word) !== seen) {
+          this.#adapt((performance.now() - parkedAt) * 1e6);
+          return true;
+        }
+        const left = deadline === Infinity ? undefined : deadline - performance.now();
+        if (left !== undefined && left <= 0) return false;
+        Atomics.wait(i32, word, seen, left);
+      }
+    } finally {
+      Atomics.sub(i32, parked, 1);
+    }
+  }
+
   /**
    * After a park: a short one (the peer answered about a wake-up's time later) means spinning
    * that long would have avoided it — and avoids two CPUs parking in lockstep, each paying a
@@ -79,5 +126,14 @@ export class FutexWaiter {
 /** Wakes a waiter of {@link FutexWaiter.wait}: sets the word and notifies only if it parked. */
 export function wakeFutex(i32: Int32Array, word: number, parked: number): void {
   Atomics.store(i32, word, 1);
+  if (Atomics.load(i32, parked) !== 0) Atomics.notify(i32, word);
+}
+
+/**
+ * Wakes every waiter of {@link FutexWaiter.waitChange} (and `Atomics.waitAsync` waiters) on a
+ * sequence word: bumps it and notifies only if a waiter parked. One call wakes them all.
+ */
+export function wakeAllFutex(i32: Int32Array, word: number, parked: number): void {
+  Atomics.add(i32, word, 1);
   if (Atomics.load(i32, parked) !== 0) Atomics.notify(i32, word);
 }

@@ -1,0 +1,255 @@
+import type { CapHandle } from '../contracts/capability.js';
+import { IpcError } from '../contracts/errors.js';
+import { createMessageBuffer, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { Rights } from '../contracts/rights.js';
+import { checkInt, checkOptions } from './args.js';
+import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
+import { Outgoing, Push } from './ipc/async.js';
+import { M, Overflow, R, RingKind } from './records/layout.js';
+import type { RingStats } from './syscall-async.js';
+
+/** What an async channel does with a message sent while it is full. */
+export type OverflowPolicy = 'reject' | 'drop-oldest' | 'drop-newest' | 'block';
+
+/** Options of {@link Process.createChannel} (the VeridianOS `ChannelType.Asynchronous { bufferSize, overflowPolicy }`). */
+export interface ChannelOptions {
+  /** `'async'`: a lock-free ring of fixed slots. */
+  type: 'async';
+  /** Slots: a power of two up to `KernelOptions.ringSlots` (default 64). */
+  bufferSize?: number;
+  /**
+   * When full: `'reject'` (default: `sendAsync` rejects with `ChannelFull`), `'drop-oldest'`
+   * (the oldest queued message is discarded), `'drop-newest'` (the new message is discarded),
+   * `'block'` (the sender waits for space).
+   */
+  overflow?: OverflowPolicy;
+}
+
+const POLICIES: Readonly<Record<OverflowPolicy, number>> = { reject: Overflow.REJECT, 'drop-oldest': Overflow.DROP_OLDEST, 'drop-newest': Overflow.DROP_NEWEST, block: Overflow.BLOCK };
+
+/** Checks a ring size: a power of two in [1, max]. */
+export function checkBufferSize(v: unknown, max: number): number {
+  const n = v === undefined ? Math.min(64, max) : checkInt(v, 'bufferSize', 1, max);
+  if ((n & (n - 1)) !== 0) throw new IpcError('InvalidArgument', `bufferSize must be a power of two, got ${n}`);
+  return n;
+}
+
+/** Checks {@link ChannelOptions}; returns the ring spec. @internal */
+export function channelSpec(options: unknown, maxSlots: number): { kind: number; capacity: number; policy: number } {
+  const o = checkOptions<ChannelOptions>(options, 'channel options');
+  if (o.type !== 'async') throw new IpcError('InvalidArgument', `channel type must be 'async', got ${String(o.type)}`);
+  const overflow = o.overflow ?? 'reject';
+  if (typeof overflow !== 'string' || !Object.hasOwn(POLICIES, overflow)) throw new IpcError('InvalidArgument', `overflow must be one of ${Object.keys(POLICIES).join(', ')}, got ${String(overflow)}`);
+  return { kind: RingKind.CHANNEL, capacity: checkBufferSize(o.bufferSize, maxSlots), policy: POLICIES[overflow] };
+}
+
+/**
+ * An asynchronous channel: a bounded lock-free ring of fixed slots in machine memory, safe for
+ * any number of producers and consumers on any CPUs. Sending and receiving never take the
+ * kernel lock (only a message carrying capabilities does, to check and mint them); they check
+ * the capability on every call, so a revoked or closed channel is seen by the next operation.
+ * Messages are small (≤ 64 bytes, ≤ 4 capabilities). Received messages land in a buffer the
+ * channel reuses: read it before the next receive.
+ *
+ * @example
+ * ```ts
+ * kernel.spawn({ name: 'stream' }, async (proc) => {
+ *   const ch = proc.channel(proc.createChannel({ type: 'async', bufferSize: 256, overflow: 'block' }));
+ *   await ch.sendAsync({ type: 1, data: new TextEncoder().encode('tick') });
+ *   ch.close();
+ *   for await (const m of ch) console.log(m.type, m.bytes.subarray(0, m.length));
+ * });
+ * ```
+ */
+export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuffer> {
+  readonly #buf: MessageBuffer = createMessageBuffer();
+  readonly #snaps = new Int32Array(4 * M.CAP_WORDS);
+  readonly #batch: Outgoing[] = [];
+  readonly #policy: number;
+  readonly #tryReceive = (): MessageBuffer | undefined => (this.#take(this.#buf) ? this.#buf : undefined);
+
+  /** @internal use {@link Process.channel} */
+  constructor(o: AsyncOwner, handle: CapHandle) {
+    super(o, handle, RingKind.CHANNEL);
+    this.#policy = o.k.rings.t.get(this.r, R.POLICY);
+  }
+
+  /**
+   * Sends without ever blocking: true when the message is in the ring (under `drop-oldest`,
+   * after discarding the oldest), false when it was not taken (full under `reject` or `block`,
+   * or discarded under `drop-newest`). Throws `ChannelClosed`, `PermissionDenied`, … .
+   */
+  trySend(message: SmallMessage): boolean {
+    const m = this.outgoing(message);
+    const a = this.o.k.async;
+    a.enter();
+    try {
+      this.check(Rights.SEND);
+      if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
+      return a.push(this.r, m, this.o.pid) === Push.OK;
+    } finally {
+      a.leave();
+    }
+  }
+
+  /**
+   * Sends a message. Resolves at once when it is in the ring (or the policy dropped a message);
+   * when full, `reject` rejects with `ChannelFull` and `block` waits for space (`timeout`,
+   * `signal`). Allocates nothing when it does not wait.
+   */
+  sendAsync(message: SmallMessage, options?: AsyncWaitOptions): Promise<void> {
+    try {
+      if (this.#sendNow(message)) return RESOLVED;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options).then(NOTHING);
+  }
+
+  /** Worker CPUs: {@link AsyncChannel.sendAsync} that blocks the thread instead (spin, then park). */
+  sendSync(message: SmallMessage, options?: AsyncWaitOptions): void {
+    this.requireSync();
+    if (this.#sendNow(message)) return;
+    this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options);
+  }
+
+  /** True when sent (or dropped by the policy); false when a `block` ring is full; throws `ChannelFull` for `reject`. */
+  #sendNow(message: SmallMessage): boolean {
+    const m = this.outgoing(message);
+    const a = this.o.k.async;
+    a.enter();
+    try {
+      this.check(Rights.SEND);
+      if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
+      if (a.push(this.r, m, this.o.pid) !== Push.FULL) return true;
+    } finally {
+      a.leave();
+    }
+    if (this.#policy === Overflow.REJECT) throw new IpcError('ChannelFull', 'async channel full');
+    return false;
+  }
+
+  /**
+   * Sends `messages` in order with as few claims of the ring as their number allows (one per
+   * run of free slots); never blocks. Returns how many are in the ring: all of them unless it
+   * filled up (the rest were not taken — or, under `drop-newest`, were discarded).
+   */
+  sendBatch(messages: readonly SmallMessage[]): number {
+    if (!Array.isArray(messages)) throw new IpcError('InvalidArgument', 'messages must be an array');
+    const batch = this.#batch;
+    while (batch.length < messages.length && batch.length < 1024) batch.push(new Outgoing());
+    let sent = 0;
+    const a = this.o.k.async;
+    for (let from = 0; from < messages.length; ) {
+      const n = Math.min(batch.length, messages.length - from);
+      for (let i = 0; i < n; i++) this.outgoing(messages[from + i], batch[i]!);
+      a.enter();
+      let pushed = 0;
+      try {
+        this.check(Rights.SEND);
+        if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
+        while (pushed < n) {
+          const k = a.pushBatch(this.r, batch, pushed, n - pushed, this.o.pid);
+          if (k > 0) {
+            pushed += k;
+            continue;
+          }
+          // Full: the policy decides, one message at a time.
+          const res = a.push(this.r, batch[pushed]!, this.o.pid);
+          if (res !== Push.OK) break;
+          pushed++;
+        }
+      } finally {
+        a.leave();
+      }
+      sent += pushed;
+      if (pushed < n) break;
+      from += n;
+    }
+    return sent;
+  }
+
+  /** Receives without blocking: the channel's reused buffer, or `null` when empty. Throws `ChannelClosed` once closed and drained. */
+  tryReceive(): MessageBuffer | null {
+    return this.#take(this.#buf) ? this.#buf : null;
+  }
+
+  /**
+   * Receives into each buffer of `out` in turn until the ring is empty; returns how many were
+   * filled (0 when empty). Throws `ChannelClosed` only when closed, drained, and nothing was
+   * taken.
+   */
+  receiveBatch(out: MessageBuffer[]): number {
+    let n = 0;
+    try {
+      while (n < out.length && this.#take(out[n]!)) n++;
+    } catch (e) {
+      if (n === 0) throw e;
+    }
+    return n;
+  }
+
+  /** Waits for the next message (`timeout`, `signal`); woken across CPUs. Rejects with `ChannelClosed` once closed and drained. */
+  receiveAsync(options?: AsyncWaitOptions): Promise<MessageBuffer> {
+    return this.waitAsync(R.NOTIFY, R.WAITERS, R.PARKED, this.#tryReceive, options);
+  }
+
+  /** Worker CPUs: {@link AsyncChannel.receiveAsync} that blocks the thread (adaptive spin, then futex park). */
+  receiveSync(options?: AsyncWaitOptions): MessageBuffer {
+    return this.waitSync(R.NOTIFY, R.WAITERS, R.PARKED, this.#tryReceive, options);
+  }
+
+  /** `for await (const m of channel)`: every message until the channel is closed and drained. */
+  [Symbol.asyncIterator](): AsyncIterator<MessageBuffer> {
+    return this.iterate(() => this.receiveAsync());
+  }
+
+  /** Closes the channel (any capability to it): sends fail with `ChannelClosed`; receivers drain what was sent, then see `ChannelClosed`. */
+  close(): void {
+    this.o.sys.close(this.o.p, this.o.pid, this.handle, RingKind.CHANNEL);
+  }
+
+  /** The channel's counters (messages, bytes, drops, full events, CAS retries). */
+  stats(): RingStats {
+    return this.o.sys.stats(this.r);
+  }
+
+  /** Takes one message into `buf`: true if one was taken; throws once closed and drained. */
+  #take(buf: MessageBuffer): boolean {
+    const a = this.o.k.async;
+    if (this.hasCaps) return this.#takeWithCaps(buf);
+    a.enter();
+    try {
+      this.check(Rights.RECEIVE);
+      if (a.pop(this.r, buf)) return true;
+      if (a.closed(this.r) && !a.ready(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
+      return false;
+    } finally {
+      a.leave();
+    }
+  }
+
+  /** A ring that has carried capabilities: take and mint under the lock, with room checked first. */
+  #takeWithCaps(buf: MessageBuffer): boolean {
+    const { o } = this;
+    const a = o.k.async;
+    a.enter();
+    try {
+      this.check(Rights.RECEIVE);
+    } finally {
+      a.leave();
+    }
+    return o.sys.withRoom(o.p, o.pid, () => {
+      if (!a.pop(this.r, buf, this.#snaps)) {
+        if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
+        return false;
+      }
+      o.sys.mint(o.p, this.#snaps, buf.capCount, buf.caps);
+      return true;
+    });
+  }
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const NOTHING = (): void => undefined;
+

@@ -1,0 +1,331 @@
+import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
+import type { KernelContext } from '../context.js';
+import { CPU_RING_EPOCH, H, M, Overflow, R, RS } from '../records/layout.js';
+import type { RingTable } from '../records/tables.js';
+import { wakeAllFutex } from '../sched/futex.js';
+
+/** Results of a lock-free push. */
+export const Push = {
+  /** In the ring. */
+  OK: 0,
+  /** Full: not taken (reject and block policies). */
+  FULL: 1,
+  /** Full: the new message was dropped (drop-newest). */
+  DROPPED: 2,
+} as const;
+
+/**
+ * The message a lock-free operation carries, decoded once from the user's message: type,
+ * payload, capability snapshots (taken under the lock only when there are any).
+ */
+export class Outgoing {
+  type = 0;
+  data: Uint8Array = new Uint8Array(0);
+  capCount = 0;
+  readonly caps = new Int32Array(MAX_SMALL_CAPS * M.CAP_WORDS);
+}
+
+/**
+ * The lock-free data path of asynchronous channels: a bounded multi-producer multi-consumer
+ * queue of fixed slots in machine memory (Vyukov's: every slot carries a sequence number;
+ * a producer claims position `pos` by a compare-and-swap on the head once the slot's sequence
+ * equals `pos`, writes the slot and publishes it by storing `pos + 1`; a consumer claims it by a
+ * CAS on the tail once the sequence is `pos + 1`, reads it and frees it by storing
+ * `pos + capacity`). No kernel lock is taken; nothing is allocated. Waking a waiting consumer
+ * (or a producer blocked on a full ring) costs a load of the waiter count when nobody waits.
+ *
+ * Each operation is bracketed by this CPU's ring epoch (odd inside) while other CPUs exist, so
+ * a released ring record is not reused under an operation still running on it (objects/ring.ts).
+ */
+export class AsyncRings {
+  readonly #k: KernelContext;
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #epoch: number;
+  readonly #slot0: number;
+  readonly #views: (Uint8Array | undefined)[] = [];
+  readonly t: RingTable;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+    this.#i32 = k.i32;
+    this.#u8 = new Uint8Array(k.mm.buffer);
+    this.#epoch = k.mm.cpuState(k.cpu) + CPU_RING_EPOCH;
+    this.t = k.rings.t;
+    this.#slot0 = k.mm.ringSlotBase;
+  }
+
+  /** Enters a lock-free ring operation (RCU read side). */
+  enter(): void {
+    if (this.#i32[H.SHARED] !== 0) Atomics.add(this.#i32, this.#epoch, 1);
+  }
+
+  /** Leaves it. */
+  leave(): void {
+    if ((this.#i32[this.#epoch]! & 1) !== 0) Atomics.add(this.#i32, this.#epoch, 1);
+  }
+
+  /** True when ring `r` is closed. */
+  closed(r: number): boolean {
+    return Atomics.load(this.#i32, this.t.word(r, R.CLOSED)) !== 0;
+  }
+
+  /**
+   * Pushes `m` into channel ring `r` from `senderPid` under the ring's policy (drop-oldest
+   * makes room by discarding the oldest message). Returns a {@link Push} result.
+   */
+  push(r: number, m: Outgoing, senderPid: number): number {
+    const i32 = this.#i32;
+    const t = this.t;
+        const cap = t.get(r, R.CAP);
+    const mask = cap - 1;
+    let retries = 0;
+    if (i32[H.SHARED] === 0) {
+      // One CPU (one thread; another CPU only starts from this thread, between operations): the
+      // same protocol with plain loads and stores.
+      const pos = t.get(r, R.HEAD);
+      const sl = t.slot(r, pos & mask);
+      if (t.getSlot(sl, RS.SEQ) === pos) {
+        t.set(r, R.HEAD, (pos + 1) | 0);
+        this.#write(sl, m, senderPid);
+        t.setSlot(sl, RS.SEQ, (pos + 1) | 0);
+        this.#count(r, 1, m.data.length, 0);
+        if (t.get(r, R.WAITERS) !== 0) this.#published(r);
+        return Push.OK;
+      }
+    }
+    for (;;) {
+      const pos = Atomics.load(i32, t.word(r, R.HEAD));
+      const sl = t.slot(r, pos & mask);
+      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - pos) | 0;
+      if (dif === 0) {
+        if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + 1) | 0) === pos) {
+          this.#write(sl, m, senderPid);
+          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + 1) | 0);
+          this.#count(r, 1, m.data.length, retries);
+          this.#published(r);
+          return Push.OK;
+        }
+        retries++;
+      } else if (dif < 0) {
+        // Full.
+        Atomics.add(i32, t.word(r, R.FULL), 1);
+        const policy = t.get(r, R.POLICY);
+        if (policy === Overflow.DROP_OLDEST) {
+          if (this.pop(r, null)) Atomics.add(i32, t.word(r, R.DROPS), 1);
+          continue;
+        }
+        if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+        if (policy === Overflow.DROP_NEWEST) {
+          Atomics.add(i32, t.word(r, R.DROPS), 1);
+          return Push.DROPPED;
+        }
+        return Push.FULL;
+      } else retries++;
+    }
+  }
+
+  /**
+   * Pushes `n` messages of `batch` (from index `from`) with one claim of the head when that
+   * many slots are free; fewer when the ring has less room. Returns how many were pushed (all
+   * of them, or as many as fit: the policy applies to the rest, by the caller).
+   */
+  pushBatch(r: number, batch: readonly Outgoing[], from: number, n: number, senderPid: number): number {
+    const i32 = this.#i32;
+    const t = this.t;
+        const cap = t.get(r, R.CAP);
+    const mask = cap - 1;
+    let retries = 0;
+    const local = i32[H.SHARED] === 0;
+    for (;;) {
+      const pos = Atomics.load(i32, t.word(r, R.HEAD));
+      let k = 0;
+      if (local) {
+        // One CPU: plain loads and stores (see push).
+        while (k < n && k < cap && t.getSlot(t.slot(r, (pos + k) & mask), RS.SEQ) === ((pos + k) | 0)) k++;
+        if (k === 0) return 0;
+        t.set(r, R.HEAD, (pos + k) | 0);
+        let bytes = 0;
+        for (let j = 0; j < k; j++) {
+          const m = batch[from + j]!;
+          const sl = t.slot(r, (pos + j) & mask);
+          this.#write(sl, m, senderPid);
+          bytes += m.data.length;
+          t.setSlot(sl, RS.SEQ, (pos + j + 1) | 0);
+        }
+        this.#count(r, k, bytes, 0);
+        if (t.get(r, R.WAITERS) !== 0) this.#published(r);
+        return k;
+      }
+      // Slots free for positions pos, pos+1, …: their sequence equals their position.
+      while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === ((pos + k) | 0)) k++;
+      if (k === 0) {
+        if (((Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - pos) | 0) < 0) {
+          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          return 0;
+        }
+        retries++;
+        continue;
+      }
+      if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + k) | 0) !== pos) {
+        retries++;
+        continue;
+      }
+      let bytes = 0;
+      for (let j = 0; j < k; j++) {
+        const m = batch[from + j]!;
+        const sl = t.slot(r, (pos + j) & mask);
+        this.#write(sl, m, senderPid);
+        bytes += m.data.length;
+        Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + j + 1) | 0);
+      }
+      this.#count(r, k, bytes, retries);
+      this.#published(r);
+      return k;
+    }
+  }
+
+  /**
+   * Takes the oldest message of channel ring `r` into `buf` (or discards it when `buf` is
+   * null). Returns false when the ring is empty. Capability snapshots land in `caps` (the
+   * caller mints them). Lock-free.
+   */
+  pop(r: number, buf: MessageBuffer | null, caps?: Int32Array): boolean {
+    const i32 = this.#i32;
+    const t = this.t;
+        const cap = t.get(r, R.CAP);
+    const mask = cap - 1;
+    let retries = 0;
+    if (i32[H.SHARED] === 0) {
+      // One CPU: plain loads and stores (see push).
+      const pos = t.get(r, R.TAIL);
+      const sl = t.slot(r, pos & mask);
+      if (t.getSlot(sl, RS.SEQ) !== ((pos + 1) | 0)) return false;
+      t.set(r, R.TAIL, (pos + 1) | 0);
+      if (buf) this.read(sl, buf, caps);
+      t.setSlot(sl, RS.SEQ, (pos + cap) | 0);
+      if (t.get(r, R.SPACE_WAITERS) !== 0) this.#freed(r);
+      return true;
+    }
+    for (;;) {
+      const pos = Atomics.load(i32, t.word(r, R.TAIL));
+      const sl = t.slot(r, pos & mask);
+      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - ((pos + 1) | 0)) | 0;
+      if (dif === 0) {
+        if (Atomics.compareExchange(i32, t.word(r, R.TAIL), pos, (pos + 1) | 0) === pos) {
+          if (buf) this.read(sl, buf, caps);
+          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + cap) | 0);
+          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          this.#freed(r);
+          return true;
+        }
+        retries++;
+      } else if (dif < 0) {
+        if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+        return false;
+      } else retries++;
+    }
+  }
+
+  /** True when channel ring `r` has a message ready at its tail. */
+  ready(r: number): boolean {
+    const i32 = this.#i32;
+    const t = this.t;
+    const pos = Atomics.load(i32, t.word(r, R.TAIL));
+    const sl = t.slot(r, pos & (t.get(r, R.CAP) - 1));
+    return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === ((pos + 1) | 0);
+  }
+
+  /** Writes a message into the slot at word `sl` (its sequence is the caller's). */
+  #write(sl: number, m: Outgoing, senderPid: number): void {
+    const t = this.t;
+    const data = m.data;
+    const n = data.length;
+    t.setSlot(sl, RS.INFO, n | (m.capCount << 7));
+    t.setSlot(sl, RS.TYPE, m.type | 0);
+    t.setSlot(sl, RS.SENDER_LO, senderPid % 0x100000000 | 0);
+    t.setSlot(sl, RS.SENDER_HI, Math.floor(senderPid / 0x100000000));
+    if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
+    const nc = m.capCount * M.CAP_WORDS;
+    for (let i = 0; i < nc; i++) t.setSlot(sl, RS.CAPS + i, m.caps[i]!);
+  }
+
+  /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
+  read(sl: number, buf: MessageBuffer, caps?: Int32Array): void {
+    const t = this.t;
+    const info = t.getSlot(sl, RS.INFO);
+    const n = info & 0x7f;
+    const nc = (info >>> 7) & 0x7;
+    buf.type = t.getSlot(sl, RS.TYPE) >>> 0;
+    buf.sender = (t.getSlot(sl, RS.SENDER_HI) >>> 0) * 0x100000000 + (t.getSlot(sl, RS.SENDER_LO) >>> 0);
+    buf.flags = 0;
+    buf.capCount = nc;
+    buf.large = null;
+    buf.largeCaps = null;
+    const bytes = buf.bytes;
+    // One copy of the slot's 64 bytes (element loads from shared memory cost far more than a
+    // set), then the tail past the length is cleared in the receiver's own memory.
+    bytes.set(this.#view(sl));
+    if (n < 64) bytes.fill(0, n);
+    buf.length = n;
+    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = t.getSlot(sl, RS.CAPS + i);
+  }
+
+  #count(r: number, msgs: number, bytes: number, retries: number): void {
+    const i32 = this.#i32;
+    const t = this.t;
+    if (i32[H.SHARED] === 0) {
+      // One CPU: nobody else writes the counters.
+      t.set(r, R.MSGS, (t.get(r, R.MSGS) + msgs) | 0);
+      t.set(r, R.BYTES, (t.get(r, R.BYTES) + bytes) | 0);
+      return;
+    }
+    Atomics.add(i32, t.word(r, R.MSGS), msgs);
+    Atomics.add(i32, t.word(r, R.BYTES), bytes);
+    if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+  }
+
+  /** The 64 payload bytes of the slot at word `sl` (a view made once per slot, so reading allocates nothing after the first time). */
+  #view(sl: number): Uint8Array {
+    const i = (sl - this.#slot0) / RS.SIZE;
+    return (this.#views[i] ??= new Uint8Array(this.#k.mm.buffer, this.t.slotWord(sl, RS.DATA) * 4, 64));
+  }
+
+  /** After a publish: wake the consumers that wait (one notify for all), if any. */
+  #published(r: number): void {
+    const i32 = this.#i32;
+    const t = this.t;
+    if (Atomics.load(i32, t.word(r, R.WAITERS)) === 0) return;
+    wakeAllFutex(i32, t.word(r, R.NOTIFY), t.word(r, R.PARKED));
+    this.#k.hub.wake(this.t.word(r, R.NOTIFY));
+  }
+
+  /** After a take: wake the producers blocked on a full ring, if any. */
+  #freed(r: number): void {
+    const i32 = this.#i32;
+    const t = this.t;
+    if (Atomics.load(i32, t.word(r, R.SPACE_WAITERS)) === 0) return;
+    wakeAllFutex(i32, t.word(r, R.SPACE), t.word(r, R.SPACE_PARKED));
+    this.#k.hub.wake(this.t.word(r, R.SPACE));
+  }
+
+  /** Wakes the waiters of ring `r` after a publish by the multicast path (same protocol). */
+  published(r: number): void {
+    this.#published(r);
+  }
+
+  /** Wakes blocked publishers of ring `r` after a subscriber advanced (same protocol). */
+  freed(r: number): void {
+    this.#freed(r);
+  }
+
+  /** Writes a message into slot word `sl` (the multicast path). */
+  write(sl: number, m: Outgoing, senderPid: number): void {
+    this.#write(sl, m, senderPid);
+  }
+
+  /** Adds to ring `r`'s message and byte counters (the multicast path). */
+  count(r: number, msgs: number, bytes: number, retries: number): void {
+    this.#count(r, msgs, bytes, retries);
+  }
+}

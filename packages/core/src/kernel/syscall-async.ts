@@ -1,0 +1,163 @@
+import { IpcError } from '../contracts/errors.js';
+import { Rights } from '../contracts/rights.js';
+import type { KernelContext } from './context.js';
+import { M, P, R, RingKind, S, SB } from './records/layout.js';
+import { Rings, type RingSpec } from './objects/ring.js';
+
+/** Counters of one async channel or topic (u32, they wrap). */
+export interface RingStats {
+  /** Registry id of the ring (generation × 65536 + index). */
+  readonly id: number;
+  readonly kind: 'channel' | 'topic';
+  /** Messages sent or published. */
+  readonly messages: number;
+  /** Payload bytes sent or published. */
+  readonly bytes: number;
+  /** Messages dropped by the overflow policy (channels), or missed by lapped subscribers (lossy topics). */
+  readonly drops: number;
+  /** Times a sender found the ring full. */
+  readonly fullEvents: number;
+  /** Compare-and-swap retries (contention between CPUs). */
+  readonly casRetries: number;
+  /** Messages in the ring now (channels). */
+  readonly queued: number;
+  readonly capacity: number;
+  readonly closed: boolean;
+  /** Topics: subscribers now. */
+  readonly subscribers: number;
+}
+
+/**
+ * The kernel entries of async channels and topics: create, close, subscribe, unsubscribe, and
+ * the capability snapshot and mint of the messages that carry capabilities. Each takes the big
+ * kernel lock once, checks (may throw, writes nothing), then commits. Sends and receives
+ * themselves never come here (ipc/async.ts, ipc/multicast.ts).
+ */
+export class AsyncSyscalls {
+  readonly #k: KernelContext;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  #locked<T>(p: number, pid: number, fn: () => T): T {
+    const k = this.#k;
+    k.lock();
+    try {
+      if (!k.procs.live(p) || k.procs.pid(p) !== pid) throw new IpcError('ProcessNotFound', `process ${pid} has exited`);
+      if (Atomics.load(k.i32, k.procs.word(p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', 'process was killed');
+      return fn();
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /** Creates a channel or topic ring owned by `p`; returns a handle with every right. */
+  create(p: number, pid: number, spec: RingSpec): number {
+    return this.#locked(p, pid, () => {
+      this.#k.rings.checkCreate(p, spec);
+      return this.#k.rings.create(p, spec);
+    });
+  }
+
+  /**
+   * Resolves `handle` (a channel or topic capability of `p` with `rights`): returns the ring
+   * index and writes the slot reference, its tag and the generation into `out[0..2]` (the
+   * cache the lock-free path checks against).
+   */
+  resolve(p: number, pid: number, handle: number, kind: number, rights: number, out: Int32Array): number {
+    return this.#locked(p, pid, () => {
+      const k = this.#k;
+      const r = k.rings.resolve(p, handle, Rings.objectKind(kind), rights);
+      const s = k.rings.lastSlot;
+      out[0] = s;
+      out[1] = k.slots.get(s, S.TAG);
+      out[2] = k.slots.gen(s) | 0;
+      return r;
+    });
+  }
+
+  /** Closes the ring behind `handle` (any right on it): receivers drain, then see `ChannelClosed`. */
+  close(p: number, pid: number, handle: number, kind: number): void {
+    this.#locked(p, pid, () => {
+      const k = this.#k;
+      k.rings.close(k.rings.resolve(p, handle, Rings.objectKind(kind), Rights.NONE));
+    });
+  }
+
+  /** Subscribes `p` to the topic behind `handle` (needs RECEIVE); returns the subscriber record and writes its generation to `out[0]`. */
+  subscribe(p: number, pid: number, handle: number, out: Int32Array): number {
+    return this.#locked(p, pid, () => {
+      const k = this.#k;
+      const r = k.rings.resolve(p, handle, Rings.objectKind(RingKind.TOPIC), Rights.RECEIVE);
+      if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', 'topic closed');
+      k.topics.checkSubscribe(r);
+      const s = k.topics.subscribe(p, r);
+      out[0] = k.topics.subs.gen(s) | 0;
+      return s;
+    });
+  }
+
+  /** Ends subscription `s` of `p` (generation `gen`); a subscription already ended is left alone. */
+  unsubscribe(p: number, pid: number, s: number, gen: number): void {
+    this.#locked(p, pid, () => {
+      const k = this.#k;
+      if (k.topics.live(s, gen) && k.topics.subs.get(s, SB.OWNER) === p) k.topics.unsubscribe(s);
+    });
+  }
+
+  /** Snapshots the capabilities `handles` of `p` for a message (live, with SHARE) into `out`. Writes nothing else. */
+  snapshotCaps(p: number, pid: number, handles: readonly number[], out: Int32Array): void {
+    this.#locked(p, pid, () => {
+      for (let i = 0; i < handles.length; i++) this.#k.messages.snapshotCap(p, handles[i]!, out, i * M.CAP_WORDS);
+    });
+  }
+
+  /**
+   * Lock held by the caller ({@link AsyncSyscalls.withRoom}): mints `n` snapshots into `p`'s
+   * space, writing the handles to `handles`.
+   */
+  mint(p: number, snaps: Int32Array, n: number, handles: Uint32Array): void {
+    for (let i = 0; i < n; i++) handles[i] = this.#k.messages.mint(p, snaps, i * M.CAP_WORDS);
+  }
+
+  /**
+   * Runs `take` under the lock once `p` has room for four capabilities (`OutOfMemory` before
+   * anything is taken otherwise), so a message carrying capabilities is taken and minted as one
+   * step.
+   */
+  withRoom<T>(p: number, pid: number, take: () => T): T {
+    return this.#locked(p, pid, () => {
+      if (this.#k.caps.freeSlots(p) < 4) throw new IpcError('OutOfMemory', "receiver's capability space has no room for a message's capabilities");
+      return take();
+    });
+  }
+
+  /** Counters of ring `r`. */
+  stats(r: number): RingStats {
+    const t = this.#k.rings.t;
+    const u = (f: number) => t.get(r, f) >>> 0;
+    const kind = t.get(r, R.KIND) === RingKind.TOPIC ? 'topic' : 'channel';
+    return {
+      id: t.getU(r, R.GEN) * 0x10000 + r,
+      kind,
+      messages: u(R.MSGS),
+      bytes: u(R.BYTES),
+      drops: u(R.DROPS),
+      fullEvents: u(R.FULL),
+      casRetries: u(R.RETRIES),
+      queued: kind === 'channel' ? (t.get(r, R.HEAD) - t.get(r, R.TAIL)) >>> 0 : 0,
+      capacity: t.get(r, R.CAP),
+      closed: t.get(r, R.CLOSED) !== 0,
+      subscribers: kind === 'topic' ? t.get(r, R.NSUBS) : 0,
+    };
+  }
+
+  /** Counters of every open ring. */
+  allStats(): RingStats[] {
+    const t = this.#k.rings.t;
+    const out: RingStats[] = [];
+    for (let r = 0; r < t.count; r++) if (t.registry(r) !== 0) out.push(this.stats(r));
+    return out;
+  }
+}
