@@ -2,7 +2,7 @@ import type { CapHandle } from '../contracts/capability.js';
 import { IpcError } from '../contracts/errors.js';
 import { createMessageBuffer, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { Rights } from '../contracts/rights.js';
-import { checkInt, checkOptions } from './args.js';
+import { checkInt, checkOptions, rejected } from './args.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
 import { Outgoing, Push } from './ipc/async.js';
 import { M, Overflow, R, RingKind } from './records/layout.js';
@@ -101,7 +101,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     try {
       if (this.#sendNow(message)) return RESOLVED;
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
     return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options).then(NOTHING);
   }

@@ -1,6 +1,6 @@
 import { IpcError } from '../contracts/errors.js';
 import { MAX_SMALL_CAPS, MAX_SMALL_DATA } from '../contracts/message.js';
-import { checkHandle, checkMessage, checkTimeout } from './args.js';
+import { checkHandle, checkMessage, checkTimeout, rejected } from './args.js';
 import type { KernelContext } from './context.js';
 import type { AsyncWaiter } from './ipc/async-wait.js';
 import { Outgoing } from './ipc/async.js';
@@ -145,7 +145,7 @@ export abstract class RingHandle {
       if (wait.signal?.aborted) return Promise.reject(abortError(wait.signal));
       first = attempt();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e);
     }
     if (first !== undefined) return Promise.resolve(first);
     if (wait.timeoutNs === 0) return Promise.reject(new IpcError('Timeout', 'nothing ready and timeout 0'));
@@ -166,7 +166,7 @@ export abstract class RingHandle {
             v = attempt();
           } catch (e) {
             done();
-            reject(e);
+            reject(e instanceof Error ? e : new Error(String(e as string)));
             return true;
           }
           if (v === undefined) return false;
@@ -252,9 +252,9 @@ export abstract class RingHandle {
           throw e;
         }
       },
-      return: async (): Promise<IteratorResult<T>> => {
+      return: (): Promise<IteratorResult<T>> => {
         ended = true;
-        return { value: undefined, done: true };
+        return Promise.resolve({ value: undefined, done: true });
       },
     };
   }

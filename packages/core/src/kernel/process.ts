@@ -9,6 +9,7 @@ import type { KernelContext } from './context.js';
 import type { BlockingOptions, EndpointOptions } from './kernel-types.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
 import { ProcessValidator } from './process-validate.js';
+import { serveLoop } from './serve-loop.js';
 import { checkName } from './records/names.js';
 import { P } from './records/layout.js';
 import { MainCpu } from './sched/main-cpu.js';
@@ -20,8 +21,6 @@ import { Topic, topicSpec, type TopicOptions } from './topic-handle.js';
 
 const EMPTY = new Uint8Array(0);
 
-/** Reply failures that are the reply's own fault: {@link Process.serve} fails the call with them. */
-const UNDELIVERABLE_REPLY: ReadonlySet<string> = new Set(['MessageTooLarge', 'PermissionDenied', 'InvalidCapability', 'OutOfMemory', 'InvalidArgument', 'ChannelClosed']);
 
 /**
  * A process as its own code sees it: one thread of control holding capability handles.
@@ -284,37 +283,7 @@ export class Process {
     const passive = rt instanceof MainCpu;
     if (passive) rt.setPassive(this.#p, this.#sys.receiveEndpoint(this.#p, this.pid, ep), handler, createMessageBuffer());
     try {
-      let m = await this.receive(ep);
-      for (;;) {
-        let response: SmallMessage | undefined;
-        let failure: IpcError | undefined;
-        try {
-          response = handler(m);
-        } catch (err) {
-          if (!(err instanceof IpcError)) throw err;
-          failure = err;
-        }
-        if (!(m.flags & MessageFlags.CALL)) m = await this.receive(ep);
-        else if (failure) {
-          this.#tryReplyError(m.sender, failure.code);
-          m = await this.receive(ep);
-        } else {
-          const caller = m.sender;
-          try {
-            m = await this.replyReceive(caller, response!, ep);
-          } catch (err) {
-            if (!(err instanceof IpcError) || this.#dying()) throw err;
-            // The caller gave up or died (ProcessNotFound, InvalidState): serve the others.
-            // An undeliverable reply fails the call with its error instead of stopping the server.
-            if (UNDELIVERABLE_REPLY.has(err.code)) this.#tryReplyError(caller, err.code);
-            else if (err.code !== 'ProcessNotFound' && err.code !== 'InvalidState') throw err;
-            m = await this.receive(ep);
-          }
-        }
-      }
-    } catch (err) {
-      if (err instanceof IpcError && err.code === 'ChannelClosed' && !this.#dying()) return;
-      throw err;
+      await serveLoop({ receive: (e) => this.receive(e), replyReceive: (to, r, e) => this.replyReceive(to, r, e), replyError: (to, code) => this.#tryReplyError(to, code), dying: () => this.#dying() }, ep, handler);
     } finally {
       if (passive) rt.clearPassive(this.#p);
     }
