@@ -1,5 +1,6 @@
 import { createKernel, type Arch } from '@veridian/core';
 import { FD_CLOEXEC, F_SETFD, O_CREAT, O_RDWR, createPosix, posixFor } from '@veridian/posix';
+import { inspect } from 'node:util';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { resultOf, workerUrl } from './floors.js';
 import { summarize, type Measurement, type SamplerOptions } from './sampler.js';
@@ -20,6 +21,14 @@ export interface StreamMeasurement extends Measurement {
 }
 
 const CHUNK = MIB;
+
+/** How a process that did not return ended, for an error message: what it threw (as `String` would show an `Error` or a string), else its exit reason. */
+function exitText(e: { reason: string; error?: unknown }): string {
+  const what = e.error ?? e.reason;
+  if (typeof what === 'string') return what;
+  if (what instanceof Error) return String(what);
+  return inspect(what);
+}
 
 function streamArgs(opts: SamplerOptions): StreamArgs {
   // Quick runs: 12 samples of 1 MiB; full runs: 60 samples of 2 MiB (120 MiB per path).
@@ -55,17 +64,20 @@ export async function posixStream(arch: Arch, opts: SamplerOptions, kind: 'pipe'
           if (kind === 'pipe') px.fcntl(rd, F_SETFD, FD_CLOEXEC);
           const common = { ...a, kind, chunk };
           const p = host.spawnWorker(workerUrl('posix-stream'), { name: 'producer', args: { ...common, role: 'producer', fd: wr } satisfies PosixStreamArgs }, { from: px });
-          if (kind === 'pipe') (px.fcntl(rd, F_SETFD, 0), px.fcntl(wr, F_SETFD, FD_CLOEXEC));
+          if (kind === 'pipe') {
+            px.fcntl(rd, F_SETFD, 0);
+            px.fcntl(wr, F_SETFD, FD_CLOEXEC);
+          }
           const c = host.spawnWorker(workerUrl('posix-stream'), { name: 'consumer', args: { ...common, role: 'consumer', fd: rd } satisfies PosixStreamArgs }, { from: px });
           await px.close(rd);
           if (kind === 'pipe') await px.close(wr);
           resolve(await Promise.all([p.exited, c.exited]));
         } catch (e) {
-          reject(e);
+          reject(e instanceof Error ? e : new Error(`posix ${kind} stream setup failed: ${inspect(e)}`, { cause: e }));
         }
       });
     });
-    for (const e of exits) if (e.reason !== 'returned') throw new Error(`posix ${kind} stream: ${String(e.error ?? e.reason)}`);
+    for (const e of exits) if (e.reason !== 'returned') throw new Error(`posix ${kind} stream: ${exitText(e)}`);
     return result(a);
   } finally {
     await kernel.shutdown();
@@ -80,7 +92,7 @@ export async function nativeStream(arch: Arch, opts: SamplerOptions): Promise<St
     const c = kernel.spawnWorker(workerUrl('native-stream'), { name: 'consumer', args: { ...a, role: 'consumer', chunk: CHUNK } satisfies NativeStreamArgs });
     const p = kernel.spawnWorker(workerUrl('native-stream'), { name: 'producer', args: { ...a, role: 'producer', chunk: CHUNK } satisfies NativeStreamArgs });
     const exits = await Promise.all([p.exited, c.exited]);
-    for (const e of exits) if (e.reason !== 'returned') throw new Error(`native stream: ${String(e.error ?? e.reason)}`);
+    for (const e of exits) if (e.reason !== 'returned') throw new Error(`native stream: ${exitText(e)}`);
     return result(a);
   } finally {
     await kernel.shutdown();

@@ -3,7 +3,7 @@
  * POSIX.1-2017 sentence it checks (XSH `pipe`, `read`, `write`, `close`, `dup`, `fcntl`).
  */
 import { describe, expect, it } from 'vitest';
-import { FD_CLOEXEC, F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, PIPE_BUF, createPosix, type Posix } from '@veridian/posix';
+import { FD_CLOEXEC, F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, PIPE_BUF, PosixError, createPosix, type Posix } from '@veridian/posix';
 import { ARCHS, pattern, rejectsWith, sameBytes, world } from './support/setup.ts';
 
 async function drain(px: Posix, fd: number, max = 1 << 20): Promise<Uint8Array> {
@@ -12,7 +12,10 @@ async function drain(px: Posix, fd: number, max = 1 << 20): Promise<Uint8Array> 
   for (let n; (n = await px.read(fd, buf)) > 0; ) parts.push(buf.slice(0, n));
   const out = new Uint8Array(parts.reduce((a, b) => a + b.length, 0));
   let o = 0;
-  for (const p of parts) (out.set(p, o), (o += p.length));
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -283,7 +286,7 @@ describe.each(ARCHS)('pipes on %s', (_name, arch) => {
       const child = w.host.spawn(
         { name: 'child' },
         async (_p, cpx) => {
-          childView = { wr: cpx.fcntl(wr, F_GETFL) & 3, cloexecGone: await cpx.write(w2, pattern(1)).catch((e) => e.code) };
+          childView = { wr: cpx.fcntl(wr, F_GETFL) & 3, cloexecGone: await cpx.write(w2, pattern(1)).catch((e: unknown) => (e instanceof PosixError ? e.code : e)) };
           await cpx.write(wr, pattern(4)); // and exits without closing wr
         },
         { from: px },

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { O_CREAT, O_NONBLOCK, O_RDWR, PosixError } from '@veridian/posix';
+import { O_CREAT, O_NONBLOCK, O_RDWR, type PosixError } from '@veridian/posix';
 import { ARCHS, world } from './support/setup.ts';
 
 describe.each(ARCHS)('properties on %s', (_name, arch) => {

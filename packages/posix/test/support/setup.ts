@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { createKernel, type Arch, type Kernel, type KernelOptions, type Process } from '@veridian/core';
 import { aarch64 } from '@veridian/arch-aarch64';
 import { x86_64 } from '@veridian/arch-x86_64';
@@ -31,7 +32,7 @@ export async function world(arch: Arch, options: Partial<KernelOptions> = {}): P
           try {
             resolve(await body(createPosix(proc), proc));
           } catch (e) {
-            reject(e);
+            reject(e instanceof Error ? e : new Error(`process ${name} threw ${inspect(e)}`, { cause: e }));
           }
         });
       });
@@ -59,7 +60,7 @@ export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: s
   } catch (e) {
     err = e;
   }
-  if (!(err instanceof PosixError)) throw new Error(`expected PosixError ${code}, got ${err === undefined ? 'success' : String(err)}`);
+  if (!(err instanceof PosixError)) throw new Error(`expected PosixError ${code}, got ${err === undefined ? 'success' : err instanceof Error ? String(err) : inspect(err)}`);
   if (err.code !== code) throw new Error(`expected ${code}, got ${err.code} (${err.message})`);
   if (err.errno !== ERRNO[code as keyof typeof ERRNO]) throw new Error(`errno ${err.errno} is not ${code}'s`);
   if (syscall !== undefined && err.syscall !== syscall) throw new Error(`syscall ${err.syscall}, expected ${syscall}`);
