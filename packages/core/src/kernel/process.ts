@@ -374,13 +374,14 @@ export class Process {
     const rt = this.#rt as MainCpu;
     const entry = rt.passiveEntry(r);
     let failure: IpcError | undefined;
+    let small: SmallMessage | null = null;
     try {
       const response = checkMessage(entry.handler(entry.buf), 'response');
-      // The kernel encodes the reply on the server's behalf straight into its own scratch:
-      // nothing user-writable sits between the handler's value and the delivery.
-      const scratch = k.messages.scratch;
-      if (!isLargeMessage(response)) this.#fp.encode(Syscall.IpcReply, 0, response, scratch);
+      if (!isLargeMessage(response)) small = response;
       else {
+        // A large reply is staged for the server; its registers are encoded on the server's
+        // behalf straight into the kernel's scratch (nothing user-writable in between).
+        const scratch = k.messages.scratch;
         this.#sys.stageLarge(r, k.procs.pid(r), response.data.length, response.caps ?? [], -1, NaN);
         k.large.fill(r, response.data);
         this.#fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, scratch);
@@ -390,7 +391,7 @@ export class Process {
       failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
     }
     const buf = this.#callBuf;
-    this.#sys.passiveFinish(failure, buf);
+    this.#sys.passiveFinish(failure, buf, small);
     this.#check.largePart(buf);
     return buf;
   }

@@ -1,6 +1,6 @@
 import { ObjectKind, type Capability } from '../contracts/capability.js';
 import { IpcError } from '../contracts/errors.js';
-import type { MessageBuffer } from '../contracts/message.js';
+import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
 import { Rights, isSubsetOf } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
 import type { KernelContext } from './context.js';
@@ -110,11 +110,11 @@ export class Syscalls {
   }
 
   /** The handler of the innermost passive call is done (see passive.ts). */
-  passiveFinish(failure: IpcError | undefined, reply: MessageBuffer): void {
+  passiveFinish(failure: IpcError | undefined, reply: MessageBuffer, small: SmallMessage | null): void {
     const k = this.#k;
     k.lock();
     try {
-      k.passive.finish(failure, reply);
+      k.passive.finish(failure, reply, small);
     } finally {
       k.unlock();
     }

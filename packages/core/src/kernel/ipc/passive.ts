@@ -1,5 +1,5 @@
 import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
-import { KERNEL_MESSAGE_FLAGS, MessageFlags, type MessageBuffer } from '../../contracts/message.js';
+import { KERNEL_MESSAGE_FLAGS, MessageFlags, type MessageBuffer, type SmallMessage } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
 import { E, M, NONE, P, PState, S } from '../records/layout.js';
 import { RegistryWord } from '../records/registry-word.js';
@@ -102,7 +102,7 @@ export class PassiveIpc {
    * what the caller gets. Either way the server
    * is back waiting on its endpoint (or told `ChannelClosed` if the endpoint closed). Lock held.
    */
-  finish(failure: IpcError | undefined, reply: MessageBuffer): void {
+  finish(failure: IpcError | undefined, reply: MessageBuffer, small: SmallMessage | null): void {
     const k = this.#k;
     const f = this.#stack[--this.#depth]!;
     const { procs, messages: msg } = k;
@@ -111,9 +111,33 @@ export class PassiveIpc {
     let error = failure;
     if (!error && r === NONE) error = new IpcError('ChannelClosed', 'the server exited while handling the call');
     if (!error && p === NONE) error = new IpcError('ProcessNotFound', 'the caller is gone');
-    if (!error) {
+    if (!error && small) {
+      // A small reply (checked by the caller: u32 type, ≤ 64 bytes, ≤ 4 u32 handles) goes from
+      // the handler's value to the caller's buffer; its capabilities are resolved here (SHARE).
       try {
-        // The reply was encoded by the kernel on the server's behalf straight into the scratch.
+        const caps = small.caps;
+        const n = caps === undefined ? 0 : caps.length;
+        for (let i = 0; i < n; i++) msg.snapshotCap(f.server, caps![i]!, msg.scratchCaps, i * M.CAP_WORDS);
+        msg.checkRoom(p, n, false, 0);
+      } catch (e) {
+        error = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive reply failed', { cause: e });
+      }
+      if (!error) {
+        const len = small.data.length;
+        reply.type = small.type;
+        reply.length = len;
+        reply.bytes.set(small.data);
+        reply.bytes.fill(0, len);
+        const n = small.caps === undefined ? 0 : small.caps.length;
+        reply.capCount = n;
+        for (let i = 0; i < n; i++) reply.caps[i] = msg.mint(p, msg.scratchCaps, i * M.CAP_WORDS);
+        for (let i = n; i < reply.caps.length; i++) reply.caps[i] = 0;
+        reply.sender = f.serverPid;
+        reply.flags = MessageFlags.REPLY;
+      }
+    } else if (!error) {
+      try {
+        // A large reply: staged, with its registers encoded on the server's behalf into the scratch.
         msg.check(f.server);
         const large = (msg.flags & MessageFlags.LARGE) !== 0;
         if (large && k.endpoints.registerOnly(f.e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
@@ -121,16 +145,17 @@ export class PassiveIpc {
       } catch (e) {
         error = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive reply failed', { cause: e });
       }
+      if (!error) {
+        // Handed straight to the caller's reply buffer (the caller is on this CPU, in this call):
+        // the registers need not make a round trip through its frame.
+        k.arch.fastPath.decode(msg.scratch, reply);
+        reply.sender = f.serverPid;
+        reply.flags = (reply.flags & ~KERNEL_MESSAGE_FLAGS) | MessageFlags.REPLY;
+        for (let i = 0; i < reply.capCount; i++) reply.caps[i] = msg.mint(p, msg.scratchCaps, i * M.CAP_WORDS);
+        if (msg.flags & MessageFlags.LARGE) k.large.move(f.server, p);
+      }
     }
-    if (!error) {
-      // Handed straight to the caller's reply buffer (the caller is on this CPU, in this call):
-      // the registers need not make a round trip through its frame.
-      k.arch.fastPath.decode(msg.scratch, reply);
-      reply.sender = f.serverPid;
-      reply.flags = (reply.flags & ~KERNEL_MESSAGE_FLAGS) | MessageFlags.REPLY;
-      for (let i = 0; i < reply.capCount; i++) reply.caps[i] = msg.mint(p, msg.scratchCaps, i * M.CAP_WORDS);
-      if (msg.flags & MessageFlags.LARGE) k.large.move(f.server, p);
-    } else if (r !== NONE) {
+    if (error && r !== NONE) {
       k.large.dropOutgoing(r);
       this.#undo(f);
     }
