@@ -20,7 +20,7 @@ async function inProcess<T>(arch: Arch, body: (p: Process) => T): Promise<T> {
       result = body(p);
     });
     const exit = await h.exited;
-    if (exit.reason !== 'returned') throw exit.error ?? new Error(`bench process ${exit.reason}`);
+    if (exit.reason !== 'returned') throw exit.error instanceof Error ? exit.error : new Error(`bench process ${exit.reason}${exit.error === undefined ? '' : `: ${JSON.stringify(exit.error)}`}`);
     return result;
   } finally {
     await kernel.shutdown();

@@ -161,7 +161,7 @@ describe('async channels (one CPU)', () => {
   it('a ring ends with its owner: holders see ChannelClosed, the record is reused', async () => {
     const k = testKernel({ rings: 2 });
     let h = 0;
-    const owner = k.spawn({ name: 'owner' }, async (p) => {
+    const owner = k.spawn({ name: 'owner' }, (p) => {
       const own = p.createChannel({ type: 'async' });
       k.processCapability(p.pid, user.pid);
       h = p.grant(own, user.pid, Rights.SEND | Rights.RECEIVE);

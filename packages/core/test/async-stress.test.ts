@@ -53,7 +53,7 @@ async function finish(s: Setup, what: string, receivers: number[]): Promise<void
   const exits = await watchdog(Promise.all(s.workers.map((w) => w.exited)), 170_000, () => `${what} watchdog: received ${receivers.map((i) => s.ctl[CTL.RECEIVED + i]).join(', ')} after ${Math.round(performance.now() - t0)} ms — a hang`);
   s.release();
   await s.owner.exited;
-  const problems = exits.filter((e) => e.reason !== 'returned').map((e) => `${e.name}: ${e.reason} ${String(e.error ?? '')}`);
+  const problems = exits.filter((e) => e.reason !== 'returned').map((e) => `${e.name}: ${e.reason} ${e.error instanceof Error ? e.error.message : JSON.stringify(e.error ?? '')}`);
   expect(problems).toEqual([]);
   for (let i = 0; i < s.workers.length; i++) expect(s.ctl[CTL.RESULT + i], `worker ${i}`).toBe(1);
   expect(s.k.stats().rings).toBe(0);
@@ -75,7 +75,7 @@ describe('async stress', { timeout: 180_000 }, () => {
         { role: 'producer', id: 1, count: half, producers: 0, batch: 16 },
       ],
       (p) => p.createChannel({ type: 'async', bufferSize: 256, overflow: 'block' }),
-      async (_p, _h, ctl) => go(ctl),
+      (_p, _h, ctl) => go(ctl),
     );
     await finish(s, 'channel', [0]);
   });
