@@ -4,20 +4,17 @@
  * real coverage comes from the arch packages running the conformance suite.
  */
 import {
+  defineFastPath,
   IpcError,
-  MessageInfo,
   PageFault,
   PhysicalMemory,
   type AddressSpace,
   type Arch,
   type FastPathAbi,
   type FastPathLayout,
-  type MessageBuffer,
   type Mmu,
   type MmuOptions,
   type PageMapping,
-  type RegisterFrame,
-  type SmallMessage,
   type VirtualAddress,
 } from '@veridian/core';
 
@@ -36,48 +33,11 @@ const layout: FastPathLayout = {
   data: [5, 6, 7, 8, 9, 10, 11, 12],
 };
 
-const fastPath: FastPathAbi = {
+const fastPath: FastPathAbi = defineFastPath({
   arch: 'test',
   registerNames: Array.from({ length: 16 }, (_, i) => `r${i}`),
-  registerCount: 16,
   layout,
-  encode(syscall: number, endpoint: number, m: SmallMessage, f: RegisterFrame): void {
-    const n = m.data.length;
-    const caps = m.caps;
-    const nc = caps ? caps.length : 0;
-    if (n > 64 || nc > 4) throw new IpcError('MessageTooLarge', `${n} bytes, ${nc} caps`);
-    f[0] = syscall;
-    f[1] = 0;
-    f[2] = endpoint;
-    f[4] = MessageInfo.pack(n, nc, 0);
-    f[5] = m.type >>> 0;
-    for (let i = 0; i < 4; i++) f[6 + i] = i < nc ? caps![i]! : 0;
-    for (let w = 0; w < 16; w++) {
-      let v = 0;
-      for (let k = 3; k >= 0; k--) {
-        const i = w * 4 + k;
-        v = (v << 8) | (i < n ? m.data[i]! : 0);
-      }
-      f[10 + w] = v >>> 0;
-    }
-  },
-  decode(f: RegisterFrame, out: MessageBuffer): void {
-    const lo = f[4]!;
-    out.length = MessageInfo.length(lo);
-    out.capCount = MessageInfo.capCount(lo);
-    out.flags = MessageInfo.flags(lo);
-    out.type = f[5]!;
-    out.sender = f[2]!;
-    for (let i = 0; i < 4; i++) out.caps[i] = f[6 + i]!;
-    for (let w = 0; w < 16; w++) {
-      const v = f[10 + w]!;
-      out.bytes[w * 4] = v & 0xff;
-      out.bytes[w * 4 + 1] = (v >>> 8) & 0xff;
-      out.bytes[w * 4 + 2] = (v >>> 16) & 0xff;
-      out.bytes[w * 4 + 3] = v >>> 24;
-    }
-  },
-};
+});
 
 const ENTRIES = 256;
 
