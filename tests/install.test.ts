@@ -16,7 +16,7 @@ const PACKAGES: Record<string, string[]> = {
   '@veridian/arch-aarch64': ['aarch64'],
   '@veridian/posix': ['errnoOf', 'ERRNO'],
   '@veridian/codegen': ['compile', 'generate', 'parse', 'check', 'runCli'],
-  '@veridian/testkit': ['conformance', 'goldenVectors'],
+  '@veridian/testkit': ['conformance', 'readGolden'],
 };
 const dirOf = (name: string) => join(root, 'packages', name.replace('@veridian/', ''));
 
