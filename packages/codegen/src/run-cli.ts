@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ARCHES, ARCH_NAMES, type ArchLimits } from './arch.js';
+import { resolveArches, type ArchLimits } from './arch.js';
 import { compile, generate, type CompileResult } from './compiler.js';
 import { diagnosticToJson, formatDiagnostics } from './diagnostics.js';
 import { formatLayoutReport, layoutReport, layoutReportToJson } from './layout-report.js';
@@ -51,7 +51,7 @@ Options:
   -w, --watch         run again whenever an input file changes
       --json          machine-readable output on stdout
   -I, --include DIR   where to look for imported libraries (LIB.vidl); the importing file's directory is searched first
-      --arch NAME     layout: ${ARCH_NAMES.join(', ')} or all (default all)
+      --arch NAME     layout: an arch (riscv64 = @veridian/arch-riscv64), a package or a module path[#export]; or all = every installed @veridian/arch-* (default)
   -h, --help          show this help
   -v, --version       show the version
 
@@ -105,14 +105,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === 'gen' && values.out === undefined) return usage('gen needs --out DIR');
   if (command !== 'gen' && values.out !== undefined) return usage('--out only applies to gen');
   if (command !== 'gen' && values.check) return usage('--check only applies to gen');
-  let arches: ArchLimits[] = Object.values(ARCHES);
-  if (values.arch !== undefined) {
-    if (command !== 'layout') return usage('--arch only applies to layout');
-    if (values.arch !== 'all') {
-      const arch = ARCHES[values.arch];
-      if (!arch) return usage(`unknown arch '${values.arch}' (known: ${ARCH_NAMES.join(', ')}, all)`);
-      arches = [arch];
-    }
+  if (values.arch !== undefined && command !== 'layout') return usage('--arch only applies to layout');
+  let arches: ArchLimits[] = [];
+  try {
+    if (command === 'layout') arches = await resolveArches(values.arch ?? 'all', io.cwd);
+  } catch (e) {
+    return usage((e as Error).message);
   }
 
   const options: RunOptions = {
