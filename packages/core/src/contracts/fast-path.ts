@@ -38,7 +38,7 @@ export interface FastPathLayout {
  * entirely in registers. Implementations must not allocate in `encode`/`decode`.
  */
 export interface FastPathAbi {
-  /** Arch name, e.g. `x86_64`. */
+  /** Arch name (the `Arch.name` of the backend). */
   readonly arch: string;
   /** Register names in frame order (index = register number in the frame). */
   readonly registerNames: readonly string[];

@@ -53,7 +53,7 @@ export interface ShootdownTarget {
 export interface MmuSharedStateOptions {
   /** The backend's magic word (any non-zero int32), checked by {@link MmuSharedState.attach}. */
   magic: number;
-  /** Width of the ASID/PCID in bits, 1–16 (x86 PCID 12, Arm 8 or 16, RISC-V ASIDLEN ≤ 16). ASID 0 is reserved. */
+  /** Width of the ASID in bits, 1–16 (the arch's own width). ASID 0 is reserved. */
   asidBits: number;
 }
 
@@ -62,7 +62,7 @@ const TWO32 = 2 ** 32;
 /**
  * The MMU state every CPU of a machine shares, in machine memory (so an MMU instance in
  * another worker thread attaches to it by physical address): the mutation lock, the
- * ASID/PCID allocator and the TLB-shootdown ring. Arch-neutral: a backend supplies its
+ * ASID allocator and the TLB-shootdown ring. Arch-neutral: a backend supplies its
  * magic word and ASID width and keeps only its entry format, walk and TLB indexing.
  *
  * **Shootdown protocol.** A writer holds the lock, changes the tables, then posts one record
