@@ -20,9 +20,9 @@ export function formatSize(bytes: number): string {
   return `${bytes}${UNITS[unit]}`;
 }
 
-/** A 64-bit address as `0x` + 16 hex digits. */
+/** A 64-bit address as `0x` + 16 hex digits (modulo 2^64, so the end of the last page prints as `0x0000000000000000`, as Linux does). */
 export function formatAddress(va: number | bigint): string {
-  return `0x${BigInt(va).toString(16).padStart(16, '0')}`;
+  return `0x${BigInt.asUintN(64, BigInt(va)).toString(16).padStart(16, '0')}`;
 }
 
 /** Options of {@link formatMappings}. */

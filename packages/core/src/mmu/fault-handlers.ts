@@ -31,8 +31,8 @@ export class FaultHandlerList {
 
   /** Runs the handlers in order until one repairs the fault; true when one did. A handler that throws propagates. */
   repair(fault: PageFault, space: AddressSpace): boolean {
-    const hs = this.#handlers;
-    for (let i = 0; i < hs.length; i++) if (hs[i]!(fault, space)) return true;
+    // A snapshot, so a handler may remove itself (or others) while the list runs.
+    for (const h of this.#handlers.slice()) if (h(fault, space)) return true;
     return false;
   }
 }

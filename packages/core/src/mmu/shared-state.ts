@@ -11,9 +11,10 @@ import { lockWord, unlockWord } from '../memory/spinlock.js';
  * | 1 | mutation lock (one writer at a time for every address space of the machine) |
  * | 2 | shootdown epoch: number of records ever posted |
  * | 3 | ASID width in bits |
- * | 4 | number of ASID bitmap frames |
+ * | 4 | number of ASID bitmap frames (0: the bitmap is words 768–1023 of this frame) |
  * | 8–15 | frame numbers of the ASID bitmap frames |
  * | 256–767 | shootdown ring: {@link SHOOTDOWN_SLOTS} records of 4 words |
+ * | 768–1023 | the ASID bitmap when it fits (up to 13-bit ASIDs); else in frames of its own |
  */
 const W_MAGIC = 0;
 const W_LOCK = 1;
@@ -25,6 +26,7 @@ const W_RING = 256;
 const RECORD_WORDS = 4;
 const WORDS_PER_FRAME = FRAME_SIZE / 4;
 const MAX_BITMAP_FRAMES = 8;
+const W_INLINE_BITMAP = 768;
 
 /** Records in the shootdown ring; a CPU that falls this far behind flushes its whole TLB instead. */
 export const SHOOTDOWN_SLOTS = 128;
@@ -107,15 +109,16 @@ export class MmuSharedState {
     this.asidBits = this.i32[this.base + W_ASID_BITS]!;
     this.asidCount = 2 ** this.asidBits;
     const n = this.i32[this.base + W_BITMAP_FRAMES]!;
-    this.#bitmap = Array.from({ length: n }, (_, i) => phys.physOffset(PhysicalMemory.addressOf(this.i32[this.base + W_BITMAP_FRAME0 + i]!)) / 4);
+    this.#bitmap = n === 0 ? [this.base + W_INLINE_BITMAP] : Array.from({ length: n }, (_, i) => phys.physOffset(PhysicalMemory.addressOf(this.i32[this.base + W_BITMAP_FRAME0 + i]!)) / 4);
   }
 
-  /** Allocates and initialises fresh shared state (the header frame plus the ASID bitmap frames, all or none). */
+  /** Allocates and initialises fresh shared state: one frame, plus bitmap frames for ASIDs wider than 13 bits (all or none). */
   static create(phys: PhysicalMemory, options: MmuSharedStateOptions): MmuSharedState {
     const { magic, asidBits } = options;
     if (!Number.isInteger(magic) || magic === 0 || magic !== (magic | 0)) throw new IpcError('InvalidArgument', `magic must be a non-zero int32, got ${magic}`);
     if (!Number.isInteger(asidBits) || asidBits < 1 || asidBits > 16) throw new IpcError('InvalidArgument', `asidBits must be an integer in [1, 16], got ${asidBits}`);
-    const bitmapFrames = Math.min(MAX_BITMAP_FRAMES, Math.ceil(2 ** asidBits / 32 / WORDS_PER_FRAME));
+    const bitmapWords = Math.ceil(2 ** asidBits / 32);
+    const bitmapFrames = bitmapWords <= WORDS_PER_FRAME - W_INLINE_BITMAP ? 0 : Math.min(MAX_BITMAP_FRAMES, Math.ceil(bitmapWords / WORDS_PER_FRAME));
     const frames = phys.allocFrames(1 + bitmapFrames);
     const pa = PhysicalMemory.addressOf(frames[0]!);
     const i32 = phys.i32;

@@ -70,6 +70,24 @@ describe('ASID allocator in shared state', () => {
     );
   });
 
+  it('up to 13-bit ASIDs the state is one frame; 16-bit ASIDs take two more', () => {
+    for (const [bits, frames] of [
+      [12, 1],
+      [13, 1],
+      [14, 2],
+      [16, 3],
+    ] as const) {
+      const phys = PhysicalMemory.create({ frames: 8 });
+      const free = phys.freeFrames;
+      const s = MmuSharedState.create(phys, { magic: MAGIC, asidBits: bits });
+      expect(free - phys.freeFrames, `${bits} bits`).toBe(frames);
+      for (let i = 0; i < 40; i++) s.allocAsid();
+      for (let i = 0; i < 128; i++) s.post(ShootdownKind.Range, 1, i, 1); // the ring never touches the bitmap
+      expect(s.asidInUse(40)).toBe(true);
+      expect(s.asidInUse(41)).toBe(false);
+    }
+  });
+
   it('attach needs the same magic; the attached view shares ASIDs; bad widths are InvalidArgument; destroy returns the frames', () => {
     const phys = PhysicalMemory.create({ frames: 16 });
     const free = phys.freeFrames;
