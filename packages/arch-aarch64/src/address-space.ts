@@ -23,12 +23,12 @@ import {
   tableAddress,
   tableHi,
   tableLo,
-} from './descriptor.js';
+} from './page-table-entry.js';
 import { formatDump, type RawLeaf } from './dump.js';
 import type { MmuContext } from './mmu-context.js';
 import { Shootdown } from './shared-state.js';
-import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './translation-table.js';
-import { VA_LIMIT, tableIndex, vaToNumber } from './virtual-address.js';
+import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './page-table.js';
+import { VA_LIMIT, tableIndex, vaToNumber } from './address.js';
 import { F_ACCESS_FLAG, F_INVALID, F_LAZY, F_PERMISSION, RETRY, walkOnce } from './walker.js';
 
 export type { Aarch64MapOptions } from './map-options.js';

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type { AddressSpaceLayout, Arch } from '@veridian/core';
-import { VA_BITS } from './virtual-address.js';
+import { VA_BITS } from './address.js';
 import { aarch64FastPath } from './fast-path.js';
 import { AARCH64_PAGE_SIZES, createAarch64Mmu } from './mmu.js';
 
@@ -16,16 +16,17 @@ export {
   AARCH64_REGISTER_NAMES,
   AARCH64_REGISTER_TABLE,
   FastPathReg,
+  Reg,
   type RegisterRole,
 } from './register-table.js';
-export { Descriptor, DescriptorBit } from './descriptor.js';
+export { Descriptor, DescriptorBit } from './page-table-entry.js';
 export { decodeLeafAttributes, decodeLeafDescriptor, encodeLeafDescriptor, type DecodedLeaf, type LeafAttributeFields, type LeafOptions } from './leaf-codec.js';
 export { decodeTableDescriptor, encodeTableDescriptor, type DecodedTable, type TableAttributes } from './table-descriptor.js';
 export { AttrIndex, DEFAULT_MAIR, MairAttr, Shareability, attrIndexOf, isDeviceAttribute, mairAttribute, memoryTypeName, type MemoryType } from './memory-attributes.js';
 export { Aarch64PageFault, Dfsc, ExceptionClass, ESR_IL, ESR_WNR, esrOf } from './fault.js';
 export { Aarch64AddressSpace, type Aarch64MapOptions } from './address-space.js';
 export { AARCH64_PAGE_SIZES, Aarch64Mmu, createAarch64Mmu, splitVirtualAddress, type AddressSplit, type Aarch64MmuOptions } from './mmu.js';
-export { VA_BITS } from './virtual-address.js';
+export { VA_BITS } from './address.js';
 
 /**
  * The AArch64 address space as arch-neutral code sees it: TTBR0_EL1 with T0SZ = 16 (48-bit

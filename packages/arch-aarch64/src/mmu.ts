@@ -5,8 +5,8 @@ import { Aarch64PageFault, Dfsc } from './fault.js';
 import { DEFAULT_MAIR, checkMair } from './memory-attributes.js';
 import { MmuContext } from './mmu-context.js';
 import { ASID_COUNT, SharedState } from './shared-state.js';
-import { allocTable } from './translation-table.js';
-import { tableIndex, vaToNumber } from './virtual-address.js';
+import { allocTable } from './page-table.js';
+import { tableIndex, vaToNumber } from './address.js';
 
 /** Page sizes of the 4 KiB granule: pages (level 3), 2 MiB blocks (level 2), 1 GiB blocks (level 1). */
 export const AARCH64_PAGE_SIZES: readonly number[] = Object.freeze([4096, 2 << 20, 1 << 30]);

@@ -12,19 +12,7 @@ import type { SharedState } from './shared-state.js';
 import { TlbRight } from './tlb.js';
 import { FAULT_INVALID, FAULT_LAZY, FAULT_NOT_PRESENT, FAULT_PERMISSION, FAULT_RESERVED, Walker } from './walker.js';
 import type { Tlb } from './tlb.js';
-
-/** What an address space shares with its MMU instance. */
-export interface MmuContext {
-  readonly tables: PageTables;
-  readonly shared: SharedState;
-  readonly tlb: Tlb;
-  /** The fault handlers (the MMU adds and removes). */
-  readonly handlers: FaultHandlerList;
-  /** MAXPHYADDR: physical-address width in bits (32–52). */
-  readonly maxPhysAddr: number;
-  /** CR0.WP: supervisor writes honour R/W. */
-  readonly writeProtect: boolean;
-}
+import type { MmuContext } from './mmu-context.js';
 
 /**
  * x86_64 options of {@link X86AddressSpace.map}, on top of the arch-neutral `MapOptions`.

@@ -8,7 +8,16 @@ import { x86_64FastPath } from './fast-path.js';
 import { X86_64_PAGE_SIZES, createX86Mmu } from './mmu.js';
 
 export { x86_64FastPath, X86_64_FAST_PATH_LAYOUT, encodeSmallMessage, decodeSmallMessage } from './fast-path.js';
-export { X86_64_REGISTER_NAMES, X86_64_REGISTER_COUNT, X86_64_REGISTER_ROLES, Reg, type X86_64RegisterName } from './register-table.js';
+export {
+  X86_64_REGISTER_NAMES,
+  X86_64_REGISTER_COUNT,
+  X86_64_REGISTER_ROLES,
+  X86_64_REGISTER_TABLE,
+  FastPathReg,
+  Reg,
+  type RegisterRole,
+  type X86_64RegisterName,
+} from './register-table.js';
 export {
   PteBit,
   PteLo,

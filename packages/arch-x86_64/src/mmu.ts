@@ -3,7 +3,7 @@ import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, Virtu
 import { indexAt, toLinear } from './address.js';
 import { X86AddressSpace } from './address-space.js';
 import { X86PageFault } from './fault.js';
-import type { MmuContext } from './address-space.js';
+import type { MmuContext } from './mmu-context.js';
 import { PageTables } from './page-table.js';
 import { attachSharedState, createSharedState } from './shared-state.js';
 import { Tlb } from './tlb.js';
