@@ -280,7 +280,7 @@ export class Aarch64AddressSpace implements AddressSpace {
    */
   translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
     const ctx = this.#ctx;
-    if (Atomics.load(ctx.u32, ctx.epochIndex) !== ctx.seen) ctx.sync();
+    ctx.sync();
     if (typeof va === 'number' && va >= 0 && va < VA_LIMIT && Math.floor(va) === va && isAccess(access)) {
       const pa = ctx.tlb.lookup(cpu, this.asid, va, user ? access << 3 : access);
       if (pa >= 0) {

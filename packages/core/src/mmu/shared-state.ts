@@ -13,6 +13,10 @@ import { lockWord, unlockWord } from '../memory/spinlock.js';
  * | 3 | ASID width in bits |
  * | 4 | number of ASID bitmap frames (0: the bitmap is words 768–1023 of this frame) |
  * | 8–15 | frame numbers of the ASID bitmap frames |
+ * | 16 | table generation: a seqlock word, odd while a table mutation is in progress |
+ * | 17 | ASID policy (0 lowest free, 1 round-robin) |
+ * | 18 | round-robin hint: the ASID after the last one handed out |
+ * | 19 | MMU instances attached (the creator included) |
  * | 256–767 | shootdown ring: {@link SHOOTDOWN_SLOTS} records of 4 words |
  * | 768–1023 | the ASID bitmap when it fits (up to 13-bit ASIDs); else in frames of its own |
  */
@@ -22,6 +26,10 @@ const W_EPOCH = 2;
 const W_ASID_BITS = 3;
 const W_BITMAP_FRAMES = 4;
 const W_BITMAP_FRAME0 = 8;
+const W_GEN = 16;
+const W_POLICY = 17;
+const W_HINT = 18;
+const W_INSTANCES = 19;
 const W_RING = 256;
 const RECORD_WORDS = 4;
 const WORDS_PER_FRAME = FRAME_SIZE / 4;
@@ -57,6 +65,11 @@ export interface MmuSharedStateOptions {
   magic: number;
   /** Width of the ASID in bits, 1–16 (the arch's own width). ASID 0 is reserved. */
   asidBits: number;
+  /**
+   * How `allocAsid` picks: `lowest` free (default), or `round-robin` from the last one handed
+   * out, so a freed ASID is reused as late as possible.
+   */
+  asidPolicy?: 'lowest' | 'round-robin';
 }
 
 const TWO32 = 2 ** 32;
@@ -94,6 +107,8 @@ export class MmuSharedState {
   readonly base: number;
   /** Int32 index of the epoch word (read on every translation). */
   readonly epochIndex: number;
+  /** Int32 index of the table-generation seqlock word (see {@link MmuSharedState.beginWrite}). */
+  readonly generationIndex: number;
   /** ASID width in bits. */
   readonly asidBits: number;
   /** Number of ASIDs (2^asidBits, ASID 0 reserved). */
@@ -106,6 +121,7 @@ export class MmuSharedState {
     this.i32 = phys.i32;
     this.base = phys.physOffset(pa) / 4;
     this.epochIndex = this.base + W_EPOCH;
+    this.generationIndex = this.base + W_GEN;
     this.asidBits = this.i32[this.base + W_ASID_BITS]!;
     this.asidCount = 2 ** this.asidBits;
     const n = this.i32[this.base + W_BITMAP_FRAMES]!;
@@ -131,6 +147,9 @@ export class MmuSharedState {
       i32.fill(0, b, b + WORDS_PER_FRAME);
       i32[base + W_BITMAP_FRAME0 + i] = frames[1 + i]!;
     }
+    i32[base + W_POLICY] = options.asidPolicy === 'round-robin' ? 1 : 0;
+    i32[base + W_HINT] = 1;
+    i32[base + W_INSTANCES] = 1;
     const s = new MmuSharedState(phys, pa);
     i32[s.#bitmap[0]!] = 1; // ASID 0 stays reserved (the "no ASID" context)
     Atomics.store(i32, base + W_MAGIC, magic);
@@ -144,6 +163,7 @@ export class MmuSharedState {
     }
     const base = phys.physOffset(pa) / 4;
     if (Atomics.load(phys.i32, base + W_MAGIC) !== magic) throw new IpcError('InvalidArgument', `no MMU state with magic 0x${(magic >>> 0).toString(16)} at 0x${pa.toString(16)}`);
+    Atomics.add(phys.i32, base + W_INSTANCES, 1);
     return new MmuSharedState(phys, pa);
   }
 
@@ -157,6 +177,24 @@ export class MmuSharedState {
     unlockWord(this.i32, this.base + W_LOCK);
   }
 
+  /** MMU instances attached to this state (the creator included). */
+  get instances(): number {
+    return Atomics.load(this.i32, this.base + W_INSTANCES);
+  }
+
+  /**
+   * Starts a table mutation (lock held): the generation word becomes odd. A lock-free walker
+   * reads the word before and after its walk and retries when it was odd or changed.
+   */
+  beginWrite(): void {
+    Atomics.add(this.i32, this.generationIndex, 1);
+  }
+
+  /** Ends a table mutation: the generation word becomes even again. */
+  endWrite(): void {
+    Atomics.add(this.i32, this.generationIndex, 1);
+  }
+
   /** Current shootdown epoch. */
   epoch(): number {
     return Atomics.load(this.i32, this.epochIndex);
@@ -166,21 +204,31 @@ export class MmuSharedState {
     return this.#bitmap[w >>> 10]! + (w & (WORDS_PER_FRAME - 1));
   }
 
-  /** Allocates the lowest free ASID (caller holds the lock); `OutOfMemory` when all are taken. */
+  /**
+   * Allocates an ASID (caller holds the lock) by the state's policy — the lowest free one, or
+   * round-robin from the last one handed out; `OutOfMemory` when all are taken.
+   */
   allocAsid(): number {
     const i32 = this.i32;
-    const words = Math.ceil(this.asidCount / 32);
-    for (let w = 0; w < words; w++) {
+    const count = this.asidCount;
+    const words = Math.ceil(count / 32);
+    const roundRobin = i32[this.base + W_POLICY] === 1;
+    const hint = roundRobin ? i32[this.base + W_HINT]! % count : 0;
+    for (let n = 0; n <= words; n++) {
+      const w = ((hint >>> 5) + n) % words;
       const at = this.#word(w);
       const bits = i32[at]!;
-      if (bits === -1) continue;
-      const bit = 31 - Math.clz32(~bits & (bits + 1));
+      // In the hint's word, the ASIDs below the hint count as taken (they come round again at the end).
+      const taken = n === 0 ? bits | ((1 << (hint & 31)) - 1) : bits;
+      if (taken === -1) continue;
+      const bit = 31 - Math.clz32(~taken & (taken + 1));
       const asid = w * 32 + bit;
-      if (asid >= this.asidCount) break;
+      if (asid >= count) continue;
       i32[at] = bits | (1 << bit);
+      if (roundRobin) i32[this.base + W_HINT] = (asid + 1) % count;
       return asid;
     }
-    throw new IpcError('OutOfMemory', `all ${this.asidCount - 1} ASIDs are in use`);
+    throw new IpcError('OutOfMemory', `all ${count - 1} ASIDs are in use`);
   }
 
   /** Returns an ASID to the pool (caller holds the lock). */

@@ -105,6 +105,30 @@ describe('ASID allocator in shared state', () => {
   });
 });
 
+describe('round-robin ASIDs and the table seqlock', () => {
+  it('round-robin hands out a freed ASID only after every other free one', () => {
+    const phys = PhysicalMemory.create({ frames: 8 });
+    const s = MmuSharedState.create(phys, { magic: MAGIC, asidBits: 3, asidPolicy: 'round-robin' });
+    expect([s.allocAsid(), s.allocAsid(), s.allocAsid()]).toEqual([1, 2, 3]);
+    s.freeAsid(2);
+    expect([s.allocAsid(), s.allocAsid(), s.allocAsid(), s.allocAsid()]).toEqual([4, 5, 6, 7]);
+    expect(s.allocAsid(), 'wraps round past the reserved 0').toBe(2);
+    expect(() => s.allocAsid()).toThrow(expect.objectContaining({ code: 'OutOfMemory' }));
+  });
+
+  it('the generation word is odd exactly while a write is in progress; attaching counts instances', () => {
+    const phys = PhysicalMemory.create({ frames: 8 });
+    const s = MmuSharedState.create(phys, { magic: MAGIC, asidBits: 8 });
+    const g = Atomics.load(s.i32, s.generationIndex);
+    s.beginWrite();
+    expect(Atomics.load(s.i32, s.generationIndex) & 1).toBe(1);
+    s.endWrite();
+    expect(Atomics.load(s.i32, s.generationIndex)).toBe(g + 2);
+    expect(s.instances).toBe(1);
+    expect(MmuSharedState.attach(phys, s.pa, MAGIC).instances).toBe(2);
+  });
+});
+
 describe('shootdown ring', () => {
   it('replays each posted record once per CPU, in order, across attached instances', () => {
     const phys = PhysicalMemory.create({ frames: 8 });
