@@ -41,6 +41,7 @@ export class Riscv64AddressSpace implements AddressSpace {
   /** Tables along the current walk, by level (scratch; no allocation per call). */
   readonly #path: Float64Array;
 
+  /** @internal Use `Riscv64Mmu.createAddressSpace` / `attachAddressSpace`. */
   constructor(ctx: MmuContext, root: number, asid: number) {
     this.#ctx = ctx;
     this.root = root;
