@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SUITE_FILE = 'test/conformance.test.ts';
 /** Matrix column order: the order first, then any other backend alphabetically. */
-const PREFERRED = ['x86_64', 'aarch64'];
+const PREFERRED = ['x86_64', 'aarch64', 'riscv64'];
 
 const idsModule = join(root, 'packages/testkit/dist/case-ids.js');
 if (!existsSync(idsModule)) {

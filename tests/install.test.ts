@@ -14,9 +14,10 @@ const PACKAGES: Record<string, string[]> = {
   '@veridian/core': ['createKernel', 'IpcError', 'Rights', 'PhysicalMemory', 'ManualClock'],
   '@veridian/arch-x86_64': ['x86_64'],
   '@veridian/arch-aarch64': ['aarch64'],
+  '@veridian/arch-riscv64': ['riscv64', 'riscv64Sv48'],
   '@veridian/posix': ['errnoOf', 'ERRNO'],
   '@veridian/codegen': ['compile', 'generate', 'parse', 'check', 'runCli'],
-  '@veridian/testkit': ['conformance', 'goldenVectors'],
+  '@veridian/testkit': ['conformance', 'readGolden'],
 };
 const dirOf = (name: string) => join(root, 'packages', name.replace('@veridian/', ''));
 const packageVersion = (name: string) => (JSON.parse(readFileSync(join(dirOf(name), 'package.json'), 'utf8')) as { version: string }).version;

@@ -8,7 +8,7 @@ import { computeRatios, computeTargets, type Row } from '../src/report.ts';
 
 // The smoke tests run the built bench (dist) as `pnpm bench` does; they check shapes, never speed.
 const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
-const ARCHS = ['x86_64', 'aarch64'];
+const ARCHS = ['x86_64', 'aarch64', 'riscv64'];
 
 interface Report {
   machine: Record<string, unknown>;

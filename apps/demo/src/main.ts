@@ -6,6 +6,7 @@
  */
 import { createKernel, type IpcError, Rights, Syscall, createRegisterFrame, messagePayload, readRegister, type Arch, type Process } from '@veridian/core';
 import { aarch64 } from '@veridian/arch-aarch64';
+import { riscv64 } from '@veridian/arch-riscv64';
 import { x86_64 } from '@veridian/arch-x86_64';
 import { styleText } from 'node:util';
 import { Op, encodeEntry, text } from './protocol.js';
@@ -125,4 +126,4 @@ async function runOn(arch: Arch): Promise<void> {
 }
 
 console.log(paint('bold', 'VeridianOS IPC SDK demo') + ' — one kernel, two architectures');
-for (const arch of [x86_64, aarch64]) await runOn(arch);
+for (const arch of [x86_64, aarch64, riscv64]) await runOn(arch);

@@ -23,12 +23,12 @@ import {
   tableAddress,
   tableHi,
   tableLo,
-} from './descriptor.js';
+} from './page-table-entry.js';
 import { formatDump, type RawLeaf } from './dump.js';
 import type { MmuContext } from './mmu-context.js';
 import { Shootdown } from './shared-state.js';
-import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './translation-table.js';
-import { VA_LIMIT, tableIndex, vaToNumber } from './virtual-address.js';
+import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './page-table.js';
+import { VA_LIMIT, tableIndex, vaToNumber } from './address.js';
 import { F_ACCESS_FLAG, F_INVALID, F_LAZY, F_PERMISSION, RETRY, walkOnce } from './walker.js';
 
 export type { Aarch64MapOptions } from './map-options.js';
@@ -280,7 +280,7 @@ export class Aarch64AddressSpace implements AddressSpace {
    */
   translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
     const ctx = this.#ctx;
-    if (Atomics.load(ctx.u32, ctx.epochIndex) !== ctx.seen) ctx.sync();
+    ctx.sync();
     if (typeof va === 'number' && va >= 0 && va < VA_LIMIT && Math.floor(va) === va && isAccess(access)) {
       const pa = ctx.tlb.lookup(cpu, this.asid, va, user ? access << 3 : access);
       if (pa >= 0) {

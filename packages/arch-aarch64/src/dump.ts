@@ -15,7 +15,7 @@ import {
   LO_VALID,
   isDirty,
   levelSize,
-} from './descriptor.js';
+} from './page-table-entry.js';
 
 /** A raw leaf as read from the tables. */
 export interface RawLeaf {

@@ -1,6 +1,6 @@
 import { IpcError } from '@veridian/core';
 import type { PagePerms } from '@veridian/core';
-import { LO_AF, LO_NG, LO_VALID, isDirty, leafAddress, leafHi, leafLo, levelOfPageSize, markersOf, permsOf, type LeafState } from './descriptor.js';
+import { LO_AF, LO_NG, LO_VALID, isDirty, leafAddress, leafHi, leafLo, levelOfPageSize, markersOf, permsOf, type LeafState } from './page-table-entry.js';
 
 /** Encoding and decoding of whole leaf descriptors (tools, golden vectors, tests). */
 

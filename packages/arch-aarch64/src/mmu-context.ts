@@ -1,5 +1,6 @@
-import type { AddressSpace, PageFault, PageFaultHandler, PhysicalMemory, TlbStats } from '@veridian/core';
-import { LOG_CAPACITY, type SharedState, Shootdown, type ShootdownMessage } from './shared-state.js';
+import { FaultHandlerList, ShootdownReader } from '@veridian/core';
+import type { AddressSpace, PageFault, PhysicalMemory, TlbStats } from '@veridian/core';
+import { Shootdown, type SharedState } from './shared-state.js';
 import { Tlb } from './tlb.js';
 
 /**
@@ -14,13 +15,11 @@ export class MmuContext {
   readonly tlb: Tlb;
   readonly cpuCount: number;
   readonly stats: TlbStats = { hits: 0, misses: 0, invalidations: 0, shootdowns: 0, flushes: 0 };
-  readonly handlers: PageFaultHandler[] = [];
+  readonly handlers = new FaultHandlerList();
   /** Index of the shootdown epoch word in `u32`. */
   readonly epochIndex: number;
   /** Index of the table seqlock word in `u32`. */
   readonly genIndex: number;
-  /** Last shootdown epoch applied to this instance's TLBs. */
-  seen: number;
   /** Walk results (valid after a successful walk). */
   leafLevel = 0;
   leafBase = 0;
@@ -32,7 +31,8 @@ export class MmuContext {
   readonly mair: bigint;
   /** TCR_EL1.HA: the walker sets AF; when false, an access to a page with AF = 0 is an access flag fault. */
   readonly hardwareAccessFlag: boolean;
-  readonly #msg: ShootdownMessage = { kind: 0, asid: 0, startVpn: 0, endVpn: 0 };
+  /** This instance's place in core's shootdown ring (one slot: a replay covers every CPU of the instance). */
+  readonly #reader: ShootdownReader;
 
   constructor(phys: PhysicalMemory, state: SharedState, cpus: number, tlbEntries: number, mair: bigint, hardwareAccessFlag: boolean) {
     this.mair = mair;
@@ -43,28 +43,17 @@ export class MmuContext {
     this.cpuCount = cpus;
     this.tlb = new Tlb(cpus, tlbEntries);
     this.epochIndex = state.epochIndex;
-    this.genIndex = state.genIndex;
-    this.seen = state.epoch();
+    this.genIndex = state.generationIndex;
+    this.#reader = new ShootdownReader(state, 1, {
+      invalidateRange: (_cpu, asid, vpn, count) => this.#apply(Shootdown.Range, asid, vpn, vpn + count),
+      flushAsid: (_cpu, asid) => this.#apply(Shootdown.Asid, asid, 0, 0),
+      flushAll: () => this.#apply(Shootdown.All, 0, 0, 0),
+    });
   }
 
-  /** Applies shootdowns other instances published since the last call (cheap when none). */
+  /** Applies shootdowns published since the last call (one `Atomics.load` when none). */
   sync(): void {
-    const e = this.state.epoch();
-    const start = this.seen;
-    const behind = (e - start) >>> 0;
-    if (behind === 0) return;
-    if (behind > LOG_CAPACITY) {
-      this.tlb.flush();
-    } else {
-      const msg = this.#msg;
-      for (let i = 0; i < behind; i++) {
-        this.state.read((start + i) >>> 0, msg);
-        this.#apply(msg.kind, msg.asid, msg.startVpn, msg.endVpn);
-      }
-      // A writer may have lapped the ring while we read: then trust nothing we read.
-      if ((this.state.reserved() - start) >>> 0 > LOG_CAPACITY) this.tlb.flush();
-    }
-    this.seen = e;
+    this.#reader.sync(0);
   }
 
   #apply(kind: number, asid: number, startVpn: number, endVpn: number): void {
@@ -78,9 +67,9 @@ export class MmuContext {
    * held). `leaves` is how many leaf entries changed: one `tlbi` each.
    */
   shootdown(kind: number, asid: number, startVpn: number, endVpn: number, leaves: number): void {
+    this.state.post(kind, asid, startVpn, endVpn - startVpn);
+    // Replays everything up to and including this record on this instance's TLBs.
     this.sync();
-    this.seen = this.state.publish(kind, asid, startVpn, endVpn);
-    this.#apply(kind, asid, startVpn, endVpn);
     if (kind === Shootdown.Range) this.stats.invalidations += leaves;
     else this.stats.flushes++;
     if (this.cpuCount > 1 || this.state.instances > 1) this.stats.shootdowns++;
@@ -88,7 +77,6 @@ export class MmuContext {
 
   /** Runs the fault handlers in order; true as soon as one reports a repair. */
   runHandlers(fault: PageFault, space: AddressSpace): boolean {
-    for (const handler of this.handlers.slice()) if (handler(fault, space)) return true;
-    return false;
+    return this.handlers.repair(fault, space);
   }
 }

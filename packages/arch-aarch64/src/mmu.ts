@@ -4,9 +4,9 @@ import { Aarch64AddressSpace } from './address-space.js';
 import { Aarch64PageFault, Dfsc } from './fault.js';
 import { DEFAULT_MAIR, checkMair } from './memory-attributes.js';
 import { MmuContext } from './mmu-context.js';
-import { ASID_COUNT, SharedState } from './shared-state.js';
-import { allocTable } from './translation-table.js';
-import { tableIndex, vaToNumber } from './virtual-address.js';
+import { ASID_COUNT, attachSharedState, createSharedState } from './shared-state.js';
+import { allocTable } from './page-table.js';
+import { tableIndex, vaToNumber } from './address.js';
 
 /** Page sizes of the 4 KiB granule: pages (level 3), 2 MiB blocks (level 2), 1 GiB blocks (level 1). */
 export const AARCH64_PAGE_SIZES: readonly number[] = Object.freeze([4096, 2 << 20, 1 << 30]);
@@ -82,7 +82,7 @@ export class Aarch64Mmu implements Mmu {
     const entries = 2 ** Math.ceil(Math.log2(wanted));
     const mair = options.mair ?? DEFAULT_MAIR;
     checkMair(mair);
-    const state = options.sharedState === undefined ? SharedState.create(phys) : SharedState.attach(phys, options.sharedState);
+    const state = options.sharedState === undefined ? createSharedState(phys) : attachSharedState(phys, options.sharedState);
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = state.pa;
@@ -141,12 +141,7 @@ export class Aarch64Mmu implements Mmu {
 
   /** Adds a fault handler (run in order on every fault of this instance's spaces); returns its remover. */
   onFault(handler: PageFaultHandler): () => void {
-    const handlers = this.#ctx.handlers;
-    handlers.push(handler);
-    return () => {
-      const i = handlers.indexOf(handler);
-      if (i >= 0) handlers.splice(i, 1);
-    };
+    return this.#ctx.handlers.add(handler);
   }
 
   /** `tlbi vmalle1` on `cpu`, or on every CPU of this instance. */

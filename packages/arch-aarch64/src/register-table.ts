@@ -8,6 +8,9 @@ export const AARCH64_REGISTER_NAMES: readonly string[] = Object.freeze(
   Array.from({ length: AARCH64_REGISTER_COUNT }, (_, i) => `x${i}`),
 );
 
+/** Frame index of each register by name (`Reg.x8 === 8`), as every arch package exports it. */
+export const Reg: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(AARCH64_REGISTER_NAMES.map((n, i) => [n, i])));
+
 /**
  * Registers the small-message fast path uses, by role. The frame index of register `Xn`
  * is `n`.

@@ -1,9 +1,9 @@
 import { IpcError } from '@veridian/core';
 import type { PhysicalMemory } from '@veridian/core';
-import { LO_AF, LO_VALID, tableAddress } from './descriptor.js';
+import { LO_AF, LO_VALID, tableAddress } from './page-table-entry.js';
 import { TableHi, tableControlsHi, type TableAttributes } from './table-descriptor.js';
-import { entryWord, isTable, visitLeaves } from './translation-table.js';
-import { tableIndex } from './virtual-address.js';
+import { entryWord, isTable, visitLeaves } from './page-table.js';
+import { tableIndex } from './address.js';
 
 /** Single-descriptor access for `Aarch64AddressSpace`: raw reads, table controls, the Access flag. Writers hold the lock and the seqlock. */
 

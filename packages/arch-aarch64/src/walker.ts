@@ -1,5 +1,5 @@
 import { Dfsc } from './fault.js';
-import { LO_AF, LO_AP_RO, LO_NG, LO_TABLE_OR_PAGE, LO_VALID, HI_SW_LAZY, HI_SW_PROT_NONE, architecturalRights, cachedRights, leafAddress, tableAddress } from './descriptor.js';
+import { LO_AF, LO_AP_RO, LO_NG, LO_TABLE_OR_PAGE, LO_VALID, HI_SW_LAZY, HI_SW_PROT_NONE, architecturalRights, cachedRights, leafAddress, tableAddress } from './page-table-entry.js';
 import type { MmuContext } from './mmu-context.js';
 import { TableHi } from './table-descriptor.js';
 

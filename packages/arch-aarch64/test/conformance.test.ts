@@ -1,5 +1,8 @@
-/** The shared VeridianOS conformance suite (`@veridian/testkit`) against this backend. */
+/** The shared VeridianOS conformance suite (`@veridian/testkit`) against this backend, with this package's own golden vectors. */
 import { conformance } from '@veridian/testkit';
 import { aarch64 } from '../src/index.ts';
 
-conformance({ name: 'aarch64', arch: aarch64 });
+conformance(
+  { name: 'aarch64', arch: aarch64 },
+  { golden: { fastPath: new URL('../golden/fast-path.json', import.meta.url), pageTable: new URL('../golden/page-table.json', import.meta.url) } },
+);

@@ -1,11 +1,11 @@
-import { goldenVectors } from '@veridian/testkit';
+import { readGolden } from '@veridian/testkit';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { IpcError, createMessageBuffer, createRegisterFrame, readRegister, readSlot, writeSlot } from '@veridian/core';
 import type { SmallMessage } from '@veridian/core';
 import { AARCH64_REGISTER_TABLE, aarch64FastPath, decodeSmallMessage, encodeSmallMessage } from '../src/index.ts';
 
-const golden = goldenVectors('aarch64', 'fast-path');
+const golden = readGolden('fast-path', new URL('../golden/fast-path.json', import.meta.url));
 
 function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AccessKind, PagePerm, PhysicalMemory } from '@veridian/core';
-import { goldenVectors } from '@veridian/testkit';
+import { readGolden } from '@veridian/testkit';
 import {
   Aarch64PageFault,
   DEFAULT_MAIR,
@@ -21,7 +21,7 @@ import {
 // Golden descriptors from Linux's pgtable-prot.h / pgtable-hwdef.h and the Arm ARM, checked
 // through the encoders and through a real map + access, reading the raw descriptor back
 // from machine memory.
-const golden = goldenVectors('aarch64', 'attributes');
+const golden = readGolden('attributes', new URL('../golden/attributes.json', import.meta.url));
 const ACCESS: Record<string, AccessKind> = { read: AccessKind.Read, write: AccessKind.Write, execute: AccessKind.Execute };
 const TABLE_ADDRESS = 0x0000_ffff_ffff_f000n;
 const hex = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;

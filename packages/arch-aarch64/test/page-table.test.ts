@@ -1,10 +1,10 @@
-import { goldenVectors } from '@veridian/testkit';
+import { readGolden } from '@veridian/testkit';
 import { describe, expect, it } from 'vitest';
 import { AccessKind, PageMarker, PagePerm } from '@veridian/core';
 import { Descriptor, DescriptorBit, decodeLeafDescriptor, encodeLeafDescriptor, splitVirtualAddress } from '../src/index.ts';
 import { faultOf, setup } from './helpers.ts';
 
-const golden = goldenVectors('aarch64', 'page-table');
+const golden = readGolden('page-table', new URL('../golden/page-table.json', import.meta.url));
 
 const permsOf = (names: string[]): number => names.reduce((p, n) => p | PagePerm[n as keyof typeof PagePerm], 0);
 const markersOf = (names: string[]): number => names.reduce((m, n) => m | PageMarker[n as keyof typeof PageMarker], 0);

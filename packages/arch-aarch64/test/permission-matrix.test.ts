@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AccessKind, PagePerm, PhysicalMemory } from '@veridian/core';
 import { Aarch64PageFault, Dfsc, ExceptionClass, createAarch64Mmu, type Aarch64AddressSpace } from '../src/index.ts';
-import { Right, architecturalRights } from '../src/descriptor.ts';
+import { Right, architecturalRights } from '../src/page-table-entry.ts';
 
 // Stage-1 EL1&0 permissions from the Arm ARM (D8.4 / D5.4 "Memory access control"), written
 // out independently of the walker: AP[2:1] data permissions, DBM (a write to a

@@ -1,5 +1,5 @@
-import { AccessKind, IpcError, PageMarker } from '@veridian/core';
-import type { AddressSpace, FaultReason, MapOptions, PageFaultHandler, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
+import { AccessKind, IpcError, PageMarker, ShootdownKind } from '@veridian/core';
+import type { AddressSpace, FaultHandlerList, FaultReason, MapOptions, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
 import { LOWER_HALF_END, rangeInOneHalf, toLinear } from './address.js';
 import { formatDump } from './dump.js';
 import { readEntry, setEntryKeys, setTableFlags, tableFlagWords, writeEntry } from './entry-access.js';
@@ -8,24 +8,11 @@ import { LEVEL_SPAN, entryToBigInt, leafCacheBits, leafHi, leafLo, protectionKey
 import { invalidArgument } from './page-table.js';
 import { checkProtectionKey, pkruForbidMask } from './protection-keys.js';
 import type { PageTables } from './page-table.js';
-import { ShootdownKind } from './shared-state.js';
 import type { SharedState } from './shared-state.js';
 import { TlbRight } from './tlb.js';
 import { FAULT_INVALID, FAULT_LAZY, FAULT_NOT_PRESENT, FAULT_PERMISSION, FAULT_RESERVED, Walker } from './walker.js';
 import type { Tlb } from './tlb.js';
-
-/** What an address space shares with its MMU instance. */
-export interface MmuContext {
-  readonly tables: PageTables;
-  readonly shared: SharedState;
-  readonly tlb: Tlb;
-  /** Live list of fault handlers (the MMU adds and removes). */
-  readonly handlers: PageFaultHandler[];
-  /** MAXPHYADDR: physical-address width in bits (32–52). */
-  readonly maxPhysAddr: number;
-  /** CR0.WP: supervisor writes honour R/W. */
-  readonly writeProtect: boolean;
-}
+import type { MmuContext } from './mmu-context.js';
 
 /**
  * x86_64 options of {@link X86AddressSpace.map}, on top of the arch-neutral `MapOptions`.
@@ -58,7 +45,6 @@ const REASONS: Readonly<Record<number, FaultReason>> = {
 };
 
 const TOP = 3;
-const TWO32 = 2 ** 32;
 const VPN_HI_DIV = 2 ** 44;
 const ALL_PERMS = 0xf;
 const ALL_MARKERS = PageMarker.COPY_ON_WRITE | PageMarker.LAZY;
@@ -73,7 +59,7 @@ export class X86AddressSpace implements AddressSpace {
   readonly #tables: PageTables;
   readonly #shared: SharedState;
   readonly #tlb: Tlb;
-  readonly #handlers: PageFaultHandler[];
+  readonly #handlers: FaultHandlerList;
   readonly #ctx: MmuContext;
   readonly #physLimit: number;
   readonly #wp: boolean;
@@ -210,12 +196,10 @@ export class X86AddressSpace implements AddressSpace {
       if (code >= 0) return code;
     }
     const fault = this.#pageFault(va, access, user, code);
-    for (const handler of this.#handlers.slice()) {
-      if (handler(fault, this)) {
-        const pa = this.#attempt(va, access, cpu, user);
-        if (pa >= 0) return pa;
-        throw this.#pageFault(va, access, user, pa);
-      }
+    if (this.#handlers.repair(fault, this)) {
+      const pa = this.#attempt(va, access, cpu, user);
+      if (pa >= 0) return pa;
+      throw this.#pageFault(va, access, user, pa);
     }
     throw fault;
   }
@@ -354,9 +338,9 @@ export class X86AddressSpace implements AddressSpace {
     try {
       this.#tables.freeTables(this.root, TOP);
       // Flush before the PCID can be handed out again, so its next owner sees no old entry.
-      this.#shared.post(ShootdownKind.Pcid, this.asid, 0, 0, 0);
+      this.#shared.post(ShootdownKind.Asid, this.asid, 0, 0);
       this.#tlb.stats.shootdowns++;
-      this.#shared.freePcid(this.asid);
+      this.#shared.freeAsid(this.asid);
     } finally {
       this.#shared.unlock();
     }
@@ -367,8 +351,8 @@ export class X86AddressSpace implements AddressSpace {
   #shootdown(start: number, length: number): void {
     const vpn = start / 4096;
     const pages = length / 4096;
-    if (pages < 2 ** 31) this.#shared.post(ShootdownKind.Range, this.asid, vpn % TWO32, Math.floor(vpn / TWO32), pages);
-    else this.#shared.post(ShootdownKind.Pcid, this.asid, 0, 0, 0);
+    if (pages < 2 ** 31) this.#shared.post(ShootdownKind.Range, this.asid, vpn, pages);
+    else this.#shared.post(ShootdownKind.Asid, this.asid, 0, 0);
     this.#tlb.stats.shootdowns++;
   }
 

@@ -3,12 +3,21 @@
  * fast path (syscall ABI) and the 4-level paging MMU with PCID-tagged TLBs.
  * @packageDocumentation
  */
-import type { Arch } from '@veridian/core';
+import type { AddressSpaceLayout, Arch } from '@veridian/core';
 import { x86_64FastPath } from './fast-path.js';
 import { X86_64_PAGE_SIZES, createX86Mmu } from './mmu.js';
 
-export { x86_64FastPath, X86_64_FAST_PATH_LAYOUT } from './fast-path.js';
-export { X86_64_REGISTER_NAMES, X86_64_REGISTER_COUNT, X86_64_REGISTER_ROLES, Reg, type X86_64RegisterName } from './register-table.js';
+export { x86_64FastPath, X86_64_FAST_PATH_LAYOUT, encodeSmallMessage, decodeSmallMessage } from './fast-path.js';
+export {
+  X86_64_REGISTER_NAMES,
+  X86_64_REGISTER_COUNT,
+  X86_64_REGISTER_ROLES,
+  X86_64_REGISTER_TABLE,
+  FastPathReg,
+  Reg,
+  type RegisterRole,
+  type X86_64RegisterName,
+} from './register-table.js';
 export {
   PteBit,
   PteLo,
@@ -41,12 +50,25 @@ export { decodeEntry, encodeEntry, type EntryFields } from './entry-fields.js';
 export { formatDump, formatSize } from './dump.js';
 
 /**
+ * The x86_64 address space as arch-neutral code sees it: 48-bit canonical addresses (4-level
+ * paging), the user half below 2^47, next-table addresses in entry bits 12–51.
+ */
+export const X86_64_ADDRESS_SPACE: AddressSpaceLayout = Object.freeze({
+  vaBits: 48,
+  userTop: 1n << 47n,
+  tableAddressMask: ((1n << 52n) - 1n) & ~0xfffn,
+  // Non-canonical: bit 47 clear with bits 48-63 not all clear, and the first address of the hole.
+  invalidAddresses: Object.freeze([1n << 47n, 0x00ff_0000_0000_0000n, 0xffff_0000_0000_0000n]),
+});
+
+/**
  * The x86_64 architecture backend: hand it to the kernel (or to testkit's conformance
  * suite). Worker CPUs load it again from `Arch.moduleUrl` by `Arch.exportName`.
  */
 export const x86_64: Arch = Object.freeze({
   name: 'x86_64',
   pageSizes: X86_64_PAGE_SIZES,
+  addressSpace: X86_64_ADDRESS_SPACE,
   fastPath: x86_64FastPath,
   createMmu: createX86Mmu,
   moduleUrl: import.meta.url,

@@ -1,11 +1,11 @@
-import { FRAME_SIZE, IpcError, AccessKind } from '@veridian/core';
+import { FaultHandlerList, IpcError, AccessKind, checkAttach, checkCpu } from '@veridian/core';
 import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
 import { indexAt, toLinear } from './address.js';
 import { X86AddressSpace } from './address-space.js';
 import { X86PageFault } from './fault.js';
-import type { MmuContext } from './address-space.js';
+import type { MmuContext } from './mmu-context.js';
 import { PageTables } from './page-table.js';
-import { SharedState } from './shared-state.js';
+import { attachSharedState, createSharedState } from './shared-state.js';
 import { Tlb } from './tlb.js';
 
 /** Page sizes of x86_64 4-level paging: 4 KiB, 2 MiB, 1 GiB. */
@@ -30,7 +30,7 @@ export interface X86MmuOptions extends MmuOptions {
 /**
  * The x86_64 MMU: 4-level paging (PML4 → PDPT → PD → PT) over the machine's physical
  * memory, 48-bit canonical addresses, 4 KiB / 2 MiB / 1 GiB pages, and one PCID-tagged TLB
- * per CPU. The PCID allocator and the TLB-shootdown ring live in a shared-state frame of
+ * per CPU. The PCID allocator and the TLB-shootdown ring are core's `MmuSharedState` in
  * machine memory, so an instance in another worker thread created with
  * `{ sharedState: mmu.sharedState }` shares address spaces and never uses a stale
  * translation.
@@ -51,12 +51,12 @@ export class X86Mmu implements Mmu {
     if (!Number.isInteger(maxPhysAddr) || maxPhysAddr < 32 || maxPhysAddr > 52) throw new IpcError('InvalidArgument', `maxPhysAddr must be an integer in [32, 52], got ${maxPhysAddr}`);
     // Validate the TLB shape before a fresh state frame is allocated, so a bad option leaks nothing.
     Tlb.check(cpus, entries);
-    const shared = options.sharedState === undefined ? SharedState.create(phys) : SharedState.attach(phys, options.sharedState);
+    const shared = options.sharedState === undefined ? createSharedState(phys) : attachSharedState(phys, options.sharedState);
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = shared.pa;
     this.maxPhysAddr = maxPhysAddr;
-    this.#ctx = { tables: new PageTables(phys), shared, tlb: new Tlb(shared, cpus, entries), handlers: [], maxPhysAddr, writeProtect: options.writeProtect ?? true };
+    this.#ctx = { tables: new PageTables(phys), shared, tlb: new Tlb(shared, cpus, entries), handlers: new FaultHandlerList(), maxPhysAddr, writeProtect: options.writeProtect ?? true };
   }
 
   /** MAXPHYADDR of this instance. */
@@ -89,7 +89,7 @@ export class X86Mmu implements Mmu {
   }
 
   #cpu(cpu: number): void {
-    if (cpu >>> 0 !== cpu || cpu >= this.#ctx.tlb.cpus) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
+    checkCpu(cpu, this.#ctx.tlb.cpus);
   }
 
   get tlbStats(): TlbStats {
@@ -108,11 +108,11 @@ export class X86Mmu implements Mmu {
     let root: number;
     shared.lock();
     try {
-      pcid = shared.allocPcid();
+      pcid = shared.allocAsid();
       try {
         root = tables.allocTable();
       } catch (e) {
-        shared.freePcid(pcid);
+        shared.freeAsid(pcid);
         throw e;
       }
     } finally {
@@ -122,20 +122,12 @@ export class X86Mmu implements Mmu {
   }
 
   attachAddressSpace(root: number, asid: number): X86AddressSpace {
-    if (!Number.isInteger(root) || root % FRAME_SIZE !== 0 || !this.phys.isInstalled(root)) {
-      throw new IpcError('InvalidArgument', `root ${root} is not an installed frame address`);
-    }
-    if (!Number.isInteger(asid) || !this.#ctx.shared.pcidInUse(asid)) throw new IpcError('InvalidArgument', `PCID ${asid} is not allocated`);
+    checkAttach(this.phys, this.#ctx.shared, root, asid);
     return new X86AddressSpace(this.#ctx, root, asid);
   }
 
   onFault(handler: PageFaultHandler): () => void {
-    const handlers = this.#ctx.handlers;
-    handlers.push(handler);
-    return () => {
-      const i = handlers.indexOf(handler);
-      if (i >= 0) handlers.splice(i, 1);
-    };
+    return this.#ctx.handlers.add(handler);
   }
 
   flushTlb(cpu?: number): void {
@@ -144,7 +136,7 @@ export class X86Mmu implements Mmu {
       for (let c = 0; c < tlb.cpus; c++) tlb.flushAll(c);
       return;
     }
-    if (cpu >>> 0 !== cpu || cpu >= tlb.cpus) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
+    checkCpu(cpu, tlb.cpus);
     tlb.flushAll(cpu);
   }
 }

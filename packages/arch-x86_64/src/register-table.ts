@@ -71,3 +71,34 @@ export const X86_64_REGISTER_ROLES: Readonly<Record<X86_64RegisterName, string>>
   r14: 'data bytes 32-39',
   r15: 'data bytes 40-47',
 });
+
+/**
+ * Registers the small-message fast path uses, by role (the same names in every arch package).
+ */
+export const FastPathReg = Object.freeze({
+  /** RAX: syscall number on entry, status on return. */
+  SYSCALL: Reg.rax,
+  /** RDI: endpoint handle (bits 0–31); sender pid written by the kernel on delivery (bits 32–63). */
+  ENDPOINT: Reg.rdi,
+  /** RSI: message-info word (bits 0–31) and message type (bits 32–63). */
+  INFO: Reg.rsi,
+  /** RDX: capability 0 (bits 0–31) and 1 (bits 32–63). */
+  CAPS01: Reg.rdx,
+  /** R10: capability 2 (bits 0–31) and 3 (bits 32–63). */
+  CAPS23: Reg.r10,
+});
+
+/** One row of {@link X86_64_REGISTER_TABLE}. */
+export interface RegisterRole {
+  /** Frame index. */
+  readonly reg: number;
+  /** Lowercase register name, e.g. `rax`. */
+  readonly name: string;
+  /** What the register carries in a fast-path syscall, or why it is left alone. */
+  readonly role: string;
+}
+
+/** The fast-path register table in frame order: every register with its role (as {@link X86_64_REGISTER_ROLES}). */
+export const X86_64_REGISTER_TABLE: readonly RegisterRole[] = Object.freeze(
+  X86_64_REGISTER_NAMES.map((name, reg) => Object.freeze({ reg, name, role: X86_64_REGISTER_ROLES[name] })),
+);

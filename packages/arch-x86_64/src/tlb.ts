@@ -1,6 +1,5 @@
-import { IpcError } from '@veridian/core';
-import type { TlbStats } from '@veridian/core';
-import { RING_SLOTS, ShootdownKind } from './shared-state.js';
+import { ShootdownReader, checkTlbShape } from '@veridian/core';
+import type { ShootdownTarget, TlbStats } from '@veridian/core';
 import type { SharedState } from './shared-state.js';
 
 // Meta word of an entry: valid, global, page-size level, VA bits 44–47, PCID.
@@ -31,7 +30,7 @@ const TWO32 = 2 ** 32;
  * ("splintered"), each piece remembering its page size so invalidations still find it.
  * Entries are tagged by PCID; global entries match every PCID.
  */
-export class Tlb {
+export class Tlb implements ShootdownTarget {
   /** CPUs (one TLB each). */
   readonly cpus: number;
   /** Slots per CPU (a power of two). */
@@ -43,20 +42,14 @@ export class Tlb {
   readonly #meta: Uint32Array;
   readonly #pa: Float64Array;
   readonly #rights: Uint8Array;
-  /** Last shootdown epoch each CPU processed. */
-  readonly #seen: Int32Array;
-  readonly #shared: SharedState;
-  readonly #epochI32: Int32Array;
-  readonly #epochIndex: number;
+  /** This instance's place in core's shootdown ring. */
+  readonly #reader: ShootdownReader;
   /** PKRU of each CPU (a register: per CPU of this instance, 0 after reset). */
   readonly pkru: Uint32Array;
 
   /** Throws `InvalidArgument` unless `cpus` and `entries` make a valid TLB. */
   static check(cpus: number, entries: number): void {
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 1024) throw new IpcError('InvalidArgument', `cpus must be an integer in [1, 1024], got ${cpus}`);
-    if (!Number.isInteger(entries) || entries < 1 || entries > 65536 || (entries & (entries - 1)) !== 0) {
-      throw new IpcError('InvalidArgument', `tlbEntries must be a power of two in [1, 65536], got ${entries}`);
-    }
+    checkTlbShape(cpus, entries);
   }
 
   constructor(shared: SharedState, cpus: number, entries: number) {
@@ -68,11 +61,8 @@ export class Tlb {
     this.#meta = new Uint32Array(cpus * entries);
     this.#pa = new Float64Array(cpus * entries);
     this.#rights = new Uint8Array(cpus * entries);
-    this.#shared = shared;
-    this.#epochI32 = shared.i32;
-    this.#epochIndex = shared.epochIndex;
-    this.#seen = new Int32Array(cpus).fill(shared.epoch());
     this.pkru = new Uint32Array(cpus);
+    this.#reader = new ShootdownReader(shared, cpus, this);
   }
 
   /**
@@ -80,31 +70,7 @@ export class Tlb {
    * none. Must run before every lookup so no stale entry is used.
    */
   sync(cpu: number): void {
-    const epoch = Atomics.load(this.#epochI32, this.#epochIndex);
-    if (epoch !== this.#seen[cpu]) this.#replay(cpu, epoch);
-  }
-
-  #replay(cpu: number, epoch: number): void {
-    const seen = this.#seen[cpu]!;
-    // A record being written for sequence `epoch` may already overwrite slot `epoch - RING_SLOTS`.
-    if (((epoch - seen) | 0) >= RING_SLOTS || ((epoch - seen) | 0) < 0) {
-      this.flushAll(cpu);
-    } else {
-      const i32 = this.#epochI32;
-      for (let seq = seen; seq !== epoch; seq = (seq + 1) | 0) {
-        const r = this.#shared.recordIndex(seq);
-        const head = i32[r]!;
-        const pcid = head & M_PCID;
-        if (head >>> 16 === ShootdownKind.Range) {
-          this.invalidateRange(cpu, pcid, (i32[r + 2]! >>> 0) * TWO32 + (i32[r + 1]! >>> 0), i32[r + 3]! >>> 0);
-        } else {
-          this.flushPcid(cpu, pcid);
-        }
-      }
-      // Writers lapped us while we read: some records may be torn, so drop everything.
-      if (((Atomics.load(this.#epochI32, this.#epochIndex) - seen) | 0) >= RING_SLOTS) this.flushAll(cpu);
-    }
-    this.#seen[cpu] = epoch;
+    this.#reader.sync(cpu);
   }
 
   /**
@@ -159,8 +125,8 @@ export class Tlb {
     this.stats.invalidations++;
   }
 
-  /** Drops every entry `cpu` holds for `pcid`, including global ones filled through it. */
-  flushPcid(cpu: number, pcid: number): void {
+  /** Drops every entry `cpu` holds for `pcid`, including global ones filled through it (the shootdown of a destroyed space). */
+  flushAsid(cpu: number, pcid: number): void {
     const meta = this.#meta;
     for (let i = cpu * this.entries, stop = i + this.entries; i < stop; i++) {
       if ((meta[i]! & M_PCID) === pcid) meta[i] = 0;

@@ -1,11 +1,12 @@
-import { goldenVectors, type AttributeGolden, type FastPathGolden, type PageTableGolden } from '@veridian/testkit';
+import { readGolden as read, type AttributeGolden, type FastPathGolden, type PageTableGolden } from '@veridian/testkit';
 
-/** This arch's golden vectors, as shipped by `@veridian/testkit`. */
+/** This arch's golden vectors (`golden/<kind>.json` of this package), envelope-checked by testkit. */
 export function readGolden(kind: 'fast-path'): FastPathGolden;
 export function readGolden(kind: 'page-table'): PageTableGolden;
 export function readGolden(kind: 'attributes'): AttributeGolden;
 export function readGolden(kind: 'fast-path' | 'page-table' | 'attributes'): FastPathGolden | PageTableGolden | AttributeGolden {
-  return kind === 'fast-path' ? goldenVectors('x86_64', kind) : kind === 'page-table' ? goldenVectors('x86_64', kind) : goldenVectors('x86_64', kind);
+  const url = new URL(`../golden/${kind}.json`, import.meta.url);
+  return kind === 'fast-path' ? read(kind, url) : kind === 'page-table' ? read(kind, url) : read(kind, url);
 }
 
 export function hexBytes(hex: string): Uint8Array {

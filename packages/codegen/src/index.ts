@@ -36,7 +36,7 @@ export { INTEGER_TYPES, qualifiedName } from './model.js';
 export { methodOrdinal, messageTypeOf, defaultSelector, resolveSelector } from './ordinal.js';
 export { Layout, alignmentOf, type MessageLayout, type MethodLayout, type TransportPath } from './layout.js';
 export { layoutReport, formatLayoutReport, layoutReportToJson, type LayoutReport } from './layout-report.js';
-export { ARCHES, ARCH_NAMES, type ArchLimits } from './arch.js';
+export { archLimits, isArch, loadArch, resolveArches, installedArchPackages, type ArchLimits } from './arch.js';
 export { emitLibrary, type EmitOptions, type GeneratedModule } from './emit/module.js';
 export { runCli, ExitCode, type CliIo } from './run-cli.js';
 export { watchFiles, type WatchOptions, type Watcher } from './watch.js';

@@ -5,7 +5,7 @@
 import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ARCHES, ARCH_NAMES, type ArchLimits } from './arch.js';
+import { resolveArches, type ArchLimits } from './arch.js';
 import { compile, generate, type CompileResult, type SourceInput } from './compiler.js';
 import { diagnosticToJson, formatDiagnostics } from './diagnostics.js';
 import { formatLayoutReport, layoutReport, layoutReportToJson } from './layout-report.js';
@@ -46,7 +46,7 @@ const OPTIONS = `Options:
   -w, --watch         run again whenever an input file changes
       --json          every outcome as JSON on stdout (diagnostics, files, layout, errors)
   -I, --include DIR   where to look for imported libraries (LIB.vidl); the importing file's directory is searched first
-      --arch NAME     layout: ${ARCH_NAMES.join(', ')} or all (default all)
+      --arch NAME     layout: an arch (riscv64 = @veridian/arch-riscv64), a package or a module path[#export]; or all = every installed @veridian/arch-* (default)
   -h, --help          show this help (vidl help COMMAND: one command's)
   -v, --version       show the version`;
 
@@ -114,7 +114,7 @@ allow more than the kernel's 1 MiB and 64 capabilities).
 ${INPUTS}
 
 Options:
-      --arch NAME     ${ARCH_NAMES.join(', ')} or all (default all)
+      --arch NAME     an arch (riscv64 = @veridian/arch-riscv64), a package or a module path[#export]; or all = every installed @veridian/arch-* (default)
       --json          the outcome as JSON on stdout: { ok, exitCode, diagnostics, layout }
   -I, --include DIR   where to look for imported libraries
 
@@ -239,13 +239,13 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (stdinCount > 0 && known === 'gen') throw usage("gen reads files, not standard input ('-')");
   if (stdinCount > 1) throw usage("standard input ('-') can be given once");
   if (stdinCount > 0 && values.watch) throw usage("--watch cannot watch standard input ('-')");
-  let arches: ArchLimits[] = Object.values(ARCHES);
-  if (values.arch !== undefined) {
-    if (known !== 'layout') throw usage('--arch only applies to layout');
-    if (values.arch !== 'all') {
-      const arch = ARCHES[values.arch];
-      if (!arch) throw usage(`unknown arch '${values.arch}' (known: ${ARCH_NAMES.join(', ')}, all)`);
-      arches = [arch];
+  if (values.arch !== undefined && known !== 'layout') throw usage('--arch only applies to layout');
+  let arches: ArchLimits[] = [];
+  if (known === 'layout') {
+    try {
+      arches = await resolveArches(values.arch ?? 'all', io.cwd);
+    } catch (e) {
+      throw usage((e as Error).message);
     }
   }
 

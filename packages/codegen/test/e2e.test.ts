@@ -4,7 +4,7 @@ import { ApplicationError, createKernel, FrameworkErrorReason, ReplyStatus, Righ
 // core's own tests reach their minimal test arch.
 import { aarch64 } from '@veridian/arch-aarch64';
 import { x86_64 } from '@veridian/arch-x86_64';
-import { testArch } from '../../core/test/support/test-arch.ts';
+import { testArch } from '@veridian/core/testing';
 import { Access, Failure, type Version } from '../examples/generated/demo.common.ts';
 import { FileClient, FileError, Mode, Status, serveFile, type Stat } from '../examples/generated/demo.fs.ts';
 import { StoreClient, StoreError, StoreProtocol, serveStore, type StoreServer, type StoreServerHandle } from '../examples/generated/demo.kv.ts';

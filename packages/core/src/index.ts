@@ -12,6 +12,8 @@ export * from './contracts/fast-path.js';
 export * from './contracts/clock.js';
 export * from './contracts/mmu.js';
 export * from './contracts/arch.js';
+export * from './mmu/index.js';
+export { defineFastPath, fastPathCodec, checkFastPathLayout, type FastPathSpec } from './fast-path/codec.js';
 export { PhysicalMemory, FRAME_SIZE, type PhysicalMemoryOptions } from './memory/physical-memory.js';
 export { lockWord, unlockWord, isLocked } from './memory/spinlock.js';
 export * from './wire/index.js';

@@ -4,10 +4,11 @@ import { AREAS, CASE_IDS, LANDED_CASES, areaOf, type Area, type CaseId, type Lan
 import { LANDED_SPECS } from './cases/index.js';
 import { registerPending } from './cases/pending.js';
 import type { CaseContext } from './cases/types.js';
+import { readGolden, type FastPathGolden, type GoldenSet, type PageTableGolden } from './golden.js';
 
 /** A backend under test: an arch, plus kernel options it needs (e.g. more frames). */
 export interface ConformanceBackend {
-  /** Name shown in the suite title and the matrix, e.g. `x86_64`. */
+  /** Name shown in the suite title and the matrix (usually `arch.name`). */
   name: string;
   /** The arch backend. */
   arch: Arch;
@@ -24,6 +25,12 @@ export interface ConformanceOptions {
   unsupported?: ReadonlyArray<Area | CaseId>;
   /** Runs of each fast-check property (default 100; a run of the model-based property costs a few milliseconds). */
   propertyRuns?: number;
+  /**
+   * The backend's own golden vectors, as objects or JSON files (paths or `file:` URLs). A
+   * golden case whose vectors are not given (`fast.golden-frames` without `fastPath`,
+   * `mmu.golden-entries` without `pageTable`) is reported as skipped with the reason.
+   */
+  golden?: GoldenSet;
 }
 
 /** Defaults under every case's kernel: deterministic tokens, modest pools. */
@@ -38,9 +45,12 @@ const KERNEL_DEFAULTS = { frames: 1024, processes: 16, endpoints: 32, capSlots: 
  * @example
  * ```ts
  * import { conformance } from '@veridian/testkit';
- * import { x86_64 } from '../src/index.js';
+ * import { myArch } from '../src/index.js';
  *
- * conformance({ name: 'x86_64', arch: x86_64 });
+ * conformance(
+ *   { name: myArch.name, arch: myArch },
+ *   { golden: { fastPath: new URL('../golden/fast-path.json', import.meta.url), pageTable: new URL('../golden/page-table.json', import.meta.url) } },
+ * );
  * ```
  */
 export function conformance(backend: ConformanceBackend, options: ConformanceOptions = {}): void {
@@ -49,12 +59,23 @@ export function conformance(backend: ConformanceBackend, options: ConformanceOpt
     if (!(AREAS as readonly string[]).includes(u) && !(CASE_IDS as readonly string[]).includes(u)) throw new Error(`conformance: unknown area or case id "${u}" in unsupported`);
   }
   const propertyRuns = options.propertyRuns ?? 100;
+  // Read and check the goldens now, so a missing or malformed file fails loudly at collection.
+  const golden: { fastPath?: FastPathGolden; pageTable?: PageTableGolden } = {};
+  if (options.golden?.fastPath !== undefined) golden.fastPath = readGolden('fast-path', options.golden.fastPath);
+  if (options.golden?.pageTable !== undefined) golden.pageTable = readGolden('page-table', options.golden.pageTable);
+  for (const g of [golden.fastPath, golden.pageTable]) {
+    if (g !== undefined && g.arch !== backend.arch.name) throw new Error(`conformance: golden vectors of "${g.arch}" given for arch "${backend.arch.name}"`);
+  }
   describe(`conformance: ${backend.name}`, () => {
     for (const area of Object.keys(LANDED_CASES) as LandedArea[]) {
       for (const id of LANDED_CASES[area]) {
         const spec = LANDED_SPECS[id];
         if (unsupported.has(id) || unsupported.has(areaOf(id))) {
           it(id, (ctx) => ctx.skip(`${backend.name} declares ${unsupported.has(id) ? id : `the ${area} area`} unsupported`));
+          continue;
+        }
+        if (spec.needsGolden !== undefined && golden[spec.needsGolden] === undefined) {
+          it(id, (ctx) => ctx.skip(`${backend.name} supplies no golden ${spec.needsGolden} vectors (conformance option golden.${spec.needsGolden})`));
           continue;
         }
         it(
@@ -66,6 +87,7 @@ export function conformance(backend: ConformanceBackend, options: ConformanceOpt
               name: backend.name,
               arch: backend.arch,
               propertyRuns,
+              golden,
               kernelOptions,
               kernel(extra) {
                 const k = createKernel(kernelOptions(extra));

@@ -1,6 +1,6 @@
 /**
  * `@veridian/testkit`: the conformance suite every VeridianOS IPC backend runs — one vitest
- * test per stable case id, golden register and page-table vectors per arch, and a
+ * test per stable case id, golden register and page-table vectors supplied by each backend, and a
  * model-based property over random syscall programs.
  * @packageDocumentation
  */
@@ -18,4 +18,4 @@ export {
   type PendingArea,
   type PendingCaseId,
 } from './case-ids.js';
-export { goldenVectors, hasGoldenVectors, type FastPathGolden, type PageTableGolden, type AttributeGolden, type GoldenKind } from './golden.js';
+export { readGolden, checkGolden, type FastPathGolden, type PageTableGolden, type AttributeGolden, type GoldenKind, type GoldenSet, type GoldenSource } from './golden.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createKernel, type Arch, type KernelOptions } from '@veridian/core';
 import { programArbitrary, type Step } from '../src/model/program.ts';
 import { ModelMismatch, runProgram } from '../src/model/runner.ts';
-import { testArch } from '../../core/test/support/test-arch.ts';
+import { testArch } from '@veridian/core/testing';
 
 const kernelOver = (arch: Arch) => (options: Partial<KernelOptions>) => createKernel({ arch, ...options });
 

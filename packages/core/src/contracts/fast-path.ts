@@ -7,8 +7,18 @@ import type { RegisterFrame, RegisterSlot } from './register-frame.js';
  * little-endian (byte `i` is bits `8*(i%8)` of register `data[i >> 3]`).
  */
 export interface FastPathLayout {
-  /** Syscall number on entry; status (0 or an error number) on return. */
+  /**
+   * Syscall number on entry; also the status on return unless {@link FastPathLayout.status}
+   * names another slot.
+   */
   readonly syscall: RegisterSlot;
+  /**
+   * Where the status (0 or an error number) is returned, when the ABI returns it somewhere
+   * other than the syscall number (e.g. an ABI that takes the number in one register and
+   * returns in another). Optional: omitted means the syscall slot carries the status too.
+   * Read it with {@link statusSlotOf}.
+   */
+  readonly status?: RegisterSlot;
   /** Endpoint / channel capability handle on entry. */
   readonly endpoint: RegisterSlot;
   /** On delivery the kernel writes the true sender's process id here (user code cannot set it). */
@@ -28,7 +38,7 @@ export interface FastPathLayout {
  * entirely in registers. Implementations must not allocate in `encode`/`decode`.
  */
 export interface FastPathAbi {
-  /** Arch name, e.g. `x86_64`. */
+  /** Arch name (the `Arch.name` of the backend). */
   readonly arch: string;
   /** Register names in frame order (index = register number in the frame). */
   readonly registerNames: readonly string[];
@@ -44,4 +54,17 @@ export interface FastPathAbi {
   encode(syscall: number, endpoint: number, message: SmallMessage, frame: RegisterFrame): void;
   /** Reads the message in `frame` into `out` (type, length, bytes, sender, caps). */
   decode(frame: RegisterFrame, out: MessageBuffer): void;
+}
+
+/**
+ * The slot a layout returns the status in: `layout.status`, or the syscall slot when the
+ * layout does not name one.
+ *
+ * @example
+ * ```ts
+ * writeSlot(frame, statusSlotOf(arch.fastPath.layout), 0); // success
+ * ```
+ */
+export function statusSlotOf(layout: FastPathLayout): RegisterSlot {
+  return layout.status ?? layout.syscall;
 }

@@ -30,8 +30,8 @@ export const AccessKind = {
 export type AccessKind = (typeof AccessKind)[keyof typeof AccessKind];
 
 /**
- * Kernel markers kept in the bits each architecture leaves to software (x86_64: 9–11 and
- * 52–58; AArch64: 55–58). The MMU stores and reports them; the kernel gives them meaning.
+ * Kernel markers kept in the bits each architecture leaves to software (each arch package
+ * documents which). The MMU stores and reports them; the kernel gives them meaning.
  */
 export const PageMarker = {
   /** Shared copy-on-write: a write fault copies the frame. */
@@ -46,7 +46,7 @@ export type FaultReason =
   | 'not-present'
   /** An entry exists but forbids this access kind or privilege. */
   | 'permission'
-  /** The address is not canonical (x86_64) or outside the translation range (AArch64 TTBR0). */
+  /** The address is outside what the arch translates (not a valid sign extension, or beyond the translated range). */
   | 'invalid-address'
   /** The entry is a kernel marker entry (LAZY) that must be resolved by a fault handler. */
   | 'lazy'
@@ -67,11 +67,11 @@ export interface PageMapping {
   readonly perms: PagePerms;
   /** {@link PageMarker} bits. */
   readonly markers: number;
-  /** Hardware accessed flag (x86 A, Arm AF). */
+  /** Hardware accessed flag. */
   readonly accessed: boolean;
-  /** Hardware dirty state (x86 D; Arm DBM with AP[2] cleared). */
+  /** Hardware dirty state. */
   readonly dirty: boolean;
-  /** Global (not tagged by ASID/PCID). */
+  /** Global (not tagged by the ASID). */
   readonly global: boolean;
   /** Present/valid in hardware terms (false for a LAZY marker entry). */
   readonly present: boolean;
@@ -116,7 +116,7 @@ export interface MapOptions {
   pageSize?: number;
   /** {@link PageMarker} bits to store in software bits. */
   markers?: number;
-  /** Global mapping (not tagged by ASID/PCID). */
+  /** Global mapping (not tagged by the ASID). */
   global?: boolean;
 }
 
@@ -124,7 +124,7 @@ export interface MapOptions {
 export interface TlbStats {
   hits: number;
   misses: number;
-  /** Single-address invalidations (`invlpg` / `tlbi vae1`). */
+  /** Single-address (or range) invalidations. */
   invalidations: number;
   /** Shootdowns sent to other CPUs. */
   shootdowns: number;
@@ -133,14 +133,14 @@ export interface TlbStats {
 }
 
 /**
- * One address space: a root table in machine memory tagged by an ASID/PCID. Every mutating
+ * One address space: a root table in machine memory tagged by an ASID (address-space identifier). Every mutating
  * operation either completes or throws with the tables exactly as before (e.g. `OutOfMemory`
  * when an intermediate table cannot be allocated).
  */
 export interface AddressSpace {
-  /** ASID (AArch64) or PCID (x86_64) tagging this space's TLB entries. */
+  /** ASID tagging this space's TLB entries (whatever the arch calls it). */
   readonly asid: number;
-  /** Physical address of the top-level table (CR3 / TTBR0 base). */
+  /** Physical address (not a frame number) of the top-level table: what the arch's translation-base register would hold. */
   readonly root: number;
   /**
    * Maps `[va, va + length)` to `[pa, pa + length)` with pages of `options.pageSize`.
@@ -206,7 +206,7 @@ export interface Mmu {
   readonly sharedState: number;
   /** Splits `va` into table indices (top level first) and the offset within a 4 KiB page; throws `AccessFault` for an invalid address. */
   splitAddress(va: VirtualAddress): { indices: number[]; offset: number };
-  /** Creates an empty address space with a fresh ASID/PCID. */
+  /** Creates an empty address space with a fresh ASID. */
   createAddressSpace(): AddressSpace;
   /** Re-opens an address space created elsewhere (e.g. on another worker CPU). */
   attachAddressSpace(root: number, asid: number): AddressSpace;

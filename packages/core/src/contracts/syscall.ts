@@ -1,7 +1,7 @@
 /**
- * VeridianOS system call numbers. The number goes in the arch's syscall register (RAX on
- * x86_64, X8 on AArch64) and the kernel dispatches on what it reads there; on return the
- * status register holds 0 for success or an {@link IPC_ERROR_NUMBERS} status.
+ * VeridianOS system call numbers. The number goes in the arch's syscall slot
+ * (`FastPathLayout.syscall`) and the kernel dispatches on what it reads there; on return the
+ * status slot (`statusSlotOf(layout)`) holds 0 for success or an {@link IPC_ERROR_NUMBERS} status.
  *
  * | number | syscall | registers carry |
  * | --- | --- | --- |

@@ -1,7 +1,6 @@
 /** MMU cases, through the arch's `Mmu` contract over a fresh `PhysicalMemory`, plus its golden page-table entries. */
 import { expect } from 'vitest';
 import { AccessKind, IpcError, PageFault, PageMarker, PagePerm, PhysicalMemory, type AddressSpace, type Arch, type FaultReason, type Mmu, type VirtualAddress } from '@veridian/core';
-import { goldenVectors, hasGoldenVectors } from '../golden.js';
 import { hex64 } from '../support/bytes.js';
 import { codeOf } from '../support/harness.js';
 import type { CaseTable } from './types.js';
@@ -11,10 +10,26 @@ const R = AccessKind.Read;
 const W = AccessKind.Write;
 const X = AccessKind.Execute;
 const PAGE = 4096;
-/** Bits 12–51 of a table entry: the next table's address (masked out of golden `tableFlags`). */
-const TABLE_ADDRESS = ((1n << 52n) - 1n) & ~0xfffn;
-/** Addresses outside the user translation range of every supported arch (non-canonical on x86_64, above TTBR0 on AArch64). */
-const INVALID_EVERYWHERE: readonly bigint[] = [1n << 48n, 0x00ff_0000_0000_0000n, 0x8000_0000_0000_0000n, 0xffff_0000_0000_0000n];
+
+/** A bigint address as the contract takes it: a number when it is a safe integer. */
+const addr = (v: bigint): VirtualAddress => (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+
+/**
+ * Addresses no user translation of `arch` covers, from its own description: the first
+ * address past its virtual-address width, bit 63 alone (outside the range of any width below
+ * 64, whether the arch sign-extends or zero-extends), and the arch's own samples.
+ */
+function invalidAddresses(arch: Arch): bigint[] {
+  const { vaBits, invalidAddresses: extra = [] } = arch.addressSpace;
+  const out = vaBits < 64 ? [1n << BigInt(vaBits), 1n << 63n] : [];
+  return [...out, ...extra];
+}
+
+/** A page high in the user range that needs tables of its own (the top 1/128 of the range, e.g. 0x7f00_0000_0000 under 47 user bits). */
+function farUserPage(arch: Arch): VirtualAddress {
+  const top = arch.addressSpace.userTop;
+  return addr(top - top / 128n);
+}
 
 function machine(arch: Arch, frames = 96, cpus = 1): { phys: PhysicalMemory; mmu: Mmu; space: AddressSpace } {
   const phys = PhysicalMemory.create({ frames });
@@ -98,14 +113,14 @@ export const mmuCases: CaseTable<'mmu'> = {
       // No frame left for an intermediate table: OutOfMemory, tables exactly as before.
       const hoard: number[] = [];
       while (phys.freeFrames > 0) hoard.push(phys.allocFrame());
-      const far = 0x7f00_0000_0000;
+      const far = farUserPage(ctx.arch);
       const walk = space.walk(far);
       expect(codeOf(() => space.map(far, 0x9000, PAGE, READ | USER))).toBe('OutOfMemory');
       expect(space.walk(far)).toEqual(walk);
       expect(tablesOf(space)).toBe(tables);
       for (const f of hoard) phys.freeFrame(f);
       space.map(far, 0x9000, PAGE, READ | USER);
-      expect(space.translate(far + 7, R, 0, true)).toBe(0x9007);
+      expect(space.translate(addr(BigInt(far) + 7n), R, 0, true)).toBe(0x9007);
 
       const other = mmu.createAddressSpace();
       expect(other.asid).not.toBe(space.asid);
@@ -197,11 +212,13 @@ export const mmuCases: CaseTable<'mmu'> = {
   },
 
   'mmu.invalid-address-faults': {
-    checks: 'addresses outside the translatable range (non-canonical / above TTBR0, and the golden list) fault with reason invalid-address in splitAddress and translate, map refuses them without changes, and the highest user page works',
+    checks:
+      'addresses outside the translatable range (2^vaBits, bit 63, the arch\'s own samples and the golden list) fault with reason invalid-address in splitAddress and translate, map refuses them without changes, and the highest user page (userTop - 4 KiB) works',
     run(ctx) {
       const { phys, mmu, space } = machine(ctx.arch);
-      const invalid = [...INVALID_EVERYWHERE];
-      if (hasGoldenVectors(ctx.arch.name, 'page-table')) invalid.push(...goldenVectors(ctx.arch.name, 'page-table').invalid.map((a) => BigInt(a)));
+      const invalid = invalidAddresses(ctx.arch);
+      if (ctx.golden.pageTable) invalid.push(...ctx.golden.pageTable.invalid.map((a) => BigInt(a)));
+      expect(invalid.length, 'addresses to try').toBeGreaterThan(0);
       space.map(0, 0x5000, PAGE, READ | USER);
       const tables = tablesOf(space);
       const free = phys.freeFrames;
@@ -223,9 +240,9 @@ export const mmuCases: CaseTable<'mmu'> = {
       }
       expect(tablesOf(space)).toBe(tables);
       expect(phys.freeFrames).toBe(free);
-      const top = 0x7fff_ffff_f000;
-      space.map(top, 0x6000, PAGE, READ | USER);
-      expect(space.translate(top + PAGE - 1, R, 0, true)).toBe(0x6000 + PAGE - 1);
+      const top = ctx.arch.addressSpace.userTop - BigInt(PAGE);
+      space.map(addr(top), 0x6000, PAGE, READ | USER);
+      expect(space.translate(addr(top + BigInt(PAGE - 1)), R, 0, true)).toBe(0x6000 + PAGE - 1);
     },
   },
 
@@ -281,9 +298,11 @@ export const mmuCases: CaseTable<'mmu'> = {
   },
 
   'mmu.golden-entries': {
-    checks: 'map writes the golden leaf entry (and table flags) of golden/<arch>/page-table.json for every vector, lookup reads its fields back, and splitAddress gives the golden indices',
+    checks: "map writes the golden leaf entry (and table flags, table addresses masked by the arch's tableAddressMask) of every vector the backend supplies (`golden.pageTable`), lookup reads its fields back, and splitAddress gives the golden indices",
+    needsGolden: 'pageTable',
     run(ctx) {
-      const golden = goldenVectors(ctx.arch.name, 'page-table');
+      const golden = ctx.golden.pageTable!;
+      const TABLE_ADDRESS = ctx.arch.addressSpace.tableAddressMask;
       expect(golden.arch).toBe(ctx.arch.name);
       expect(golden.entries.length).toBeGreaterThan(0);
       for (const e of golden.entries) {

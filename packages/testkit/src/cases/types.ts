@@ -1,9 +1,10 @@
 import type { Arch, Kernel, KernelOptions } from '@veridian/core';
 import type { LandedArea, LandedCaseId } from '../case-ids.js';
+import type { FastPathGolden, PageTableGolden } from '../golden.js';
 
 /** What a case gets to work with: the backend under test and a kernel factory. */
 export interface CaseContext {
-  /** Backend name as given to `conformance` (e.g. `x86_64`). */
+  /** Backend name as given to `conformance`. */
   readonly name: string;
   /** The arch backend under test. */
   readonly arch: Arch;
@@ -16,12 +17,16 @@ export interface CaseContext {
   kernelOptions(options?: Partial<KernelOptions>): KernelOptions;
   /** Runs of each fast-check property. */
   readonly propertyRuns: number;
+  /** The golden vectors the backend supplied (read and checked once per suite). */
+  readonly golden: { readonly fastPath?: FastPathGolden; readonly pageTable?: PageTableGolden };
 }
 
 /** One conformance case: what it checks (for the README and reports) and its body. */
 export interface CaseSpec {
   /** One line: the behaviour the case asserts. */
   readonly checks: string;
+  /** Golden vectors the case cannot run without; when the backend supplies none it is skipped with a reason. */
+  readonly needsGolden?: 'fastPath' | 'pageTable';
   /** Test time limit in milliseconds, when the default is not enough. */
   readonly timeout?: number;
   /** The test body; it throws (an assertion error) when the backend breaks the behaviour. */

@@ -42,6 +42,7 @@ export function spoofingArch(arch: Arch, forgery: Forgery): Arch {
   return {
     name: arch.name,
     pageSizes: arch.pageSizes,
+    addressSpace: arch.addressSpace,
     fastPath,
     createMmu: (phys, options) => arch.createMmu(phys, options),
     moduleUrl: arch.moduleUrl,

@@ -1,5 +1,5 @@
 import { FRAME_SIZE, PhysicalMemory } from '@veridian/core';
-import { LO_TABLE_OR_PAGE, LO_VALID, levelSize, tableAddress } from './descriptor.js';
+import { LO_TABLE_OR_PAGE, LO_VALID, levelSize, tableAddress } from './page-table-entry.js';
 
 /** Entries per translation table (4 KiB granule, 8-byte descriptors). */
 export const ENTRIES = 512;

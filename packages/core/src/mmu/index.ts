@@ -1,0 +1,4 @@
+export { MmuSharedState, ShootdownReader, ShootdownKind, SHOOTDOWN_SLOTS, type ShootdownTarget, type MmuSharedStateOptions } from './shared-state.js';
+export { FaultHandlerList } from './fault-handlers.js';
+export { checkAttach, checkTlbShape, checkCpu } from './attach.js';
+export { formatSize, formatAddress, formatMappings, type DumpOptions } from './dump.js';
