@@ -7,6 +7,8 @@ import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
 import { PassiveIpc } from './ipc/passive.js';
 import { SyncIpc } from './ipc/sync.js';
+import { Observer } from './debug/observer.js';
+import { Policies } from './policy/policy.js';
 import { CapabilitySpace } from './objects/cspace.js';
 import { Endpoints } from './objects/endpoint.js';
 import { Processes } from './objects/process.js';
@@ -48,6 +50,8 @@ export class KernelContext {
   readonly large: LargeMessages;
   readonly sync: SyncIpc;
   readonly passive: PassiveIpc;
+  readonly policies: Policies;
+  readonly obs: Observer;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -75,6 +79,8 @@ export class KernelContext {
     this.large = new LargeMessages(this);
     this.sync = new SyncIpc(this);
     this.passive = new PassiveIpc(this);
+    this.policies = new Policies(this);
+    this.obs = new Observer(this);
   }
 
   /**

@@ -12,11 +12,14 @@ import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
 import { H, PState } from './records/layout.js';
 import { MachineMemory } from './records/machine-memory.js';
+import { O } from './records/obs-region.js';
 import { checkName } from './records/names.js';
 import { MainCpu } from './sched/main-cpu.js';
 import { KILLED } from './sched/worker-cpu.js';
 import { Syscalls } from './syscall.js';
 import { WorkerCpus } from './worker-cpus.js';
+import { AuditTrail, MessageTrace } from './debug/api.js';
+import { DebugFs } from './debug/debugfs.js';
 
 export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
 
@@ -55,6 +58,12 @@ export class Kernel {
   readonly platform: Platform;
   /** The machine memory (shared with worker CPUs). */
   readonly memory: MachineMemory;
+  /** The audit trail (records only with `KernelOptions.audit`). */
+  readonly audit: AuditTrail;
+  /** The message trace: on/off, events, Chrome/Perfetto export, channel statistics. */
+  readonly trace: MessageTrace;
+  /** The debugfs view: `/sys/kernel/debug/ipc/{trace,messages,channels}`. */
+  readonly debugfs: DebugFs;
   readonly #k: KernelContext;
   readonly #cpu: MainCpu;
   readonly #sys: Syscalls;
@@ -72,7 +81,20 @@ export class Kernel {
     this.clock = o.clock ?? new MonotonicClock();
     this.platform = o.platform ?? nodePlatform;
     const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
-    this.memory = MachineMemory.create({ frames: o.frames ?? 4096, processes: o.processes ?? 64, endpoints: o.endpoints ?? 256, capSlots: o.capSlots ?? 256, cpus });
+    const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
+    const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
+    this.memory = MachineMemory.create({
+      frames: o.frames ?? 4096,
+      processes: o.processes ?? 64,
+      endpoints: o.endpoints ?? 256,
+      capSlots: o.capSlots ?? 256,
+      cpus,
+      policies: o.policies === undefined ? 16 : checkInt(o.policies, 'policies', 1, 1024),
+      auditRecords: audit,
+      traceRecords: trace === undefined ? 1024 : checkInt(trace, 'trace.records', 1, 1 << 20),
+    });
+    // Worker CPUs align their timestamps to CPU 0's clock, unless it is manual (then they cannot).
+    if (this.clock.manual) new Float64Array(this.memory.buffer, (this.memory.obsBase + O.ORIGIN) * 4, 1)[0] = NaN;
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
@@ -80,6 +102,9 @@ export class Kernel {
     this.#sys = new Syscalls(this.#k);
     this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
     this.#cpu.onBlock = () => this.#workers.keepAlive();
+    this.audit = new AuditTrail(this.#k);
+    this.trace = new MessageTrace(this.#k);
+    this.debugfs = new DebugFs(this.trace);
   }
 
   /**

@@ -44,6 +44,10 @@ export const H = {
   EFREE_TAIL: 23,
   /** Start of the per-CPU lines (one line per CPU: its kernel-entry state word). */
   CPU_BASE: 24,
+  /** Observability switches ({@link ObsFlag}): one load and a branch on the IPC paths when 0. */
+  OBS_FLAGS: 25,
+  /** Start of the observability region (policies, audit and trace rings; see `obs-region.ts`). */
+  OBS_BASE: 26,
   /** Big kernel lock (a ticket lock word), alone on its line with its counters. */
   LOCK: 32,
   /** Lock acquisitions (written by the holder). */
@@ -65,6 +69,16 @@ export const H = {
 export const LINE_WORDS = 16;
 
 export const MAGIC = 0x56524449; // 'VRDI'
+
+/** Bits of the header's {@link H.OBS_FLAGS} word. */
+export const ObsFlag = {
+  /** Some endpoint has a security policy (rate limit or filter). */
+  POLICY: 0x1,
+  /** The audit ring records every IPC operation. */
+  AUDIT: 0x2,
+  /** The message trace is on (`/sys/kernel/debug/ipc/trace`). */
+  TRACE: 0x4,
+} as const;
 
 /** Kernel-entry state of a CPU (its word on the per-CPU line). */
 export const CpuState = {

@@ -1,7 +1,8 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, P, PState, REG_WORDS, S } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PState, REG_WORDS, S } from './layout.js';
 import { RegistryWord } from './registry-word.js';
+import { formatObs, obsWords, type ObsSizes } from './obs-region.js';
 
 /** Sizes of the record pools carved out of machine memory. */
 export interface MachineSizes {
@@ -15,6 +16,12 @@ export interface MachineSizes {
   capSlots: number;
   /** CPUs, including CPU 0 (at most 64; default 64). */
   cpus?: number;
+  /** Endpoint security policies that can be set at once (default 16, at most 1024). */
+  policies?: number;
+  /** Records of the audit ring (default 0: no audit trail). */
+  auditRecords?: number;
+  /** Records of the message-trace ring (default 1024). */
+  traceRecords?: number;
 }
 
 /** Bits needed to index `n` things (at least 1). */
@@ -53,6 +60,8 @@ export class MachineMemory {
   readonly nameMask: number;
   /** Bits of a capability handle that index the slot; the rest are the tag. */
   readonly slotIndexBits: number;
+  /** Int32 index of the observability region (policies, audit and trace rings). */
+  readonly obsBase: number;
   /** Int32 range of the kernel records (for state snapshots; register frames excluded). */
   readonly recordsStart: number;
   readonly recordsEnd: number;
@@ -81,6 +90,7 @@ export class MachineMemory {
     this.nameBase = h(H.NAME_BASE);
     this.nameMask = h(H.NAME_MASK);
     this.slotIndexBits = h(H.SLOT_INDEX_BITS);
+    this.obsBase = h(H.OBS_BASE);
     this.recordsStart = this.procBase;
     this.recordsEnd = this.frameBase;
     this.phys = PhysicalMemory.attach(buffer, h(H.PHYS_CTL));
@@ -101,9 +111,13 @@ export class MachineMemory {
       ['endpoints', endpoints, 65535],
       ['capSlots', capSlots, 4096],
       ['cpus', cpus, 64],
+      ['policies', sizes.policies ?? 16, 1024],
+      ['traceRecords', sizes.traceRecords ?? 1, 1 << 20],
     ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new IpcError('InvalidArgument', `${k} must be an integer in [1, ${max}]`);
     }
+    const audit = sizes.auditRecords ?? 0;
+    if (!Number.isInteger(audit) || audit < 0 || audit > 1 << 20) throw new IpcError('InvalidArgument', `audit records must be an integer in [0, ${1 << 20}]`);
     const line = (x: number) => Math.ceil(x / LINE_WORDS) * LINE_WORDS;
     let nameBuckets = 1;
     while (nameBuckets < endpoints) nameBuckets <<= 1;
@@ -125,6 +139,11 @@ export class MachineMemory {
     const wakeBase = w;
     const wakeCap = processes * 4;
     w += wakeCap * 2;
+    // The observability region comes last (additive), 8-byte aligned for its float64 word.
+    w = line(w);
+    const obsBase = w;
+    const obs: ObsSizes = { processes, endpoints, policies: sizes.policies ?? 16, auditRecords: audit, traceRecords: sizes.traceRecords ?? 1024 };
+    w += obsWords(obs);
     const physOffset = Math.ceil((w * 4) / FRAME_SIZE) * FRAME_SIZE;
     const total = physOffset + PhysicalMemory.bytesNeeded(frames);
     let buffer: SharedArrayBuffer;
@@ -153,8 +172,11 @@ export class MachineMemory {
       [H.SLOT_INDEX_BITS, indexBits(capSlots)],
       [H.PHYS_CTL, physOffset],
       [H.MEMORY_BYTES, total],
+      [H.OBS_BASE, obsBase],
+      [H.OBS_FLAGS, obs.auditRecords > 0 ? ObsFlag.AUDIT : 0],
     ];
     for (const [k, v] of header) i32[k] = v;
+    formatObs(i32, obsBase, obs);
     // Free records in index order; each freed record goes to the back, so churn rotates.
     for (let p = 0; p < processes; p++) {
       const b = procBase + p * P.SIZE;
