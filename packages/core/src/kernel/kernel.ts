@@ -71,6 +71,8 @@ export class Kernel {
   readonly #live = new Map<number, Live>();
   readonly #listeners = new Set<(e: KernelErrorEvent) => void>();
   readonly #crashes: Array<KernelErrorEvent> = [];
+  /** Names of the processes spawned lately (for trace export; the oldest of 4096 are forgotten). */
+  readonly #names = new Map<number, string>();
   #idleWaiters: Array<() => void> = [];
 
   /** @internal use {@link createKernel} */
@@ -103,7 +105,7 @@ export class Kernel {
     this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
     this.#cpu.onBlock = () => this.#workers.keepAlive();
     this.audit = new AuditTrail(this.#k);
-    this.trace = new MessageTrace(this.#k);
+    this.trace = new MessageTrace(this.#k, (pid) => this.#names.get(pid));
     this.debugfs = new DebugFs(this.trace);
   }
 
@@ -150,6 +152,7 @@ export class Kernel {
       return exited;
     };
     this.#live.set(proc.pid, { name, exited, kill });
+    this.#named(proc.pid, name);
     return { pid: proc.pid, name, cpu: 0, exited, kill };
   }
 
@@ -207,6 +210,7 @@ export class Kernel {
       return exited;
     };
     this.#live.set(pid, { name, exited, kill });
+    this.#named(pid, name);
     return { pid, name, cpu, exited, kill };
   }
 
@@ -319,6 +323,11 @@ export class Kernel {
     const o = checkOptions<SpawnOptions>(options, 'spawn options');
     if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
     return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY) };
+  }
+
+  #named(pid: number, name: string): void {
+    this.#names.set(pid, name);
+    if (this.#names.size > 4096) this.#names.delete(this.#names.keys().next().value!);
   }
 
   #ended(pid: number, name: string, reason: ProcessExit['reason'], error: unknown, settle: (e: ProcessExit) => void): void {

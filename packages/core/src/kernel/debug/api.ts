@@ -95,11 +95,13 @@ export interface ChannelStats {
 export class MessageTrace {
   readonly #k: KernelContext;
   readonly #hist: LatencyHistograms;
+  readonly #names: (pid: number) => string | undefined;
 
   /** @internal */
-  constructor(k: KernelContext) {
+  constructor(k: KernelContext, names: (pid: number) => string | undefined) {
     this.#k = k;
     this.#hist = new LatencyHistograms(k.obs.trace);
+    this.#names = names;
   }
 
   /** True while tracing is on. */
@@ -133,10 +135,9 @@ export class MessageTrace {
 
   /** The trace as a Chrome trace-event object. */
   chrome(): ChromeTrace {
-    const k = this.#k;
     return toChromeTrace(this.events(), (pid) => {
-      const p = k.registry.resolvePid(pid);
-      return p >= 0 ? `${k.processes.name(p)} (${pid})` : `pid ${pid}`;
+      const name = this.#names(pid);
+      return name === undefined ? `pid ${pid}` : `${name} (${pid})`;
     });
   }
 
