@@ -49,6 +49,17 @@ export const LANDED_CASES = {
     'mmu.accessed-dirty',
     'mmu.golden-entries',
   ],
+  sec: [
+    'sec.rate-limit-messages',
+    'sec.rate-limit-bytes-refill',
+    'sec.filter-size',
+    'sec.filter-type',
+    'sec.filter-source',
+    'sec.filter-required-cap',
+    'sec.audit-records',
+    'sec.audit-bounded',
+  ],
+  trace: ['trace.debugfs-toggle', 'trace.messages', 'trace.channel-stats', 'trace.chrome-export'],
 } as const;
 
 /**
@@ -82,23 +93,6 @@ export const PENDING_AREAS = {
   topic: {
     feature: 'topics: one-to-many delivery with a cursor per subscriber',
     ids: ['topic.fanout', 'topic.late-subscriber', 'topic.slow-subscriber', 'topic.unsubscribe', 'topic.publish-requires-send', 'topic.cleanup-on-exit'],
-  },
-  sec: {
-    feature: 'security: rate limits, message filters, audit trail',
-    ids: [
-      'sec.rate-limit-messages',
-      'sec.rate-limit-bytes-refill',
-      'sec.filter-size',
-      'sec.filter-type',
-      'sec.filter-source',
-      'sec.filter-required-cap',
-      'sec.audit-records',
-      'sec.audit-bounded',
-    ],
-  },
-  trace: {
-    feature: 'tracing: debugfs view, message trace, channel statistics, Chrome trace export',
-    ids: ['trace.debugfs-toggle', 'trace.messages', 'trace.channel-stats', 'trace.chrome-export'],
   },
 } as const;
 

@@ -8,7 +8,9 @@ import { mmuCases } from './mmu.js';
 import { modelCases } from './model.js';
 import { procCases } from './proc.js';
 import { regCases } from './reg.js';
+import { secCases } from './sec.js';
 import { syncCases } from './sync.js';
+import { traceCases } from './trace.js';
 import type { CaseSpec } from './types.js';
 
 /** The specs of all landed cases; the type guarantees exactly one per id. */
@@ -22,4 +24,6 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...modelCases,
   ...mmuCases,
   ...largeCases,
+  ...secCases,
+  ...traceCases,
 };
