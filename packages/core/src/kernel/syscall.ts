@@ -130,7 +130,7 @@ export class Syscalls {
     const k = this.#k;
     k.lock();
     const obs = k.i32[H.OBS_FLAGS]!;
-    const server = k.passive.top('server');
+    const server = obs !== 0 ? k.passive.top('server') : -1;
     try {
       if (obs !== 0) {
         k.obs.begin(obs);
