@@ -68,6 +68,7 @@ export class Observer {
     this.#flags = flags;
     this.#e = NONE;
     this.#peer = NONE;
+    this.#type0 = this.#size = this.#caps = 0;
     this.#now = this.now();
   }
 
