@@ -129,21 +129,27 @@ export class Syscalls {
   passiveFinish(failure: IpcError | undefined, reply: MessageBuffer): void {
     const k = this.#k;
     k.lock();
-    const obs = k.i32[H.OBS_FLAGS]!;
-    const server = obs !== 0 ? k.passive.top('server') : -1;
     try {
-      if (obs !== 0) {
-        k.obs.begin(obs);
-        k.obs.beforeReply(server, k.procs.pid(k.passive.top('caller')));
-      }
-      k.passive.finish(failure, reply);
-      if (obs !== 0) k.obs.afterReply(server, 0);
-    } catch (e) {
-      if (obs !== 0) k.obs.failed(server, Syscall.IpcReply, e);
-      throw e;
+      if (k.i32[H.OBS_FLAGS] === 0) k.passive.finish(failure, reply);
+      else this.#observedPassiveFinish(k.i32[H.OBS_FLAGS]!, failure, reply);
     } finally {
       k.unlock();
     }
+  }
+
+  /** {@link Syscalls.passiveFinish} with its reply (or its failure) observed. Lock held. */
+  #observedPassiveFinish(obs: number, failure: IpcError | undefined, reply: MessageBuffer): void {
+    const k = this.#k;
+    const server = k.passive.top('server');
+    k.obs.begin(obs);
+    k.obs.beforeReply(server, k.procs.pid(k.passive.top('caller')));
+    try {
+      k.passive.finish(failure, reply);
+    } catch (e) {
+      k.obs.failed(server, Syscall.IpcReply, e);
+      throw e;
+    }
+    k.obs.afterReply(server, 0);
   }
 
   /**
