@@ -1,6 +1,6 @@
 import { IpcError } from '../../contracts/errors.js';
 import type { KernelContext } from '../context.js';
-import { E, H, NONE, ObsFlag, S } from '../records/layout.js';
+import { E, H, NONE, ObsFlag, P, S } from '../records/layout.js';
 import { B, O, PR, PolicyBit } from '../records/obs-region.js';
 import type { PolicySpec } from './config.js';
 
@@ -251,8 +251,11 @@ export class Policies {
     const obj = i32[r + PR.REQ_OBJ]!;
     const gen = this.#u32[r + PR.REQ_GEN]!;
     const rights = i32[r + PR.REQ_RIGHTS]!;
-    for (const s of k.caps.refs(p)) {
+    // The used list, walked by hand: no generator object per message.
+    for (let i = k.procs.get(p, P.CS_USED_HEAD); i !== NONE; ) {
+      const s = k.slots.ref(p, i);
       if (k.slots.get(s, S.KIND) === kind && k.slots.get(s, S.OBJ) === obj && k.slots.gen(s) === gen && (k.slots.get(s, S.RIGHTS) & rights) === rights) return true;
+      i = k.slots.get(s, S.NEXT);
     }
     return false;
   }
