@@ -44,6 +44,17 @@ describe('audit trail', () => {
     expect(events.find((e) => e.kind === 'reply')).toMatchObject({ dst: c.pid, type: 8, size: 5 });
     expect(events.find((e) => e.result === 'PermissionDenied')).toMatchObject({ kind: 'call', src: c.pid });
     expect(k.audit.stats()).toMatchObject({ capacity: 64, overwritten: 0 });
+    // A large message is recorded with its true size and capabilities.
+    const l = k.spawn({ name: 'large' }, async (p) => {
+      await p.call(p.connect('echo'), { type: 9, data: new Uint8Array(5000), caps: [p.createEndpoint(), p.createEndpoint(), p.createEndpoint(), p.createEndpoint(), p.createEndpoint()] });
+    });
+    expect(await l.exited).toMatchObject({ reason: 'returned' });
+    const large = k.audit.events().filter((e) => e.src === l.pid && e.type === 9);
+    expect(large.map((e) => [e.kind, e.size, e.caps])).toEqual([
+      ['call', 5000, 5],
+      ['receive', 5000, 5],
+    ]);
+    expect(k.audit.events().find((e) => e.kind === 'reply' && e.dst === l.pid)).toMatchObject({ type: 10, result: 'ok' });
     await k.shutdown();
   });
 

@@ -157,6 +157,27 @@ describe('security policies', () => {
     await k.shutdown();
   });
 
+  it('a worker CPU sender is held to the same bucket in machine memory', async () => {
+    const k = testKernel();
+    k.spawn({ name: 'server' }, (p) => {
+      const ep = p.createEndpoint({ name: 'w' });
+      p.setPolicy(ep, { rate: { messagesPerSecond: 1, burstMessages: 5 } });
+      return p.serve(ep, () => ({ type: 0, data: new Uint8Array(0) }));
+    });
+    await k.whenNamed('w');
+    const result = new SharedArrayBuffer(12);
+    const t0 = performance.now();
+    const w = k.spawnWorker(new URL('./support/flood-worker.ts', import.meta.url), { name: 'flood', args: { name: 'w', count: 50, result } });
+    expect(await w.exited).toMatchObject({ reason: 'returned' });
+    const seconds = (performance.now() - t0) / 1000;
+    const [ok, limited, other] = new Int32Array(result);
+    expect(other).toBe(0);
+    expect(ok).toBeGreaterThanOrEqual(5);
+    expect(ok).toBeLessThanOrEqual(5 + Math.ceil(seconds));
+    expect(ok! + limited!).toBe(50);
+    await k.shutdown();
+  }, 30_000);
+
   it('setPolicy needs RECEIVE, validates its argument, and the pool is bounded', async () => {
     const k = testKernel({ policies: 2 });
     const outcomes: string[] = [];
