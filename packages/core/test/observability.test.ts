@@ -207,6 +207,38 @@ describe('debugfs and the message trace', () => {
     await k.shutdown();
   });
 
+  it('traces a call a passive server takes from its queue as it goes back to waiting', async () => {
+    const k = testKernel();
+    k.trace.enable();
+    let workerPid = 0;
+    k.spawn({ name: 'srv' }, (p) =>
+      p.serve(p.createEndpoint({ name: 'pq' }), (m) => {
+        if (m.type === 1000) {
+          // Hold the CPU-0 call until the worker's call is queued behind it.
+          const t0 = performance.now();
+          while (performance.now() - t0 < 10_000 && !k.trace.events().some((e) => e.kind === 'call' && e.src === workerPid)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        }
+        return { type: m.type + 1, data: m.bytes.slice(0, m.length) };
+      }),
+    );
+    await k.whenNamed('pq');
+    const w = k.spawnWorker(here('call-worker.ts'), { name: 'w', args: { name: 'pq', count: 1 } });
+    workerPid = w.pid;
+    const c = k.spawn({ name: 'c' }, async (p) => {
+      await p.call(p.connect('pq'), { type: 1000, data: new Uint8Array(2) });
+    });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
+    await w.exited;
+    const events = k.trace.events();
+    const call = events.find((e) => e.kind === 'call' && e.src === w.pid && e.result === 'ok')!;
+    expect(call.dst, 'the worker call queued behind the passive one').toBe(0);
+    expect(events.find((e) => e.kind === 'receive' && e.src === w.pid)).toMatchObject({ flow: call.flow, size: 64, type: 0 });
+    expect(events.find((e) => e.kind === 'reply' && e.dst === w.pid)).toMatchObject({ callFlow: call.callFlow, type: 1, size: 64 });
+    expect(events.find((e) => e.kind === 'reply' && e.dst === c.pid)).toMatchObject({ type: 1001, size: 2 });
+    flowsOk(JSON.parse(k.trace.export()) as ChromeTrace);
+    await k.shutdown();
+  }, 30_000);
+
   it('traces worker CPUs too, and a trace whose ring overflowed still has exact flows', async () => {
     const k = testKernel({ trace: { records: 50 } });
     k.trace.enable();

@@ -118,16 +118,24 @@ export class Observer {
 
   /** After a receive of `p` on `handle` took a queued message (it is in `p`'s frame). */
   afterReceive(p: number, handle: number): void {
+    this.received(p, this.#k.endpoints.endpointOf(p, handle, Rights.RECEIVE));
+  }
+
+  /** Receiver `p` took a queued message from endpoint `e` (it is in `p`'s frame). */
+  received(p: number, e: number): void {
     const k = this.#k;
     const frame = k.mm.frame(p);
     const senderPid = readSlot(frame, this.#sender) + k.procs.get(p, P.SENDER_HI) * TWO32;
     const c = k.registry.resolvePid(senderPid);
     const info = readSlot(frame, this.#info);
     const large = (MessageInfo.flags(info) & MessageFlags.LARGE) !== 0;
+    // Called in the middle of a passive reply too: keep that operation's fields.
+    const type = this.#type0;
+    const size = this.#size;
+    const caps = this.#caps;
     this.#type0 = readSlot(frame, this.#type);
     this.#size = large ? k.large.incoming(p, 'length') : MessageInfo.length(info);
     this.#caps = large ? k.large.incoming(p, 'caps') : MessageInfo.capCount(info);
-    const e = k.endpoints.endpointOf(p, handle, Rights.RECEIVE);
     const isCall = (MessageInfo.flags(info) & MessageFlags.CALL) !== 0;
     let flow = 0;
     let lat = NO_LATENCY;
@@ -137,6 +145,9 @@ export class Observer {
       if (!isCall) lat = this.#latency(t);
     }
     this.#emit(KIND_CODE.receive, 0, senderPid, k.procs.pid(p), k.eps.id(e), flow, 0, lat);
+    this.#type0 = type;
+    this.#size = size;
+    this.#caps = caps;
   }
 
   /** Before `p` replies to caller `toPid`: notes the caller and the reply message. */
@@ -232,7 +243,10 @@ export class Observer {
 
   /** Turns the message trace on or off (the header flag every CPU reads). */
   setTracing(on: boolean): void {
-    if (on) Atomics.or(this.#k.i32, H.OBS_FLAGS, ObsFlag.TRACE);
-    else Atomics.and(this.#k.i32, H.OBS_FLAGS, ~ObsFlag.TRACE);
+    // Under the lock: a syscall sees one value of the flags word from its entry to its exit.
+    this.#k.withLock(() => {
+      if (on) Atomics.or(this.#k.i32, H.OBS_FLAGS, ObsFlag.TRACE);
+      else Atomics.and(this.#k.i32, H.OBS_FLAGS, ~ObsFlag.TRACE);
+    });
   }
 }
