@@ -24,6 +24,11 @@ export { AsyncChannel, type ChannelOptions, type OverflowPolicy } from './kernel
 export { Topic, Subscription, type TopicOptions } from './kernel/topic-handle.js';
 export type { AsyncWaitOptions } from './kernel/async-handle.js';
 export type { RingStats } from './kernel/syscall-async.js';
+export type { EndpointPolicy, RatePolicy, FilterPolicy } from './kernel/policy/config.js';
+export type { KernelEvent, KernelEventKind } from './kernel/debug/events.js';
+export { AuditTrail, MessageTrace, type AuditStats, type ChannelStats } from './kernel/debug/api.js';
+export { DebugFs, DebugFsError, DEBUGFS_ROOT } from './kernel/debug/debugfs.js';
+export { toChromeTrace, type ChromeTrace, type ChromeTraceEvent } from './kernel/debug/chrome-trace.js';
 export { MachineMemory, type MachineSizes } from './kernel/records/machine-memory.js';
 export { IPC_BUFFER_VA, MIN_PRIORITY, MAX_PRIORITY } from './kernel/objects/process.js';
 export { MAX_TIMEOUT_NS } from './kernel/args.js';

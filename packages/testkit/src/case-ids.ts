@@ -61,6 +61,17 @@ export const LANDED_CASES = {
     'mmu.accessed-dirty',
     'mmu.golden-entries',
   ],
+  sec: [
+    'sec.rate-limit-messages',
+    'sec.rate-limit-bytes-refill',
+    'sec.filter-size',
+    'sec.filter-type',
+    'sec.filter-source',
+    'sec.filter-required-cap',
+    'sec.audit-records',
+    'sec.audit-bounded',
+  ],
+  trace: ['trace.debugfs-toggle', 'trace.messages', 'trace.channel-stats', 'trace.chrome-export'],
 } as const;
 
 /**
@@ -76,23 +87,6 @@ export const PENDING_AREAS = {
   region: {
     feature: 'shared memory regions: mapping, permissions, reference counts, NUMA node',
     ids: ['region.map-share', 'region.permissions', 'region.refcount-free', 'region.numa-node'],
-  },
-  sec: {
-    feature: 'security: rate limits, message filters, audit trail',
-    ids: [
-      'sec.rate-limit-messages',
-      'sec.rate-limit-bytes-refill',
-      'sec.filter-size',
-      'sec.filter-type',
-      'sec.filter-source',
-      'sec.filter-required-cap',
-      'sec.audit-records',
-      'sec.audit-bounded',
-    ],
-  },
-  trace: {
-    feature: 'tracing: debugfs view, message trace, channel statistics, Chrome trace export',
-    ids: ['trace.debugfs-toggle', 'trace.messages', 'trace.channel-stats', 'trace.chrome-export'],
   },
 } as const;
 

@@ -7,6 +7,8 @@ import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
 import { PassiveIpc } from './ipc/passive.js';
 import { SyncIpc } from './ipc/sync.js';
+import { Observer } from './debug/observer.js';
+import { Policies } from './policy/policy.js';
 import { CapabilitySpace } from './objects/cspace.js';
 import { Endpoints } from './objects/endpoint.js';
 import { Processes } from './objects/process.js';
@@ -59,6 +61,8 @@ export class KernelContext {
   readonly async: AsyncRings;
   readonly multicast: Multicast;
   readonly hub: AsyncHub;
+  readonly policies: Policies;
+  readonly obs: Observer;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -91,6 +95,8 @@ export class KernelContext {
     this.async = new AsyncRings(this);
     this.multicast = new Multicast(this.i32, this.async, this.topics.subs);
     this.hub = new AsyncHub(this);
+    this.policies = new Policies(this);
+    this.obs = new Observer(this);
   }
 
   /**

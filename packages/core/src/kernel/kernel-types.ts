@@ -29,6 +29,12 @@ export interface KernelOptions {
   seed?: number;
   /** The host (default: Node.js, {@link nodePlatform}). */
   platform?: Platform;
+  /** Endpoint security policies that can be set at once ({@link Process.setPolicy}; default 16, at most 1024). Each holds one token bucket per process record. */
+  policies?: number;
+  /** The audit trail: a ring of `records` (1 – 2^20) in machine memory ({@link Kernel.audit}). Off when absent. */
+  audit?: { records: number };
+  /** The message trace ring: `records` (1 – 2^20, default 1024). Tracing itself is off until enabled ({@link Kernel.trace}). */
+  trace?: { records?: number };
 }
 
 /** Options of {@link Kernel.spawn}. */

@@ -12,12 +12,15 @@ import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
 import { H, PState } from './records/layout.js';
 import { MachineMemory } from './records/machine-memory.js';
+import { O } from './records/obs-region.js';
 import { checkName } from './records/names.js';
 import { MainCpu } from './sched/main-cpu.js';
 import { KILLED } from './sched/worker-cpu.js';
 import { Syscalls } from './syscall.js';
 import { AsyncSyscalls, type RingStats } from './syscall-async.js';
 import { WorkerCpus } from './worker-cpus.js';
+import { AuditTrail, MessageTrace } from './debug/api.js';
+import { DebugFs } from './debug/debugfs.js';
 
 export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
 
@@ -56,6 +59,12 @@ export class Kernel {
   readonly platform: Platform;
   /** The machine memory (shared with worker CPUs). */
   readonly memory: MachineMemory;
+  /** The audit trail (records only with `KernelOptions.audit`). */
+  readonly audit: AuditTrail;
+  /** The message trace: on/off, events, Chrome/Perfetto export, channel statistics. */
+  readonly trace: MessageTrace;
+  /** The debugfs view: `/sys/kernel/debug/ipc/{trace,messages,channels}`. */
+  readonly debugfs: DebugFs;
   readonly #k: KernelContext;
   readonly #cpu: MainCpu;
   readonly #sys: Syscalls;
@@ -63,6 +72,8 @@ export class Kernel {
   readonly #live = new Map<number, Live>();
   readonly #listeners = new Set<(e: KernelErrorEvent) => void>();
   readonly #crashes: Array<KernelErrorEvent> = [];
+  /** Names of the processes spawned lately (for trace export; the oldest of 4096 are forgotten). */
+  readonly #names = new Map<number, string>();
   #idleWaiters: Array<() => void> = [];
 
   /** @internal use {@link createKernel} */
@@ -73,7 +84,23 @@ export class Kernel {
     this.clock = o.clock ?? new MonotonicClock();
     this.platform = o.platform ?? nodePlatform;
     const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
-    this.memory = MachineMemory.create({ frames: o.frames ?? 4096, processes: o.processes ?? 64, endpoints: o.endpoints ?? 256, capSlots: o.capSlots ?? 256, cpus, rings: o.rings, ringSlots: o.ringSlots, subscribers: o.subscribers });
+    const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
+    const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
+    this.memory = MachineMemory.create({
+      frames: o.frames ?? 4096,
+      processes: o.processes ?? 64,
+      endpoints: o.endpoints ?? 256,
+      capSlots: o.capSlots ?? 256,
+      cpus,
+      policies: o.policies === undefined ? 16 : checkInt(o.policies, 'policies', 1, 1024),
+      auditRecords: audit,
+      traceRecords: trace === undefined ? 1024 : checkInt(trace, 'trace.records', 1, 1 << 20),
+      rings: o.rings,
+      ringSlots: o.ringSlots,
+      subscribers: o.subscribers,
+    });
+    // Worker CPUs align their timestamps to CPU 0's clock, unless it is manual (then they cannot).
+    if (this.clock.manual) new Float64Array(this.memory.buffer, (this.memory.obsBase + O.ORIGIN) * 4, 1)[0] = NaN;
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
@@ -81,6 +108,9 @@ export class Kernel {
     this.#sys = new Syscalls(this.#k);
     this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
     this.#cpu.onBlock = () => this.#workers.keepAlive();
+    this.audit = new AuditTrail(this.#k);
+    this.trace = new MessageTrace(this.#k, (pid) => this.#names.get(pid));
+    this.debugfs = new DebugFs(this.trace);
   }
 
   /**
@@ -126,6 +156,7 @@ export class Kernel {
       return exited;
     };
     this.#live.set(proc.pid, { name, exited, kill });
+    this.#named(proc.pid, name);
     return { pid: proc.pid, name, cpu: 0, exited, kill };
   }
 
@@ -183,6 +214,7 @@ export class Kernel {
       return exited;
     };
     this.#live.set(pid, { name, exited, kill });
+    this.#named(pid, name);
     return { pid, name, cpu, exited, kill };
   }
 
@@ -300,6 +332,11 @@ export class Kernel {
     const o = checkOptions<SpawnOptions>(options, 'spawn options');
     if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
     return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY) };
+  }
+
+  #named(pid: number, name: string): void {
+    this.#names.set(pid, name);
+    if (this.#names.size > 4096) this.#names.delete(this.#names.keys().next().value!);
   }
 
   #ended(pid: number, name: string, reason: ProcessExit['reason'], error: unknown, settle: (e: ProcessExit) => void): void {

@@ -10,6 +10,7 @@ import type { BlockingOptions, EndpointOptions } from './kernel-types.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
 import { ProcessValidator } from './process-validate.js';
 import { serveLoop } from './serve-loop.js';
+import { checkPolicy, type EndpointPolicy } from './policy/config.js';
 import { checkName } from './records/names.js';
 import { P } from './records/layout.js';
 import { MainCpu } from './sched/main-cpu.js';
@@ -137,6 +138,20 @@ export class Process {
   /** Drops a capability from this process's space. */
   close(handle: CapHandle): void {
     this.#sys.close(this.#p, this.pid, checkHandle(handle));
+  }
+
+  /**
+   * Sets the security policy of endpoint `ep` (needs RECEIVE: the server sets it), or clears it
+   * with `null`: a per-sender rate limit and a message filter ({@link EndpointPolicy}). A
+   * message it refuses fails with `RateLimited` or `Filtered` and changes nothing else.
+   *
+   * @example
+   * ```ts
+   * proc.setPolicy(ep, { rate: { messagesPerSecond: 100, bytesPerSecond: 64_000 }, filter: { types: [1, 2], maxSize: 64 } });
+   * ```
+   */
+  setPolicy(ep: CapHandle, policy: EndpointPolicy | null): void {
+    this.#sys.setPolicy(this.#p, this.pid, checkHandle(ep, 'ep'), checkPolicy(policy));
   }
 
   /** Reads the capability a handle names. Throws `InvalidCapability` for a bad handle. */

@@ -5,8 +5,9 @@ import { Rights, isSubsetOf } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
 import type { KernelContext } from './context.js';
 import type { EndpointSpec } from './objects/endpoint.js';
+import type { PolicySpec } from './policy/config.js';
 import { makeId } from './records/ids.js';
-import { M, Op, P, S } from './records/layout.js';
+import { H, M, Op, P, S } from './records/layout.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
 
 /** Status of a killed process (see worker-cpu.ts). */
@@ -54,39 +55,54 @@ export class Syscalls {
     const poll = timeoutNs === 0;
     k.lock();
     let sys = -1;
+    // Policy, audit and trace: one load and a branch when all are off (see debug/observer.ts).
+    const obs = k.i32[H.OBS_FLAGS]!;
     try {
       this.#enter(p, pid);
       sys = msg.syscallOf(p);
+      if (obs !== 0) k.obs.begin(obs);
       switch (sys) {
         case Syscall.IpcCall:
         case Syscall.IpcSend: {
           msg.snapshot(p);
-          const st = sync.send(p, sys === Syscall.IpcCall ? Op.CALL : Op.SEND, poll, blocksThread);
+          const op = sys === Syscall.IpcCall ? Op.CALL : Op.SEND;
+          if (obs !== 0) k.obs.beforeSend(p, pid);
+          const st = sync.send(p, op, poll, blocksThread);
+          if (obs !== 0) k.obs.afterSend(p, op, st);
           if (st === PASSIVE) k.passive.begin(p, sync.passiveServer, passiveBuf(sync.passiveServer));
           else if (st === BLOCKED) this.#blocks(p, timeoutNs ?? (k.endpoints.timeout(sync.blockedOn) || FOREVER));
           return st;
         }
         case Syscall.IpcReceive: {
-          const st = sync.receive(p, k.messages.endpointHandleOf(p), poll);
+          const ep = k.messages.endpointHandleOf(p);
+          const st = sync.receive(p, ep, poll);
           if (st === BLOCKED) this.#blocks(p, timeoutNs ?? FOREVER);
+          else if (obs !== 0) k.obs.afterReceive(p, ep);
           return st;
         }
         case Syscall.IpcReply:
           msg.snapshot(p);
+          if (obs !== 0) k.obs.beforeReply(p, target);
           sync.reply(p, target);
+          if (obs !== 0) k.obs.afterReply(p, 0);
           return 0;
         case Syscall.IpcReplyReceive: {
           msg.snapshot(p);
           const ep = msg.endpointHandle;
+          if (obs !== 0) k.obs.beforeReply(p, target);
           sync.reply(p, target);
+          if (obs !== 0) k.obs.afterReply(p, 0);
           // The reply is delivered; a failing receive reports its own error.
           sys = Syscall.IpcReceive;
           const st = sync.receive(p, ep, poll);
           if (st === BLOCKED) this.#blocks(p, timeoutNs ?? FOREVER);
+          else if (obs !== 0) k.obs.afterReceive(p, ep);
           return st;
         }
         case Syscall.IpcReplyError:
+          if (obs !== 0) k.obs.beforeReply(p, target);
           sync.replyError(p, target, status);
+          if (obs !== 0) k.obs.afterReply(p, status);
           return 0;
         default:
           throw new IpcError('InvalidArgument', `unknown syscall number ${sys}`);
@@ -94,6 +110,7 @@ export class Syscalls {
     } catch (e) {
       // A failed send or reply frees the large message it staged: nothing of it stays.
       if (sys !== Syscall.IpcReceive) k.large.dropOutgoing(p);
+      if (obs !== 0 && sys >= 0) k.obs.failed(p, sys, e);
       throw e;
     } finally {
       k.unlock();
@@ -114,10 +131,31 @@ export class Syscalls {
     const k = this.#k;
     k.lock();
     try {
-      k.passive.finish(failure, reply, small);
+      const obs = k.i32[H.OBS_FLAGS]!;
+      if (obs === 0) k.passive.finish(failure, reply, small);
+      else {
+        // Observed: the reply goes through the kernel's scratch, where the observer reads it.
+        if (small && !failure) k.arch.fastPath.encode(Syscall.IpcReply, 0, small, k.messages.scratch);
+        this.#observedPassiveFinish(obs, failure, reply);
+      }
     } finally {
       k.unlock();
     }
+  }
+
+  /** {@link Syscalls.passiveFinish} with its reply (or its failure) observed. Lock held. */
+  #observedPassiveFinish(obs: number, failure: IpcError | undefined, reply: MessageBuffer): void {
+    const k = this.#k;
+    const server = k.passive.top('server');
+    k.obs.begin(obs);
+    k.obs.beforeReply(server, k.procs.pid(k.passive.top('caller')));
+    try {
+      k.passive.finish(failure, reply, null);
+    } catch (e) {
+      k.obs.failed(server, Syscall.IpcReply, e);
+      throw e;
+    }
+    k.obs.afterReply(server, 0);
   }
 
   /**
@@ -247,6 +285,11 @@ export class Syscalls {
         kind: k.slots.get(s, S.KIND) as Capability['kind'],
       };
     });
+  }
+
+  /** Sets or clears (`null`) the security policy of endpoint `handle` (needs RECEIVE: the server's own). */
+  setPolicy(p: number, pid: number, handle: number, spec: PolicySpec | null): void {
+    this.#object(p, pid, () => this.#k.policies.set(this.#k.endpoints.endpointOf(p, handle, Rights.RECEIVE), p, spec));
   }
 
   /** Endpoint record behind a RECEIVE capability (for a passive server's registration). */

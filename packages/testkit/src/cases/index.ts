@@ -9,8 +9,10 @@ import { mmuCases } from './mmu.js';
 import { modelCases } from './model.js';
 import { procCases } from './proc.js';
 import { regCases } from './reg.js';
+import { secCases } from './sec.js';
 import { syncCases } from './sync.js';
 import { topicCases } from './topic.js';
+import { traceCases } from './trace.js';
 import type { CaseSpec } from './types.js';
 
 /** The specs of all landed cases; the type guarantees exactly one per id. */
@@ -26,4 +28,6 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...largeCases,
   ...asyncCases,
   ...topicCases,
+  ...secCases,
+  ...traceCases,
 };

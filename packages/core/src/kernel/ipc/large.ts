@@ -72,6 +72,18 @@ export class LargeMessages {
     }
   }
 
+  /** Payload length of `p`'s staged message (0 when none). */
+  outgoingLength(p: number): number {
+    const f = this.#k.procs.get(p, P.LARGE_OUT);
+    return f === 0 ? 0 : this.#k.i32[this.#desc(f) + D.LENGTH]!;
+  }
+
+  /** Payload length and capability count of `p`'s delivered, unread message (0 when none). */
+  incoming(p: number, field: 'length' | 'caps'): number {
+    const f = this.#k.procs.get(p, P.LARGE_IN);
+    return f === 0 ? 0 : this.#k.i32[this.#desc(f) + (field === 'length' ? D.LENGTH : D.CAPS)]!;
+  }
+
   /** Capability count of `p`'s staged message (0 when none). */
   outgoingCaps(p: number): number {
     const f = this.#k.procs.get(p, P.LARGE_OUT);

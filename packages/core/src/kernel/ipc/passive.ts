@@ -45,6 +45,12 @@ export class PassiveIpc {
     this.#k = k;
   }
 
+  /** Caller (`'caller'`) or server record of the innermost passive call in flight (NONE when none). */
+  top(who: 'caller' | 'server'): number {
+    const f = this.#stack[this.#depth - 1];
+    return f === undefined ? NONE : who === 'caller' ? f.caller : f.server;
+  }
+
   /** Calls in flight on this CPU. */
   get depth(): number {
     return this.#depth;

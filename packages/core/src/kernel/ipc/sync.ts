@@ -2,7 +2,7 @@ import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
 import { MessageFlags } from '../../contracts/message.js';
 import { Rights } from '../../contracts/rights.js';
 import type { KernelContext } from '../context.js';
-import { E, NONE, Op, P, PState } from '../records/layout.js';
+import { E, H, NONE, Op, P, PState } from '../records/layout.js';
 import { Switch } from '../sched/wake.js';
 
 /** Returned by a syscall when the caller must block. */
@@ -124,6 +124,8 @@ export class SyncIpc {
     try {
       this.#takeQueued(r, e);
       k.wake.wake(r, 0);
+      // Observed (trace, audit) like a receive syscall that found the message queued.
+      if (k.i32[H.OBS_FLAGS] !== 0) k.obs.received(r, e);
     } catch (err) {
       k.wake.wake(r, err instanceof IpcError ? err.errno : IPC_ERROR_NUMBERS.InvalidState);
     }

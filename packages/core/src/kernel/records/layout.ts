@@ -66,6 +66,10 @@ export const H = {
   LOCK_CONTENDED: 34,
   /** Spins spent waiting, in total. */
   LOCK_SPINS: 35,
+  /** Observability switches ({@link ObsFlag}): one load and a branch on the IPC paths when 0. */
+  OBS_FLAGS: 36,
+  /** Start of the observability region (policies, audit and trace rings; see `obs-region.ts`). */
+  OBS_BASE: 37,
   /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
   DOORBELL: 48,
   WAKE_HEAD: 49,
@@ -79,6 +83,16 @@ export const H = {
 export const LINE_WORDS = 16;
 
 export const MAGIC = 0x56524449; // 'VRDI'
+
+/** Bits of the header's {@link H.OBS_FLAGS} word. */
+export const ObsFlag = {
+  /** Some endpoint has a security policy (rate limit or filter). */
+  POLICY: 0x1,
+  /** The audit ring records every IPC operation. */
+  AUDIT: 0x2,
+  /** The message trace is on (`/sys/kernel/debug/ipc/trace`). */
+  TRACE: 0x4,
+} as const;
 
 /** Kernel-entry state of a CPU (its word on the per-CPU line). */
 export const CpuState = {

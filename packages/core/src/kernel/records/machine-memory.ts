@@ -1,7 +1,8 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, P, PState, R, REG_WORDS, RS, S, SB } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PState, R, REG_WORDS, RS, S, SB } from './layout.js';
 import { RegistryWord } from './registry-word.js';
+import { formatObs, obsWords, type ObsSizes } from './obs-region.js';
 
 /** Sizes of the record pools carved out of machine memory. */
 export interface MachineSizes {
@@ -21,6 +22,12 @@ export interface MachineSizes {
   ringSlots?: number;
   /** Topic subscriber records (default 128, at most 65535). */
   subscribers?: number;
+  /** Endpoint security policies that can be set at once (default 16, at most 1024). */
+  policies?: number;
+  /** Records of the audit ring (default 0: no audit trail). */
+  auditRecords?: number;
+  /** Records of the message-trace ring (default 1024). */
+  traceRecords?: number;
 }
 
 /** Bits needed to index `n` things (at least 1). */
@@ -59,6 +66,8 @@ export class MachineMemory {
   readonly nameMask: number;
   /** Bits of a capability handle that index the slot; the rest are the tag. */
   readonly slotIndexBits: number;
+  /** Int32 index of the observability region (policies, audit and trace rings). */
+  readonly obsBase: number;
   /** Int32 range of the kernel records (for state snapshots; register frames excluded). */
   readonly recordsStart: number;
   readonly recordsEnd: number;
@@ -99,6 +108,7 @@ export class MachineMemory {
     this.nameBase = h(H.NAME_BASE);
     this.nameMask = h(H.NAME_MASK);
     this.slotIndexBits = h(H.SLOT_INDEX_BITS);
+    this.obsBase = h(H.OBS_BASE);
     this.recordsStart = this.procBase;
     this.recordsEnd = this.frameBase;
     this.phys = PhysicalMemory.attach(buffer, h(H.PHYS_CTL));
@@ -132,10 +142,14 @@ export class MachineMemory {
       ['rings', rings, 4096],
       ['ringSlots', ringSlots, 65536],
       ['subscribers', subscribers, 65535],
+      ['policies', sizes.policies ?? 16, 1024],
+      ['traceRecords', sizes.traceRecords ?? 1, 1 << 20],
     ] as const) {
       if (!Number.isInteger(v) || v < 1 || v > max) throw new IpcError('InvalidArgument', `${k} must be an integer in [1, ${max}]`);
     }
     if ((ringSlots & (ringSlots - 1)) !== 0) throw new IpcError('InvalidArgument', `ringSlots must be a power of two, got ${ringSlots}`);
+    const audit = sizes.auditRecords ?? 0;
+    if (!Number.isInteger(audit) || audit < 0 || audit > 1 << 20) throw new IpcError('InvalidArgument', `audit records must be an integer in [0, ${1 << 20}]`);
     const line = (x: number) => Math.ceil(x / LINE_WORDS) * LINE_WORDS;
     let nameBuckets = 1;
     while (nameBuckets < endpoints) nameBuckets <<= 1;
@@ -157,6 +171,11 @@ export class MachineMemory {
     const wakeBase = w;
     const wakeCap = processes * 4;
     w += wakeCap * 2;
+    // The observability region comes last (additive), 8-byte aligned for its float64 word.
+    w = line(w);
+    const obsBase = w;
+    const obs: ObsSizes = { processes, endpoints, policies: sizes.policies ?? 16, auditRecords: audit, traceRecords: sizes.traceRecords ?? 1024 };
+    w += obsWords(obs);
     const physOffset = Math.ceil((w * 4) / FRAME_SIZE) * FRAME_SIZE;
     // The ring region comes after everything else, so no earlier offset moves.
     const ringBase = line(Math.ceil((physOffset + PhysicalMemory.bytesNeeded(frames)) / 4));
@@ -198,8 +217,11 @@ export class MachineMemory {
       [H.RFREE_TAIL, rings],
       [H.SUBFREE_HEAD, 1],
       [H.SUBFREE_TAIL, subscribers],
+      [H.OBS_BASE, obsBase],
+      [H.OBS_FLAGS, obs.auditRecords > 0 ? ObsFlag.AUDIT : 0],
     ];
     for (const [k, v] of header) i32[k] = v;
+    formatObs(i32, obsBase, obs);
     // Free records in index order; each freed record goes to the back, so churn rotates.
     for (let p = 0; p < processes; p++) {
       const b = procBase + p * P.SIZE;
