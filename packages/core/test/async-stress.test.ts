@@ -75,7 +75,7 @@ describe('async stress', { timeout: 180_000 }, () => {
         { role: 'producer', id: 1, count: half, producers: 0, batch: 16 },
       ],
       (p) => p.createChannel({ type: 'async', bufferSize: 256, overflow: 'block' }),
-      (_p, _h, ctl) => go(ctl),
+      (_p, _h, ctl) => Promise.resolve(go(ctl)),
     );
     await finish(s, 'channel', [0]);
   });
