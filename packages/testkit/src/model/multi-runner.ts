@@ -383,11 +383,13 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
       await waitFor('the model processes starting', () => slots.every(started), BOOT_BOUND_MS);
       await quiesce('the machine going quiet after start-up', () => true);
       const pids = slots.map((s) => s.pid);
+      /** Handles of the process capabilities minted for grant authority, per model process (live or dead ones: both must stay unforged). */
+      const authorityHandles = pids.map(() => new Set<number>());
       // Grant authority between ring neighbours: a process capability (host-minted) each way.
       const authorize = (i: number, t: number) => {
         // A full space cannot take it (the model knows when): no authority then.
         if (model.freeSlots(i) < 1) return;
-        kernel.processCapability(pids[i]!, pids[t]!);
+        authorityHandles[i]!.add(kernel.processCapability(pids[i]!, pids[t]!));
         model.authority[i]!.add(t);
       };
       const neighbours = (i: number) => [(i + 1) % N, (i + N - 1) % N];
@@ -449,7 +451,10 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
           }
           if (ref.pick !== 'closed' && ref.pick !== 'forged' && held.length > 0) return held[ref.index % held.length]!;
           if (ref.pick !== 'forged' && m.closed.length > 0) return m.closed[ref.index % m.closed.length]!;
-          return ref.forged >>> 0;
+          // A forged handle must name nothing: steer clear of the grant-authority capabilities
+          // the runner minted (the model does not track them as handles).
+          const forged = ref.forged >>> 0;
+          return authorityHandles[i]!.has(forged) ? (forged ^ 0x80000000) >>> 0 : forged;
         };
         /** A model process, a pid that names no process, or (for replies) the director: alive but never a caller. */
         const targetOf = (to: number, withDirector: boolean): { pid: number; target: ReplyTarget } => {
@@ -655,6 +660,8 @@ async function runOn(kernel: Kernel, clock: ManualClock, steps: readonly MultiSt
             await waitFor(`${where}: the respawn of model process ${k} (${next.place})`, () => started(next), BOOT_BOUND_MS);
             pids[k] = next.pid;
             if (deadPids.includes(next.pid)) fail(`respawned process got pid ${next.pid} of a dead one`);
+            // Its space was emptied: its old authority handles name nothing now.
+            authorityHandles[k] = new Set<number>();
             for (const t of neighbours(k)) {
               authorize(t, k);
               authorize(k, t);

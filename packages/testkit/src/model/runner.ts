@@ -131,9 +131,11 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
     try {
       await d.yield();
       const pids = procs.map((p) => p.pid);
+      /** Handles of the process capabilities minted for grant authority, per worker. */
+      const authorityHandles = pids.map(() => new Set<number>());
       // Grant authority around a ring: each worker may grant into the next one only.
       for (let i = 0; i < WORKERS; i++) {
-        kernel.processCapability(pids[i]!, pids[(i + 1) % WORKERS]!);
+        authorityHandles[i]!.add(kernel.processCapability(pids[i]!, pids[(i + 1) % WORKERS]!));
         model.authority[i]!.add((i + 1) % WORKERS);
       }
       const all = [...PROGRAM_PRELUDE, ...steps];
@@ -175,7 +177,10 @@ export async function runProgram(makeKernel: (options: Partial<KernelOptions>) =
           }
           if (ref.pick !== 'closed' && ref.pick !== 'forged' && held.length > 0) return held[ref.index % held.length]!;
           if (ref.pick !== 'forged' && m.closed.length > 0) return m.closed[ref.index % m.closed.length]!;
-          return ref.forged >>> 0;
+          // A forged handle must name nothing: steer clear of the grant-authority capabilities
+          // the runner minted (the model does not track them as handles).
+          const forged = ref.forged >>> 0;
+          return authorityHandles[i]!.has(forged) ? (forged ^ 0x80000000) >>> 0 : forged;
         };
         /** A worker, the exited process, or (for replies) the director: alive but never a caller. */
         const targetOf = (to: number, withDirector: boolean): { pid: number; target: ReplyTarget } => {
