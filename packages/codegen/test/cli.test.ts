@@ -75,7 +75,7 @@ describe('vidl CLI', () => {
     [['check'], 'check needs at least one .vidl file', 'help check'],
     [['gen', 'examples/demo.fs.vidl'], 'gen needs --out DIR', 'help gen'],
     [['check', '--out', 'x', 'a.vidl'], '--out only applies to gen', 'help check'],
-    [['layout', '--arch', 'mips', 'examples/demo.fs.vidl'], "unknown arch 'mips' (known: x86_64, aarch64, all)", 'help layout'],
+    [['layout', '--arch', 'mips', 'examples/demo.fs.vidl'], "unknown arch 'mips': no package @veridian/arch-mips or mips is installed and it is no module path", 'help layout'],
     [['check', '--bogus', 'a.vidl'], "unknown option '--bogus'", 'help check'],
     [['gen', 'a.vidl', '--out'], 'option --out needs a value', 'help gen'],
     [['check', '--json=yes', 'a.vidl'], 'option --json takes no value', 'help check'],

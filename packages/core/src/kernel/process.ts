@@ -10,6 +10,7 @@ import type { BlockingOptions, EndpointOptions } from './kernel-types.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
 import { ProcessValidator } from './process-validate.js';
 import { serveLoop } from './serve-loop.js';
+import { runPassiveHandler } from './passive-call.js';
 import { checkPolicy, type EndpointPolicy } from './policy/config.js';
 import { checkName } from './records/names.js';
 import { P } from './records/layout.js';
@@ -384,29 +385,8 @@ export class Process {
 
   /** Runs the handler of the passive server that took this process's call; returns the reply. */
   #runPassive(): MessageBuffer {
-    const k = this.#k;
-    const r = k.sync.passiveServer;
-    const rt = this.#rt as MainCpu;
-    const entry = rt.passiveEntry(r);
-    let failure: IpcError | undefined;
-    let small: SmallMessage | null = null;
-    try {
-      const response = checkMessage(entry.handler(entry.buf), 'response');
-      if (!isLargeMessage(response)) small = response;
-      else {
-        // A large reply is staged for the server; its registers are encoded on the server's
-        // behalf straight into the kernel's scratch (nothing user-writable in between).
-        const scratch = k.messages.scratch;
-        this.#sys.stageLarge(r, k.procs.pid(r), response.data.length, response.caps ?? [], -1, NaN);
-        k.large.fill(r, response.data);
-        this.#fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, scratch);
-        writeSlot(scratch, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
-      }
-    } catch (e) {
-      failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
-    }
     const buf = this.#callBuf;
-    this.#sys.passiveFinish(failure, buf, small);
+    runPassiveHandler(this.#k, this.#sys, this.#rt as MainCpu, this.#fp, buf);
     this.#check.largePart(buf);
     return buf;
   }

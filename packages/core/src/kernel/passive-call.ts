@@ -1,0 +1,39 @@
+import { IpcError } from '../contracts/errors.js';
+import type { FastPathAbi } from '../contracts/fast-path.js';
+import { MessageFlags, MessageInfo, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { writeSlot } from '../contracts/register-frame.js';
+import { Syscall } from '../contracts/syscall.js';
+import { checkMessage } from './args.js';
+import type { KernelContext } from './context.js';
+import type { MainCpu } from './sched/main-cpu.js';
+import type { Syscalls } from './syscall.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The user-side half of a passive call (see `ipc/passive.ts`): runs the handler of the server
+ * that took the call — with no kernel lock held — and hands its response back to the kernel,
+ * which delivers it into `reply` or undoes the call. A small response is passed as a value; a
+ * large one is staged for the server and its registers encoded straight into the kernel's
+ * scratch (nothing user-writable in between). @internal
+ */
+export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu, fp: FastPathAbi, reply: MessageBuffer): void {
+  const r = k.sync.passiveServer;
+  const entry = cpu.passiveEntry(r);
+  let failure: IpcError | undefined;
+  let small: SmallMessage | null = null;
+  try {
+    const response = checkMessage(entry.handler(entry.buf), 'response');
+    if (!isLargeMessage(response)) small = response;
+    else {
+      const scratch = k.messages.scratch;
+      sys.stageLarge(r, k.procs.pid(r), response.data.length, response.caps ?? [], -1, NaN);
+      k.large.fill(r, response.data);
+      fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, scratch);
+      writeSlot(scratch, fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+    }
+  } catch (e) {
+    failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
+  }
+  sys.passiveFinish(failure, reply, small);
+}
