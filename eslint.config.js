@@ -26,7 +26,7 @@ export default defineConfig(
       parserOptions: {
         projectService: {
           // Files outside every package's tsconfig.json (the root's tests and configs) get a default project.
-          allowDefaultProject: ['*.js', '*.ts', 'tests/*.ts', 'scripts/*.mjs'],
+          allowDefaultProject: ['*.js', '*.ts', 'tests/*.ts', 'tests/support/*.ts', 'scripts/*.mjs'],
           defaultProject: 'tsconfig.base.json',
         },
         tsconfigRootDir: import.meta.dirname,

@@ -18,7 +18,7 @@ export const aarch64FastPath: FastPathAbi = defineFastPath({
  * syscall, endpoint, type or capability that is not a u32, or a frame shorter than 31
  * registers. Allocates nothing.
  */
-export const encodeSmallMessage: FastPathAbi['encode'] = aarch64FastPath.encode;
+export const encodeSmallMessage: FastPathAbi['encode'] = (syscall, endpoint, message, frame) => aarch64FastPath.encode(syscall, endpoint, message, frame);
 
 /**
  * Reads the small message in an AArch64 frame into `out`: type and info from X10, sender
@@ -27,4 +27,4 @@ export const encodeSmallMessage: FastPathAbi['encode'] = aarch64FastPath.encode;
  * claiming > 64 bytes or > 4 capabilities throws `MessageTooLarge`, one with reserved bits
  * 16–31 set `InvalidArgument`, both with `out` untouched. Allocates nothing.
  */
-export const decodeSmallMessage: FastPathAbi['decode'] = aarch64FastPath.decode;
+export const decodeSmallMessage: FastPathAbi['decode'] = (frame, out) => aarch64FastPath.decode(frame, out);

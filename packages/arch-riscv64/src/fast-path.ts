@@ -21,7 +21,7 @@ export const riscv64FastPath: FastPathAbi = defineFastPath({
  * frame shorter than 32 registers. Writes a7 (high half zeroed), a0 bits 0–31, a1–a3, a4
  * bits 0–31 (zero: only the kernel writes the sender) and the eight data registers.
  */
-export const encodeSmallMessage: FastPathAbi['encode'] = riscv64FastPath.encode;
+export const encodeSmallMessage: FastPathAbi['encode'] = (syscall, endpoint, message, frame) => riscv64FastPath.encode(syscall, endpoint, message, frame);
 
 /** Reads the small message in an RV64 frame into `out` (the `decode` of {@link riscv64FastPath}). */
-export const decodeSmallMessage: FastPathAbi['decode'] = riscv64FastPath.decode;
+export const decodeSmallMessage: FastPathAbi['decode'] = (frame, out) => riscv64FastPath.decode(frame, out);

@@ -50,7 +50,7 @@ export const x86_64FastPath: FastPathAbi = defineFastPath({
  * Writes a fast-path syscall into an x86_64 frame (the `encode` of {@link x86_64FastPath}:
  * core's layout-driven codec). Validates everything before the first write.
  */
-export const encodeSmallMessage: FastPathAbi['encode'] = x86_64FastPath.encode;
+export const encodeSmallMessage: FastPathAbi['encode'] = (syscall, endpoint, message, frame) => x86_64FastPath.encode(syscall, endpoint, message, frame);
 
 /** Reads the small message in an x86_64 frame into `out` (the `decode` of {@link x86_64FastPath}). */
-export const decodeSmallMessage: FastPathAbi['decode'] = x86_64FastPath.decode;
+export const decodeSmallMessage: FastPathAbi['decode'] = (frame, out) => x86_64FastPath.decode(frame, out);
