@@ -5,13 +5,8 @@ import { checkDeviceExec, resolveAttributes, type Aarch64MapOptions, type Resolv
 import { checkLevel, descriptorWord, setAccessFlags, writeTableControls } from './table-access.js';
 import type { TableAttributes } from './table-descriptor.js';
 import {
-  HI_SW_LAZY,
-  HI_SW_PROT_NONE,
-  LO_AF,
   LO_NG,
-  LO_TABLE_OR_PAGE,
   LO_VALID,
-  isDirty,
   leafAddress,
   leafHi,
   leafLo,
@@ -19,12 +14,12 @@ import {
   levelOfPageSize,
   levelSize,
   markersOf,
-  permsOf,
   tableAddress,
   tableHi,
   tableLo,
 } from './page-table-entry.js';
-import { formatDump, type RawLeaf } from './dump.js';
+import { formatDump } from './dump.js';
+import { checkNoSplit, leavesOf, lookupLeaf, mappingOf, occupiedAt, stableRead, walkPath } from './table-read.js';
 import type { MmuContext } from './mmu-context.js';
 import { Shootdown } from './shared-state.js';
 import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './page-table.js';
@@ -36,9 +31,6 @@ export type { Aarch64MapOptions } from './map-options.js';
 const PAGE = 4096;
 const PERM_MASK = 0xf;
 const MARKER_MASK = 0x3;
-// Software bits that keep an invalid entry a mapping (frame and rights recorded).
-const MARKER_BITS = HI_SW_LAZY | HI_SW_PROT_NONE;
-
 function reasonOf(code: number): FaultReason {
   return code === F_PERMISSION ? 'permission' : code === F_LAZY ? 'lazy' : code === F_INVALID ? 'invalid-address' : code === F_ACCESS_FLAG ? 'access-flag' : 'not-present';
 }
@@ -108,16 +100,13 @@ export class Aarch64AddressSpace implements AddressSpace {
     state.lock();
     try {
       for (let off = 0; off < length; off += pageSize) {
-        if (this.#occupied(start + off, level)) {
+        if (occupiedAt(this.#ctx.phys, this.root, start + off, level)) {
           throw new IpcError('AlreadyExists', `0x${(start + off).toString(16)} overlaps an existing mapping`);
         }
       }
-      state.beginWrite();
-      try {
-        this.#install(start, pa, length, pageSize, level, perms, markers, options.global ?? false, attrs);
-      } finally {
-        state.endWrite();
-      }
+      this.#writing(() => {
+      this.#install(start, pa, length, pageSize, level, perms, markers, options.global ?? false, attrs);
+      });
     } finally {
       state.unlock();
     }
@@ -125,21 +114,6 @@ export class Aarch64AddressSpace implements AddressSpace {
   }
 
   /** True when anything (leaf, block, LAZY entry or non-empty table) occupies the slot for `va` at `level`. */
-  #occupied(va: number, level: number): boolean {
-    const phys = this.#ctx.phys;
-    const u32 = phys.u32;
-    let table = this.root;
-    for (let l = 0; ; l++) {
-      const w = entryWord(phys, table, tableIndex(va, l));
-      const lo = u32[w]!;
-      const hi = u32[w + 1]!;
-      if (lo === 0 && hi === 0) return false;
-      // Tables are freed when they empty, so a table at the target level is occupied.
-      if (l === level || !isTable(lo, l)) return true;
-      table = tableAddress(lo, hi);
-    }
-  }
-
   #install(start: number, pa: number, length: number, pageSize: number, level: number, perms: number, markers: number, global: boolean, attrs: ResolvedAttributes): void {
     const phys = this.#ctx.phys;
     const u32 = phys.u32;
@@ -184,14 +158,6 @@ export class Aarch64AddressSpace implements AddressSpace {
   }
 
   /** Throws `InvalidArgument` if a block leaf straddles an end of `[start, end)`. */
-  #checkNoSplit(start: number, end: number): void {
-    visitLeaves(this.#ctx.phys, this.root, 0, 0, start, end, (va, level) => {
-      if (va < start || va + levelSize(level) > end) {
-        throw new IpcError('InvalidArgument', `range would split the ${levelSize(level) >>> 20} MiB block at 0x${va.toString(16)}`);
-      }
-    });
-  }
-
   /**
    * Removes every leaf (including LAZY entries) in the range, frees tables left empty (the
    * root stays) and shoots the range down on every CPU. Holes are ignored; splitting a
@@ -206,16 +172,13 @@ export class Aarch64AddressSpace implements AddressSpace {
     const state = ctx.state;
     state.lock();
     try {
-      this.#checkNoSplit(start, end);
+      checkNoSplit(this.#ctx.phys, this.root, start, end);
       let valid = 0;
-      state.beginWrite();
-      try {
-        clearRange(ctx.phys, this.root, 0, 0, start, end, (_va, _level, _w, lo) => {
-          if (lo & LO_VALID) valid++;
-        });
-      } finally {
-        state.endWrite();
-      }
+      this.#writing(() => {
+      clearRange(ctx.phys, this.root, 0, 0, start, end, (_va, _level, _w, lo) => {
+        if (lo & LO_VALID) valid++;
+      });
+      });
       if (valid > 0) ctx.shootdown(Shootdown.Range, this.asid, start / PAGE, end / PAGE, valid);
     } finally {
       state.unlock();
@@ -242,29 +205,26 @@ export class Aarch64AddressSpace implements AddressSpace {
     const state = ctx.state;
     state.lock();
     try {
-      this.#checkNoSplit(start, end);
+      checkNoSplit(this.#ctx.phys, this.root, start, end);
       visitLeaves(ctx.phys, this.root, 0, 0, start, end, (_va, _level, _w, lo) => checkDeviceExec(ctx.mair, (lo >>> 2) & 7, perms));
       let changed = 0;
-      state.beginWrite();
-      try {
-        visitLeaves(ctx.phys, this.root, 0, 0, start, end, (_va, level, w, lo, hi) => {
-          const pa = leafAddress(lo, hi, level);
-          const mk = markers ?? markersOf(hi);
-          // A walker on another thread may set AF or dirty concurrently: compare-and-swap
-          // the low word so that update is carried over, never lost. The old high word is
-          // only ever written under the lock, so it is still `hi`.
-          for (let cur = lo; ; ) {
-            const st = leafState(cur, hi);
-            Atomics.store(u32, w + 1, leafHi(pa, perms, mk, st));
-            const seen = Atomics.compareExchange(u32, w, cur, leafLo(pa, perms, mk, level, st));
-            if (seen === cur) break;
-            cur = seen;
-          }
-          if (lo & LO_VALID) changed++;
-        });
-      } finally {
-        state.endWrite();
-      }
+      this.#writing(() => {
+      visitLeaves(ctx.phys, this.root, 0, 0, start, end, (_va, level, w, lo, hi) => {
+        const pa = leafAddress(lo, hi, level);
+        const mk = markers ?? markersOf(hi);
+        // A walker on another thread may set AF or dirty concurrently: compare-and-swap
+        // the low word so that update is carried over, never lost. The old high word is
+        // only ever written under the lock, so it is still `hi`.
+        for (let cur = lo; ; ) {
+          const st = leafState(cur, hi);
+          Atomics.store(u32, w + 1, leafHi(pa, perms, mk, st));
+          const seen = Atomics.compareExchange(u32, w, cur, leafLo(pa, perms, mk, level, st));
+          if (seen === cur) break;
+          cur = seen;
+        }
+        if (lo & LO_VALID) changed++;
+      });
+      });
       if (changed > 0) ctx.shootdown(Shootdown.Range, this.asid, start / PAGE, end / PAGE, changed);
     } finally {
       state.unlock();
@@ -334,102 +294,39 @@ export class Aarch64AddressSpace implements AddressSpace {
     }
   }
 
-  /** Word index of the leaf (valid or marker) covering `v`, with its level in `#foundLevel`, or -1. */
-  #findLeaf(v: number): number {
-    const phys = this.#ctx.phys;
-    const u32 = phys.u32;
-    let table = this.root;
-    for (let level = 0; level < 4; level++) {
-      const w = entryWord(phys, table, tableIndex(v, level));
-      const lo = u32[w]!;
-      const hi = u32[w + 1]!;
-      if (lo === 0 && hi === 0) return -1;
-      if (isTable(lo, level)) {
-        table = tableAddress(lo, hi);
-        continue;
-      }
-      if (!(lo & LO_VALID) && !(hi & MARKER_BITS)) return -1;
-      if (level === 0 || (level === 3 && (lo & LO_VALID) && !(lo & LO_TABLE_OR_PAGE))) return -1;
-      this.#foundLevel = level;
-      return w;
+  /** Runs `write` as a table mutation: readers of the seqlock retry across it. Lock held. */
+  #writing<T>(write: () => T): T {
+    const state = this.#ctx.state;
+    state.beginWrite();
+    try {
+      return write();
+    } finally {
+      state.endWrite();
     }
-    return -1;
   }
 
-  #foundLevel = 0;
-
-  /** Runs `read` until no table mutation overlapped it. */
+  /** Runs `read` until no table mutation overlapped it (the table seqlock). */
   #stable<T>(read: () => T): T {
-    const u32 = this.#ctx.u32;
-    const at = this.#ctx.genIndex;
-    for (;;) {
-      const g = Atomics.load(u32, at);
-      if (g & 1) continue;
-      const r = read();
-      if (Atomics.load(u32, at) === g) return r;
-    }
+    return stableRead(this.#ctx.u32, this.#ctx.genIndex, read);
   }
 
   /** The leaf mapping covering `va` (no TLB, no side effects); `undefined` if none or outside TTBR0. */
   lookup(va: VirtualAddress): PageMapping | undefined {
     const v = vaToNumber(va);
     if (v < 0) return undefined;
-    return this.#stable(() => {
-      const w = this.#findLeaf(v);
-      if (w < 0) return undefined;
-      const level = this.#foundLevel;
-      return this.#mapping(v - (v % levelSize(level)), level, this.#ctx.u32[w]!, this.#ctx.u32[w + 1]!);
-    });
-  }
-
-  #mapping(va: number, level: number, lo: number, hi: number): PageMapping {
-    return {
-      va,
-      pa: leafAddress(lo, hi, level),
-      size: levelSize(level),
-      perms: permsOf(lo, hi),
-      markers: markersOf(hi),
-      accessed: (lo & LO_AF) !== 0,
-      dirty: isDirty(lo, hi),
-      global: !(lo & LO_NG),
-      present: (lo & LO_VALID) !== 0,
-    };
-  }
-
-  #leaves(): RawLeaf[] {
-    return this.#stable(() => {
-      const out: RawLeaf[] = [];
-      visitLeaves(this.#ctx.phys, this.root, 0, 0, 0, VA_LIMIT, (va, level, _w, lo, hi) => {
-        if (level > 0 && ((lo & LO_VALID) || (hi & MARKER_BITS))) out.push({ va, level, lo, hi });
-      });
-      return out;
-    });
+    return this.#stable(() => lookupLeaf(this.#ctx.phys, this.root, v));
   }
 
   /** Every leaf mapping (LAZY entries included, with `present: false`), in address order. */
   mappings(): PageMapping[] {
-    return this.#leaves().map((l) => this.#mapping(l.va, l.level, l.lo, l.hi));
+    return this.#stable(() => leavesOf(this.#ctx.phys, this.root)).map(mappingOf);
   }
 
   /** Raw descriptors read along the walk for `va`, level 0 first, ending at the leaf or the first invalid entry; `[]` outside TTBR0. */
   walk(va: VirtualAddress): bigint[] {
     const v = vaToNumber(va);
     if (v < 0) return [];
-    return this.#stable(() => {
-      const phys = this.#ctx.phys;
-      const u32 = phys.u32;
-      const out: bigint[] = [];
-      let table = this.root;
-      for (let level = 0; level < 4; level++) {
-        const w = entryWord(phys, table, tableIndex(v, level));
-        const lo = u32[w]!;
-        const hi = u32[w + 1]!;
-        out.push((BigInt(hi) << 32n) | BigInt(lo));
-        if (!isTable(lo, level)) break;
-        table = tableAddress(lo, hi);
-      }
-      return out;
-    });
+    return this.#stable(() => walkPath(this.#ctx.phys, this.root, v));
   }
 
   /** Table frames of this space, root included. */
@@ -440,7 +337,7 @@ export class Aarch64AddressSpace implements AddressSpace {
   /** Linux-ptdump-style listing: merged ranges with size, level and attribute columns. */
   dump(): string {
     const root = `0x${this.root.toString(16).padStart(16, '0')}`;
-    return formatDump(`aarch64 TTBR0_EL1 asid=${this.asid} root=${root}`, this.#leaves(), this.#ctx.mair);
+    return formatDump(`aarch64 TTBR0_EL1 asid=${this.asid} root=${root}`, this.#stable(() => leavesOf(this.#ctx.phys, this.root)), this.#ctx.mair);
   }
 
   /**
@@ -481,12 +378,9 @@ export class Aarch64AddressSpace implements AddressSpace {
     const state = ctx.state;
     state.lock();
     try {
-      state.beginWrite();
-      try {
-        writeTableControls(ctx.phys, this.root, v, level, attrs);
-      } finally {
-        state.endWrite();
-      }
+      this.#writing(() => {
+      writeTableControls(ctx.phys, this.root, v, level, attrs);
+      });
       const span = levelSize(level);
       const first = v - (v % span);
       ctx.shootdown(Shootdown.Range, this.asid, first / PAGE, (first + span) / PAGE, 1);
@@ -511,12 +405,7 @@ export class Aarch64AddressSpace implements AddressSpace {
     const state = this.#ctx.state;
     state.lock();
     try {
-      state.beginWrite();
-      try {
-        return setAccessFlags(this.#ctx.phys, this.root, start, start + length);
-      } finally {
-        state.endWrite();
-      }
+      return this.#writing(() => setAccessFlags(this.#ctx.phys, this.root, start, start + length));
     } finally {
       state.unlock();
     }
@@ -534,14 +423,11 @@ export class Aarch64AddressSpace implements AddressSpace {
     state.lock();
     try {
       let global = false;
-      state.beginWrite();
-      try {
-        freeTree(ctx.phys, this.root, 0, 0, (_va, _level, _w, lo) => {
-          if (lo & LO_VALID && !(lo & LO_NG)) global = true;
-        });
-      } finally {
-        state.endWrite();
-      }
+      this.#writing(() => {
+      freeTree(ctx.phys, this.root, 0, 0, (_va, _level, _w, lo) => {
+        if (lo & LO_VALID && !(lo & LO_NG)) global = true;
+      });
+      });
       ctx.shootdown(global ? Shootdown.All : Shootdown.Asid, this.asid, 0, 0, 0);
       state.freeAsid(this.asid);
       this.#destroyed = true;
