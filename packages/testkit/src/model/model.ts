@@ -106,9 +106,13 @@ export class ReferenceModel {
     return ep.open && ep.gen === cap.gen;
   }
 
-  /** The error of using a capability that is not {@link ReferenceModel.live}: its endpoint closed, or it was revoked. */
+  /**
+   * The error of using a capability that is not {@link ReferenceModel.live}: `ChannelClosed` once
+   * its endpoint has closed (revoked before or not), `InvalidCapability` for one revoked while
+   * the endpoint is open.
+   */
   deadCode(cap: ModelCap): IpcErrorCode {
-    return cap.gen === CLOSED ? 'ChannelClosed' : 'InvalidCapability';
+    return this.endpoints[cap.ep]!.open ? 'InvalidCapability' : 'ChannelClosed';
   }
 
   /** Endpoints open now (the kernel's `stats().endpoints` must match). */

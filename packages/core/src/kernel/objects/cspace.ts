@@ -34,11 +34,6 @@ export class CapabilitySpace {
     this.#maxTag = 2 ** (32 - this.#bits) - 1;
   }
 
-  /** Largest tag a slot takes before it is retired. */
-  get maxTag(): number {
-    return this.#maxTag;
-  }
-
   /**
    * Returns the slot reference `handle` names in process `p`, after checking kind and rights,
    * or throws `InvalidCapability` / `PermissionDenied`. Object liveness is the caller's check.
@@ -64,12 +59,6 @@ export class CapabilitySpace {
   /** Number of empty (reusable) slots in process `p`'s space. O(1). */
   freeSlots(p: number): number {
     return this.#procs.get(p, P.CS_FREE);
-  }
-
-  /** Slot reference {@link CapabilitySpace.insert} would fill next in process `p`, or -1 when full. */
-  nextFree(p: number): number {
-    const head = this.#procs.get(p, P.CS_FREE_HEAD);
-    return head === NONE ? -1 : this.#slots.ref(p, head);
   }
 
   /** Installs a capability in process `p`; returns its handle. Throws `OutOfMemory` when the space is full. O(1). */

@@ -2,7 +2,7 @@ import { ObjectKind } from '../../contracts/capability.js';
 import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
 import { Rights } from '../../contracts/rights.js';
 import type { KernelContext } from '../context.js';
-import { E, EndpointFlag, MAX_GEN, NONE, P, PState, S } from '../records/layout.js';
+import { E, EndpointFlag, MAX_GEN, NONE, P, S } from '../records/layout.js';
 import { readName, writeName } from '../records/names.js';
 import { RegistryWord } from '../records/registry-word.js';
 
@@ -25,9 +25,10 @@ export interface EndpointSpec {
  * Generations: an endpoint record's generation (u32) is bumped by every revoke and every
  * close; its registry word holds it while open. A capability is live while its generation
  * equals the registry word. A dead one is told apart without scanning any capability space:
- * minted in an incarnation that has ended (its generation is below the incarnation's first
- * generation, or equals the one the endpoint had when it closed) it reports `ChannelClosed`;
- * revoked within the incarnation it reports `InvalidCapability`.
+ * if the incarnation it was minted in has ended (the endpoint is closed, or the record serves a
+ * later incarnation: its generation is below the current first one) it reports
+ * `ChannelClosed` — revoked before or not; revoked within the open incarnation it reports
+ * `InvalidCapability`.
  */
 export class Endpoints {
   readonly #k: KernelContext;
@@ -53,7 +54,7 @@ export class Endpoints {
   checkLive(e: number, gen: number): void {
     const eps = this.#k.eps;
     if (RegistryWord.matches(eps.registry(e), gen)) return;
-    if (gen < eps.getU(e, E.START) || gen === eps.getU(e, E.CLOSED_AT)) throw new IpcError('ChannelClosed', 'endpoint closed');
+    if (!RegistryWord.isOpen(eps.registry(e)) || gen < eps.getU(e, E.START)) throw new IpcError('ChannelClosed', 'endpoint closed');
     throw new IpcError('InvalidCapability', 'capability revoked');
   }
 
@@ -135,7 +136,6 @@ export class Endpoints {
     k.registry.removeName(e);
     writeName(k.i32, eps.word(e, E.NAME), '');
     const gen = eps.gen(e);
-    eps.setU(e, E.CLOSED_AT, gen);
     eps.setRegistry(e, RegistryWord.CLOSED);
     eps.setU(e, E.GEN, gen + 1);
     const owner = eps.get(e, E.OWNER);
@@ -169,11 +169,5 @@ export class Endpoints {
     k.eps.setU(e, E.GEN, gen + 1);
     k.eps.setRegistry(e, RegistryWord.open(gen + 1));
     k.slots.setGen(k.caps.find(p, handle), gen + 1);
-  }
-
-  /** True while process `p` is queued on or serving through endpoint `e` — for messages. */
-  waitsOn(p: number, e: number): boolean {
-    const st = this.#k.procs.state(p);
-    return (st === PState.BLOCKED_SEND || st === PState.BLOCKED_RECV || st === PState.PASSIVE) && this.#k.procs.get(p, P.WAIT_EP) === e;
   }
 }

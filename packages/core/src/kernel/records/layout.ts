@@ -215,8 +215,7 @@ export const E = {
   GEN: 19,
   /** First generation of the current (or last) incarnation. */
   START: 20,
-  /** Generation the last incarnation had when it closed. */
-  CLOSED_AT: 21,
+
   /** Links in the owner's endpoint list. */
   ONEXT: 22,
   OPREV: 23,

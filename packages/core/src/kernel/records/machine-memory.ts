@@ -250,7 +250,6 @@ export class MachineMemory {
       i32[regBase + e] = RegistryWord.CLOSED;
       i32[b + E.GEN] = 1;
       i32[b + E.START] = 1;
-      i32[b + E.CLOSED_AT] = 0;
       i32[b + E.OWNER] = NONE;
       i32[b + E.PASSIVE] = NONE;
       i32[b + E.NNEXT] = NONE;

@@ -1,4 +1,4 @@
-import { E, NONE, P, PState, R, RS, S, SB } from './layout.js';
+import { E, P, PState, R, RS, S, SB } from './layout.js';
 import type { MachineMemory } from './machine-memory.js';
 import { makeId } from './ids.js';
 import { RegistryWord } from './registry-word.js';
@@ -182,7 +182,6 @@ export class SlotTable {
   }
 }
 
-export { NONE };
 
 /**
  * Accessors over ring records, their registry words and their slots (a slot is named by its
