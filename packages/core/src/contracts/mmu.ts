@@ -1,5 +1,6 @@
 import { IpcError } from './errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
+import type { TableReclaim } from '../mmu/table-reclaim.js';
 
 /**
  * A virtual address. A `number` must be an exact (safe) integer; a `bigint` carries any
@@ -120,6 +121,23 @@ export interface MapOptions {
   global?: boolean;
 }
 
+/**
+ * Bits of the per-page words {@link AddressSpace.readFrames} reports: the page's
+ * {@link PagePerm} bits in 0–3, its {@link PageMarker} bits shifted by
+ * {@link FrameInfo.MARKER_SHIFT}, and {@link FrameInfo.PRESENT} when hardware would translate
+ * it (a LAZY marker entry is mapped but not present). A hole reads as 0.
+ */
+export const FrameInfo = {
+  /** The page has an entry (present, or a marker entry that records its frame). */
+  MAPPED: 0x100,
+  /** Hardware translates the page (not a LAZY marker entry). */
+  PRESENT: 0x200,
+  /** Shift of the {@link PageMarker} bits. */
+  MARKER_SHIFT: 4,
+  /** Mask of the {@link PagePerm} bits. */
+  PERMS: 0xf,
+} as const;
+
 /** TLB counters of one MMU instance. */
 export interface TlbStats {
   hits: number;
@@ -151,6 +169,45 @@ export interface AddressSpace {
   unmap(va: VirtualAddress, length: number): void;
   /** Changes permissions (and optionally markers) of every mapped page in the range; shoots down TLBs. */
   protect(va: VirtualAddress, length: number, perms: PagePerms, markers?: number): void;
+  /**
+   * Range operation: maps `count` consecutive 4 KiB pages from `va` onto the frames
+   * `frames[from]`, `frames[from + 1]`, … (frame numbers of the MMU's physical memory, in any
+   * order), touching each page table once. Every page gets `perms` and `markers` (a LAZY
+   * marker records the frame in a not-present entry). All or nothing: a page already mapped
+   * (a marker entry counts) is `AlreadyExists`, a table that cannot be allocated
+   * `OutOfMemory`, with the tables exactly as before. Needs no shootdown.
+   *
+   * Optional in the contract: the kernel falls back to one {@link AddressSpace.map} per page
+   * when a backend lacks it (see `frameOps` in `@veridian/core`).
+   *
+   * @example
+   * ```ts
+   * const frames = Int32Array.of(17, 9, 40);
+   * space.mapFrames(0x40_0000, frames, 0, 3, PagePerm.READ | PagePerm.USER, PageMarker.LAZY);
+   * ```
+   */
+  mapFrames?(va: VirtualAddress, frames: ArrayLike<number>, from: number, count: number, perms: PagePerms, markers?: number): void;
+  /**
+   * Range operation: unmaps `count` 4 KiB pages from `va`, writing each page's frame number
+   * to `out[at + i]` (−1 for a hole; a LAZY marker entry reports its frame), with one TLB
+   * shootdown for the whole range on every CPU. Tables left empty are retired (freed after
+   * the grace period of {@link TableReclaim}). Splitting a huge page is `InvalidArgument`
+   * with nothing changed. Returns the number of pages that were mapped.
+   *
+   * @example
+   * ```ts
+   * const out = new Int32Array(256);
+   * space.unmapFrames(0x40_0000, 256, out); // out now holds the 256 frames, the range is gone
+   * ```
+   */
+  unmapFrames?(va: VirtualAddress, count: number, out: Int32Array, at?: number): number;
+  /**
+   * Reads `count` 4 KiB pages from `va` without changing anything (no accessed bits, no TLB):
+   * each page's frame number into `frames[at + i]` (−1 for a hole; a page inside a huge page
+   * reports its own 4 KiB frame) and its {@link FrameInfo} word into `info[at + i]`. Returns
+   * the number of mapped pages.
+   */
+  readFrames?(va: VirtualAddress, count: number, frames: Int32Array, info: Int32Array, at?: number): number;
   /**
    * Translates an access by `cpu` (default 0) through its TLB, walking the tables on a miss;
    * sets accessed (and dirty on write) bits. On a fault, runs the fault handlers, retries once

@@ -1,6 +1,7 @@
 import { IpcError } from '../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../memory/physical-memory.js';
 import { lockWord, unlockWord } from '../memory/spinlock.js';
+import { TableReclaim } from './table-reclaim.js';
 
 /**
  * Header frame of the shared MMU state, in Int32 words:
@@ -17,6 +18,10 @@ import { lockWord, unlockWord } from '../memory/spinlock.js';
  * | 17 | ASID policy (0 lowest free, 1 round-robin) |
  * | 18 | round-robin hint: the ASID after the last one handed out |
  * | 19 | MMU instances attached (the creator included) |
+ * | 20, 21 | frames of the table reclaimer: reader slots, limbo ring (see {@link TableReclaim}) |
+ * | 22 | CPUs the reclaimer's slots cover |
+ * | 32 | walks in progress (alone on its line) |
+ * | 48 | reclaim epoch (alone on its line) |
  * | 256–767 | shootdown ring: {@link SHOOTDOWN_SLOTS} records of 4 words |
  * | 768–1023 | the ASID bitmap when it fits (up to 13-bit ASIDs); else in frames of its own |
  */
@@ -30,6 +35,11 @@ const W_GEN = 16;
 const W_POLICY = 17;
 const W_HINT = 18;
 const W_INSTANCES = 19;
+const W_RECLAIM_SLOTS = 20;
+const W_RECLAIM_LIMBO = 21;
+const W_RECLAIM_CPUS = 22;
+const W_RECLAIM_ACTIVE = 32;
+const W_RECLAIM_EPOCH = 48;
 const W_RING = 256;
 const RECORD_WORDS = 4;
 const WORDS_PER_FRAME = FRAME_SIZE / 4;
@@ -115,6 +125,11 @@ export class MmuSharedState {
   readonly asidCount: number;
   /** Int32 index of the first bitmap word of each bitmap frame. */
   readonly #bitmap: number[];
+  /**
+   * Deferred freeing of page-table frames: walkers bracket their table reads with
+   * `enter`/`exit`, writers `retire` unlinked tables (see {@link TableReclaim}).
+   */
+  readonly reclaim: TableReclaim;
 
   private constructor(phys: PhysicalMemory, pa: number) {
     this.pa = pa;
@@ -126,20 +141,35 @@ export class MmuSharedState {
     this.asidCount = 2 ** this.asidBits;
     const n = this.i32[this.base + W_BITMAP_FRAMES]!;
     this.#bitmap = n === 0 ? [this.base + W_INLINE_BITMAP] : Array.from({ length: n }, (_, i) => phys.physOffset(PhysicalMemory.addressOf(this.i32[this.base + W_BITMAP_FRAME0 + i]!)) / 4);
+    this.reclaim = new TableReclaim(phys, {
+      epoch: this.base + W_RECLAIM_EPOCH,
+      active: this.base + W_RECLAIM_ACTIVE,
+      cpus: this.base + W_RECLAIM_CPUS,
+      slots: TableReclaim.wordsOf(phys, this.i32[this.base + W_RECLAIM_SLOTS]!),
+      limbo: TableReclaim.wordsOf(phys, this.i32[this.base + W_RECLAIM_LIMBO]!),
+    });
   }
 
-  /** Allocates and initialises fresh shared state: one frame, plus bitmap frames for ASIDs wider than 13 bits (all or none). */
+  /**
+   * Allocates and initialises fresh shared state: the header frame, the two frames of the
+   * table reclaimer, plus bitmap frames for ASIDs wider than 13 bits (all or none).
+   */
   static create(phys: PhysicalMemory, options: MmuSharedStateOptions): MmuSharedState {
     const { magic, asidBits } = options;
     if (!Number.isInteger(magic) || magic === 0 || magic !== (magic | 0)) throw new IpcError('InvalidArgument', `magic must be a non-zero int32, got ${magic}`);
     if (!Number.isInteger(asidBits) || asidBits < 1 || asidBits > 16) throw new IpcError('InvalidArgument', `asidBits must be an integer in [1, 16], got ${asidBits}`);
     const bitmapWords = Math.ceil(2 ** asidBits / 32);
     const bitmapFrames = bitmapWords <= WORDS_PER_FRAME - W_INLINE_BITMAP ? 0 : Math.min(MAX_BITMAP_FRAMES, Math.ceil(bitmapWords / WORDS_PER_FRAME));
-    const frames = phys.allocFrames(1 + bitmapFrames);
+    const frames = phys.allocFrames(3 + bitmapFrames);
     const pa = PhysicalMemory.addressOf(frames[0]!);
     const i32 = phys.i32;
     const base = phys.physOffset(pa) / 4;
     i32.fill(0, base, base + WORDS_PER_FRAME);
+    for (const f of frames.splice(1, 2)) {
+      const b = TableReclaim.wordsOf(phys, f);
+      i32.fill(0, b, b + WORDS_PER_FRAME);
+      i32[base + (i32[base + W_RECLAIM_SLOTS] === 0 ? W_RECLAIM_SLOTS : W_RECLAIM_LIMBO)] = f;
+    }
     i32[base + W_ASID_BITS] = asidBits;
     i32[base + W_BITMAP_FRAMES] = bitmapFrames;
     for (let i = 0; i < bitmapFrames; i++) {
@@ -264,11 +294,12 @@ export class MmuSharedState {
     return this.base + W_RING + (seq & (SHOOTDOWN_SLOTS - 1)) * RECORD_WORDS;
   }
 
-  /** Frees the header and bitmap frames (after the last address space is gone). */
+  /** Frees the header, reclaimer and bitmap frames, and every table still in limbo (after the last address space is gone). */
   destroy(phys: PhysicalMemory): void {
     const i32 = this.i32;
+    this.reclaim.drain();
     const n = i32[this.base + W_BITMAP_FRAMES]!;
-    const frames = [this.pa / FRAME_SIZE, ...Array.from({ length: n }, (_, i) => i32[this.base + W_BITMAP_FRAME0 + i]!)];
+    const frames = [this.pa / FRAME_SIZE, i32[this.base + W_RECLAIM_SLOTS]!, i32[this.base + W_RECLAIM_LIMBO]!, ...Array.from({ length: n }, (_, i) => i32[this.base + W_BITMAP_FRAME0 + i]!)];
     Atomics.store(i32, this.base + W_MAGIC, 0);
     for (const f of frames.reverse()) phys.freeFrame(f);
   }

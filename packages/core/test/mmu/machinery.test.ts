@@ -70,12 +70,12 @@ describe('ASID allocator in shared state', () => {
     );
   });
 
-  it('up to 13-bit ASIDs the state is one frame; 16-bit ASIDs take two more', () => {
+  it('up to 13-bit ASIDs the state is one frame (plus the two of the table reclaimer); 16-bit ASIDs take two more', () => {
     for (const [bits, frames] of [
-      [12, 1],
-      [13, 1],
-      [14, 2],
-      [16, 3],
+      [12, 3],
+      [13, 3],
+      [14, 4],
+      [16, 5],
     ] as const) {
       const phys = PhysicalMemory.create({ frames: 8 });
       const free = phys.freeFrames;
