@@ -19,7 +19,7 @@ describe('processes', () => {
   it('each process has its own address space with the IPC buffer mapped', async () => {
     const k = testKernel();
     const h = k.spawn({ name: 'p' }, () => {
-      expect(k.stats().usedFrames).toBe(2); // root table + IPC buffer page
+      expect(k.stats().usedFrames).toBe(3); // root and leaf tables + IPC buffer page
       expect(IPC_BUFFER_VA % 4096).toBe(0);
     });
     expect(await h.exited).toMatchObject({ reason: 'returned' });
