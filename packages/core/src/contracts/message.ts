@@ -1,4 +1,5 @@
 import type { CapHandle } from './capability.js';
+import type { SharedBuffer, TransferMode } from './shared-buffer.js';
 
 /** Largest payload of a small (register) message, in bytes. */
 export const MAX_SMALL_DATA = 64;
@@ -24,6 +25,13 @@ export interface SmallMessage {
   caps?: readonly CapHandle[];
   /** Process id of the true sender, set by the kernel on delivery (ignored on send). */
   sender?: number;
+  /**
+   * A range of the sender's process memory to carry without copying (see {@link SharedBuffer});
+   * makes the message a large message.
+   */
+  buffer?: SharedBuffer;
+  /** How `buffer` travels (default `'move'`; see {@link TransferMode}). */
+  transfer?: TransferMode;
 }
 
 /**
@@ -48,11 +56,13 @@ export interface MessageBuffer {
   large: Uint8Array | null;
   /** The capability handles of a large message (`capCount` of them); `null` for a small message. */
   largeCaps: Uint32Array | null;
+  /** The buffer the message carried, now in the receiver's memory; `null` when it carried none. */
+  buffer: SharedBuffer | null;
 }
 
 /** Creates an empty {@link MessageBuffer}. */
 export function createMessageBuffer(): MessageBuffer {
-  return { type: 0, length: 0, sender: 0, flags: 0, capCount: 0, caps: new Uint32Array(MAX_SMALL_CAPS), bytes: new Uint8Array(MAX_SMALL_DATA), large: null, largeCaps: null };
+  return { type: 0, length: 0, sender: 0, flags: 0, capCount: 0, caps: new Uint32Array(MAX_SMALL_CAPS), bytes: new Uint8Array(MAX_SMALL_DATA), large: null, largeCaps: null, buffer: null };
 }
 
 /** The payload of a received message, small or large (a view for a small one: read it before the next receive). */
@@ -65,9 +75,9 @@ export function messageCaps(buf: MessageBuffer): Uint32Array {
   return buf.largeCaps ?? buf.caps.subarray(0, buf.capCount);
 }
 
-/** True when a message must travel as a large message (more than 64 bytes or 4 capabilities). */
+/** True when a message must travel as a large message (more than 64 bytes or 4 capabilities, or a buffer). */
 export function isLargeMessage(message: SmallMessage): boolean {
-  return message.data.length > MAX_SMALL_DATA || (message.caps !== undefined && message.caps.length > MAX_SMALL_CAPS);
+  return message.data.length > MAX_SMALL_DATA || (message.caps !== undefined && message.caps.length > MAX_SMALL_CAPS) || message.buffer !== undefined;
 }
 
 /**

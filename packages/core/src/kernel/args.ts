@@ -1,6 +1,8 @@
 import { IPC_ERROR_NUMBERS, IpcError, type IpcErrorCode } from '../contracts/errors.js';
 import type { SmallMessage } from '../contracts/message.js';
 import { Rights } from '../contracts/rights.js';
+import { SharedBuffer } from '../contracts/shared-buffer.js';
+import { Mode } from './ipc/transfer.js';
 
 /**
  * Argument checks of the public entries, for callers from TypeScript and from plain
@@ -40,7 +42,22 @@ export function checkMessage(message: unknown, what = 'message'): SmallMessage {
     if (!Array.isArray(caps) && !(caps instanceof Uint32Array)) throw new IpcError('InvalidArgument', `${what}.caps must be an array of capability handles`);
     for (let i = 0; i < caps.length; i++) if (!isU32(caps[i])) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
   }
+  if (m.buffer !== undefined) {
+    // Only a SharedBuffer itself (frozen data properties), so the kernel reads the same range twice.
+    if (typeof m.buffer !== 'object' || m.buffer === null || Object.getPrototypeOf(m.buffer) !== SharedBuffer.prototype || !Object.isFrozen(m.buffer)) {
+      throw new IpcError('InvalidArgument', `${what}.buffer must be a SharedBuffer (new SharedBuffer(va, length))`);
+    }
+    transferMode(m.transfer, what);
+  } else if (m.transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
   return m as SmallMessage;
+}
+
+/** The descriptor number of a {@link TransferMode} (`undefined` is Move); anything else is `InvalidArgument`. */
+export function transferMode(mode: unknown, what = 'message'): number {
+  if (mode === undefined || mode === 'move') return Mode.MOVE;
+  if (mode === 'share') return Mode.SHARE;
+  if (mode === 'copy') return Mode.COPY;
+  throw new IpcError('InvalidArgument', `${what}.transfer must be 'move', 'share' or 'copy', got ${show(mode)}`);
 }
 
 /**

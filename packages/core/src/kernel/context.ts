@@ -26,6 +26,12 @@ import { EndpointTable, ProcessTable, SlotTable } from './records/tables.js';
 import type { Platform } from './platform/platform.js';
 import { Priority } from './sched/priority.js';
 import { Wake, type CpuPort } from './sched/wake.js';
+import { Transfers } from './ipc/transfer.js';
+import { kernelFaultHandler } from './vm/fault.js';
+import { FrameRefs } from './vm/frame-refs.js';
+import { ProcessVm } from './vm/process-vm.js';
+import { Spaces } from './vm/spaces.js';
+import { VaMap } from './vm/va-map.js';
 
 /**
  * Everything one CPU's kernel needs, over one machine memory: the record accessors, the
@@ -63,6 +69,12 @@ export class KernelContext {
   readonly hub: AsyncHub;
   readonly policies: Policies;
   readonly obs: Observer;
+  /** Process memory: frame reference counts, per-process free ranges, this CPU's address-space handles, the memory operations, buffer transfers. */
+  readonly refs: FrameRefs;
+  readonly va: VaMap;
+  readonly spaces: Spaces;
+  readonly vm: ProcessVm;
+  readonly transfers: Transfers;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -97,6 +109,12 @@ export class KernelContext {
     this.hub = new AsyncHub(this);
     this.policies = new Policies(this);
     this.obs = new Observer(this);
+    this.refs = new FrameRefs(mm);
+    this.va = new VaMap(this);
+    this.spaces = new Spaces(this);
+    this.vm = new ProcessVm(this);
+    this.transfers = new Transfers(this);
+    mmu.onFault(kernelFaultHandler(mm.phys, this.refs));
   }
 
   /**

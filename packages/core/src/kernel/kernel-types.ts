@@ -9,6 +9,11 @@ export interface KernelOptions {
   arch: Arch;
   /** Physical frames of 4 KiB in machine memory (default 4096 = 16 MiB). */
   frames?: number;
+  /**
+   * Largest buffer (`message.buffer`) one message may carry, in bytes (default 64 MiB, at most
+   * 1 GiB); an endpoint may set a lower `maxTransfer`.
+   */
+  maxTransfer?: number;
   /** Process records (default 64, at most 32767). */
   processes?: number;
   /** Endpoint records (default 256, at most 65535). */
@@ -124,6 +129,11 @@ export interface EndpointOptions {
    * as a large message.
    */
   registerOnly?: boolean;
+  /**
+   * Largest buffer a message through this endpoint may carry, in bytes (default: the
+   * kernel's `maxTransfer`); a larger one is `MessageTooLarge`.
+   */
+  maxTransfer?: number;
 }
 
 /** Options of a blocking operation. */

@@ -19,6 +19,8 @@ import { KILLED } from './sched/worker-cpu.js';
 import { Syscalls } from './syscall.js';
 import { AsyncSyscalls, type RingStats } from './syscall-async.js';
 import { WorkerCpus } from './worker-cpus.js';
+import { VM_BASE } from './vm/va-map.js';
+import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { AuditTrail, MessageTrace } from './debug/api.js';
 import { DebugFs } from './debug/debugfs.js';
 
@@ -101,6 +103,8 @@ export class Kernel {
     });
     // Worker CPUs align their timestamps to CPU 0's clock, unless it is manual (then they cannot).
     if (this.clock.manual) new Float64Array(this.memory.buffer, (this.memory.obsBase + O.ORIGIN) * 4, 1)[0] = NaN;
+    const maxTransfer = o.maxTransfer === undefined ? 64 << 20 : checkInt(o.maxTransfer, 'maxTransfer', 1, 1 << 30);
+    this.#setWindow(maxTransfer);
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
@@ -111,6 +115,20 @@ export class Kernel {
     this.audit = new AuditTrail(this.#k);
     this.trace = new MessageTrace(this.#k, (pid) => this.#names.get(pid));
     this.debugfs = new DebugFs(this.trace);
+  }
+
+  /**
+   * The process-memory window: from 256 MiB up to the arch's user range (at most 2^38 bytes,
+   * so page numbers fit a word), and the machine's transfer limit.
+   */
+  #setWindow(maxTransfer: number): void {
+    const top = this.arch.addressSpace.userTop < 1n << 38n ? Number(this.arch.addressSpace.userTop) : 2 ** 38;
+    const base = VM_BASE;
+    if (top <= base) throw new IpcError('InvalidArgument', `the arch's user range (${top} bytes) leaves no room for process memory above 0x${base.toString(16)}`);
+    const i32 = this.memory.i32;
+    i32[H.VM_BASE_PAGE] = base / FRAME_SIZE;
+    i32[H.VM_TOP_PAGE] = Math.floor(top / FRAME_SIZE);
+    i32[H.MAX_TRANSFER] = maxTransfer;
   }
 
   /**

@@ -27,7 +27,7 @@ export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu,
     if (!isLargeMessage(response)) small = response;
     else {
       const scratch = k.messages.scratch;
-      sys.stageLarge(r, k.procs.pid(r), response.data.length, response.caps ?? [], -1, NaN);
+      sys.stageLarge(r, k.procs.pid(r), response, -1, NaN);
       k.large.fill(r, response.data);
       fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, scratch);
       writeSlot(scratch, fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));

@@ -67,11 +67,13 @@ export class ProcessValidator {
     if (!(buf.flags & MessageFlags.LARGE)) {
       buf.large = null;
       buf.largeCaps = null;
+      buf.buffer = null;
       return;
     }
-    const { payload, caps } = this.#k.large.read(this.#p);
+    const { payload, caps, buffer } = this.#k.large.read(this.#p);
     buf.large = payload;
     buf.largeCaps = caps;
+    buf.buffer = buffer;
     buf.length = payload.length;
     buf.capCount = caps.length;
   }

@@ -19,6 +19,7 @@ import { KILLED, type CpuRuntime } from './sched/worker-cpu.js';
 import type { Syscalls } from './syscall.js';
 import { AsyncChannel, channelSpec, type ChannelOptions } from './async-channel.js';
 import { asyncOwner, type AsyncOwner } from './async-handle.js';
+import { ProcessMemory } from './memory-handle.js';
 import { Topic, topicSpec, type TopicOptions } from './topic-handle.js';
 
 const EMPTY = new Uint8Array(0);
@@ -105,6 +106,7 @@ export class Process {
       capacity: o.capacity === undefined ? 64 : checkInt(o.capacity, 'capacity', 1, 0xffff),
       timeoutNs: o.timeout === undefined ? 0 : checkInt(o.timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER),
       registerOnly: o.registerOnly === undefined ? false : o.registerOnly === true,
+      maxTransfer: o.maxTransfer === undefined ? 0 : checkInt(o.maxTransfer, 'maxTransfer', 1, 1 << 30),
     };
     if (o.registerOnly !== undefined && typeof o.registerOnly !== 'boolean') throw new IpcError('InvalidArgument', 'registerOnly must be a boolean');
     return this.#sys.createEndpoint(this.#p, this.pid, spec);
@@ -336,6 +338,12 @@ export class Process {
     return this.#asyncOwner().sys.create(this.#p, this.pid, topicSpec(options, this.#k.mm.ringSlots));
   }
 
+  #memory: ProcessMemory | undefined;
+  /** This process's memory: map, read, write, zero-copy views, buffers for messages (see {@link ProcessMemory}). */
+  get memory(): ProcessMemory {
+    return (this.#memory ??= new ProcessMemory(this.#k, this.#p, this.pid));
+  }
+
   /** The {@link Topic} a topic capability names (`InvalidCapability` otherwise). */
   topic(handle: CapHandle): Topic {
     return new Topic(this.#asyncOwner(), handle);
@@ -365,7 +373,7 @@ export class Process {
     if (!isLargeMessage(m)) this.#fp.encode(sys, ch, m, this.frame);
     else {
       const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
-      this.#sys.stageLarge(this.#p, this.pid, m.data.length, m.caps ?? [], toEndpoint ? ch : -1, target);
+      this.#sys.stageLarge(this.#p, this.pid, m, toEndpoint ? ch : -1, target);
       this.#k.large.fill(this.#p, m.data);
       this.#fp.encode(sys, ch, { type: m.type, data: EMPTY }, this.frame);
       writeSlot(this.frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));

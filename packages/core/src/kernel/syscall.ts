@@ -9,6 +9,8 @@ import type { PolicySpec } from './policy/config.js';
 import { makeId } from './records/ids.js';
 import { H, M, Op, P, S } from './records/layout.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
+import { Mode } from './ipc/transfer.js';
+import { transferMode } from './args.js';
 
 /** Status of a killed process (see worker-cpu.ts). */
 const KILLED_MESSAGE = 'process was killed';
@@ -164,8 +166,12 @@ export class Syscalls {
    * an endpoint that carries register messages only refuses it here, before the registers are
    * written.
    */
-  stageLarge(p: number, pid: number, length: number, caps: readonly number[], channel: number, caller: number): void {
+  stageLarge(p: number, pid: number, m: SmallMessage, channel: number, caller: number): void {
     const k = this.#k;
+    const length = m.data.length;
+    const caps = m.caps ?? [];
+    const b = m.buffer;
+    const mode = b === undefined ? Mode.NONE : transferMode(m.transfer);
     k.lock();
     try {
       this.#enter(p, pid);
@@ -176,8 +182,9 @@ export class Syscalls {
         if (c >= 0 && k.procs.get(c, P.REPLY_SERVER) === p) e = k.procs.get(c, P.CALL_EP);
       }
       if (e >= 0 && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
-      k.large.checkStage(p, length, caps, this.#snaps);
-      k.large.stage(p, length, caps.length, this.#snaps);
+      const limit = e >= 0 ? k.endpoints.maxTransfer(e) : k.i32[H.MAX_TRANSFER]!;
+      k.large.checkStage(p, length, caps, this.#snaps, b?.va, b?.length, mode, limit);
+      k.large.stage(p, length, caps.length, this.#snaps, b?.va, b?.length, mode);
     } finally {
       k.unlock();
     }

@@ -262,6 +262,7 @@ export class AsyncRings {
     buf.capCount = nc;
     buf.large = null;
     buf.largeCaps = null;
+    buf.buffer = null;
     const bytes = buf.bytes;
     // One copy of the slot's 64 bytes (element loads from shared memory cost far more than a
     // set), then the tail past the length is cleared in the receiver's own memory.

@@ -3,6 +3,8 @@ import { MAX_LARGE_CAPS, MAX_LARGE_DATA } from '../../contracts/message.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import type { KernelContext } from '../context.js';
 import { M, P } from '../records/layout.js';
+import type { SharedBuffer } from '../../contracts/shared-buffer.js';
+import { Mode } from './transfer.js';
 
 /**
  * Descriptor of a large message: a kernel-owned frame (never mapped into any address space)
@@ -29,14 +31,17 @@ export class LargeMessages {
     this.#k = k;
   }
 
-  /** Checks what {@link LargeMessages.stage} needs; writes nothing. */
-  checkStage(p: number, length: number, caps: readonly number[], snaps: Int32Array): void {
+  /**
+   * Checks what {@link LargeMessages.stage} needs; writes nothing. A buffer (`mode` ≠ 0) is
+   * checked against `limit` bytes and the sender's memory (see `transfer.ts`).
+   */
+  checkStage(p: number, length: number, caps: readonly number[], snaps: Int32Array, bva = 0, blen = 0, mode: number = Mode.NONE, limit = 0): void {
     const k = this.#k;
     if (length > MAX_LARGE_DATA) throw new IpcError('MessageTooLarge', `${length} bytes exceed the ${MAX_LARGE_DATA}-byte large-message limit`);
     if (caps.length > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${caps.length} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
     if (k.procs.get(p, P.LARGE_OUT) !== 0) throw new IpcError('InvalidState', 'a large message is already staged');
     for (let i = 0; i < caps.length; i++) k.messages.snapshotCap(p, caps[i]!, snaps, i * M.CAP_WORDS);
-    const need = Math.ceil(length / FRAME_SIZE) + 1;
+    const need = Math.ceil(length / FRAME_SIZE) + 1 + (mode === Mode.NONE ? 0 : k.transfers.check(p, bva, blen, mode, limit));
     if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${k.mm.phys.freeFrames} free`);
   }
 
@@ -45,7 +50,7 @@ export class LargeMessages {
    * records it as `p`'s outgoing large message; the payload is copied in by
    * {@link LargeMessages.fill}, outside the lock. Lock held.
    */
-  stage(p: number, length: number, capCount: number, snaps: Int32Array): void {
+  stage(p: number, length: number, capCount: number, snaps: Int32Array, bva = 0, blen = 0, mode: number = Mode.NONE): void {
     const k = this.#k;
     const frames = this.#frames;
     frames.length = 0;
@@ -57,6 +62,7 @@ export class LargeMessages {
     i32[d + D.CAPS] = capCount;
     for (let f = 1; f < frames.length; f++) i32[d + D.LIST + f - 1] = frames[f]!;
     for (let w = 0; w < capCount * M.CAP_WORDS; w++) i32[d + SNAPS + w] = snaps[w]!;
+    if (mode !== Mode.NONE) k.transfers.stage(p, d, bva, blen, mode);
     k.procs.set(p, P.LARGE_OUT, frames[0]!);
   }
 
@@ -100,15 +106,18 @@ export class LargeMessages {
     const d = this.#desc(f);
     const n = k.i32[d + D.CAPS]!;
     for (let i = 0; i < n; i++) k.i32[d + HANDLES + i] = k.messages.mint(dst, k.i32, d + SNAPS + i * M.CAP_WORDS) | 0;
+    k.transfers.carry(src, d);
     k.procs.set(src, P.LARGE_OUT, 0);
     k.procs.set(dst, P.LARGE_IN, f);
   }
 
   /**
-   * Reads `p`'s delivered large message: a fresh payload array and the minted handles. The
-   * frames are then freed (under the lock). `InvalidState` when none was delivered.
+   * Reads `p`'s delivered large message: a fresh payload array, the minted handles, and its
+   * buffer mapped into `p`'s memory. The frames are then freed (under the lock).
+   * `InvalidState` when none was delivered; `OutOfMemory` when the buffer finds no room in
+   * `p` (the message stays delivered and unread).
    */
-  read(p: number): { payload: Uint8Array; caps: Uint32Array } {
+  read(p: number): { payload: Uint8Array; caps: Uint32Array; buffer: SharedBuffer | null } {
     const k = this.#k;
     const f = k.procs.get(p, P.LARGE_IN);
     if (f === 0) throw new IpcError('InvalidState', 'no large message to receive');
@@ -122,14 +131,19 @@ export class LargeMessages {
       payload.set(bytes.subarray(at, at + Math.min(FRAME_SIZE, length - i * FRAME_SIZE)), i * FRAME_SIZE);
     }
     const caps = Uint32Array.from({ length: i32[d + D.CAPS]! }, (_, i) => i32[d + HANDLES + i]! >>> 0);
-    k.withLock(() => this.dropIncoming(p));
-    return { payload, caps };
+    const buffer = k.withLock(() => {
+      const b = k.transfers.deliver(p, d);
+      this.dropIncoming(p);
+      return b;
+    });
+    return { payload, caps, buffer };
   }
 
   /** Frees `p`'s staged outgoing message, if any (a failed or cancelled send, an exit). Lock held. */
   dropOutgoing(p: number): void {
     const f = this.#k.procs.get(p, P.LARGE_OUT);
     if (f === 0) return;
+    this.#k.transfers.cancel(p, this.#desc(f));
     this.#k.procs.set(p, P.LARGE_OUT, 0);
     this.#free(f);
   }
@@ -138,6 +152,7 @@ export class LargeMessages {
   dropIncoming(p: number): void {
     const f = this.#k.procs.get(p, P.LARGE_IN);
     if (f === 0) return;
+    this.#k.transfers.cancel(p, this.#desc(f));
     this.#k.procs.set(p, P.LARGE_IN, 0);
     this.#free(f);
   }

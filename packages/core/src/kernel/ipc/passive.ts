@@ -98,6 +98,7 @@ export class PassiveIpc {
     buf.flags = (buf.flags & ~KERNEL_MESSAGE_FLAGS) | MessageFlags.CALL;
     buf.large = null;
     buf.largeCaps = null;
+    buf.buffer = null;
     f.seqAfter = procs.get(r, P.CS_SEQ);
   }
 

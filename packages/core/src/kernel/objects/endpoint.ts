@@ -2,7 +2,7 @@ import { ObjectKind } from '../../contracts/capability.js';
 import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
 import { Rights } from '../../contracts/rights.js';
 import type { KernelContext } from '../context.js';
-import { E, EndpointFlag, MAX_GEN, NONE, P, S } from '../records/layout.js';
+import { E, EndpointFlag, H, MAX_GEN, NONE, P, S } from '../records/layout.js';
 import { readName, writeName } from '../records/names.js';
 import { RegistryWord } from '../records/registry-word.js';
 
@@ -17,6 +17,8 @@ export interface EndpointSpec {
   capacity: number;
   timeoutNs: number;
   registerOnly: boolean;
+  /** Largest buffer a message may carry (0: the machine's limit). */
+  maxTransfer: number;
 }
 
 /**
@@ -76,6 +78,7 @@ export class Endpoints {
     eps.set(e, E.OWNER, p);
     eps.set(e, E.FLAGS, spec.registerOnly ? EndpointFlag.REGISTER_ONLY : 0);
     eps.set(e, E.CAPACITY, spec.capacity);
+    eps.set(e, E.MAX_TRANSFER, spec.maxTransfer);
     eps.set(e, E.QHEAD, NONE);
     eps.set(e, E.QTAIL, NONE);
     eps.set(e, E.QLEN, 0);
@@ -105,6 +108,13 @@ export class Endpoints {
   /** Name of endpoint `e` ('' when unnamed). */
   name(e: number): string {
     return readName(this.#k.i32, this.#k.eps.word(e, E.NAME));
+  }
+
+  /** Largest buffer a message through `e` may carry, in bytes. */
+  maxTransfer(e: number): number {
+    const own = this.#k.eps.get(e, E.MAX_TRANSFER);
+    const machine = this.#k.i32[H.MAX_TRANSFER]!;
+    return own > 0 && own < machine ? own : machine;
   }
 
   /** True when endpoint `e` carries register messages only. */

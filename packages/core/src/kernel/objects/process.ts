@@ -71,6 +71,8 @@ export class Processes {
       [P.EHEAD, NONE],
       [P.LARGE_OUT, 0],
       [P.LARGE_IN, 0],
+      [P.VM, 0],
+      [P.VM_PAGES, 0],
     ];
     for (const [f, v] of fields) procs.set(p, f, v);
     k.mm.u32[procs.word(p, P.ROOT)] = space.root;
@@ -103,10 +105,12 @@ export class Processes {
     k.large.dropOutgoing(p);
     k.large.dropIncoming(p);
     k.caps.clear(p);
-    const space = k.mmu.attachAddressSpace(k.mm.u32[procs.word(p, P.ROOT)]!, procs.get(p, P.ASID));
+    const space = k.spaces.of(p);
+    k.vm.teardown(p, space);
     space.unmap(IPC_BUFFER_VA, FRAME_SIZE);
     k.mm.phys.freeFrame(procs.get(p, P.IPCBUF));
     space.destroy();
+    k.spaces.forget(p);
     procs.set(p, P.IPCBUF, 0);
     k.registry.releaseProcess(p);
     // Wake its own CPU if it is parked in the kernel (a killed worker).

@@ -70,6 +70,14 @@ export const H = {
   OBS_FLAGS: 36,
   /** Start of the observability region (policies, audit and trace rings; see `obs-region.ts`). */
   OBS_BASE: 37,
+  /** Start of the frame reference counts (one word per physical frame; see `vm/frame-refs.ts`). */
+  FREF_BASE: 38,
+  /** First page of the window process memory is allocated in (`vm/va-map.ts`). */
+  VM_BASE_PAGE: 39,
+  /** Page above the window's last page (from the arch's user range). */
+  VM_TOP_PAGE: 40,
+  /** Largest buffer a message may carry, in bytes (the machine's limit; endpoints may set lower). */
+  MAX_TRANSFER: 41,
   /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
   DOORBELL: 48,
   WAKE_HEAD: 49,
@@ -167,6 +175,10 @@ export const P = {
   RING_HEAD: 55,
   /** Head of the list of this process's subscriptions (subscriber index + 1; 0 = none). */
   SUB_HEAD: 56,
+  /** Frame holding this process's free virtual ranges (0 until it first maps memory; `vm/va-map.ts`). */
+  VM: 57,
+  /** Pages of process memory mapped (or lazily mapped) in this process. */
+  VM_PAGES: 58,
   /** The kernel-owned message shadow ({@link M}): lines 4–8. */
   MSG: 64,
   SIZE: 144,
@@ -225,6 +237,8 @@ export const E = {
   FREE_NEXT: 25,
   /** A passive server running its handler for a call through this endpoint, or NONE. */
   PASSIVE: 26,
+  /** Largest buffer a message through this endpoint may carry (0: the machine's limit). */
+  MAX_TRANSFER: 27,
   /** Two cache lines, so endpoints never share one. */
   SIZE: 32,
 } as const;

@@ -83,6 +83,8 @@ export class MachineMemory {
   readonly nsub: number;
   /** Int32 index of the ring slots (`RS`; `ringSlots` per ring). */
   readonly ringSlotBase: number;
+  /** Int32 index of the frame reference counts (one word per physical frame). */
+  readonly frefBase: number;
   readonly #frames: Uint32Array[] = [];
   readonly #shadows: Uint32Array[] = [];
   readonly #shadowCaps: Int32Array[] = [];
@@ -119,6 +121,7 @@ export class MachineMemory {
     this.ringRegBase = this.ringBase + this.nring * R.SIZE;
     this.subBase = this.ringRegBase + Math.ceil(this.nring / LINE_WORDS) * LINE_WORDS;
     this.ringSlotBase = this.subBase + this.nsub * SB.SIZE;
+    this.frefBase = h(H.FREF_BASE);
     for (let p = 0; p < this.nproc; p++) {
       this.#frames.push(this.u32.subarray(this.frameBase + p * REG_WORDS, this.frameBase + (p + 1) * REG_WORDS));
       const m = this.procBase + p * P.SIZE + P.MSG;
@@ -182,7 +185,9 @@ export class MachineMemory {
     const ringRegBase = ringBase + rings * R.SIZE;
     const subBase = line(ringRegBase + rings);
     const ringSlotBase = subBase + subscribers * SB.SIZE;
-    const total = (ringSlotBase + rings * ringSlots * RS.SIZE) * 4;
+    // Frame reference counts (one word per frame) come last of all, so no earlier offset moves.
+    const frefBase = ringSlotBase + rings * ringSlots * RS.SIZE;
+    const total = (frefBase + frames) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(total);
@@ -218,6 +223,7 @@ export class MachineMemory {
       [H.SUBFREE_HEAD, 1],
       [H.SUBFREE_TAIL, subscribers],
       [H.OBS_BASE, obsBase],
+      [H.FREF_BASE, frefBase],
       [H.OBS_FLAGS, obs.auditRecords > 0 ? ObsFlag.AUDIT : 0],
     ];
     for (const [k, v] of header) i32[k] = v;
@@ -320,14 +326,17 @@ export class MachineMemory {
 
   /**
    * Copy of every kernel record word (processes with their message shadows, registry, names,
-   * endpoints, slots; then the ring records, their registry words and the subscriber records)
-   * for state comparison. The ring slots (message payloads) are left out.
+   * endpoints, slots; then the ring records, their registry words and the subscriber records;
+   * then the frame reference counts) for state comparison. The ring slots (message payloads)
+   * are left out.
    */
   snapshotRecords(): Int32Array {
     const a = this.recordsEnd - this.recordsStart;
-    const out = new Int32Array(a + (this.ringSlotBase - this.ringBase));
+    const b = a + (this.ringSlotBase - this.ringBase);
+    const out = new Int32Array(b + this.phys.frameCount);
     out.set(this.i32.subarray(this.recordsStart, this.recordsEnd));
     out.set(this.i32.subarray(this.ringBase, this.ringSlotBase), a);
+    out.set(this.i32.subarray(this.frefBase, this.frefBase + this.phys.frameCount), b);
     return out;
   }
 }

@@ -1,0 +1,281 @@
+import { IpcError } from '../../contracts/errors.js';
+import { FrameInfo, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
+import { SharedBuffer } from '../../contracts/shared-buffer.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import { frameOps } from '../../mmu/frame-ops.js';
+import type { KernelContext } from '../context.js';
+import { pageSpan } from '../vm/process-vm.js';
+
+/** Transfer modes as stored in a descriptor (0 = the message carries no buffer). */
+export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
+
+/**
+ * Buffer words of a large-message descriptor (the frame `ipc/large.ts` owns), at its end: the
+ * mode, where the buffer lies in the sender, and the list frames holding one entry per page —
+ * `frame × 64 | perms << 2 | LAZY << 1 | COW`, the frame and the sender's own state of the
+ * page (to restore it when the send is cancelled, and to derive the receiver's mapping).
+ */
+export const B = { MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, LIST0: 912 } as const;
+/** Descriptor states of the buffer. */
+const State = { NONE: 0, STAGED: 1, CARRIED: 2 } as const;
+const MAX_LISTS = 1024 - B.LIST0;
+const PER_LIST = FRAME_SIZE / 4;
+/** Most pages one buffer spans. */
+export const MAX_BUFFER_PAGES = MAX_LISTS * PER_LIST;
+const E_COW = 1;
+const E_LAZY = 2;
+const E_SHIFT = 6;
+const COW = PageMarker.COPY_ON_WRITE;
+const LAZY = PageMarker.LAZY;
+const TWO32 = 2 ** 32;
+
+/**
+ * Zero-copy buffers of large messages (`message.buffer`), kernel side, lock held.
+ *
+ * - **check** (writes nothing): the range is memory the sender mapped, readable, every page
+ *   live (not parked by another Move); a Move needs every whole page writable; the frames it
+ *   needs (list frames, edge copies, a Copy's pages) are free.
+ * - **stage** (at the send): Move parks the whole pages — their entries become LAZY and their
+ *   frames are marked in transit, so a later access by the sender faults while the page stays
+ *   recorded; Share marks writable pages read-only copy-on-write and takes a reference on each
+ *   frame; Copy copies into fresh frames. Partial pages at an unaligned edge are always
+ *   copied. All of it is undone exactly by {@link Transfers.cancel}.
+ * - **carry** (at delivery, sender alive): a Move's parked entries are removed from the sender
+ *   in one range operation; the frames now belong to the descriptor.
+ * - **deliver** (the receiver takes the message): a free range of the receiver's window gets
+ *   the frames as LAZY entries — present on first access — and the descriptor lets go.
+ */
+export class Transfers {
+  readonly #k: KernelContext;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  /**
+   * Checks a buffer of `p` for `mode` within `limit` bytes; returns the frames staging needs.
+   * Leaves the pages' frames and info in the VM scratch for {@link Transfers.stage}.
+   */
+  check(p: number, va: number, length: number, mode: number, limit: number): number {
+    const k = this.#k;
+    if (length > limit) throw new IpcError('MessageTooLarge', `a ${length}-byte buffer exceeds the ${limit}-byte transfer limit`);
+    const { first, pages } = pageSpan(va, length);
+    if (pages > MAX_BUFFER_PAGES) throw new IpcError('MessageTooLarge', `a buffer of ${pages} pages exceeds ${MAX_BUFFER_PAGES}`);
+    if (!k.va.allocated(p, first, pages)) throw new IpcError('AccessFault', `buffer [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
+    const { frames, info } = k.vm.scratch(pages);
+    frameOps.readFrames(k.spaces.of(p), first * FRAME_SIZE, pages, frames, info);
+    const { from, to } = whole(va, length, pages);
+    for (let i = 0; i < pages; i++) {
+      const f = info[i]!;
+      if ((f & FrameInfo.MAPPED) === 0 || (f & PagePerm.READ) === 0 || (f & PagePerm.USER) === 0) throw new IpcError('AccessFault', `page 0x${((first + i) * FRAME_SIZE).toString(16)} of the buffer is not readable memory`);
+      if (k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the buffer is being moved by another message in flight');
+      if (mode === Mode.MOVE && i >= from && i < to && (f & PagePerm.WRITE) === 0 && ((f >> FrameInfo.MARKER_SHIFT) & COW) === 0) {
+        throw new IpcError('PermissionDenied', `page 0x${((first + i) * FRAME_SIZE).toString(16)} is read-only: a Move needs writable memory`);
+      }
+    }
+    const edges = pages - (to - from);
+    return Math.ceil(pages / PER_LIST) + (mode === Mode.COPY ? pages : edges);
+  }
+
+  /** Stages the buffer checked just before into descriptor `d` (Int32 index). Cannot fail. */
+  stage(p: number, d: number, va: number, length: number, mode: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    const phys = k.mm.phys;
+    const { first, pages } = pageSpan(va, length);
+    const { from, to } = whole(va, length, pages);
+    const { frames, info } = k.vm.scratch(pages);
+    const lists = Math.ceil(pages / PER_LIST);
+    for (let l = 0; l < lists; l++) i32[d + B.LIST0 + l] = phys.allocFrame();
+    i32[d + B.LISTS] = lists;
+    i32[d + B.MODE] = mode;
+    i32[d + B.FIRST] = first;
+    i32[d + B.PAGES] = pages;
+    i32[d + B.VA_LO] = va % TWO32;
+    i32[d + B.VA_HI] = Math.floor(va / TWO32);
+    i32[d + B.LENGTH] = length;
+    i32[d + B.WHOLE_FROM] = from;
+    i32[d + B.WHOLE_TO] = to;
+    const end = va + length;
+    for (let i = 0; i < pages; i++) {
+      const f = info[i]!;
+      const own = (f & FrameInfo.PERMS) << 2 | ((f >> FrameInfo.MARKER_SHIFT) & LAZY ? E_LAZY : 0) | ((f >> FrameInfo.MARKER_SHIFT) & COW ? E_COW : 0);
+      if (mode === Mode.COPY || i < from || i >= to) {
+        // A fresh frame with only the buffer's bytes of this page.
+        const fresh = phys.allocFrame();
+        const ps = (first + i) * FRAME_SIZE;
+        const lo = Math.max(va, ps) - ps;
+        const hi = Math.min(end, ps + FRAME_SIZE) - ps;
+        phys.bytes.copyWithin(phys.frameOffset(fresh) + lo, phys.frameOffset(frames[i]!) + lo, phys.frameOffset(frames[i]!) + hi);
+        k.refs.own(fresh);
+        this.#setEntry(d, i, fresh * 64 + ((PagePerm.READ | PagePerm.WRITE | PagePerm.USER) << 2));
+        continue;
+      }
+      this.#setEntry(d, i, frames[i]! * 64 + own);
+      if (mode === Mode.MOVE) k.refs.setTransit(frames[i]!, true);
+      else k.refs.retain(frames[i]!);
+    }
+    const space = k.spaces.of(p);
+    // Move: park the whole pages (LAZY entries, frames in transit). Share: writable pages become read-only COW.
+    this.#protectRuns(space, d, from, to, (e) => {
+      const perms = (e >> 2) & FrameInfo.PERMS;
+      if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
+      const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
+      return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
+    });
+    i32[d + B.STATE] = State.STAGED;
+  }
+
+  /** Delivery from a live sender: a Move's parked entries leave the sender's space. Lock held. */
+  carry(src: number, d: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    if (i32[d + B.STATE] !== State.STAGED) return;
+    if (i32[d + B.MODE] === Mode.MOVE) {
+      const from = i32[d + B.WHOLE_FROM]!;
+      const to = i32[d + B.WHOLE_TO]!;
+      if (to > from) {
+        const { frames } = k.vm.scratch(to - from);
+        frameOps.unmapFrames(k.spaces.of(src), (i32[d + B.FIRST]! + from) * FRAME_SIZE, to - from, frames);
+        for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, false);
+      }
+    }
+    i32[d + B.STATE] = State.CARRIED;
+  }
+
+  /**
+   * Maps the carried buffer of descriptor `d` into `dst`'s memory (LAZY entries) and frees
+   * the list frames; returns the buffer in `dst`'s space. `OutOfMemory` (nothing changed,
+   * the message still held) when `dst` has no room. Lock held.
+   */
+  deliver(dst: number, d: number): SharedBuffer | null {
+    const k = this.#k;
+    const i32 = k.i32;
+    if (i32[d + B.MODE] === Mode.NONE) return null;
+    if (i32[d + B.STATE] !== State.CARRIED) throw new IpcError('InvalidState', 'the buffer was not carried');
+    const pages = i32[d + B.PAGES]!;
+    if (!k.va.canEnsure(dst)) throw new IpcError('OutOfMemory', 'no frame for the address map');
+    const first = k.va.find(dst, pages);
+    if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages in the receiver`);
+    k.va.ensure(dst);
+    const space = k.spaces.of(dst);
+    const { frames } = k.vm.scratch(pages);
+    const mode = i32[d + B.MODE]!;
+    const from = i32[d + B.WHOLE_FROM]!;
+    const to = i32[d + B.WHOLE_TO]!;
+    let run = 0;
+    try {
+      while (run < pages) {
+        const want = this.#receiverPage(d, run, mode, from, to);
+        let end = run + 1;
+        while (end < pages && this.#receiverPage(d, end, mode, from, to) === want) end++;
+        for (let i = run; i < end; i++) frames[i] = this.#entry(d, i) >>> E_SHIFT;
+        frameOps.mapFrames(space, (first + run) * FRAME_SIZE, frames, run, end - run, want & 0xff, want >> 8);
+        run = end;
+      }
+    } catch (e) {
+      if (run > 0) frameOps.unmapFrames(space, first * FRAME_SIZE, run, frames);
+      throw e;
+    }
+    k.va.take(dst, first, pages);
+    this.#freeLists(d);
+    const va = i32[d + B.VA_HI]! * TWO32 + (i32[d + B.VA_LO]! >>> 0);
+    return new SharedBuffer(first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
+  }
+
+  /** Undoes a staged buffer (the send failed, timed out or was cancelled): `p`'s pages as before. Lock held. */
+  cancel(p: number, d: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    const state = i32[d + B.STATE]!;
+    if (i32[d + B.MODE] === Mode.NONE || state === State.NONE) return;
+    const pages = i32[d + B.PAGES]!;
+    const from = i32[d + B.WHOLE_FROM]!;
+    const to = i32[d + B.WHOLE_TO]!;
+    const mode = i32[d + B.MODE]!;
+    if (state === State.STAGED && mode !== Mode.COPY) {
+      for (let i = from; i < to; i++) {
+        const f = this.#entry(d, i) >>> E_SHIFT;
+        if (mode === Mode.MOVE) k.refs.setTransit(f, false);
+        else k.refs.release(f);
+      }
+      // Back to the sender's own perms and markers (a Share page another mapping still holds
+      // stays COW); a page the sender unmapped meanwhile is left alone.
+      const space = k.spaces.of(p);
+      const { frames, info } = k.vm.scratch(pages);
+      frameOps.readFrames(space, i32[d + B.FIRST]! * FRAME_SIZE, pages, frames, info);
+      this.#protectRuns(space, d, from, to, (e, i) => {
+        const f = e >>> E_SHIFT;
+        if (frames[i] !== f) return -1;
+        const perms = (e >> 2) & FrameInfo.PERMS;
+        const markers = (e & E_LAZY ? LAZY : 0) | (e & E_COW ? COW : 0);
+        if (mode === Mode.SHARE && k.refs.count(f) > 1 && (perms & PagePerm.WRITE) !== 0) return pack(perms & ~PagePerm.WRITE, markers | COW);
+        return pack(perms, markers);
+      });
+      for (let i = 0; i < pages; i++) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
+    } else {
+      // Carried (or a Copy): the descriptor holds one reference on every frame.
+      for (let i = 0; i < pages; i++) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
+    }
+    this.#freeLists(d);
+  }
+
+  /** The receiver's perms and markers for page `i`, packed (see {@link pack}). */
+  #receiverPage(d: number, i: number, mode: number, from: number, to: number): number {
+    if (mode === Mode.COPY || i < from || i >= to) return pack(PagePerm.READ | PagePerm.WRITE | PagePerm.USER, LAZY);
+    const e = this.#entry(d, i);
+    const perms = (e >> 2) & FrameInfo.PERMS;
+    if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
+    const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
+    return pack(writable ? perms & ~PagePerm.WRITE : perms, LAZY | (writable ? COW : 0));
+  }
+
+  /**
+   * Applies `want(entry, page)` — packed perms and markers, or −1 to leave the page alone — to
+   * pages `[from, to)` of the sender, one protect per run of equal results.
+   */
+  #protectRuns(space: AddressSpace, d: number, from: number, to: number, want: (e: number, i: number) => number): void {
+    const first = this.#k.i32[d + B.FIRST]!;
+    let run = from;
+    while (run < to) {
+      const w = want(this.#entry(d, run), run);
+      let end = run + 1;
+      while (end < to && want(this.#entry(d, end), end) === w) end++;
+      if (w >= 0) space.protect((first + run) * FRAME_SIZE, (end - run) * FRAME_SIZE, w & 0xff, w >> 8);
+      run = end;
+    }
+  }
+
+  #entry(d: number, i: number): number {
+    const k = this.#k;
+    return k.i32[(k.mm.phys.frameOffset(k.i32[d + B.LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1))]!;
+  }
+
+  #setEntry(d: number, i: number, value: number): void {
+    const k = this.#k;
+    k.i32[(k.mm.phys.frameOffset(k.i32[d + B.LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1))] = value;
+  }
+
+  #freeLists(d: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    for (let l = i32[d + B.LISTS]! - 1; l >= 0; l--) k.mm.phys.freeFrame(i32[d + B.LIST0 + l]!);
+    i32[d + B.LISTS] = 0;
+    i32[d + B.MODE] = Mode.NONE;
+    i32[d + B.STATE] = State.NONE;
+  }
+}
+
+/** Perms and markers in one number (perms in the low byte). */
+function pack(perms: number, markers: number): number {
+  return perms | (markers << 8);
+}
+
+/** The whole pages of a buffer, as indices `[from, to)` into its pages (the others are partial edges). */
+function whole(va: number, length: number, pages: number): { from: number; to: number } {
+  const end = va + length;
+  const from = va % FRAME_SIZE === 0 ? 0 : 1;
+  let to = end % FRAME_SIZE === 0 ? pages : pages - 1;
+  if (to < from) to = from;
+  return { from, to };
+}

@@ -1,0 +1,151 @@
+import { IpcError } from '../contracts/errors.js';
+import { PagePerm } from '../contracts/mmu.js';
+import { SharedBuffer } from '../contracts/shared-buffer.js';
+import { FRAME_SIZE } from '../memory/physical-memory.js';
+import type { KernelContext } from './context.js';
+import { P } from './records/layout.js';
+
+const MAX_BYTES = 2 ** 40;
+
+function checkAddress(va: unknown, what = 'va'): number {
+  if (typeof va !== 'number' || !Number.isSafeInteger(va) || va < 0) throw new IpcError('InvalidArgument', `${what} must be a non-negative safe integer address, got ${String(va)}`);
+  return va;
+}
+
+function checkLength(length: unknown, what = 'length', min = 1): number {
+  if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < min || length > MAX_BYTES) throw new IpcError('InvalidArgument', `${what} must be an integer in [${min}, 2^40], got ${String(length)}`);
+  return length;
+}
+
+function checkPerms(perms: unknown): number {
+  if (typeof perms !== 'number' || !Number.isInteger(perms) || (perms & ~(PagePerm.READ | PagePerm.WRITE)) !== 0 || perms < 0) {
+    throw new IpcError('InvalidArgument', `perms must be PagePerm.READ and/or PagePerm.WRITE, got ${String(perms)}`);
+  }
+  return perms;
+}
+
+/**
+ * A process's memory (`proc.memory`): anonymous ranges mapped through the arch MMU into the
+ * process's own address space, read and written through it (every access translated, a bad
+ * one an `AccessFault` with the address and the kind), zero-copy views straight over the
+ * frames, and {@link SharedBuffer}s that messages carry by Move, Share or Copy.
+ *
+ * What the MMU protects and what it does not: every access made through this API is checked
+ * against the process's page tables, so a moved page faults for its old owner and a shared
+ * page copies before a write. A `Uint8Array` returned by {@link ProcessMemory.views} is a
+ * window onto machine memory itself: it does not see later changes to the mapping (a view kept
+ * after a Move still reaches the frame). Take views, use them, drop them; and remember that
+ * every worker thread holds the whole machine memory, so none of this protects against code
+ * that reaches into it directly.
+ *
+ * @example
+ * ```ts
+ * const va = proc.memory.map(64 * 1024);                 // 16 zeroed pages, READ|WRITE
+ * for (const v of proc.memory.views(va, 64 * 1024, { write: true })) v.fill(7);
+ * await proc.send(ch, { type: 1, data: new Uint8Array(0), buffer: proc.memory.buffer(va, 64 * 1024), transfer: 'move' });
+ * proc.memory.read(va, 1);                               // AccessFault: the pages moved
+ * ```
+ */
+export class ProcessMemory {
+  readonly #k: KernelContext;
+  readonly #p: number;
+  readonly #pid: number;
+
+  /** @internal Use `proc.memory`. */
+  constructor(k: KernelContext, p: number, pid: number) {
+    this.#k = k;
+    this.#p = p;
+    this.#pid = pid;
+  }
+
+  /**
+   * Maps `length` bytes (rounded up to whole pages) of fresh zeroed memory with `perms`
+   * (default READ | WRITE) at a free address of this process's window; returns the address.
+   * `OutOfMemory` (nothing changed) when frames or addresses run out.
+   */
+  map(length: number, perms: number = PagePerm.READ | PagePerm.WRITE): number {
+    const n = checkLength(length);
+    const pr = checkPerms(perms);
+    return this.#locked(() => this.#k.vm.map(this.#p, n, pr));
+  }
+
+  /** Unmaps whole pages `[va, va + length)` of memory this process mapped or received; their frames go back when no one else maps them. */
+  unmap(va: number, length: number): void {
+    const a = checkAddress(va);
+    const n = checkLength(length);
+    this.#locked(() => this.#k.vm.unmap(this.#p, a, n));
+  }
+
+  /** Changes the permissions of whole pages (a shared page stays copy-on-write when WRITE is asked). */
+  protect(va: number, length: number, perms: number): void {
+    const a = checkAddress(va);
+    const n = checkLength(length);
+    const pr = checkPerms(perms);
+    this.#locked(() => this.#k.vm.protect(this.#p, a, n, pr));
+  }
+
+  /** Copies `length` bytes from `va` out into a new array (each page translated for a read). */
+  read(va: number, length: number): Uint8Array {
+    const out = new Uint8Array(checkLength(length, 'length', 0));
+    this.readInto(va, out);
+    return out;
+  }
+
+  /** Copies `target.length` bytes from `va` into `target`. */
+  readInto(va: number, target: Uint8Array): void {
+    const a = checkAddress(va);
+    if (!(target instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'target must be a Uint8Array');
+    const bytes = this.#k.mm.phys.bytes;
+    this.#locked(() => this.#k.vm.access(this.#p, a, target.length, false, (off, n, at) => target.set(bytes.subarray(off, off + n), at)));
+  }
+
+  /** Copies `data` to `va` (each page translated for a write: lazy pages installed, copy-on-write broken). */
+  write(va: number, data: Uint8Array): void {
+    const a = checkAddress(va);
+    if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'data must be a Uint8Array');
+    const bytes = this.#k.mm.phys.bytes;
+    this.#locked(() => this.#k.vm.access(this.#p, a, data.length, true, (off, n, at) => bytes.set(data.subarray(at, at + n), off)));
+  }
+
+  /**
+   * Zero-copy views of `[va, va + length)`: one `Uint8Array` per physically contiguous run,
+   * straight over the frames. With `write: true` the pages are translated for a write first
+   * (so copy-on-write is broken before you write). See the class notes on what a view does not see.
+   */
+  views(va: number, length: number, options?: { write?: boolean }): Uint8Array[] {
+    const a = checkAddress(va);
+    const n = checkLength(length);
+    const write = options?.write === true;
+    const bytes = this.#k.mm.phys.bytes;
+    const out: Uint8Array[] = [];
+    this.#locked(() => this.#k.vm.access(this.#p, a, n, write, (off, len) => out.push(bytes.subarray(off, off + len))));
+    return out;
+  }
+
+  /** A {@link SharedBuffer} over `[va, va + length)` (checked when a message carries it). */
+  buffer(va: number, length: number): SharedBuffer {
+    return new SharedBuffer(checkAddress(va), checkLength(length));
+  }
+
+  /**
+   * Frame numbers of `pages` pages from the page holding `va` (−1 where nothing is mapped): what
+   * a test reads to prove that a transfer copied nothing.
+   */
+  frames(va: number, pages = 1): Int32Array {
+    const a = checkAddress(va);
+    const n = checkLength(pages, 'pages');
+    return this.#locked(() => this.#k.vm.frames(this.#p, a - (a % FRAME_SIZE), n));
+  }
+
+  #locked<T>(fn: () => T): T {
+    const k = this.#k;
+    k.lock();
+    try {
+      if (!k.procs.live(this.#p) || k.procs.pid(this.#p) !== this.#pid) throw new IpcError('ProcessNotFound', `process ${this.#pid} has exited`);
+      if (Atomics.load(k.i32, k.procs.word(this.#p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', 'process was killed');
+      return fn();
+    } finally {
+      k.unlock();
+    }
+  }
+}

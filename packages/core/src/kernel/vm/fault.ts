@@ -1,0 +1,54 @@
+import { IpcError } from '../../contracts/errors.js';
+import { AccessKind, PageMarker, PagePerm, type AddressSpace, type PageFault, type PageFaultHandler } from '../../contracts/mmu.js';
+import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
+import { frameOps } from '../../mmu/frame-ops.js';
+import type { FrameRefs } from './frame-refs.js';
+
+/** Spare frames a copy-on-write break wants free besides the copy (page tables it may need to rebuild). */
+const TABLE_SLACK = 4;
+
+/**
+ * The kernel's page-fault handler (`Mmu.onFault`), the repair half of lazy mapping and
+ * copy-on-write:
+ *
+ * - **lazy**: a LAZY entry records its frame; the first access makes it present — unless the
+ *   frame is being carried by a Move in flight (the sender's parked pages), which faults;
+ * - **copy-on-write**: a write to a COW page copies it into a fresh frame when another
+ *   mapping still shares the frame (only that page; the others keep the old contents), or
+ *   simply makes it writable again when this is the last reference.
+ *
+ * Every other fault is left to throw. Runs inside the kernel's memory accesses, lock held.
+ */
+export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs): PageFaultHandler {
+  const scratch = new Int32Array(1);
+  const one = new Int32Array(1);
+  return (fault: PageFault, space: AddressSpace): boolean => {
+    const m = fault.mapping;
+    if (m === undefined || m.size !== FRAME_SIZE) return false;
+    const frame = PhysicalMemory.frameOf(m.pa);
+    const cowWrite = fault.access === AccessKind.Write && (m.markers & PageMarker.COPY_ON_WRITE) !== 0;
+    if (fault.reason === 'lazy' && (m.markers & PageMarker.LAZY) !== 0) {
+      if (refs.inTransit(frame) || refs.count(frame) === 0) return false;
+      // A first access that is a write to a COW page installs and breaks it in one repair.
+      if (!cowWrite) {
+        space.protect(m.va, FRAME_SIZE, m.perms, m.markers & ~PageMarker.LAZY);
+        return true;
+      }
+    } else if (fault.reason !== 'permission' || !cowWrite) return false;
+    if (refs.count(frame) === 0) return false;
+    const perms = m.perms | PagePerm.WRITE;
+    if (refs.count(frame) === 1) {
+      space.protect(m.va, FRAME_SIZE, perms, 0);
+      return true;
+    }
+    if (phys.freeFrames < 1 + TABLE_SLACK) throw new IpcError('OutOfMemory', 'no free frame for a copy-on-write copy');
+    const copy = phys.allocFrame();
+    phys.bytes.copyWithin(phys.frameOffset(copy), phys.frameOffset(frame), phys.frameOffset(frame) + FRAME_SIZE);
+    frameOps.unmapFrames(space, m.va, 1, scratch);
+    one[0] = copy;
+    frameOps.mapFrames(space, m.va, one, 0, 1, perms, 0);
+    refs.own(copy);
+    refs.release(frame);
+    return true;
+  };
+}

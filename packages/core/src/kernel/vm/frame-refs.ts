@@ -1,0 +1,63 @@
+import type { MachineMemory } from '../records/machine-memory.js';
+
+/** Set on a frame while a Move carries it out of its address space (its entry is parked, not live). */
+const TRANSIT = 1 << 30;
+const COUNT = TRANSIT - 1;
+
+/**
+ * Reference counts of the frames that back process memory and shared regions: one word per
+ * physical frame in machine memory (so every CPU sees the same counts), the number of
+ * address-space mappings, in-flight messages and region objects holding the frame. A frame
+ * is freed when its count drops to 0. Kernel-internal frames (page tables, IPC buffers,
+ * message descriptors) are not counted here: their owner frees them. Lock held.
+ */
+export class FrameRefs {
+  readonly #i32: Int32Array;
+  readonly #base: number;
+  readonly #mm: MachineMemory;
+
+  constructor(mm: MachineMemory) {
+    this.#mm = mm;
+    this.#i32 = mm.i32;
+    this.#base = mm.frefBase;
+  }
+
+  /** References held on `frame`. */
+  count(frame: number): number {
+    return this.#i32[this.#base + frame]! & COUNT;
+  }
+
+  /** Sets a fresh frame's count to 1. */
+  own(frame: number): void {
+    this.#i32[this.#base + frame] = 1;
+  }
+
+  /** One more reference. */
+  retain(frame: number): void {
+    this.#i32[this.#base + frame]!++;
+  }
+
+  /** One reference fewer; frees the frame at 0. Returns the count left. */
+  release(frame: number): number {
+    const w = this.#base + frame;
+    const left = (this.#i32[w]! & COUNT) - 1;
+    if (left <= 0) {
+      this.#i32[w] = 0;
+      this.#mm.phys.freeFrame(frame);
+      return 0;
+    }
+    this.#i32[w] = (this.#i32[w]! & TRANSIT) | left;
+    return left;
+  }
+
+  /** Marks or clears a frame as carried by a Move in flight. */
+  setTransit(frame: number, on: boolean): void {
+    const w = this.#base + frame;
+    this.#i32[w] = on ? this.#i32[w]! | TRANSIT : this.#i32[w]! & COUNT;
+  }
+
+  /** True while a Move in flight carries `frame`. */
+  inTransit(frame: number): boolean {
+    return (this.#i32[this.#base + frame]! & TRANSIT) !== 0;
+  }
+}

@@ -1,0 +1,168 @@
+import { IpcError } from '../../contracts/errors.js';
+import { AccessKind, FrameInfo, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import { frameOps } from '../../mmu/frame-ops.js';
+import type { KernelContext } from '../context.js';
+import { H, P } from '../records/layout.js';
+
+/** Permission bits a process may ask for its memory. */
+const USER_PERMS = PagePerm.READ | PagePerm.WRITE;
+const COW = PageMarker.COPY_ON_WRITE;
+const LAZY = PageMarker.LAZY;
+
+/** Pages of `[va, va + length)`: first page and count. */
+export function pageSpan(va: number, length: number): { first: number; pages: number } {
+  const first = Math.floor(va / FRAME_SIZE);
+  return { first, pages: Math.ceil((va + length) / FRAME_SIZE) - first };
+}
+
+/**
+ * Process memory, kernel side (lock held): anonymous ranges in the process-memory window,
+ * backed by reference-counted frames and mapped through the arch MMU; reads, writes and
+ * zero-copy views translated page by page (the fault handler installs lazy pages and breaks
+ * copy-on-write on the way). Checks run before the first change; a failure changes nothing.
+ */
+export class ProcessVm {
+  readonly #k: KernelContext;
+  #frames = new Int32Array(256);
+  #info = new Int32Array(256);
+  #pas = new Float64Array(256);
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  /** Scratch arrays of at least `pages` entries (grown, never shrunk). */
+  scratch(pages: number): { frames: Int32Array; info: Int32Array } {
+    if (this.#frames.length < pages) {
+      this.#frames = new Int32Array(pages);
+      this.#info = new Int32Array(pages);
+    }
+    return { frames: this.#frames, info: this.#info };
+  }
+
+  /** Maps `length` bytes of fresh zeroed memory with `perms` (READ / WRITE); returns the address. */
+  map(p: number, length: number, perms: number): number {
+    const k = this.#k;
+    if ((perms & ~USER_PERMS) !== 0 || (perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', `memory permissions must be READ or READ|WRITE, got ${perms}`);
+    const pages = Math.ceil(length / FRAME_SIZE);
+    if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
+    const first = k.va.find(p, pages);
+    if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
+    if (k.mm.phys.freeFrames < pages + (k.procs.get(p, P.VM) === 0 ? 1 : 0)) throw new IpcError('OutOfMemory', `need ${pages} frames, ${k.mm.phys.freeFrames} free`);
+    const { frames } = this.scratch(pages);
+    const phys = k.mm.phys;
+    let taken = 0;
+    k.va.ensure(p);
+    try {
+      for (; taken < pages; taken++) frames[taken] = phys.allocFrame();
+      frameOps.mapFrames(k.spaces.of(p), first * FRAME_SIZE, frames, 0, pages, perms | PagePerm.USER, 0);
+    } catch (e) {
+      for (let i = taken - 1; i >= 0; i--) phys.freeFrame(frames[i]!);
+      throw e;
+    }
+    for (let i = 0; i < pages; i++) k.refs.own(frames[i]!);
+    k.va.take(p, first, pages);
+    return first * FRAME_SIZE;
+  }
+
+  /** Unmaps whole pages `[va, va + length)` (rounded up to pages) and gives their frames back. */
+  unmap(p: number, va: number, length: number): void {
+    const k = this.#k;
+    const { first, pages } = this.#allocated(p, va, length, 'unmap');
+    const { frames, info } = this.scratch(pages);
+    const space = k.spaces.of(p);
+    frameOps.readFrames(space, first * FRAME_SIZE, pages, frames, info);
+    for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
+    for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
+    k.va.free(p, first, pages);
+  }
+
+  /**
+   * Changes the permissions of whole pages. A page another mapping shares stays read-only
+   * with the COW marker when WRITE is asked, so a write still copies it first.
+   */
+  protect(p: number, va: number, length: number, perms: number): void {
+    const k = this.#k;
+    if ((perms & ~USER_PERMS) !== 0) throw new IpcError('InvalidArgument', `memory permissions must be READ and/or WRITE, got ${perms}`);
+    const { first, pages } = this.#allocated(p, va, length, 'protect');
+    const { frames, info } = this.scratch(pages);
+    const space = k.spaces.of(p);
+    frameOps.readFrames(space, first * FRAME_SIZE, pages, frames, info);
+    for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    for (let i = 0; i < pages; i++) {
+      if (frames[i]! < 0) continue;
+      const lazy = (info[i]! >> FrameInfo.MARKER_SHIFT) & LAZY;
+      const shared = k.refs.count(frames[i]!) > 1;
+      const write = (perms & PagePerm.WRITE) !== 0;
+      const want = write && shared ? perms & ~PagePerm.WRITE : perms;
+      const markers = lazy | (write && shared ? COW : 0);
+      space.protect((first + i) * FRAME_SIZE, FRAME_SIZE, want | PagePerm.USER, markers);
+    }
+  }
+
+  /**
+   * Translates `[va, va + length)` page by page for `write` (or read) as user code would,
+   * calling `each(offset, bytes, at)` with the byte offset in machine memory of each
+   * physically contiguous run, its length, and its offset in the range. Faults are repaired
+   * (lazy pages installed, copy-on-write broken) or thrown as `AccessFault` before `each` is
+   * called for any page, so a failing access copies nothing.
+   */
+  access(p: number, va: number, length: number, write: boolean, each: (offset: number, bytes: number, at: number) => void): void {
+    const k = this.#k;
+    if (length === 0) return;
+    const space = k.spaces.of(p);
+    const { first, pages } = pageSpan(va, length);
+    if (this.#pas.length < pages) this.#pas = new Float64Array(pages);
+    const pas = this.#pas;
+    const kind = write ? AccessKind.Write : AccessKind.Read;
+    const at = (i: number) => (i === 0 ? va : (first + i) * FRAME_SIZE);
+    for (let i = 0; i < pages; i++) pas[i] = space.translate(at(i), kind, k.cpu, true);
+    const phys = k.mm.phys;
+    let run = 0;
+    for (let i = 1; i <= pages; i++) {
+      if (i < pages && pas[i] === pas[i - 1]! + (at(i) - at(i - 1))) continue;
+      const start = at(run);
+      const end = Math.min(va + length, (first + i) * FRAME_SIZE);
+      each(phys.physOffset(pas[run]!), end - start, start - va);
+      run = i;
+    }
+  }
+
+  /** Frame numbers (−1 for a hole) of `pages` pages from `va`: what tests read to prove zero copy. */
+  frames(p: number, va: number, pages: number): Int32Array {
+    const k = this.#k;
+    const out = new Int32Array(pages);
+    frameOps.readFrames(k.spaces.of(p), va, pages, out, new Int32Array(pages));
+    return out;
+  }
+
+  /** Frees all of `p`'s process memory and its address map (its exit). Lock held. */
+  teardown(p: number, space: AddressSpace): void {
+    const k = this.#k;
+    k.va.forEachAllocated(p, (first, pages) => {
+      const chunk = Math.min(pages, 4096);
+      const { frames } = this.scratch(chunk);
+      for (let at = 0; at < pages; at += chunk) {
+        const n = Math.min(chunk, pages - at);
+        frameOps.unmapFrames(space, (first + at) * FRAME_SIZE, n, frames);
+        for (let i = 0; i < n; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
+      }
+    });
+    k.va.destroy(p);
+  }
+
+  /** Checks that `[va, va + length)` is whole allocated pages of `p`'s window; returns them. */
+  #allocated(p: number, va: number, length: number, what: string): { first: number; pages: number } {
+    if (va % FRAME_SIZE !== 0) throw new IpcError('InvalidArgument', `${what}: address 0x${va.toString(16)} is not page-aligned`);
+    const span = pageSpan(va, length);
+    if (!this.#k.va.allocated(p, span.first, span.pages)) throw new IpcError('InvalidArgument', `${what}: [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
+    return span;
+  }
+
+  /** Bytes the machine lets one message carry (its `maxTransfer`). */
+  get maxTransfer(): number {
+    return this.#k.i32[H.MAX_TRANSFER]!;
+  }
+}

@@ -1,0 +1,170 @@
+import { IpcError } from '../../contracts/errors.js';
+import type { KernelContext } from '../context.js';
+import { H, P } from '../records/layout.js';
+
+/** Lowest address of the process-memory window (256 MiB: the IPC buffer page and any low mappings stay below it). */
+export const VM_BASE = 0x1000_0000;
+
+/** VM frame words: 0 = number of free extents, then (first page, pages) pairs sorted by page. */
+const COUNT = 0;
+const PAIRS = 2;
+/** Free extents one frame holds. */
+const MAX_EXTENTS = (1024 - PAIRS) / 2;
+
+/**
+ * The free virtual ranges of one process, inside the machine's process-memory window
+ * (`H.VM_BASE_PAGE` … `H.VM_TOP_PAGE`): a sorted list of free extents in a kernel-owned
+ * frame, taken the first time the process maps memory. First fit, coalesced on free, so a
+ * buffer received and freed again reuses the same pages (and page tables). Lock held.
+ */
+export class VaMap {
+  readonly #k: KernelContext;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  /** True when `p` has its extent frame (or a free frame exists to make it): what `ensure` needs. */
+  canEnsure(p: number): boolean {
+    return this.#k.procs.get(p, P.VM) !== 0 || this.#k.mm.phys.freeFrames > 0;
+  }
+
+  /** Takes `p`'s extent frame if it has none yet (the whole window free). */
+  ensure(p: number): void {
+    const k = this.#k;
+    if (k.procs.get(p, P.VM) !== 0) return;
+    const f = k.mm.phys.allocFrame();
+    const w = this.#words(f);
+    k.i32[w + COUNT] = 1;
+    k.i32[w + PAIRS] = k.i32[H.VM_BASE_PAGE]!;
+    k.i32[w + PAIRS + 1] = k.i32[H.VM_TOP_PAGE]! - k.i32[H.VM_BASE_PAGE]!;
+    k.procs.set(p, P.VM, f);
+  }
+
+  /** First page of a free run of `pages` pages (first fit), or −1; changes nothing. */
+  find(p: number, pages: number): number {
+    const f = this.#k.procs.get(p, P.VM);
+    if (f === 0) return pages <= this.#k.i32[H.VM_TOP_PAGE]! - this.#k.i32[H.VM_BASE_PAGE]! ? this.#k.i32[H.VM_BASE_PAGE]! : -1;
+    const i32 = this.#k.i32;
+    const w = this.#words(f);
+    for (let i = 0, n = i32[w + COUNT]!; i < n; i++) if (i32[w + PAIRS + i * 2 + 1]! >= pages) return i32[w + PAIRS + i * 2]!;
+    return -1;
+  }
+
+  /** Takes `pages` pages from the free run starting at `page` (as `find` returned it). */
+  take(p: number, page: number, pages: number): void {
+    const i32 = this.#k.i32;
+    const w = this.#words(this.#k.procs.get(p, P.VM));
+    const n = i32[w + COUNT]!;
+    for (let i = 0; i < n; i++) {
+      const at = w + PAIRS + i * 2;
+      if (i32[at] !== page) continue;
+      if (i32[at + 1]! === pages) {
+        i32.copyWithin(at, at + 2, w + PAIRS + n * 2);
+        i32[w + COUNT] = n - 1;
+      } else {
+        i32[at] = page + pages;
+        i32[at + 1] = i32[at + 1]! - pages;
+      }
+      return;
+    }
+    throw new IpcError('InvalidState', `no free range at page ${page}`);
+  }
+
+  /** True when `[page, page + pages)` lies in the window and overlaps no free extent (all of it allocated). */
+  allocated(p: number, page: number, pages: number): boolean {
+    const i32 = this.#k.i32;
+    if (page < i32[H.VM_BASE_PAGE]! || page + pages > i32[H.VM_TOP_PAGE]!) return false;
+    const f = this.#k.procs.get(p, P.VM);
+    if (f === 0) return false;
+    const w = this.#words(f);
+    for (let i = 0, n = i32[w + COUNT]!; i < n; i++) {
+      const s = i32[w + PAIRS + i * 2]!;
+      if (s >= page + pages) break;
+      if (s + i32[w + PAIRS + i * 2 + 1]! > page) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Gives `[page, page + pages)` back, merging with its neighbours. When the list is full and
+   * the range touches no neighbour, the smallest extent is dropped (those pages are never
+   * handed out again: address space is lost, no frame or record).
+   */
+  free(p: number, page: number, pages: number): void {
+    const i32 = this.#k.i32;
+    const w = this.#words(this.#k.procs.get(p, P.VM));
+    let n = i32[w + COUNT]!;
+    let i = 0;
+    while (i < n && i32[w + PAIRS + i * 2]! < page) i++;
+    const prev = i > 0 ? w + PAIRS + (i - 1) * 2 : -1;
+    const next = i < n ? w + PAIRS + i * 2 : -1;
+    const joinPrev = prev >= 0 && i32[prev]! + i32[prev + 1]! === page;
+    const joinNext = next >= 0 && i32[next]! === page + pages;
+    if (joinPrev && joinNext) {
+      i32[prev + 1] = i32[prev + 1]! + pages + i32[next + 1]!;
+      i32.copyWithin(next, next + 2, w + PAIRS + n * 2);
+      i32[w + COUNT] = n - 1;
+    } else if (joinPrev) i32[prev + 1] = i32[prev + 1]! + pages;
+    else if (joinNext) {
+      i32[next] = page;
+      i32[next + 1] = i32[next + 1]! + pages;
+    } else {
+      if (n === MAX_EXTENTS) {
+        if (!this.#dropSmallest(w, pages)) return;
+        n = i32[w + COUNT]!;
+        i = 0;
+        while (i < n && i32[w + PAIRS + i * 2]! < page) i++;
+      }
+      const at = w + PAIRS + i * 2;
+      i32.copyWithin(at + 2, at, w + PAIRS + n * 2);
+      i32[at] = page;
+      i32[at + 1] = pages;
+      i32[w + COUNT] = n + 1;
+    }
+  }
+
+  /** Drops the smallest extent if it is smaller than `pages` (else the new range is the one lost); true when room was made. */
+  #dropSmallest(w: number, pages: number): boolean {
+    const i32 = this.#k.i32;
+    const n = i32[w + COUNT]!;
+    let min = 0;
+    for (let i = 1; i < n; i++) if (i32[w + PAIRS + i * 2 + 1]! < i32[w + PAIRS + min * 2 + 1]!) min = i;
+    if (i32[w + PAIRS + min * 2 + 1]! >= pages) return false;
+    const at = w + PAIRS + min * 2;
+    i32.copyWithin(at, at + 2, w + PAIRS + n * 2);
+    i32[w + COUNT] = n - 1;
+    return true;
+  }
+
+  /** Calls `each(first, pages)` for every allocated run of `p`'s window, in order. */
+  forEachAllocated(p: number, each: (page: number, pages: number) => void): void {
+    const k = this.#k;
+    const f = k.procs.get(p, P.VM);
+    if (f === 0) return;
+    const i32 = k.i32;
+    const w = this.#words(f);
+    let at = i32[H.VM_BASE_PAGE]!;
+    const n = i32[w + COUNT]!;
+    const runs: number[] = [];
+    for (let i = 0; i <= n; i++) {
+      const s = i < n ? i32[w + PAIRS + i * 2]! : i32[H.VM_TOP_PAGE]!;
+      if (s > at) runs.push(at, s - at);
+      if (i < n) at = s + i32[w + PAIRS + i * 2 + 1]!;
+    }
+    for (let r = 0; r < runs.length; r += 2) each(runs[r]!, runs[r + 1]!);
+  }
+
+  /** Frees `p`'s extent frame (its exit, after its memory is gone). */
+  destroy(p: number): void {
+    const k = this.#k;
+    const f = k.procs.get(p, P.VM);
+    if (f === 0) return;
+    k.procs.set(p, P.VM, 0);
+    k.mm.phys.freeFrame(f);
+  }
+
+  #words(frame: number): number {
+    return this.#k.mm.phys.frameOffset(frame) >> 2;
+  }
+}
