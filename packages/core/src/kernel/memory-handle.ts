@@ -1,11 +1,25 @@
 import { IpcError } from '../contracts/errors.js';
-import { PagePerm } from '../contracts/mmu.js';
+import { FrameInfo, PageMarker, PagePerm } from '../contracts/mmu.js';
 import { SharedBuffer } from '../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { KernelContext } from './context.js';
 import { P } from './records/layout.js';
 
 const MAX_BYTES = 2 ** 40;
+
+/** One page of process memory as the page tables describe it (see {@link ProcessMemory.pages}). */
+export interface PageState {
+  /** Frame number, −1 when nothing is mapped. */
+  readonly frame: number;
+  /** The page has an entry (present or lazily mapped). */
+  readonly mapped: boolean;
+  /** Hardware would translate it now (false until a lazily mapped page's first access). */
+  readonly present: boolean;
+  /** Writable without a fault. */
+  readonly writable: boolean;
+  /** Read-only copy-on-write: a write copies the page first (or takes it back when no one else maps it). */
+  readonly copyOnWrite: boolean;
+}
 
 function checkAddress(va: unknown, what = 'va'): number {
   if (typeof va !== 'number' || !Number.isSafeInteger(va) || va < 0) throw new IpcError('InvalidArgument', `${what} must be a non-negative safe integer address, got ${String(va)}`);
@@ -132,9 +146,33 @@ export class ProcessMemory {
    * a test reads to prove that a transfer copied nothing.
    */
   frames(va: number, pages = 1): Int32Array {
+    return this.#pages(va, pages).frames;
+  }
+
+  /**
+   * The state of `count` pages from the page holding `va`, as the page tables say: the frame,
+   * the permissions, whether hardware would translate it now (`present` — a lazily mapped
+   * page is not, until its first access) and whether a write copies it first.
+   *
+   * @example
+   * ```ts
+   * const m = await proc.receive(ep);
+   * proc.memory.pages(m.buffer!.va, 2); // [{ frame: 41, present: false, … }, …] — nothing touched yet
+   * ```
+   */
+  pages(va: number, count = 1): PageState[] {
+    const { frames, info } = this.#pages(va, count);
+    return Array.from(frames, (frame, i) => {
+      const f = info[i]!;
+      const markers = f >> FrameInfo.MARKER_SHIFT;
+      return { frame, mapped: (f & FrameInfo.MAPPED) !== 0, present: (f & FrameInfo.PRESENT) !== 0, writable: (f & PagePerm.WRITE) !== 0, copyOnWrite: (markers & PageMarker.COPY_ON_WRITE) !== 0 };
+    });
+  }
+
+  #pages(va: number, count: number): { frames: Int32Array; info: Int32Array } {
     const a = checkAddress(va);
-    const n = checkLength(pages, 'pages');
-    return this.#locked(() => this.#k.vm.frames(this.#p, a - (a % FRAME_SIZE), n));
+    const n = checkLength(count, 'pages');
+    return this.#locked(() => this.#k.vm.pages(this.#p, a - (a % FRAME_SIZE), n));
   }
 
   #locked<T>(fn: () => T): T {

@@ -117,7 +117,7 @@ export class Transfers {
     }
     const space = k.spaces.of(p);
     // Move: park the whole pages (LAZY entries, frames in transit). Share: writable pages become read-only COW.
-    this.#protectRuns(space, d, from, to, (e) => {
+    if (mode !== Mode.COPY) this.#protectRuns(space, d, from, to, (e) => {
       const perms = (e >> 2) & FrameInfo.PERMS;
       if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
       const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;

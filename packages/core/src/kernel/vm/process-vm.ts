@@ -130,12 +130,13 @@ export class ProcessVm {
     }
   }
 
-  /** Frame numbers (−1 for a hole) of `pages` pages from `va`: what tests read to prove zero copy. */
-  frames(p: number, va: number, pages: number): Int32Array {
+  /** Frame numbers (−1 for a hole) and `FrameInfo` words of `pages` pages from `va`: what tests read to prove zero copy. */
+  pages(p: number, va: number, pages: number): { frames: Int32Array; info: Int32Array } {
     const k = this.#k;
-    const out = new Int32Array(pages);
-    frameOps.readFrames(k.spaces.of(p), va, pages, out, new Int32Array(pages));
-    return out;
+    const frames = new Int32Array(pages);
+    const info = new Int32Array(pages);
+    frameOps.readFrames(k.spaces.of(p), va, pages, frames, info);
+    return { frames, info };
   }
 
   /** Frees all of `p`'s process memory and its address map (its exit). Lock held. */
