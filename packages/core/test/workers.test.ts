@@ -1,9 +1,27 @@
 import { describe, expect, it } from 'vitest';
+import { messagePayload } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
 
 const here = (f: string) => new URL(`./support/${f}`, import.meta.url);
 
 describe('worker CPUs', () => {
+  it('a worker moves 1 MiB to a main-CPU server: the server maps the very frames the worker wrote, no byte copied', async () => {
+    const k = testKernel({ frames: 2048 });
+    const base = k.stats();
+    const s = k.spawn({ name: 'server', priority: 20 }, async (p) => {
+      const m = await p.receive(p.createEndpoint({ name: 'mv' }));
+      const sent = new Int32Array(messagePayload(m).slice().buffer);
+      expect(Array.from(p.memory.frames(m.buffer!.va, 16))).toEqual(Array.from(sent));
+      for (let i = 0; i < 256; i += 51) expect(p.memory.read(m.buffer!.va + i * 4096, 1)[0]).toBe(i & 0xff);
+      p.memory.unmap(m.buffer!.va, m.buffer!.length);
+      p.reply(m.sender, { type: 0, data: new Uint8Array(0) });
+    });
+    const w = k.spawnWorker(here('move-worker.ts'), { name: 'mover', args: { name: 'mv', pages: 256 } });
+    expect(await w.exited).toMatchObject({ reason: 'returned' });
+    expect(await s.exited).toMatchObject({ reason: 'returned' });
+    expect(k.stats()).toEqual(base);
+  });
+
   it('a main-CPU client calls a server on a worker CPU', async () => {
     const k = testKernel();
     const base = k.stats();
