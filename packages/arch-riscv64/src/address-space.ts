@@ -2,11 +2,12 @@ import { AccessKind, IpcError, ShootdownKind, checkCpu, formatMappings } from '@
 import type { AddressSpace, FaultReason, MapOptions, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
 import { encodeSatp, fromLinear, indexAt, levelSpan, toLinear } from './address.js';
 import { Riscv64PageFault } from './fault.js';
+import { FrameRange } from './frame-range.js';
 import type { MmuContext } from './mmu-context.js';
-import { PteBit, RESERVED_HI, RWX, entryAddress, entryHi, entryLo, entryToBigInt, isSoftwareLeaf, leafFlags, leafMarkers, leafPerms, ppnOf } from './page-table-entry.js';
+import { PAGE, checkWhole, missingTables, clearLeaf, collectMappings, countTables, mappingOf, retireTables, storeEntry, visitLeaves } from './page-table.js';
+import { PteBit, RESERVED_HI, RWX, entryAddress, entryToBigInt, isSoftwareLeaf, leafFlags, leafMarkers, ppnOf } from './page-table-entry.js';
 import { TlbRight } from './tlb.js';
 
-const PAGE = 4096;
 /** Page sizes by leaf level: 4 KiB (0), 2 MiB (1), 1 GiB (2). */
 const LEVEL_OF_SIZE: ReadonlyMap<number, number> = new Map([
   [PAGE, 0],
@@ -26,12 +27,20 @@ function tlbRights(lo: number): number {
   return ((lo >>> 1) & 0xf) | (lo & PteBit.D ? TlbRight.D : 0);
 }
 
+/** What a walk that faulted found: the reason, the level, the leaf (scratch, read after the walk's bracket closes). */
+interface WalkFault {
+  reason: FaultReason;
+  level: number;
+  mapping: PageMapping | undefined;
+}
+
 /**
  * An Sv39/Sv48 address space: a root table in machine memory tagged by an ASID (what `satp`
  * would hold, see {@link Riscv64AddressSpace.satp}). Every mutating call checks everything
  * (and allocates every table it needs) before its first write, so it completes or throws with
  * the tables as they were; unmap and protect shoot the range down on every hart of every
- * attached MMU instance through core's shootdown ring.
+ * attached MMU instance through core's shootdown ring. Tables an unmap empties are retired to
+ * core's `TableReclaim` after the shootdown, never freed under a walk in progress.
  */
 export class Riscv64AddressSpace implements AddressSpace {
   readonly #ctx: MmuContext;
@@ -40,6 +49,10 @@ export class Riscv64AddressSpace implements AddressSpace {
   #destroyed = false;
   /** Tables along the current walk, by level (scratch; no allocation per call). */
   readonly #path: Float64Array;
+  /** Table frames an unmap unlinked, retired once its shootdown is posted (reused). */
+  readonly #retired: number[] = [];
+  readonly #range: FrameRange;
+  readonly #walkFault: WalkFault = { reason: 'not-present', level: 0, mapping: undefined };
 
   /** @internal Use `Riscv64Mmu.createAddressSpace` / `attachAddressSpace`. */
   constructor(ctx: MmuContext, root: number, asid: number) {
@@ -47,6 +60,7 @@ export class Riscv64AddressSpace implements AddressSpace {
     this.root = root;
     this.asid = asid;
     this.#path = new Float64Array(ctx.mode.levels);
+    this.#range = new FrameRange(ctx);
   }
 
   /** The `satp` value that selects this space: MODE (8 = Sv39, 9 = Sv48), ASID, root PPN. */
@@ -59,7 +73,7 @@ export class Riscv64AddressSpace implements AddressSpace {
   }
 
   /** Linear start of `[va, va + length)`, checked to be canonical, in one half, and `align`-aligned. */
-  #range(va: VirtualAddress, length: number, align: number): number {
+  #span(va: VirtualAddress, length: number, align: number): number {
     const mode = this.#ctx.mode;
     const lin = toLinear(va, mode);
     if (lin < 0) throw new Riscv64PageFault(va, AccessKind.Read, false, 'invalid-address', mode.levels - 1);
@@ -76,7 +90,7 @@ export class Riscv64AddressSpace implements AddressSpace {
     const pageSize = options.pageSize ?? PAGE;
     const leafLevel = LEVEL_OF_SIZE.get(pageSize);
     if (leafLevel === undefined) invalidArgument(`page size ${pageSize} is not one of 4 KiB, 2 MiB, 1 GiB`);
-    const lin = this.#range(va, length, pageSize);
+    const lin = this.#span(va, length, pageSize);
     if (!Number.isSafeInteger(pa) || pa < 0 || pa % pageSize !== 0 || pa + length > PA_LIMIT) invalidArgument(`physical address ${pa} is not ${pageSize}-aligned below 2^56`);
     if (!Number.isInteger(perms) || perms < 0 || perms > 15) invalidArgument(`perms ${perms} are not PagePerm bits`);
     const markers = options.markers ?? 0;
@@ -87,89 +101,69 @@ export class Riscv64AddressSpace implements AddressSpace {
     ctx.state.lock();
     try {
       // Check every page and count the tables to create, before any write.
-      const missing = new Set<string>();
-      for (let off = 0; off < length; off += pageSize) {
-        const v = lin + off;
-        let table = this.root;
-        for (let level = top; level >= leafLevel!; level--) {
-          const w = ctx.entryIndex(table, indexAt(v, level));
-          const lo = u[w]!;
-          const hi = u[w + 1]!;
-          if (level === leafLevel) {
-            if (lo !== 0 || hi !== 0) throw new IpcError('AlreadyExists', `0x${BigInt(fromLinear(v, ctx.mode)).toString(16)} is already mapped`);
-            break;
-          }
-          if (lo === 0 && hi === 0) {
-            // Tables from here down to leafLevel + 1 are missing; key them by what they cover.
-            for (let l = level; l > leafLevel!; l--) missing.add(`${l}:${Math.floor(v / levelSpan(l))}`);
-            break;
-          }
-          if ((lo & PteBit.V) === 0 || (lo & RWX) !== 0) throw new IpcError('AlreadyExists', `a larger page already maps 0x${BigInt(fromLinear(v, ctx.mode)).toString(16)}`);
-          table = entryAddress(lo, hi);
-        }
-      }
-      const frames = ctx.phys.allocFrames(missing.size);
+      const frames = ctx.phys.allocFrames(missingTables(ctx, this.root, lin, length, pageSize, leafLevel!));
       let next = 0;
       for (let off = 0; off < length; off += pageSize) {
         const v = lin + off;
         let table = this.root;
         for (let level = top; level > leafLevel!; level--) {
           const w = ctx.entryIndex(table, indexAt(v, level));
-          if (u[w] === 0 && u[w + 1] === 0) {
-            const t = frames[next++]! * PAGE;
-            u[w + 1] = entryHi(t);
-            Atomics.store(ctx.i32, w, entryLo(t, PteBit.V) | 0);
-          }
+          if (u[w] === 0 && u[w + 1] === 0) storeEntry(ctx, w, frames[next++]! * PAGE, PteBit.V);
           table = entryAddress(u[w]!, u[w + 1]!);
         }
-        const w = ctx.entryIndex(table, indexAt(v, leafLevel!));
-        u[w + 1] = entryHi(pa + off);
-        Atomics.store(ctx.i32, w, entryLo(pa + off, flags) | 0);
+        storeEntry(ctx, ctx.entryIndex(table, indexAt(v, leafLevel!)), pa + off, flags);
       }
     } finally {
       ctx.state.unlock();
     }
   }
 
-  /**
-   * Calls `visit(w, level, pageStart)` for every leaf (valid or software) overlapping the
-   * 4 KiB-aligned range, in address order, with the tables along its walk in `#path`.
-   */
-  #leaves(lin: number, length: number, visit: (w: number, level: number, start: number) => void): void {
-    const ctx = this.#ctx;
-    const u = ctx.u32;
-    const end = lin + length;
-    let v = lin;
-    while (v < end) {
-      let table = this.root;
-      let level = ctx.mode.levels - 1;
-      for (;;) {
-        this.#path[level] = table;
-        const w = ctx.entryIndex(table, indexAt(v, level));
-        const lo = u[w]!;
-        const hi = u[w + 1]!;
-        const span = levelSpan(level);
-        const start = v - (v % span);
-        if (lo === 0 && hi === 0) {
-          v = start + span;
-          break;
-        }
-        if ((lo & PteBit.V) !== 0 && (lo & RWX) === 0 && level > 0) {
-          table = entryAddress(lo, hi);
-          level--;
-          continue;
-        }
-        visit(w, level, start);
-        v = start + span;
-        break;
-      }
+  mapFrames(va: VirtualAddress, frames: ArrayLike<number>, from: number, count: number, perms: PagePerms, markers?: number): void {
+    this.#live();
+    const range = this.#range;
+    const lin = range.range(va, count);
+    const flags = range.checkMap(frames, from, count, perms, markers);
+    const state = this.#ctx.state;
+    state.lock();
+    try {
+      range.map(this.root, lin, frames, from, count, flags);
+    } finally {
+      state.unlock();
     }
   }
 
-  #checkWhole(lin: number, length: number): void {
-    this.#leaves(lin, length, (_w, level, start) => {
-      if (start < lin || start + levelSpan(level) > lin + length) invalidArgument(`the range splits a ${levelSpan(level)}-byte page at 0x${BigInt(fromLinear(start, this.#ctx.mode)).toString(16)}`);
-    });
+  unmapFrames(va: VirtualAddress, count: number, out: Int32Array, at = 0): number {
+    this.#live();
+    const range = this.#range;
+    const lin = range.range(va, count);
+    range.checkOut(out, at, count, 'out');
+    const state = this.#ctx.state;
+    state.lock();
+    try {
+      return range.unmap(this.root, this.asid, lin, count, out, at);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  readFrames(va: VirtualAddress, count: number, frames: Int32Array, info: Int32Array, at = 0): number {
+    const range = this.#range;
+    const lin = range.range(va, count);
+    range.checkOut(frames, at, count, 'frames');
+    range.checkOut(info, at, count, 'info');
+    if (this.#destroyed) {
+      frames.fill(-1, at, at + count);
+      info.fill(0, at, at + count);
+      return 0;
+    }
+    // Under the lock: a consistent snapshot of the range, and no table retired mid-read.
+    const state = this.#ctx.state;
+    state.lock();
+    try {
+      return range.read(this.root, lin, count, frames, info, at);
+    } finally {
+      state.unlock();
+    }
   }
 
   #shootdown(lin: number, length: number): void {
@@ -181,28 +175,24 @@ export class Riscv64AddressSpace implements AddressSpace {
   unmap(va: VirtualAddress, length: number): void {
     this.#live();
     const ctx = this.#ctx;
-    const lin = this.#range(va, length, PAGE);
-    const u = ctx.u32;
+    const lin = this.#span(va, length, PAGE);
+    const retired = this.#retired;
     ctx.state.lock();
     try {
-      this.#checkWhole(lin, length);
+      checkWhole(ctx, this.root, this.#path, lin, length);
       let cleared = false;
-      this.#leaves(lin, length, (w, level, start) => {
-        Atomics.store(ctx.i32, w, 0);
-        u[w + 1] = 0;
+      retired.length = 0;
+      visitLeaves(ctx, this.root, this.#path, lin, length, (w, level, start) => {
+        clearLeaf(ctx, this.#path, w, level, start, retired);
         cleared = true;
-        // Free tables this emptied, bottom up (never the root).
-        for (let l = level; l < ctx.mode.levels - 1; l++) {
-          const table = this.#path[l]!;
-          if (!ctx.isEmpty(table)) break;
-          const pw = ctx.entryIndex(this.#path[l + 1]!, indexAt(start, l + 1));
-          Atomics.store(ctx.i32, pw, 0);
-          u[pw + 1] = 0;
-          ctx.phys.freeFrame(table / PAGE);
-        }
       });
-      if (cleared) this.#shootdown(lin, length);
+      if (cleared) {
+        this.#shootdown(lin, length);
+        // After the shootdown: a walker may still be reading a table it reached before the unlink.
+        for (const frame of retired) ctx.state.reclaim.retire(frame);
+      }
     } finally {
+      retired.length = 0;
       ctx.state.unlock();
     }
   }
@@ -210,15 +200,15 @@ export class Riscv64AddressSpace implements AddressSpace {
   protect(va: VirtualAddress, length: number, perms: PagePerms, markers?: number): void {
     this.#live();
     const ctx = this.#ctx;
-    const lin = this.#range(va, length, PAGE);
+    const lin = this.#span(va, length, PAGE);
     if (!Number.isInteger(perms) || perms < 0 || perms > 15) invalidArgument(`perms ${perms} are not PagePerm bits`);
     if (markers !== undefined && (!Number.isInteger(markers) || markers < 0 || markers > 3)) invalidArgument(`markers ${markers} are not PageMarker bits`);
     const u = ctx.u32;
     ctx.state.lock();
     try {
-      this.#checkWhole(lin, length);
+      checkWhole(ctx, this.root, this.#path, lin, length);
       let changed = false;
-      this.#leaves(lin, length, (w) => {
+      visitLeaves(ctx, this.root, this.#path, lin, length, (w) => {
         const lo = u[w]!;
         const global = (lo & PteBit.G) !== 0 && ((lo & PteBit.V) !== 0 || ((lo & PteBit.RSW1) !== 0 && (lo & RWX) !== 0));
         const f = leafFlags(perms, markers ?? leafMarkers(lo), global);
@@ -259,67 +249,76 @@ export class Riscv64AddressSpace implements AddressSpace {
     if (lin < 0) return this.#fault(va, access, user, 'invalid-address', mode.levels - 1, undefined, cpu, retry);
     ctx.reader.sync(cpu);
     const vpn = Math.floor(lin / PAGE);
-    const offset = lin % PAGE;
     const r = tlb.lookup(cpu, this.asid, vpn, ctx.paOut);
     if (r >= 0 && this.#allowed(r, access, user) && (access !== AccessKind.Write || (r & TlbRight.D) !== 0)) {
       tlb.count(true);
-      return ctx.paOut[0]! + offset;
+      return ctx.paOut[0]! + (lin % PAGE);
     }
     tlb.count(false);
+    // The walk reads tables no lock protects: announce it so none is freed under it. The
+    // fault handlers run outside the bracket (they may map and unmap).
+    const reclaim = ctx.state.reclaim;
+    reclaim.enter(cpu);
+    let pa: number;
+    try {
+      pa = this.#walk(lin, vpn, access, cpu, user);
+    } finally {
+      reclaim.exit(cpu);
+    }
+    if (pa >= 0) return pa;
+    const f = this.#walkFault;
+    const mapping = f.mapping;
+    f.mapping = undefined;
+    return this.#fault(va, access, user, f.reason, f.level, mapping, cpu, retry);
+  }
+
+  /** The walk of a TLB miss: fills the TLB and returns the physical address, or -1 with the fault in `#walkFault`. */
+  #walk(lin: number, vpn: number, access: AccessKind, cpu: number, user: boolean): number {
+    const ctx = this.#ctx;
     const u = ctx.u32;
+    const offset = lin % PAGE;
     let table = this.root;
-    for (let level = mode.levels - 1; level >= 0; level--) {
+    for (let level = ctx.mode.levels - 1; level >= 0; level--) {
       const w = ctx.entryIndex(table, indexAt(lin, level));
       const lo = u[w]!;
       const hi = u[w + 1]!;
       if ((lo & PteBit.V) === 0) {
-        if (isSoftwareLeaf(lo, hi)) {
-          const reason: FaultReason = lo & PteBit.RSW1 ? 'lazy' : 'permission';
-          return this.#fault(va, access, user, reason, level, this.#mappingOf(lin, level, lo, hi), cpu, retry);
-        }
-        return this.#fault(va, access, user, 'not-present', level, undefined, cpu, retry);
+        if (isSoftwareLeaf(lo, hi)) return this.#faulted(lo & PteBit.RSW1 ? 'lazy' : 'permission', level, mappingOf(ctx.mode, lin, level, lo, hi));
+        return this.#faulted('not-present', level, undefined);
       }
-      if ((hi & RESERVED_HI) !== 0 || ((lo & PteBit.W) !== 0 && (lo & PteBit.R) === 0)) return this.#fault(va, access, user, 'reserved-bit', level, undefined, cpu, retry);
+      if ((hi & RESERVED_HI) !== 0 || ((lo & PteBit.W) !== 0 && (lo & PteBit.R) === 0)) return this.#faulted('reserved-bit', level, undefined);
       if ((lo & RWX) === 0) {
         // A pointer to the next table; at level 0 there is none (§4.3.2 step 4).
         const next = entryAddress(lo, hi);
-        if (level === 0 || !ctx.phys.isInstalled(next)) return this.#fault(va, access, user, 'reserved-bit', level, undefined, cpu, retry);
+        if (level === 0 || !ctx.phys.isInstalled(next)) return this.#faulted('reserved-bit', level, undefined);
         table = next;
         continue;
       }
       // A leaf. A megapage's PPN must be aligned to its size (§4.3.2 step 6).
-      if (level > 0 && ppnOf(lo, hi) % 512 ** level !== 0) return this.#fault(va, access, user, 'reserved-bit', level, undefined, cpu, retry);
-      if (!this.#allowed(tlbRights(lo), access, user)) return this.#fault(va, access, user, 'permission', level, this.#mappingOf(lin, level, lo, hi), cpu, retry);
+      if (level > 0 && ppnOf(lo, hi) % 512 ** level !== 0) return this.#faulted('reserved-bit', level, undefined);
+      if (!this.#allowed(tlbRights(lo), access, user)) return this.#faulted('permission', level, mappingOf(ctx.mode, lin, level, lo, hi));
       // Hardware A/D update (Svadu behaviour): set A, and D on a store, atomically.
       const need = PteBit.A | (access === AccessKind.Write ? PteBit.D : 0);
       const now = (lo & need) === need ? lo : Atomics.or(ctx.i32, w, need) | need;
       const piece = entryAddress(lo, hi) + (lin % levelSpan(level)) - offset;
-      tlb.fill(cpu, this.asid, vpn, piece, tlbRights(now), (lo & PteBit.G) !== 0, level);
+      ctx.tlb.fill(cpu, this.asid, vpn, piece, tlbRights(now), (lo & PteBit.G) !== 0, level);
       return piece + offset;
     }
-    return this.#fault(va, access, user, 'not-present', 0, undefined, cpu, retry);
+    return this.#faulted('not-present', 0, undefined);
+  }
+
+  #faulted(reason: FaultReason, level: number, mapping: PageMapping | undefined): number {
+    const f = this.#walkFault;
+    f.reason = reason;
+    f.level = level;
+    f.mapping = mapping;
+    return -1;
   }
 
   #fault(va: VirtualAddress, access: AccessKind, user: boolean, reason: FaultReason, level: number, mapping: PageMapping | undefined, cpu: number, retry: boolean): number {
     const fault = new Riscv64PageFault(va, access, user, reason, level, mapping);
     if (retry && reason !== 'invalid-address' && this.#ctx.handlers.repair(fault, this)) return this.#translate(va, access, cpu, user, false);
     throw fault;
-  }
-
-  #mappingOf(lin: number, level: number, lo: number, hi: number): PageMapping {
-    const span = levelSpan(level);
-    const valid = (lo & PteBit.V) !== 0;
-    return {
-      va: fromLinear(lin - (lin % span), this.#ctx.mode),
-      pa: entryAddress(lo, hi),
-      size: span,
-      perms: leafPerms(lo),
-      markers: leafMarkers(lo),
-      accessed: (lo & PteBit.A) !== 0,
-      dirty: (lo & PteBit.D) !== 0,
-      global: (lo & PteBit.G) !== 0 && (valid || ((lo & PteBit.RSW1) !== 0 && (lo & RWX) !== 0)),
-      present: valid,
-    };
   }
 
   lookup(va: VirtualAddress): PageMapping | undefined {
@@ -332,8 +331,8 @@ export class Riscv64AddressSpace implements AddressSpace {
       const w = ctx.entryIndex(table, indexAt(lin, level));
       const lo = u[w]!;
       const hi = u[w + 1]!;
-      if ((lo & PteBit.V) === 0) return isSoftwareLeaf(lo, hi) ? this.#mappingOf(lin, level, lo, hi) : undefined;
-      if ((lo & RWX) !== 0) return this.#mappingOf(lin, level, lo, hi);
+      if ((lo & PteBit.V) === 0) return isSoftwareLeaf(lo, hi) ? mappingOf(ctx.mode, lin, level, lo, hi) : undefined;
+      if ((lo & RWX) !== 0) return mappingOf(ctx.mode, lin, level, lo, hi);
       if (level === 0) return undefined;
       table = entryAddress(lo, hi);
     }
@@ -342,26 +341,8 @@ export class Riscv64AddressSpace implements AddressSpace {
 
   mappings(): PageMapping[] {
     const out: PageMapping[] = [];
-    if (!this.#destroyed) this.#collect(this.root, this.#ctx.mode.levels - 1, 0, out);
+    if (!this.#destroyed) collectMappings(this.#ctx, this.root, this.#ctx.mode.levels - 1, 0, out);
     return out;
-  }
-
-  #collect(table: number, level: number, base: number, out: PageMapping[]): void {
-    const ctx = this.#ctx;
-    const u = ctx.u32;
-    const span = levelSpan(level);
-    for (let i = 0; i < 512; i++) {
-      const w = ctx.entryIndex(table, i);
-      const lo = u[w]!;
-      const hi = u[w + 1]!;
-      if (lo === 0 && hi === 0) continue;
-      const v = base + i * span;
-      if ((lo & PteBit.V) !== 0 && (lo & RWX) === 0) {
-        if (level > 0) this.#collect(entryAddress(lo, hi), level - 1, v, out);
-      } else if ((lo & PteBit.V) !== 0 || isSoftwareLeaf(lo, hi)) {
-        out.push(this.#mappingOf(v, level, lo, hi));
-      }
-    }
   }
 
   walk(va: VirtualAddress): bigint[] {
@@ -383,20 +364,7 @@ export class Riscv64AddressSpace implements AddressSpace {
   }
 
   tableFrameCount(): number {
-    return this.#destroyed ? 0 : this.#countTables(this.root, this.#ctx.mode.levels - 1);
-  }
-
-  #countTables(table: number, level: number): number {
-    const ctx = this.#ctx;
-    const u = ctx.u32;
-    let n = 1;
-    if (level === 0) return n;
-    for (let i = 0; i < 512; i++) {
-      const w = ctx.entryIndex(table, i);
-      const lo = u[w]!;
-      if ((lo & PteBit.V) !== 0 && (lo & RWX) === 0) n += this.#countTables(entryAddress(lo, u[w + 1]!), level - 1);
-    }
-    return n;
+    return this.#destroyed ? 0 : countTables(this.#ctx, this.root, this.#ctx.mode.levels - 1);
   }
 
   dump(): string {
@@ -409,27 +377,14 @@ export class Riscv64AddressSpace implements AddressSpace {
     const ctx = this.#ctx;
     ctx.state.lock();
     try {
-      this.#freeTables(this.root, ctx.mode.levels - 1);
       ctx.state.post(ShootdownKind.Asid, this.asid, 0, 0);
       ctx.tlb.stats.shootdowns++;
       ctx.state.freeAsid(this.asid);
       this.#destroyed = true;
+      // Retired last: a hart of another thread may still be walking this space.
+      retireTables(ctx, this.root, ctx.mode.levels - 1);
     } finally {
       ctx.state.unlock();
     }
   }
-
-  #freeTables(table: number, level: number): void {
-    const ctx = this.#ctx;
-    const u = ctx.u32;
-    if (level > 0) {
-      for (let i = 0; i < 512; i++) {
-        const w = ctx.entryIndex(table, i);
-        const lo = u[w]!;
-        if ((lo & PteBit.V) !== 0 && (lo & RWX) === 0) this.#freeTables(entryAddress(lo, u[w + 1]!), level - 1);
-      }
-    }
-    ctx.phys.freeFrame(table / PAGE);
-  }
 }
-

@@ -60,6 +60,8 @@ export class Riscv64Mmu implements Mmu {
     this.cpuCount = cpus;
     this.mode = mode;
     this.sharedState = state.pa;
+    // The reclaimer scans one reader slot per hart: make sure it covers ours.
+    state.reclaim.registerCpus(cpus);
     this.#ctx = new MmuContext(phys, state, mode, cpus, entries, options.sum ?? true, options.mxr ?? false);
   }
 
