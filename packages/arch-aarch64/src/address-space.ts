@@ -1,7 +1,7 @@
 import { IpcError } from '@veridian/core';
 import type { AccessKind, AddressSpace, FaultReason, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
 import { Aarch64PageFault, Dfsc } from './fault.js';
-import { checkDeviceExec, resolveAttributes, type Aarch64MapOptions, type ResolvedAttributes } from './map-options.js';
+import { checkDeviceExec, resolveAttributes, type Aarch64MapOptions } from './map-options.js';
 import { checkLevel, descriptorWord, setAccessFlags, writeTableControls } from './table-access.js';
 import type { TableAttributes } from './table-descriptor.js';
 import {
@@ -14,17 +14,15 @@ import {
   levelOfPageSize,
   levelSize,
   markersOf,
-  tableAddress,
-  tableHi,
-  tableLo,
 } from './page-table-entry.js';
 import { formatDump } from './dump.js';
 import { checkNoSplit, leavesOf, lookupLeaf, mappingOf, occupiedAt, stableRead, walkPath } from './table-read.js';
 import type { MmuContext } from './mmu-context.js';
 import { Shootdown } from './shared-state.js';
-import { allocTable, clearRange, countTables, entryWord, freeTable, freeTree, isTable, visitLeaves } from './page-table.js';
-import { VA_LIMIT, tableIndex, vaToNumber } from './address.js';
-import { F_ACCESS_FLAG, F_INVALID, F_LAZY, F_PERMISSION, RETRY, walkOnce } from './walker.js';
+import { clearRange, collectTree, countTables, installRange, retireTables, visitLeaves } from './page-table.js';
+import { VA_LIMIT, vaToNumber } from './address.js';
+import { mapFrameRange, readFrameRange, unmapFrameRange } from './frame-range.js';
+import { F_ACCESS_FLAG, F_INVALID, F_LAZY, F_PERMISSION, readAnnounced, walkAndFill } from './walker.js';
 
 export type { Aarch64MapOptions } from './map-options.js';
 
@@ -105,7 +103,7 @@ export class Aarch64AddressSpace implements AddressSpace {
         }
       }
       this.#writing(() => {
-      this.#install(start, pa, length, pageSize, level, perms, markers, options.global ?? false, attrs);
+      installRange(this.#ctx.phys, state.reclaim, this.root, start, pa, length, pageSize, level, perms, markers, options.global ?? false, attrs);
       });
     } finally {
       state.unlock();
@@ -113,55 +111,10 @@ export class Aarch64AddressSpace implements AddressSpace {
     // No shootdown: the entries were invalid, and TLBs never cache invalid entries.
   }
 
-  /** True when anything (leaf, block, LAZY entry or non-empty table) occupies the slot for `va` at `level`. */
-  #install(start: number, pa: number, length: number, pageSize: number, level: number, perms: number, markers: number, global: boolean, attrs: ResolvedAttributes): void {
-    const phys = this.#ctx.phys;
-    const u32 = phys.u32;
-    const leafState = { accessed: false, dirty: false, global, attrIndx: attrs.attrIndx, sh: attrs.sh, dbm: attrs.dbm };
-    const newTables: number[] = []; // pairs: parent entry word, table address
-    const leaves: number[] = [];
-    try {
-      for (let off = 0; off < length; off += pageSize) {
-        const va = start + off;
-        let table = this.root;
-        for (let l = 0; l < level; l++) {
-          const w = entryWord(phys, table, tableIndex(va, l));
-          const lo = u32[w]!;
-          if (isTable(lo, l)) {
-            table = tableAddress(lo, u32[w + 1]!);
-            continue;
-          }
-          const t = allocTable(phys);
-          newTables.push(w, t);
-          Atomics.store(u32, w + 1, (tableHi(t) | attrs.tableHi) >>> 0);
-          Atomics.store(u32, w, tableLo(t));
-          table = t;
-        }
-        const w = entryWord(phys, table, tableIndex(va, level));
-        // High word first: the valid bit lives in the low word.
-        Atomics.store(u32, w + 1, leafHi(pa + off, perms, markers, leafState));
-        Atomics.store(u32, w, leafLo(pa + off, perms, markers, level, leafState));
-        leaves.push(w);
-      }
-    } catch (e) {
-      for (const w of leaves) {
-        Atomics.store(u32, w, 0);
-        Atomics.store(u32, w + 1, 0);
-      }
-      for (let i = newTables.length - 2; i >= 0; i -= 2) {
-        Atomics.store(u32, newTables[i]!, 0);
-        Atomics.store(u32, newTables[i]! + 1, 0);
-        freeTable(phys, newTables[i + 1]!);
-      }
-      throw e;
-    }
-  }
-
-  /** Throws `InvalidArgument` if a block leaf straddles an end of `[start, end)`. */
   /**
-   * Removes every leaf (including LAZY entries) in the range, frees tables left empty (the
-   * root stays) and shoots the range down on every CPU. Holes are ignored; splitting a
-   * block is `InvalidArgument` with nothing changed.
+   * Removes every leaf (including LAZY entries) in the range, shoots the range down on every
+   * CPU, then retires tables left empty (the root stays; freed once no walk can be inside
+   * them). Holes are ignored; splitting a block is `InvalidArgument` with nothing changed.
    */
   unmap(va: VirtualAddress, length: number): void {
     this.#live();
@@ -177,10 +130,13 @@ export class Aarch64AddressSpace implements AddressSpace {
       this.#writing(() => {
       clearRange(ctx.phys, this.root, 0, 0, start, end, (_va, _level, _w, lo) => {
         if (lo & LO_VALID) valid++;
-      });
+      }, ctx.unlinked);
       });
       if (valid > 0) ctx.shootdown(Shootdown.Range, this.asid, start / PAGE, end / PAGE, valid);
+      // Only now, with the shootdown posted, may the emptied tables go (after the grace period).
+      retireTables(ctx.phys, state.reclaim, ctx.unlinked);
     } finally {
+      ctx.unlinked.length = 0;
       state.unlock();
     }
   }
@@ -232,6 +188,34 @@ export class Aarch64AddressSpace implements AddressSpace {
   }
 
   /**
+   * Maps `count` 4 KiB pages from `va` onto `frames[from..from + count)` (frame numbers of
+   * this machine's memory, any order) with `perms`, `markers` and `map`'s default attributes,
+   * in one pass over the tables (see the `AddressSpace` contract). All or nothing:
+   * `InvalidArgument` for any bad argument, `AlreadyExists` (a LAZY entry counts),
+   * `OutOfMemory`; no shootdown.
+   */
+  mapFrames(va: VirtualAddress, frames: ArrayLike<number>, from: number, count: number, perms: PagePerms, markers = 0): void {
+    this.#live();
+    mapFrameRange(this.#ctx, this.root, va, frames, from, count, perms, markers);
+  }
+
+  /**
+   * Unmaps `count` 4 KiB pages from `va`, writing each page's frame to `out[at + i]` (−1 for
+   * a hole); one range shootdown when any page was present; emptied tables are retired after
+   * it. Splitting a block is `InvalidArgument` with nothing changed. Returns the pages mapped.
+   */
+  unmapFrames(va: VirtualAddress, count: number, out: Int32Array, at = 0): number {
+    this.#live();
+    return unmapFrameRange(this.#ctx, this.root, this.asid, va, count, out, at);
+  }
+
+  /** Each page's frame (−1 for a hole) and `FrameInfo` word, changing nothing; returns the pages mapped. */
+  readFrames(va: VirtualAddress, count: number, frames: Int32Array, info: Int32Array, at = 0): number {
+    this.#live();
+    return readFrameRange(this.#ctx, this.root, va, count, frames, info, at);
+  }
+
+  /**
    * Translates an access by `cpu` at EL0 (`user`) or EL1. A TLB hit for a number `va`
    * costs one atomic load (the shootdown epoch) and one probe, and allocates nothing. A
    * miss walks the tables, sets AF (and, for a write to a writable-clean page, clears
@@ -256,42 +240,23 @@ export class Aarch64AddressSpace implements AddressSpace {
     if (!isAccess(access)) throw new IpcError('InvalidArgument', `bad access kind ${access}`);
     if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.#ctx.cpuCount) throw new IpcError('InvalidArgument', `no cpu ${cpu}`);
     const v = vaToNumber(va);
-    let r = v < 0 ? F_INVALID : this.#walkAndFill(v, access, cpu, user);
+    let r = v < 0 ? F_INVALID : walkAndFill(this.#ctx, this.root, this.asid, v, access, cpu, user);
     if (r >= 0) return r;
-    const fault = this.#fault(va, v, access, user, r);
+    const fault = this.#fault(va, v, access, user, r, cpu);
     if (!this.#ctx.runHandlers(fault, this)) throw fault;
-    r = v < 0 ? F_INVALID : this.#walkAndFill(v, access, cpu, user);
+    r = v < 0 ? F_INVALID : walkAndFill(this.#ctx, this.root, this.asid, v, access, cpu, user);
     if (r >= 0) return r;
-    throw this.#fault(va, v, access, user, r);
+    throw this.#fault(va, v, access, user, r, cpu);
   }
 
-  #fault(va: VirtualAddress, v: number, access: AccessKind, user: boolean, code: number): Aarch64PageFault {
+  #fault(va: VirtualAddress, v: number, access: AccessKind, user: boolean, code: number, cpu: number): Aarch64PageFault {
     if (code === F_INVALID) return new Aarch64PageFault(va, access, user, 'invalid-address', Dfsc.translation(0));
-    const mapping = code === F_PERMISSION || code === F_LAZY || code === F_ACCESS_FLAG ? this.lookup(v) : undefined;
-    return new Aarch64PageFault(va, access, user, reasonOf(code), this.#ctx.faultStatus, mapping);
-  }
-
-  #walkAndFill(v: number, access: number, cpu: number, user: boolean): number {
-    const ctx = this.#ctx;
-    const u32 = ctx.u32;
-    ctx.stats.misses++;
-    let waits = 0;
-    for (;;) {
-      const g = Atomics.load(u32, ctx.genIndex);
-      if (g & 1) {
-        // A mutation is in flight on another thread; its critical section is short, so
-        // spin first and only then sleep briefly.
-        if (++waits > 200) {
-          Atomics.wait(ctx.phys.i32, ctx.genIndex, g | 0, 0.05);
-          waits = 0;
-        }
-        continue;
-      }
-      const r = walkOnce(ctx, this.root, v, access, user);
-      if (r === RETRY || Atomics.load(u32, ctx.genIndex) !== g) continue;
-      if (r >= 0) ctx.tlb.insert(cpu, this.asid, v, ctx.leafLevel, ctx.leafBase, ctx.leafRights, ctx.leafGlobal);
-      return r;
+    let mapping: PageMapping | undefined;
+    if (code === F_PERMISSION || code === F_LAZY || code === F_ACCESS_FLAG) {
+      // Still part of the walk (tables read for the fault record), not of the handlers: announced.
+      mapping = readAnnounced(this.#ctx, cpu, () => lookupLeaf(this.#ctx.phys, this.root, v));
     }
+    return new Aarch64PageFault(va, access, user, reasonOf(code), this.#ctx.faultStatus, mapping);
   }
 
   /** Runs `write` as a table mutation: readers of the seqlock retry across it. Lock held. */
@@ -412,9 +377,9 @@ export class Aarch64AddressSpace implements AddressSpace {
   }
 
   /**
-   * Frees every table frame (never the mapped frames), flushes the ASID from every TLB
-   * (everything, if the space had global entries, which `tlbi aside1` would not remove)
-   * and returns the ASID for reuse. Later calls on this space throw `InvalidState`.
+   * Flushes the ASID from every TLB (everything, if the space had global entries, which
+   * `tlbi aside1` would not remove), then retires every table frame (never the mapped
+   * frames) and returns the ASID for reuse. Later calls on this space throw `InvalidState`.
    */
   destroy(): void {
     this.#live();
@@ -423,15 +388,17 @@ export class Aarch64AddressSpace implements AddressSpace {
     state.lock();
     try {
       let global = false;
-      this.#writing(() => {
-      freeTree(ctx.phys, this.root, 0, 0, (_va, _level, _w, lo) => {
+      const tables = ctx.unlinked;
+      collectTree(ctx.phys, this.root, 0, 0, (_va, _level, _w, lo) => {
         if (lo & LO_VALID && !(lo & LO_NG)) global = true;
-      });
-      });
+      }, tables);
       ctx.shootdown(global ? Shootdown.All : Shootdown.Asid, this.asid, 0, 0, 0);
+      // The ASID flush is posted: the tables (zeroed, root included) may go after the grace period.
+      this.#writing(() => retireTables(ctx.phys, state.reclaim, tables));
       state.freeAsid(this.asid);
       this.#destroyed = true;
     } finally {
+      ctx.unlinked.length = 0;
       state.unlock();
     }
   }

@@ -25,6 +25,8 @@ export class MmuContext {
   leafBase = 0;
   leafRights = 0;
   leafGlobal = false;
+  /** Scratch (lock held): tables unlinked by the mutation in progress, retired after its shootdown. */
+  readonly unlinked: number[] = [];
   /** Fault status of the last failed walk (DFSC). */
   faultStatus = 0;
   /** MAIR_EL1 of this instance. */

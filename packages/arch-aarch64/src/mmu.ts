@@ -1,5 +1,5 @@
 import { FRAME_SIZE, IpcError } from '@veridian/core';
-import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
+import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TableReclaim, TlbStats, VirtualAddress } from '@veridian/core';
 import { Aarch64AddressSpace } from './address-space.js';
 import { Aarch64PageFault, Dfsc } from './fault.js';
 import { DEFAULT_MAIR, checkMair } from './memory-attributes.js';
@@ -83,6 +83,8 @@ export class Aarch64Mmu implements Mmu {
     const mair = options.mair ?? DEFAULT_MAIR;
     checkMair(mair);
     const state = options.sharedState === undefined ? createSharedState(phys) : attachSharedState(phys, options.sharedState);
+    // The reclaimer scans one reader slot per CPU: make sure it covers ours.
+    state.reclaim.registerCpus(cpus);
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = state.pa;
@@ -97,6 +99,14 @@ export class Aarch64Mmu implements Mmu {
   /** TCR_EL1.HA of this instance. */
   get hardwareAccessFlag(): boolean {
     return this.#ctx.hardwareAccessFlag;
+  }
+
+  /**
+   * The machine's table reclaimer (core's `TableReclaim`, in the shared state): code that
+   * reads these tables lock-free on a CPU brackets the reads with `enter(cpu)`/`exit(cpu)`.
+   */
+  get reclaim(): TableReclaim {
+    return this.#ctx.state.reclaim;
   }
 
   /** TLB counters of this instance (live object). */
@@ -117,7 +127,7 @@ export class Aarch64Mmu implements Mmu {
       const asid = ctx.state.allocAsid();
       let root: number;
       try {
-        root = allocTable(this.phys);
+        root = allocTable(this.phys, ctx.state.reclaim);
       } catch (e) {
         ctx.state.freeAsid(asid);
         throw e;

@@ -1,5 +1,8 @@
 import { FRAME_SIZE, PhysicalMemory } from '@veridian/core';
-import { LO_TABLE_OR_PAGE, LO_VALID, levelSize, tableAddress } from './page-table-entry.js';
+import type { TableReclaim } from '@veridian/core';
+import { tableIndex } from './address.js';
+import type { ResolvedAttributes } from './map-options.js';
+import { LO_TABLE_OR_PAGE, LO_VALID, leafHi, leafLo, levelSize, tableAddress, tableHi, tableLo } from './page-table-entry.js';
 
 /** Entries per translation table (4 KiB granule, 8-byte descriptors). */
 export const ENTRIES = 512;
@@ -17,16 +20,46 @@ export function isTable(lo: number, level: number): boolean {
   return level < 3 && (lo & (LO_VALID | LO_TABLE_OR_PAGE)) === (LO_VALID | LO_TABLE_OR_PAGE);
 }
 
-/** Takes a zeroed frame for a table; throws `OutOfMemory` with nothing changed. */
-export function allocTable(phys: PhysicalMemory): number {
+/** How long a writer short of frames waits for walks that hold retired tables back (as core's full-limbo wait). */
+const RECLAIM_WAIT_MS = 2000;
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Makes `need` frames free if retired tables that walks in progress hold back can give
+ * them: collects as those walks end (they are short and never wait for a writer), for up to
+ * 2 s. Without it, a walk preempted on another thread would turn its grace period into
+ * `OutOfMemory`. Returns at once when nothing is retired.
+ */
+export function awaitReclaim(phys: PhysicalMemory, reclaim: TableReclaim, need: number): void {
+  const deadline = Date.now() + RECLAIM_WAIT_MS;
+  while (phys.freeFrames < need && reclaim.pending > 0) {
+    if (reclaim.collect() > 0) continue;
+    if (Date.now() > deadline) return;
+    Atomics.wait(sleepCell, 0, 0, 0.05);
+  }
+}
+
+/** Takes a zeroed frame for a table (waiting for the grace period of retired ones if none is free); `OutOfMemory` with nothing changed. */
+export function allocTable(phys: PhysicalMemory, reclaim: TableReclaim): number {
+  if (phys.freeFrames === 0) awaitReclaim(phys, reclaim, 1);
   return PhysicalMemory.addressOf(phys.allocFrame());
 }
 
-/** Zeroes and frees a table frame (zeroed first so a racing walker can only read invalid entries). */
-export function freeTable(phys: PhysicalMemory, pa: number): void {
-  const off = phys.physOffset(pa);
-  phys.bytes.fill(0, off, off + FRAME_SIZE);
-  phys.freeFrame(PhysicalMemory.frameOf(pa));
+/**
+ * Zeroes table frames that were unlinked (so a walker still inside one reads only invalid
+ * entries) and hands them to the reclaimer, which frees each once no walk that could have
+ * seen the link is in progress (at once when no walk is). Call it after the shootdown is
+ * posted, lock held. Empties `tables`.
+ */
+export function retireTables(phys: PhysicalMemory, reclaim: TableReclaim, tables: number[]): void {
+  for (const pa of tables) {
+    const off = phys.physOffset(pa);
+    phys.bytes.fill(0, off, off + FRAME_SIZE);
+  }
+  // Retired in list order: for an undo of fresh tables (listed last-allocated first) that
+  // restores the allocator's free stack exactly when nothing waits.
+  for (let i = 0; i < tables.length; i++) reclaim.retire(PhysicalMemory.frameOf(tables[i]!));
+  tables.length = 0;
 }
 
 /** True when every entry of the table at `pa` is zero. */
@@ -62,10 +95,10 @@ export function visitLeaves(phys: PhysicalMemory, tablePa: number, level: number
 
 /**
  * Zeroes every leaf of the table at `tablePa` inside `[start, end)` (callers have checked
- * that no block straddles the range) and frees child tables left empty. Returns the number
- * of leaves removed.
+ * that no block straddles the range) and unlinks child tables left empty, pushing their
+ * addresses to `unlinked` (retire them after the shootdown). Returns the leaves removed.
  */
-export function clearRange(phys: PhysicalMemory, tablePa: number, level: number, base: number, start: number, end: number, onLeaf: LeafVisitor): number {
+export function clearRange(phys: PhysicalMemory, tablePa: number, level: number, base: number, start: number, end: number, onLeaf: LeafVisitor, unlinked: number[]): number {
   const size = levelSize(level);
   const u32 = phys.u32;
   const first = start > base ? Math.floor((start - base) / size) : 0;
@@ -79,11 +112,11 @@ export function clearRange(phys: PhysicalMemory, tablePa: number, level: number,
     if (lo === 0 && hi === 0) continue;
     if (isTable(lo, level)) {
       const child = tableAddress(lo, hi);
-      removed += clearRange(phys, child, level + 1, va, start, end, onLeaf);
+      removed += clearRange(phys, child, level + 1, va, start, end, onLeaf, unlinked);
       if (tableIsEmpty(phys, child)) {
         Atomics.store(u32, w, 0);
         Atomics.store(u32, w + 1, 0);
-        freeTable(phys, child);
+        unlinked.push(child);
       }
     } else {
       onLeaf(va, level, w, lo, hi);
@@ -96,8 +129,8 @@ export function clearRange(phys: PhysicalMemory, tablePa: number, level: number,
   return removed;
 }
 
-/** Frees the table at `tablePa` and every table below it; reports each leaf before it goes. */
-export function freeTree(phys: PhysicalMemory, tablePa: number, level: number, base: number, onLeaf: LeafVisitor): void {
+/** Lists the table at `tablePa` and every table below it in `tables` (children first), reporting each leaf; changes nothing. */
+export function collectTree(phys: PhysicalMemory, tablePa: number, level: number, base: number, onLeaf: LeafVisitor, tables: number[]): void {
   const size = levelSize(level);
   const u32 = phys.u32;
   for (let i = 0; i < ENTRIES; i++) {
@@ -105,10 +138,10 @@ export function freeTree(phys: PhysicalMemory, tablePa: number, level: number, b
     const lo = u32[w]!;
     const hi = u32[w + 1]!;
     if (lo === 0 && hi === 0) continue;
-    if (isTable(lo, level)) freeTree(phys, tableAddress(lo, hi), level + 1, base + i * size, onLeaf);
+    if (isTable(lo, level)) collectTree(phys, tableAddress(lo, hi), level + 1, base + i * size, onLeaf, tables);
     else onLeaf(base + i * size, level, w, lo, hi);
   }
-  freeTable(phys, tablePa);
+  tables.push(tablePa);
 }
 
 /** Number of table frames in the tree rooted at `tablePa` (root included). */
@@ -122,4 +155,56 @@ export function countTables(phys: PhysicalMemory, tablePa: number, level: number
     if (isTable(lo, level)) n += countTables(phys, tableAddress(lo, u32[w + 1]!), level + 1);
   }
   return n;
+}
+
+/**
+ * Writes the leaves of a `map` call (the caller checked that nothing overlaps; seqlock
+ * held): leaves of `pageSize` at `level` from `start`, creating tables on the way. When a
+ * table cannot be allocated (`OutOfMemory`) it undoes everything, retiring the tables it
+ * had linked, so the tables and the allocator are as before.
+ */
+export function installRange(phys: PhysicalMemory, reclaim: TableReclaim, root: number, start: number, pa: number, length: number, pageSize: number, level: number, perms: number, markers: number, global: boolean, attrs: ResolvedAttributes): void {
+  const u32 = phys.u32;
+  const state = { accessed: false, dirty: false, global, attrIndx: attrs.attrIndx, sh: attrs.sh, dbm: attrs.dbm };
+  const newTables: number[] = []; // pairs: parent entry word, table address
+  const leaves: number[] = [];
+  try {
+    for (let off = 0; off < length; off += pageSize) {
+      const va = start + off;
+      let table = root;
+      for (let l = 0; l < level; l++) {
+        const w = entryWord(phys, table, tableIndex(va, l));
+        const lo = u32[w]!;
+        if (isTable(lo, l)) {
+          table = tableAddress(lo, u32[w + 1]!);
+          continue;
+        }
+        const t = allocTable(phys, reclaim);
+        newTables.push(w, t);
+        Atomics.store(u32, w + 1, (tableHi(t) | attrs.tableHi) >>> 0);
+        Atomics.store(u32, w, tableLo(t));
+        table = t;
+      }
+      const w = entryWord(phys, table, tableIndex(va, level));
+      // High word first: the valid bit lives in the low word.
+      Atomics.store(u32, w + 1, leafHi(pa + off, perms, markers, state));
+      Atomics.store(u32, w, leafLo(pa + off, perms, markers, level, state));
+      leaves.push(w);
+    }
+  } catch (e) {
+    for (const w of leaves) {
+      Atomics.store(u32, w, 0);
+      Atomics.store(u32, w + 1, 0);
+    }
+    const undo: number[] = [];
+    for (let i = newTables.length - 2; i >= 0; i -= 2) {
+      Atomics.store(u32, newTables[i]!, 0);
+      Atomics.store(u32, newTables[i]! + 1, 0);
+      undo.push(newTables[i + 1]!);
+    }
+    // No shootdown needed (no TLB holds a translation through them: a walk that used one
+    // is discarded by the seqlock), but a walker may still be inside one: retire, not free.
+    retireTables(phys, reclaim, undo);
+    throw e;
+  }
 }

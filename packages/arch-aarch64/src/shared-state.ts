@@ -29,7 +29,7 @@ export const Shootdown = Object.freeze({
 /** The shared MMU state of this backend. */
 export type SharedState = MmuSharedState;
 
-/** Allocates fresh AArch64 MMU state (three frames: the state and a 64 Ki-bit ASID bitmap). */
+/** Allocates fresh AArch64 MMU state (five frames: the state, the table reclaimer's two and a 64 Ki-bit ASID bitmap in two). */
 export function createSharedState(phys: PhysicalMemory): SharedState {
   return MmuSharedState.create(phys, { magic: MAGIC, asidBits: ASID_BITS, asidPolicy: 'round-robin' });
 }

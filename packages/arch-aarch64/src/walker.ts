@@ -74,3 +74,61 @@ export function walkOnce(ctx: MmuContext, root: number, v: number, access: numbe
   ctx.faultStatus = Dfsc.translation(3);
   return F_NOT_PRESENT;
 }
+
+/** The table generation once it is even (no mutation in flight): spins, then sleeps briefly. Never call it inside an announced walk. */
+function evenGeneration(ctx: MmuContext): number {
+  for (let waits = 0; ; ) {
+    const g = Atomics.load(ctx.u32, ctx.genIndex);
+    if (!(g & 1)) return g;
+    // A mutation is in flight on another thread; its critical section is short, so spin
+    // first and only then sleep briefly.
+    if (++waits > 200) {
+      Atomics.wait(ctx.phys.i32, ctx.genIndex, g | 0, 0.05);
+      waits = 0;
+    }
+  }
+}
+
+/**
+ * Runs `read` (lock-free table reads on behalf of `cpu`) until no table mutation overlapped
+ * it, each attempt announced to the reclaimer (core's `TableReclaim`) so no table it may
+ * reach is freed under it. Waiting for a writer happens outside the announcement: a writer
+ * short of frames waits for announced walks to end, so an announced walk must never wait
+ * for a writer. Never wrap fault handlers in it (they take the lock).
+ */
+export function readAnnounced<T>(ctx: MmuContext, cpu: number, read: () => T): T {
+  const reclaim = ctx.state.reclaim;
+  for (;;) {
+    const g = evenGeneration(ctx);
+    reclaim.enter(cpu);
+    let r: T;
+    try {
+      r = read();
+    } finally {
+      reclaim.exit(cpu);
+    }
+    if (Atomics.load(ctx.u32, ctx.genIndex) === g) return r;
+  }
+}
+
+/**
+ * A TLB miss of `cpu`: walks (announced, as {@link readAnnounced}) until no table mutation
+ * overlapped the walk, and refills the TLB on success. Allocates nothing.
+ */
+export function walkAndFill(ctx: MmuContext, root: number, asid: number, v: number, access: number, cpu: number, user: boolean): number {
+  const reclaim = ctx.state.reclaim;
+  ctx.stats.misses++;
+  for (;;) {
+    const g = evenGeneration(ctx);
+    reclaim.enter(cpu);
+    let r: number;
+    try {
+      r = walkOnce(ctx, root, v, access, user);
+    } finally {
+      reclaim.exit(cpu);
+    }
+    if (r === RETRY || Atomics.load(ctx.u32, ctx.genIndex) !== g) continue;
+    if (r >= 0) ctx.tlb.insert(cpu, asid, v, ctx.leafLevel, ctx.leafBase, ctx.leafRights, ctx.leafGlobal);
+    return r;
+  }
+}

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { PagePerm, PhysicalMemory } from '@veridian/core';
-import { aarch64 } from '../src/index.ts';
+import { createAarch64Mmu } from '../src/index.ts';
 import { C } from './support/worker-protocol.ts';
 
 // Workers cannot load .ts by themselves: register tsx and resolve workspace packages through
@@ -18,6 +18,8 @@ const SOURCE_HOOK =
   'data:text/javascript,export async function resolve(s, c, n) { return n(s, { ...c, conditions: [...c.conditions, "@veridian/source"] }); }';
 
 const { READ, WRITE } = PagePerm;
+const RANGE = Int32Array.from({ length: 24 }, (_, i) => 40 + i);
+const OUT = new Int32Array(RANGE.length);
 
 async function until(ready: () => boolean, what: string): Promise<void> {
   for (let polls = 0; polls < 50_000; polls++) {
@@ -30,7 +32,7 @@ async function until(ready: () => boolean, what: string): Promise<void> {
 describe('worker-thread CPU sharing the MMU', () => {
   it('never uses a stale translation or loses a dirty state while the tables change under it', async () => {
     const phys = PhysicalMemory.create({ frames: 64 });
-    const mmu = aarch64.createMmu(phys);
+    const mmu = createAarch64Mmu(phys);
     const space = mmu.createAddressSpace();
     const pageA = 0x40_0000;
     const pageB = 0x7f_0000_5000; // not in the same direct-mapped TLB slot as A
@@ -70,6 +72,10 @@ describe('worker-thread CPU sharing the MMU', () => {
         space.protect(pageB, 4096, k & 1 ? READ | WRITE : READ);
         space.map(0x1000, 0xb000, 4096, READ);
         space.unmap(0x1000, 4096);
+        // Range traffic in a fresh 512 GiB slot: three tables linked, unlinked and retired
+        // per round while the worker walks (its walks must hold them back, never see them reused).
+        space.mapFrames(0x100_0000_0000 + (k & 7) * 0x20_0000, RANGE, 0, RANGE.length, READ | WRITE);
+        space.unmapFrames(0x100_0000_0000 + (k & 7) * 0x20_0000, RANGE.length, OUT);
       }
       // Phase 2: map B clean and re-protect it while the worker's one write of the round
       // (the dirty update) races with the re-encoding; once that write completed, B must
@@ -96,6 +102,9 @@ describe('worker-thread CPU sharing the MMU', () => {
       Atomics.store(ctl, C.STOP, 1);
     }
     expect(await exited).toBe(0);
+    // With the worker gone, nothing holds a retired table back.
+    mmu.reclaim.collect();
+    expect(mmu.reclaim.pending).toBe(0);
     expect(failure).toBeUndefined();
     expect(Atomics.load(ctl, C.STALE)).toBe(0);
     expect(Atomics.load(ctl, C.WRONG_A)).toBe(0);
