@@ -13,6 +13,14 @@ export const LIMBO_CAPACITY = (WORDS - L_PAIRS) / 2;
 export const RECLAIM_CPUS = WORDS;
 /** How long a writer with a full limbo waits for the readers before giving up. */
 const SYNC_LIMIT_MS = 2000;
+/** Epochs are compared in 31 bits (what a reader slot holds beside its busy bit). */
+const EPOCH_MASK = 0x7fff_ffff;
+
+/** True when 31-bit epoch `a` comes after epoch `e` (modulo 2^31, within half the range). */
+function after(a: number, e: number): boolean {
+  const d = (a - e) & EPOCH_MASK;
+  return d !== 0 && d < 0x4000_0000;
+}
 
 /**
  * Where the reclaimer keeps its words (all in machine memory, so every thread's MMU instance
@@ -92,6 +100,7 @@ export class TableReclaim {
   enter(cpu: number): void {
     const i32 = this.#i32;
     Atomics.add(i32, this.#w.active, 1);
+    // The announced epoch keeps 31 bits (bit 0 marks the slot busy); comparisons are modulo 2^31.
     if (cpu < RECLAIM_CPUS) Atomics.store(i32, this.#w.slots + cpu, ((Atomics.load(i32, this.#w.epoch) << 1) | 1) | 0);
   }
 
@@ -121,7 +130,7 @@ export class TableReclaim {
       this.#phys.freeFrame(frame);
       return;
     }
-    if (this.pending >= LIMBO_CAPACITY) this.#synchronize();
+    if (this.pending >= LIMBO_CAPACITY) this.synchronize();
     const tail = i32[l + L_TAIL]!;
     const at = l + L_PAIRS + (tail % LIMBO_CAPACITY) * 2;
     i32[at] = frame;
@@ -142,7 +151,7 @@ export class TableReclaim {
     while (head !== tail) {
       const at = l + L_PAIRS + (head % LIMBO_CAPACITY) * 2;
       // Retired at epoch e: safe once every walk in progress announced an epoch after e.
-      if (!quiet && ((oldest - i32[at + 1]!) | 0) <= 0) break;
+      if (!quiet && !after(oldest, i32[at + 1]!)) break;
       this.#phys.freeFrame(i32[at]!);
       head = (head + 1) | 0;
       freed++;
@@ -151,25 +160,41 @@ export class TableReclaim {
     return freed;
   }
 
-  /** The oldest epoch a walk in progress announced (the current epoch + 1 when none did). */
+  /**
+   * The oldest epoch (31 bits) a walk in progress announced — the one furthest behind the
+   * current epoch — or the current epoch + 1 when none did.
+   */
   #oldestWalk(): number {
     const i32 = this.#i32;
-    const now = Atomics.load(i32, this.#w.epoch);
-    let oldest = (now + 1) | 0;
+    const now = Atomics.load(i32, this.#w.epoch) & EPOCH_MASK;
+    let oldest = (now + 1) & EPOCH_MASK;
+    let age = -1;
     const n = Atomics.load(i32, this.#w.cpus);
     for (let c = 0; c < n; c++) {
       const s = Atomics.load(i32, this.#w.slots + c);
-      if (s !== 0 && (((s >> 1) - oldest) | 0) < 0) oldest = s >> 1;
+      if (s === 0) continue;
+      const a = (now - (s >>> 1)) & EPOCH_MASK;
+      if (a > age) {
+        age = a;
+        oldest = s >>> 1;
+      }
     }
     return oldest;
   }
 
-  /** Waits until the oldest retired frame can go (a full limbo). */
-  #synchronize(): void {
+  /**
+   * Waits until at least one retired frame is freed or none is waiting — for a writer with a
+   * full limbo, or an allocator that ran out while tables wait. Returns the frames freed.
+   * `InvalidState` after 2 s (a walk that never ends: its thread was stopped inside it).
+   */
+  synchronize(): number {
+    if (this.pending === 0) return 0;
     const deadline = Date.now() + SYNC_LIMIT_MS;
     const cell = new Int32Array(new SharedArrayBuffer(4));
-    while (this.collect() === 0) {
-      if (Date.now() > deadline) throw new IpcError('InvalidState', `${LIMBO_CAPACITY} retired page tables wait for walks that do not end`);
+    for (;;) {
+      const n = this.collect();
+      if (n > 0 || this.pending === 0) return n;
+      if (Date.now() > deadline) throw new IpcError('InvalidState', `${this.pending} retired page tables wait for walks that do not end`);
       Atomics.wait(cell, 0, 0, 0.05);
     }
   }
