@@ -1,9 +1,11 @@
-import { AccessKind, IpcError, PageMarker, ShootdownKind } from '@veridian/core';
+import { AccessKind, IpcError, ShootdownKind } from '@veridian/core';
 import type { AddressSpace, FaultHandlerList, FaultReason, MapOptions, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
 import { LOWER_HALF_END, rangeInOneHalf, toLinear } from './address.js';
 import { formatDump } from './dump.js';
 import { readEntry, setEntryKeys, setTableFlags, tableFlagWords, writeEntry } from './entry-access.js';
 import { X86PageFault } from './fault.js';
+import { checkMarkers, checkPerms } from './frame-range.js';
+import type { FrameRanges } from './frame-range.js';
 import { LEVEL_SPAN, entryToBigInt, leafCacheBits, leafHi, leafLo, protectionKeyBits } from './page-table-entry.js';
 import { invalidArgument } from './page-table.js';
 import { checkProtectionKey, pkruForbidMask } from './protection-keys.js';
@@ -46,8 +48,6 @@ const REASONS: Readonly<Record<number, FaultReason>> = {
 
 const TOP = 3;
 const VPN_HI_DIV = 2 ** 44;
-const ALL_PERMS = 0xf;
-const ALL_MARKERS = PageMarker.COPY_ON_WRITE | PageMarker.LAZY;
 
 /**
  * One x86_64 address space: a PML4 in machine memory tagged by a PCID. Mutations take the
@@ -64,6 +64,7 @@ export class X86AddressSpace implements AddressSpace {
   readonly #physLimit: number;
   readonly #wp: boolean;
   readonly #walker: Walker;
+  readonly #ranges: FrameRanges;
   #destroyed = false;
 
   /** @internal Use `X86Mmu.createAddressSpace` / `attachAddressSpace`. */
@@ -77,6 +78,7 @@ export class X86AddressSpace implements AddressSpace {
     this.#ctx = ctx;
     this.#physLimit = 2 ** ctx.maxPhysAddr;
     this.#wp = ctx.writeProtect;
+    this.#ranges = ctx.ranges;
     this.#walker = new Walker(ctx.tables, ctx.tlb, root, asid, ctx.maxPhysAddr, ctx.writeProtect);
   }
 
@@ -128,7 +130,10 @@ export class X86AddressSpace implements AddressSpace {
     this.#shared.lock();
     try {
       if (this.#tables.splitsHugePage(this.root, TOP, 0, start, start + length)) invalidArgument('the range would split a huge page');
-      if (this.#tables.clearRange(this.root, TOP, 0, start, start + length) > 0) this.#shootdown(start, length);
+      const tables = this.#tables;
+      if (tables.clearRange(this.root, TOP, 0, start, start + length) > 0 || tables.unlinked.length > 0) this.#shootdown(start, length);
+      // After the shootdown: the tables left empty wait out the walks that may still read them.
+      tables.retireUnlinked();
     } finally {
       this.#shared.unlock();
     }
@@ -148,6 +153,32 @@ export class X86AddressSpace implements AddressSpace {
     } finally {
       this.#shared.unlock();
     }
+  }
+
+  /**
+   * Maps `count` 4 KiB pages from `va` onto `frames[from …]` in one pass over the tables
+   * (see `AddressSpace.mapFrames`): leaves as `map` writes them (PAT 0, key 0, not global).
+   * All or nothing: `AlreadyExists`, `OutOfMemory` and `InvalidArgument` change nothing.
+   */
+  mapFrames(va: VirtualAddress, frames: ArrayLike<number>, from: number, count: number, perms: PagePerms, markers = 0): void {
+    this.#live();
+    this.#ranges.map(this.root, va, frames, from, count, perms, markers);
+  }
+
+  /**
+   * Unmaps `count` 4 KiB pages from `va`, writing each page's frame to `out[at + i]` (−1 for
+   * a hole), with one shootdown for the range; empty tables go to the grace period (see
+   * `AddressSpace.unmapFrames`). Returns the pages that were mapped.
+   */
+  unmapFrames(va: VirtualAddress, count: number, out: Int32Array, at = 0): number {
+    this.#live();
+    return this.#ranges.unmap(this.root, this.asid, va, count, out, at);
+  }
+
+  /** Reads the frame and `FrameInfo` word of `count` pages from `va`, changing nothing (see `AddressSpace.readFrames`). */
+  readFrames(va: VirtualAddress, count: number, frames: Int32Array, info: Int32Array, at = 0): number {
+    this.#live();
+    return this.#ranges.read(this.root, va, count, frames, info, at);
   }
 
   translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
@@ -336,10 +367,11 @@ export class X86AddressSpace implements AddressSpace {
     this.#live();
     this.#shared.lock();
     try {
-      this.#tables.freeTables(this.root, TOP);
-      // Flush before the PCID can be handed out again, so its next owner sees no old entry.
+      // Flush before the PCID can be handed out again, so its next owner sees no old entry;
+      // the tables go to the grace period after the flush, as every unlinked table does.
       this.#shared.post(ShootdownKind.Asid, this.asid, 0, 0);
       this.#tlb.stats.shootdowns++;
+      this.#tables.retireTables(this.root, TOP);
       this.#shared.freeAsid(this.asid);
     } finally {
       this.#shared.unlock();
@@ -369,12 +401,4 @@ export class X86AddressSpace implements AddressSpace {
   #live(): void {
     if (this.#destroyed) throw new IpcError('InvalidState', 'address space destroyed');
   }
-}
-
-function checkPerms(perms: PagePerms): void {
-  if (!Number.isInteger(perms) || (perms & ~ALL_PERMS) !== 0 || perms < 0) invalidArgument(`unknown permission bits in ${perms}`);
-}
-
-function checkMarkers(markers: number): void {
-  if (!Number.isInteger(markers) || (markers & ~ALL_MARKERS) !== 0 || markers < 0) invalidArgument(`unknown marker bits in ${markers}`);
 }

@@ -1,4 +1,5 @@
 import type { FaultHandlerList } from '@veridian/core';
+import type { FrameRanges } from './frame-range.js';
 import type { PageTables } from './page-table.js';
 import type { SharedState } from './shared-state.js';
 import type { Tlb } from './tlb.js';
@@ -6,6 +7,8 @@ import type { Tlb } from './tlb.js';
 /** What an address space shares with its MMU instance. */
 export interface MmuContext {
   readonly tables: PageTables;
+  /** The per-frame range operations (scratch shared by this instance's spaces, used under the lock). */
+  readonly ranges: FrameRanges;
   readonly shared: SharedState;
   readonly tlb: Tlb;
   /** The fault handlers (the MMU adds and removes). */

@@ -3,6 +3,7 @@ import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, Virtu
 import { indexAt, toLinear } from './address.js';
 import { X86AddressSpace } from './address-space.js';
 import { X86PageFault } from './fault.js';
+import { FrameRanges } from './frame-range.js';
 import type { MmuContext } from './mmu-context.js';
 import { PageTables } from './page-table.js';
 import { attachSharedState, createSharedState } from './shared-state.js';
@@ -56,7 +57,12 @@ export class X86Mmu implements Mmu {
     this.cpuCount = cpus;
     this.sharedState = shared.pa;
     this.maxPhysAddr = maxPhysAddr;
-    this.#ctx = { tables: new PageTables(phys), shared, tlb: new Tlb(shared, cpus, entries), handlers: new FaultHandlerList(), maxPhysAddr, writeProtect: options.writeProtect ?? true };
+    // Every instance, creator or attacher, makes the grace period watch its CPUs' walks.
+    shared.reclaim.registerCpus(cpus);
+    const tables = new PageTables(phys, shared.reclaim);
+    const tlb = new Tlb(shared, cpus, entries);
+    const ranges = new FrameRanges(tables, shared, tlb, maxPhysAddr);
+    this.#ctx = { tables, ranges, shared, tlb, handlers: new FaultHandlerList(), maxPhysAddr, writeProtect: options.writeProtect ?? true };
   }
 
   /** MAXPHYADDR of this instance. */

@@ -1,5 +1,5 @@
 import { FRAME_SIZE, IpcError } from '@veridian/core';
-import type { PageMapping, PhysicalMemory } from '@veridian/core';
+import type { PageMapping, PhysicalMemory, TableReclaim } from '@veridian/core';
 import { fromLinear } from './address.js';
 import {
   LEVEL_SPAN,
@@ -35,18 +35,37 @@ export interface LeafLocation {
  * each stored as two little-endian u32 (low word first). Ranges are linear (48-bit)
  * addresses `[start, end)`; each recursive step handles the entries of one table that the
  * range touches. Callers hold the shared mutation lock for anything that writes.
+ *
+ * A table frame that was ever linked is never freed directly: a lock-free walker on another
+ * CPU may still be reading it. Unlinked tables are queued in {@link unlinked} and handed to
+ * the grace period ({@link retireUnlinked}) once the caller has posted its shootdown.
  */
 export class PageTables {
   /** The machine memory. */
   readonly phys: PhysicalMemory;
   /** Its u32 view (entries are read and written here). */
   readonly u32: Uint32Array;
+  /** The machine's grace period for table frames (walkers enter/exit it, writers retire into it). */
+  readonly reclaim: TableReclaim;
+  /** Frame numbers of tables unlinked by the current mutation, waiting for {@link retireUnlinked} (reused scratch). */
+  readonly unlinked: number[] = [];
   readonly #origin: number;
 
-  constructor(phys: PhysicalMemory) {
+  constructor(phys: PhysicalMemory, reclaim: TableReclaim) {
     this.phys = phys;
     this.u32 = phys.u32;
+    this.reclaim = reclaim;
     this.#origin = phys.physOffset(0);
+  }
+
+  /** Retires every table queued in {@link unlinked} (lock held, shootdown already posted), oldest unlink first. */
+  retireUnlinked(): void {
+    const list = this.unlinked;
+    try {
+      for (let k = 0; k < list.length; k++) this.reclaim.retire(list[k]!);
+    } finally {
+      list.length = 0;
+    }
   }
 
   /** Index in {@link u32} of the low word of entry `index` of the table at `tablePa`. */
@@ -181,11 +200,15 @@ export class PageTables {
     }
   }
 
-  /** Unlinks and frees the tables recorded by {@link ensureTables}, newest first. */
+  /**
+   * Unlinks the tables recorded by {@link ensureTables}, newest first, and retires them. They
+   * held no leaf, so no TLB entry came from them and no shootdown is needed; but a walker may
+   * have followed the new link, so they still wait out the grace period.
+   */
   undoCreated(created: number[]): void {
     for (let k = created.length - 2; k >= 0; k -= 2) {
       this.clear(created[k]!);
-      this.phys.freeFrame(created[k + 1]! / FRAME_SIZE);
+      this.reclaim.retire(created[k + 1]! / FRAME_SIZE);
     }
   }
 
@@ -208,7 +231,11 @@ export class PageTables {
     }
   }
 
-  /** Clears every leaf in `[start, end)` and frees tables left empty. Returns the number of leaves cleared. */
+  /**
+   * Clears every leaf in `[start, end)` and unlinks tables left empty, queueing them in
+   * {@link unlinked} (the caller posts the shootdown, then calls {@link retireUnlinked}).
+   * Returns the number of leaves cleared.
+   */
   clearRange(table: number, level: number, base: number, start: number, end: number): number {
     const u32 = this.u32;
     const span = LEVEL_SPAN[level]!;
@@ -225,9 +252,10 @@ export class PageTables {
       }
       const child = entryAddress(lo, hi, level, false);
       cleared += this.clearRange(child, level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span));
-      if (this.isEmpty(child)) {
+      // A child the range covers whole is empty now; only a partly covered one needs the scan.
+      if ((start <= eBase && end >= eBase + span) || this.isEmpty(child)) {
         this.clear(w);
-        this.phys.freeFrame(child / FRAME_SIZE);
+        this.unlinked.push(child / FRAME_SIZE);
       }
     }
     return cleared;
@@ -336,18 +364,21 @@ export class PageTables {
     return n;
   }
 
-  /** Frees `table` and every table under it (never the mapped frames). */
-  freeTables(table: number, level: number): void {
+  /**
+   * Retires `table` and every table under it (never the mapped frames), children before their
+   * parent (a child's entries are read before it can be freed). The caller posted the flush.
+   */
+  retireTables(table: number, level: number): void {
     if (level > 0) {
       const u32 = this.u32;
       for (let i = 0; i < ENTRIES; i++) {
         const w = this.word(table, i);
         const lo = u32[w]!;
         const hi = u32[w + 1]!;
-        if ((lo | hi) !== 0 && !(level < TOP && isLeaf(lo, level))) this.freeTables(entryAddress(lo, hi, level, false), level - 1);
+        if ((lo | hi) !== 0 && !(level < TOP && isLeaf(lo, level))) this.retireTables(entryAddress(lo, hi, level, false), level - 1);
       }
     }
-    this.phys.freeFrame(table / FRAME_SIZE);
+    this.reclaim.retire(table / FRAME_SIZE);
   }
 }
 

@@ -56,8 +56,21 @@ export class Walker {
    * pages. A successful walk sets A in every entry it used (and D in the leaf on a write)
    * with compare-and-swap, and fills the TLB. On a fault it sets `errorCode` (the error code)
    * and `level`, and changes nothing.
+   *
+   * The table reads are bracketed by the grace period on `cpu`, so a table a writer unlinks
+   * meanwhile is not recycled until this walk is over.
    */
   walk(linear: number, access: AccessKind, cpu: number, user: boolean, vpnLo: number, vpnHi: number): number {
+    const reclaim = this.#tables.reclaim;
+    reclaim.enter(cpu);
+    try {
+      return this.#walk(linear, access, cpu, user, vpnLo, vpnHi);
+    } finally {
+      reclaim.exit(cpu);
+    }
+  }
+
+  #walk(linear: number, access: AccessKind, cpu: number, user: boolean, vpnLo: number, vpnHi: number): number {
     const tables = this.#tables;
     const u32 = tables.u32;
     const words = this.#words;

@@ -318,8 +318,8 @@ describe('unmap', () => {
 
 describe('out of memory', () => {
   function tight(spare: number) {
-    // frame 0 reserved, 1 shared state, 1 root: leave exactly `spare` free frames.
-    const phys = PhysicalMemory.create({ frames: 3 + spare });
+    // frame 0 reserved, 3 shared state (header, reclaimer slots and limbo), 1 root: leave exactly `spare` free frames.
+    const phys = PhysicalMemory.create({ frames: 5 + spare });
     const mmu = x86_64.createMmu(phys);
     const space = mmu.createAddressSpace();
     expect(phys.freeFrames).toBe(spare);
