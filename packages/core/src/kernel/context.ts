@@ -32,6 +32,7 @@ import { FrameRefs } from './vm/frame-refs.js';
 import { ProcessVm } from './vm/process-vm.js';
 import { Spaces } from './vm/spaces.js';
 import { VaMap } from './vm/va-map.js';
+import { Regions } from './objects/region.js';
 
 /**
  * Everything one CPU's kernel needs, over one machine memory: the record accessors, the
@@ -75,6 +76,7 @@ export class KernelContext {
   readonly spaces: Spaces;
   readonly vm: ProcessVm;
   readonly transfers: Transfers;
+  readonly regions: Regions;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -114,6 +116,7 @@ export class KernelContext {
     this.spaces = new Spaces(this);
     this.vm = new ProcessVm(this);
     this.transfers = new Transfers(this);
+    this.regions = new Regions(this);
     mmu.onFault(kernelFaultHandler(mm.phys, this.refs));
   }
 

@@ -14,6 +14,18 @@ export interface KernelOptions {
    * 1 GiB); an endpoint may set a lower `maxTransfer`.
    */
   maxTransfer?: number;
+  /**
+   * NUMA nodes of the machine, each with its own pool of frames (at most 8). `frames` is then
+   * their sum + 1 (frame 0 is reserved). A shared region asks for its node
+   * (`proc.memory.createRegion({ size, node })`); everything else takes from the lowest node
+   * with a free frame.
+   *
+   * @example
+   * ```ts
+   * createKernel({ arch: x86_64, numaNodes: [{ frames: 2048 }, { frames: 2048 }] });
+   * ```
+   */
+  numaNodes?: readonly { frames: number }[];
   /** Process records (default 64, at most 32767). */
   processes?: number;
   /** Endpoint records (default 256, at most 65535). */

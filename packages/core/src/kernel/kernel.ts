@@ -88,8 +88,10 @@ export class Kernel {
     const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
     const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
     const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
+    const nodes = numaNodes(o.numaNodes, o.frames);
     this.memory = MachineMemory.create({
-      frames: o.frames ?? 4096,
+      numaNodes: nodes,
+      frames: nodes ? nodes.reduce((a, b) => a + b, 1) : (o.frames ?? 4096),
       processes: o.processes ?? 64,
       endpoints: o.endpoints ?? 256,
       capSlots: o.capSlots ?? 256,
@@ -374,6 +376,16 @@ export class Kernel {
     if (this.#listeners.size === 0) this.platform.warn(`process "${e.name}" (pid ${e.pid}) crashed: ${e.error instanceof Error ? e.error.message : String(e.error)}`, e.error);
     for (const l of this.#listeners) l(e);
   }
+}
+
+/** Frame counts of `options.numaNodes` (checked), or undefined without NUMA. */
+function numaNodes(nodes: unknown, frames: number | undefined): number[] | undefined {
+  if (nodes === undefined) return undefined;
+  if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > 8) throw new IpcError('InvalidArgument', 'numaNodes must list 1 to 8 nodes { frames }');
+  const sizes = nodes.map((n: unknown, i) => checkInt(checkOptions<{ frames: number }>(n, `numaNodes[${i}]`).frames, `numaNodes[${i}].frames`, 1, 1 << 20));
+  const total = sizes.reduce((a, b) => a + b, 1);
+  if (frames !== undefined && frames !== total) throw new IpcError('InvalidArgument', `frames (${frames}) must be the nodes' frames + 1 (${total}) when numaNodes is given`);
+  return sizes;
 }
 
 /**

@@ -7,6 +7,40 @@ import { P } from './records/layout.js';
 
 const MAX_BYTES = 2 ** 40;
 
+/**
+ * A shared region as its capability shows it: memory that lives apart from any process,
+ * mapped into several address spaces through capabilities with MAP / READ / WRITE rights. A
+ * frame is freed when the last mapping and the last capability naming the region are gone.
+ *
+ * @example
+ * ```ts
+ * const region = proc.memory.createRegion({ size: 1 << 20, node: 1 }); // frames from NUMA node 1
+ * const va = proc.memory.mapRegion(region.handle);                    // READ|WRITE, lazily mapped
+ * const ro = proc.derive(region.handle, Rights.MAP | Rights.READ | Rights.SHARE);
+ * await proc.send(ch, { type: 1, data: new Uint8Array(0), caps: [ro] }); // the peer maps it read-only
+ * ```
+ */
+export interface SharedRegion {
+  /** This process's capability to the region. */
+  readonly handle: number;
+  /** Size in bytes (whole pages). */
+  readonly size: number;
+  /** The region's own permissions (PagePerm READ / WRITE): no mapping gets more. */
+  readonly perms: number;
+  /** NUMA node its frames came from (0 on a machine without NUMA). */
+  readonly node: number;
+}
+
+/** Options of {@link ProcessMemory.createRegion}. */
+export interface RegionOptions {
+  /** Size in bytes, rounded up to whole pages. */
+  size: number;
+  /** The region's permissions, PagePerm.READ with or without WRITE (default both). */
+  perms?: number;
+  /** NUMA node to take the frames from (default: the lowest node with free frames). */
+  node?: number;
+}
+
 /** One page of process memory as the page tables describe it (see {@link ProcessMemory.pages}). */
 export interface PageState {
   /** Frame number, −1 when nothing is mapped. */
@@ -29,6 +63,12 @@ function checkAddress(va: unknown, what = 'va'): number {
 function checkLength(length: unknown, what = 'length', min = 1): number {
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < min || length > MAX_BYTES) throw new IpcError('InvalidArgument', `${what} must be an integer in [${min}, 2^40], got ${String(length)}`);
   return length;
+}
+
+function checkHandleArg(handle: unknown): number {
+  if (typeof handle !== 'number') throw new IpcError('InvalidArgument', `handle must be a capability handle (a number), got ${typeof handle}`);
+  if (handle >>> 0 !== handle) throw new IpcError('InvalidCapability', `handle ${String(handle)} names no capability`);
+  return handle;
 }
 
 function checkPerms(perms: unknown): number {
@@ -167,6 +207,45 @@ export class ProcessMemory {
       const markers = f >> FrameInfo.MARKER_SHIFT;
       return { frame, mapped: (f & FrameInfo.MAPPED) !== 0, present: (f & FrameInfo.PRESENT) !== 0, writable: (f & PagePerm.WRITE) !== 0, copyOnWrite: (markers & PageMarker.COPY_ON_WRITE) !== 0 };
     });
+  }
+
+  /**
+   * Creates a shared region of `size` bytes (zeroed) and returns it with a capability holding
+   * MAP | READ | WRITE | SHARE | GRANT. `OutOfMemory` (nothing changed) when its node has too
+   * few free frames.
+   */
+  createRegion(options: RegionOptions): SharedRegion {
+    if (typeof options !== 'object' || options === null) throw new IpcError('InvalidArgument', 'options must be an object { size, perms?, node? }');
+    const size = checkLength(options.size, 'size');
+    const perms = options.perms === undefined ? PagePerm.READ | PagePerm.WRITE : checkPerms(options.perms);
+    if ((perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', 'a region needs READ');
+    const node = options.node;
+    if (node !== undefined && (typeof node !== 'number' || !Number.isInteger(node) || node < 0)) throw new IpcError('InvalidArgument', `node must be a NUMA node number, got ${String(node)}`);
+    const pages = Math.ceil(size / FRAME_SIZE);
+    const handle = this.#locked(() => {
+      this.#k.regions.checkCreate(this.#p, pages, node);
+      return this.#k.regions.create(this.#p, pages, perms, node);
+    });
+    return this.region(handle);
+  }
+
+  /** The region a capability names (`InvalidCapability` unless it names a live region). */
+  region(handle: number): SharedRegion {
+    const h = checkHandleArg(handle);
+    const info = this.#locked(() => this.#k.regions.info(this.#p, h));
+    return Object.freeze({ handle: h, ...info });
+  }
+
+  /**
+   * Maps the region a capability names into this process (lazily: pages become present on first
+   * access) with `perms` — default everything the region and the capability allow (READ needs
+   * the READ right, WRITE the WRITE right; MAP is always needed). Returns the address; unmap it
+   * with {@link ProcessMemory.unmap}.
+   */
+  mapRegion(handle: number | SharedRegion, perms?: number): number {
+    const h = checkHandleArg(typeof handle === 'object' && handle !== null ? handle.handle : handle);
+    const pr = perms === undefined ? undefined : checkPerms(perms);
+    return this.#locked(() => this.#k.regions.map(this.#p, h, pr));
   }
 
   #pages(va: number, count: number): { frames: Int32Array; info: Int32Array } {

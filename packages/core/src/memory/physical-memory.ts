@@ -7,10 +7,17 @@ const FRAME_SHIFT = 12;
 
 // Control block, in Int32 words from `controlOffset`.
 const C_LOCK = 0;
+/** Free frames on all nodes. */
 const C_TOP = 1;
 const C_COUNT = 2;
 const C_BASE = 3;
-const C_STACK = 4;
+/** Number of NUMA nodes (1 without NUMA). */
+const C_NODES = 4;
+/** Per node: its first frame, its free count (its stack starts at `C_STACK + first − 1`). */
+const C_NODE = 5;
+/** Most NUMA nodes a machine has. */
+export const MAX_NUMA_NODES = 8;
+const C_STACK = C_NODE + 2 * MAX_NUMA_NODES + 3;
 
 /** Options for {@link PhysicalMemory.create}. */
 export interface PhysicalMemoryOptions {
@@ -20,6 +27,12 @@ export interface PhysicalMemoryOptions {
   buffer?: SharedArrayBuffer;
   /** Byte offset in `buffer` where the control block starts (4-byte aligned). */
   offset?: number;
+  /**
+   * NUMA nodes: the number of frames each node has, in frame order (they must add up to
+   * `frames − 1`: frame 0 is reserved, on node 0). Each node keeps its own free list; an
+   * allocation names its node or takes from the lowest node with a free frame. Default: one node.
+   */
+  nodes?: readonly number[];
 }
 
 /**
@@ -44,6 +57,8 @@ export class PhysicalMemory {
   /** Byte offset of the control block (pass to {@link PhysicalMemory.attach}). */
   readonly controlOffset: number;
   readonly #ctl: number;
+  /** Number of NUMA nodes. */
+  readonly nodeCount: number;
 
   private constructor(buffer: SharedArrayBuffer, controlOffset: number) {
     this.buffer = buffer;
@@ -54,6 +69,7 @@ export class PhysicalMemory {
     this.#ctl = controlOffset >> 2;
     this.frameCount = this.i32[this.#ctl + C_COUNT]!;
     this.framesOffset = this.i32[this.#ctl + C_BASE]!;
+    this.nodeCount = this.i32[this.#ctl + C_NODES]!;
   }
 
   /** Bytes needed for the control block and frames of `frames` frames, starting at a 4 KiB boundary. */
@@ -76,14 +92,27 @@ export class PhysicalMemory {
     const need = offset + PhysicalMemory.bytesNeeded(frames);
     const buffer = options.buffer ?? new SharedArrayBuffer(need);
     if (buffer.byteLength < need) throw new IpcError('InvalidArgument', `buffer too small: ${buffer.byteLength} < ${need}`);
+    const nodes = options.nodes ?? [frames - 1];
+    if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > MAX_NUMA_NODES || nodes.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new IpcError('InvalidArgument', `nodes must list 1 to ${MAX_NUMA_NODES} positive frame counts`);
+    }
+    if (nodes.reduce((a, b) => a + b, 0) !== frames - 1) throw new IpcError('InvalidArgument', `the nodes' frames must add up to ${frames - 1} (frame 0 is reserved)`);
     const i32 = new Int32Array(buffer);
     const ctl = offset >> 2;
     i32[ctl + C_COUNT] = frames;
     i32[ctl + C_BASE] = offset + PhysicalMemory.#controlBytes(frames);
-    // Free stack: highest frames at the bottom so low frames are handed out first.
-    let top = 0;
-    for (let f = frames - 1; f >= 1; f--) i32[ctl + C_STACK + top++] = f;
-    i32[ctl + C_TOP] = top;
+    i32[ctl + C_NODES] = nodes.length;
+    // Each node's free stack: its highest frames at the bottom so low frames are handed out first.
+    let first = 1;
+    for (let n = 0; n < nodes.length; n++) {
+      const base = ctl + C_STACK + first - 1;
+      let top = 0;
+      for (let f = first + nodes[n]! - 1; f >= first; f--) i32[base + top++] = f;
+      i32[ctl + C_NODE + n * 2] = first;
+      i32[ctl + C_NODE + n * 2 + 1] = top;
+      first += nodes[n]!;
+    }
+    i32[ctl + C_TOP] = frames - 1;
     i32[ctl + C_LOCK] = 0;
     return new PhysicalMemory(buffer, offset);
   }
@@ -109,7 +138,34 @@ export class PhysicalMemory {
    */
   snapshot(): Int32Array {
     const ctl = this.#ctl;
-    return this.i32.slice(ctl + C_STACK, ctl + C_STACK + Atomics.load(this.i32, ctl + C_TOP));
+    const out = new Int32Array(Atomics.load(this.i32, ctl + C_TOP));
+    let at = 0;
+    for (let n = 0; n < this.nodeCount; n++) {
+      const base = ctl + C_STACK + this.i32[ctl + C_NODE + n * 2]! - 1;
+      const top = this.i32[ctl + C_NODE + n * 2 + 1]!;
+      out.set(this.i32.subarray(base, base + top), at);
+      at += top;
+    }
+    return out;
+  }
+
+  /** Free frames on NUMA node `node`. */
+  freeFramesOn(node: number): number {
+    this.#checkNode(node);
+    return Atomics.load(this.i32, this.#ctl + C_NODE + node * 2 + 1);
+  }
+
+  /** The NUMA node frame `frame` belongs to. */
+  nodeOf(frame: number): number {
+    const i32 = this.i32;
+    const ctl = this.#ctl;
+    let n = this.nodeCount - 1;
+    while (n > 0 && frame < i32[ctl + C_NODE + n * 2]!) n--;
+    return n;
+  }
+
+  #checkNode(node: number): void {
+    if (!Number.isInteger(node) || node < 0 || node >= this.nodeCount) throw new IpcError('InvalidArgument', `no NUMA node ${String(node)} (the machine has ${this.nodeCount})`);
   }
 
   /** Byte offset in {@link buffer} of frame `frame`. */
@@ -128,19 +184,24 @@ export class PhysicalMemory {
   }
 
   /**
-   * Takes a free frame and zeroes it. Throws `OutOfMemory` (nothing changed) when none is free.
+   * Takes a free frame — from NUMA node `node`, or from the lowest node with one free — and
+   * zeroes it. Throws `OutOfMemory` (nothing changed) when none is free there.
    */
-  allocFrame(): number {
+  allocFrame(node?: number): number {
     const i32 = this.i32;
     const ctl = this.#ctl;
+    if (node !== undefined) this.#checkNode(node);
     lockWord(i32, ctl + C_LOCK);
-    const top = i32[ctl + C_TOP]!;
+    let n = node ?? 0;
+    if (node === undefined) while (n < this.nodeCount - 1 && i32[ctl + C_NODE + n * 2 + 1] === 0) n++;
+    const top = i32[ctl + C_NODE + n * 2 + 1]!;
     if (top === 0) {
       unlockWord(i32, ctl + C_LOCK);
-      throw new IpcError('OutOfMemory', 'no free physical frame');
+      throw new IpcError('OutOfMemory', node === undefined ? 'no free physical frame' : `no free physical frame on node ${node}`);
     }
-    const frame = i32[ctl + C_STACK + top - 1]!;
-    Atomics.store(i32, ctl + C_TOP, top - 1);
+    const frame = i32[ctl + C_STACK + i32[ctl + C_NODE + n * 2]! - 1 + top - 1]!;
+    Atomics.store(i32, ctl + C_NODE + n * 2 + 1, top - 1);
+    Atomics.store(i32, ctl + C_TOP, i32[ctl + C_TOP]! - 1);
     unlockWord(i32, ctl + C_LOCK);
     this.bytes.fill(0, this.frameOffset(frame), this.frameOffset(frame) + FRAME_SIZE);
     return frame;
@@ -150,11 +211,12 @@ export class PhysicalMemory {
    * Takes `count` frames, or none at all (`OutOfMemory`) if fewer are free. Freeing them in
    * reverse order ({@link PhysicalMemory.freeFrameList}) leaves the allocator exactly as before.
    */
-  allocFrames(count: number, out: number[] = []): number[] {
-    if (count > this.freeFrames) throw new IpcError('OutOfMemory', `need ${count} frames, ${this.freeFrames} free`);
+  allocFrames(count: number, out: number[] = [], node?: number): number[] {
+    const free = node === undefined ? this.freeFrames : this.freeFramesOn(node);
+    if (count > free) throw new IpcError('OutOfMemory', `need ${count} frames, ${free} free${node === undefined ? '' : ` on node ${node}`}`);
     const start = out.length;
     try {
-      for (let i = 0; i < count; i++) out.push(this.allocFrame());
+      for (let i = 0; i < count; i++) out.push(this.allocFrame(node));
     } catch (e) {
       // Another CPU raced us to the last frames: give back what we took.
       while (out.length > start) this.freeFrame(out.pop()!);
@@ -175,14 +237,18 @@ export class PhysicalMemory {
     }
     const i32 = this.i32;
     const ctl = this.#ctl;
+    const n = this.nodeOf(frame);
+    const first = i32[ctl + C_NODE + n * 2]!;
+    const size = (n + 1 < this.nodeCount ? i32[ctl + C_NODE + (n + 1) * 2]! : this.frameCount) - first;
     lockWord(i32, ctl + C_LOCK);
-    const top = i32[ctl + C_TOP]!;
-    if (top >= this.frameCount - 1) {
+    const top = i32[ctl + C_NODE + n * 2 + 1]!;
+    if (top >= size) {
       unlockWord(i32, ctl + C_LOCK);
       throw new IpcError('InvalidState', `double free of frame ${frame}`);
     }
-    i32[ctl + C_STACK + top] = frame;
-    Atomics.store(i32, ctl + C_TOP, top + 1);
+    i32[ctl + C_STACK + first - 1 + top] = frame;
+    Atomics.store(i32, ctl + C_NODE + n * 2 + 1, top + 1);
+    Atomics.store(i32, ctl + C_TOP, i32[ctl + C_TOP]! + 1);
     unlockWord(i32, ctl + C_LOCK);
   }
 

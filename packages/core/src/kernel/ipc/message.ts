@@ -132,6 +132,7 @@ export class IpcMessages {
     const k = this.#k;
     if (kind === ObjectKind.Endpoint) k.endpoints.checkLive(obj, gen);
     else if (kind === ObjectKind.Ring || kind === ObjectKind.Topic) k.rings.checkLive(obj, gen);
+    else if (kind === ObjectKind.Region) k.regions.checkLive(obj, gen);
     else if (kind === ObjectKind.Process) {
       if (!k.procs.live(obj) || k.procs.gen(obj) !== gen) throw new IpcError('InvalidCapability', 'the process is gone');
     }

@@ -69,6 +69,7 @@ export class Transfers {
       const f = info[i]!;
       if ((f & FrameInfo.MAPPED) === 0 || (f & PagePerm.READ) === 0 || (f & PagePerm.USER) === 0) throw new IpcError('AccessFault', `page 0x${((first + i) * FRAME_SIZE).toString(16)} of the buffer is not readable memory`);
       if (k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the buffer is being moved by another message in flight');
+      if (mode !== Mode.COPY && i >= from && i < to && k.refs.isRegion(frames[i]!)) throw new IpcError('PermissionDenied', 'shared-region memory travels by its capability (or by Copy), not by Move or Share');
       if (mode === Mode.MOVE && i >= from && i < to && (f & PagePerm.WRITE) === 0 && ((f >> FrameInfo.MARKER_SHIFT) & COW) === 0) {
         throw new IpcError('PermissionDenied', `page 0x${((first + i) * FRAME_SIZE).toString(16)} is read-only: a Move needs writable memory`);
       }

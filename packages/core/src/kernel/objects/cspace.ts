@@ -1,5 +1,5 @@
 import { IpcError } from '../../contracts/errors.js';
-import type { ObjectKind } from '../../contracts/capability.js';
+import { ObjectKind } from '../../contracts/capability.js';
 import { hasRights } from '../../contracts/rights.js';
 import { NONE, P, S } from '../records/layout.js';
 import type { MachineMemory } from '../records/machine-memory.js';
@@ -23,6 +23,9 @@ export class CapabilitySpace {
   readonly #bits: number;
   readonly #mask: number;
   readonly #maxTag: number;
+
+  /** Told when a capability naming a shared region is added (+1) or removed (−1): regions count their capabilities. */
+  onRegionCaps: ((region: number, delta: number) => void) | undefined;
 
   constructor(mm: MachineMemory, tokens: TokenSource) {
     this.#procs = new ProcessTable(mm);
@@ -89,6 +92,7 @@ export class CapabilitySpace {
     if (used !== NONE) slots.set(slots.ref(p, used), S.PREV, index);
     procs.set(p, P.CS_USED_HEAD, index);
     procs.set(p, P.CS_SEQ, procs.get(p, P.CS_SEQ) + 1);
+    if (kind === ObjectKind.Region) this.onRegionCaps?.(obj, 1);
     return ((tag << this.#bits) | index) >>> 0;
   }
 
@@ -102,6 +106,8 @@ export class CapabilitySpace {
     if (prev !== NONE) slots.set(slots.ref(p, prev), S.NEXT, next);
     else procs.set(p, P.CS_USED_HEAD, next);
     if (next !== NONE) slots.set(slots.ref(p, next), S.PREV, prev);
+    const kind = slots.get(s, S.KIND);
+    const obj = slots.get(s, S.OBJ);
     slots.set(s, S.TAG, 0);
     slots.set(s, S.KIND, 0);
     slots.set(s, S.OBJ, 0);
@@ -110,13 +116,15 @@ export class CapabilitySpace {
     slots.set(s, S.PREV, NONE);
     slots.set(s, S.NEXT, NONE);
     procs.set(p, P.CS_SEQ, procs.get(p, P.CS_SEQ) + 1);
-    if (slots.get(s, S.NEXTTAG) === 0) return; // retired
-    // To the back of the free list: least recently freed is reused first.
-    const tail = procs.get(p, P.CS_FREE_TAIL);
-    if (tail === NONE) procs.set(p, P.CS_FREE_HEAD, index);
-    else slots.set(slots.ref(p, tail), S.NEXT, index);
-    procs.set(p, P.CS_FREE_TAIL, index);
-    procs.set(p, P.CS_FREE, procs.get(p, P.CS_FREE) + 1);
+    if (slots.get(s, S.NEXTTAG) !== 0) {
+      // To the back of the free list: least recently freed is reused first (a retired slot never is).
+      const tail = procs.get(p, P.CS_FREE_TAIL);
+      if (tail === NONE) procs.set(p, P.CS_FREE_HEAD, index);
+      else slots.set(slots.ref(p, tail), S.NEXT, index);
+      procs.set(p, P.CS_FREE_TAIL, index);
+      procs.set(p, P.CS_FREE, procs.get(p, P.CS_FREE) + 1);
+    }
+    if (kind === ObjectKind.Region) this.onRegionCaps?.(obj, -1);
   }
 
   /** Empties every slot of process `p`. O(its capabilities). */

@@ -78,6 +78,11 @@ export const H = {
   VM_TOP_PAGE: 40,
   /** Largest buffer a message may carry, in bytes (the machine's limit; endpoints may set lower). */
   MAX_TRANSFER: 41,
+  /** Shared-region records ({@link RG}): their start, count, and free list (index + 1; 0 = none, linked through `RG.FREE_NEXT`). */
+  REGION_BASE: 42,
+  NREGION: 43,
+  GFREE_HEAD: 44,
+  GFREE_TAIL: 45,
   /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
   DOORBELL: 48,
   WAKE_HEAD: 49,
@@ -198,6 +203,28 @@ export const PState = {
   RETIRED: 7,
   /** A passive server running its handler on a caller's time. */
   PASSIVE: 8,
+} as const;
+
+/**
+ * Shared-region record words. The frames are listed in list frames named by the region's
+ * header frame (word 0: list count, then the list frames), 1024 frame numbers per list.
+ */
+export const RG = {
+  /** Generation (u32), bumped when the region is freed: capabilities carry it. */
+  GEN: 0,
+  /** 1 while the region exists. */
+  LIVE: 1,
+  PAGES: 2,
+  /** The region's own permissions (PagePerm READ / WRITE): no mapping gets more. */
+  PERMS: 3,
+  /** NUMA node its frames came from. */
+  NODE: 4,
+  /** Capabilities naming it, in every capability space; it is freed when this drops to 0. */
+  CAPS: 5,
+  /** Header frame (list of list frames). */
+  HEAD: 6,
+  FREE_NEXT: 7,
+  SIZE: 8,
 } as const;
 
 /** Pending operation of a process queued as a sender. */

@@ -1,6 +1,6 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PState, R, REG_WORDS, RS, S, SB } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PState, R, REG_WORDS, RG, RS, S, SB } from './layout.js';
 import { RegistryWord } from './registry-word.js';
 import { formatObs, obsWords, type ObsSizes } from './obs-region.js';
 
@@ -28,6 +28,10 @@ export interface MachineSizes {
   auditRecords?: number;
   /** Records of the message-trace ring (default 1024). */
   traceRecords?: number;
+  /** Frames of each NUMA node (adding up to `frames − 1`); default one node. */
+  numaNodes?: readonly number[];
+  /** Shared-region records (default 64, at most 4096). */
+  regions?: number;
 }
 
 /** Bits needed to index `n` things (at least 1). */
@@ -187,7 +191,10 @@ export class MachineMemory {
     const ringSlotBase = subBase + subscribers * SB.SIZE;
     // Frame reference counts (one word per frame) come last of all, so no earlier offset moves.
     const frefBase = ringSlotBase + rings * ringSlots * RS.SIZE;
-    const total = (frefBase + frames) * 4;
+    const regions = sizes.regions ?? 64;
+    if (!Number.isInteger(regions) || regions < 1 || regions > 4096) throw new IpcError('InvalidArgument', 'regions must be an integer in [1, 4096]');
+    const regionBase = line(frefBase + frames);
+    const total = (regionBase + regions * RG.SIZE) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(total);
@@ -224,6 +231,10 @@ export class MachineMemory {
       [H.SUBFREE_TAIL, subscribers],
       [H.OBS_BASE, obsBase],
       [H.FREF_BASE, frefBase],
+      [H.REGION_BASE, regionBase],
+      [H.NREGION, regions],
+      [H.GFREE_HEAD, 1],
+      [H.GFREE_TAIL, regions],
       [H.OBS_FLAGS, obs.auditRecords > 0 ? ObsFlag.AUDIT : 0],
     ];
     for (const [k, v] of header) i32[k] = v;
@@ -275,7 +286,12 @@ export class MachineMemory {
       i32[b + SB.GEN] = 1;
       i32[b + SB.NEXT] = s + 1 < subscribers ? s + 2 : 0;
     }
-    PhysicalMemory.create({ frames, buffer, offset: physOffset });
+    for (let g = 0; g < regions; g++) {
+      const b = regionBase + g * RG.SIZE;
+      i32[b + RG.GEN] = 1;
+      i32[b + RG.FREE_NEXT] = g + 1 < regions ? g + 2 : 0;
+    }
+    PhysicalMemory.create({ frames, buffer, offset: physOffset, nodes: sizes.numaNodes });
     return new MachineMemory(buffer);
   }
 
@@ -333,10 +349,13 @@ export class MachineMemory {
   snapshotRecords(): Int32Array {
     const a = this.recordsEnd - this.recordsStart;
     const b = a + (this.ringSlotBase - this.ringBase);
-    const out = new Int32Array(b + this.phys.frameCount);
+    const regionBase = this.i32[H.REGION_BASE]!;
+    const regionWords = this.i32[H.NREGION]! * RG.SIZE;
+    const out = new Int32Array(b + this.phys.frameCount + regionWords);
     out.set(this.i32.subarray(this.recordsStart, this.recordsEnd));
     out.set(this.i32.subarray(this.ringBase, this.ringSlotBase), a);
     out.set(this.i32.subarray(this.frefBase, this.frefBase + this.phys.frameCount), b);
+    out.set(this.i32.subarray(regionBase, regionBase + regionWords), b + this.phys.frameCount);
     return out;
   }
 }

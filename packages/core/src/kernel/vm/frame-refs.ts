@@ -2,7 +2,9 @@ import type { MachineMemory } from '../records/machine-memory.js';
 
 /** Set on a frame while a Move carries it out of its address space (its entry is parked, not live). */
 const TRANSIT = 1 << 30;
-const COUNT = TRANSIT - 1;
+/** Set on the frames of a shared region: they are shared on purpose (no copy-on-write), and travel only by capability. */
+const REGION = 1 << 29;
+const COUNT = REGION - 1;
 
 /**
  * Reference counts of the frames that back process memory and shared regions: one word per
@@ -27,9 +29,14 @@ export class FrameRefs {
     return this.#i32[this.#base + frame]! & COUNT;
   }
 
-  /** Sets a fresh frame's count to 1. */
-  own(frame: number): void {
-    this.#i32[this.#base + frame] = 1;
+  /** Sets a fresh frame's count to 1 (`region`: it backs a shared region). */
+  own(frame: number, region = false): void {
+    this.#i32[this.#base + frame] = region ? REGION | 1 : 1;
+  }
+
+  /** True when `frame` backs a shared region. */
+  isRegion(frame: number): boolean {
+    return (this.#i32[this.#base + frame]! & REGION) !== 0;
   }
 
   /** One more reference. */
@@ -46,14 +53,14 @@ export class FrameRefs {
       this.#mm.phys.freeFrame(frame);
       return 0;
     }
-    this.#i32[w] = (this.#i32[w]! & TRANSIT) | left;
+    this.#i32[w] = (this.#i32[w]! & (TRANSIT | REGION)) | left;
     return left;
   }
 
   /** Marks or clears a frame as carried by a Move in flight. */
   setTransit(frame: number, on: boolean): void {
     const w = this.#base + frame;
-    this.#i32[w] = on ? this.#i32[w]! | TRANSIT : this.#i32[w]! & COUNT;
+    this.#i32[w] = on ? this.#i32[w]! | TRANSIT : this.#i32[w]! & ~TRANSIT;
   }
 
   /** True while a Move in flight carries `frame`. */

@@ -92,9 +92,16 @@ export class ProcessVm {
     frameOps.readFrames(space, first * FRAME_SIZE, pages, frames, info);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     for (let i = 0; i < pages; i++) {
+      // A region page mapped read-only stays so: its capability, not protect, says who may write.
+      if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && k.refs.isRegion(frames[i]!)) {
+        throw new IpcError('PermissionDenied', 'a shared region mapped read-only cannot be made writable (map it again with WRITE)');
+      }
+    }
+    for (let i = 0; i < pages; i++) {
       if (frames[i]! < 0) continue;
       const lazy = (info[i]! >> FrameInfo.MARKER_SHIFT) & LAZY;
-      const shared = k.refs.count(frames[i]!) > 1;
+      // Shared (a copy-on-write page another mapping holds) — region pages are shared on purpose, writes and all.
+      const shared = !k.refs.isRegion(frames[i]!) && k.refs.count(frames[i]!) > 1;
       const write = (perms & PagePerm.WRITE) !== 0;
       const want = write && shared ? perms & ~PagePerm.WRITE : perms;
       const markers = lazy | (write && shared ? COW : 0);

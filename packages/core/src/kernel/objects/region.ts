@@ -1,0 +1,180 @@
+import { ObjectKind } from '../../contracts/capability.js';
+import { IpcError } from '../../contracts/errors.js';
+import { PagePerm } from '../../contracts/mmu.js';
+import { Rights } from '../../contracts/rights.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import { frameOps } from '../../mmu/frame-ops.js';
+import type { KernelContext } from '../context.js';
+import { H, MAX_GEN, RG, S } from '../records/layout.js';
+
+/** Rights of the handle a region's creator gets. */
+export const REGION_RIGHTS = Rights.MAP | Rights.READ | Rights.WRITE | Rights.SHARE | Rights.GRANT;
+const PER_LIST = FRAME_SIZE / 4;
+/** Most pages one region has (list frames one header frame names). */
+export const MAX_REGION_PAGES = (PER_LIST - 1) * PER_LIST;
+
+/** What {@link Regions.info} reports. */
+export interface RegionInfo {
+  readonly size: number;
+  readonly perms: number;
+  readonly node: number;
+}
+
+/**
+ * Shared regions (`SharedRegion`): memory that lives apart from any process, named by
+ * capabilities and mapped into several address spaces. Each frame carries a reference count
+ * (`vm/frame-refs.ts`): one for the region object, one per mapping, so a frame is freed when
+ * the last mapping and the region are gone. The region object itself goes when the last
+ * capability naming it goes (every capability space counts: create, derive, grant, transfer
+ * in a message, close, exit). Lock held throughout.
+ */
+export class Regions {
+  readonly #k: KernelContext;
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+    k.caps.onRegionCaps = (r, delta) => this.#caps(r, delta);
+  }
+
+  #word(r: number, f: number): number {
+    return this.#k.i32[H.REGION_BASE]! + r * RG.SIZE + f;
+  }
+  #get(r: number, f: number): number {
+    return this.#k.i32[this.#word(r, f)]!;
+  }
+  #set(r: number, f: number, v: number): void {
+    this.#k.i32[this.#word(r, f)] = v;
+  }
+
+  /** Checks a region of `pages` pages on `node` for `p` (writes nothing). */
+  checkCreate(p: number, pages: number, node: number | undefined): void {
+    const k = this.#k;
+    if (pages > MAX_REGION_PAGES) throw new IpcError('InvalidArgument', `a region has at most ${MAX_REGION_PAGES} pages`);
+    if (k.i32[H.GFREE_HEAD] === 0) throw new IpcError('OutOfMemory', 'no free region record');
+    if (k.caps.freeSlots(p) === 0) throw new IpcError('OutOfMemory', 'capability space full');
+    const phys = k.mm.phys;
+    const lists = Math.ceil(pages / PER_LIST);
+    if (node !== undefined) {
+      if (node >= phys.nodeCount) throw new IpcError('InvalidArgument', `no NUMA node ${node} (the machine has ${phys.nodeCount})`);
+      if (phys.freeFramesOn(node) < pages) throw new IpcError('OutOfMemory', `need ${pages} frames on node ${node}, ${phys.freeFramesOn(node)} free`);
+      if (phys.freeFrames < pages + 1 + lists) throw new IpcError('OutOfMemory', 'no frames for the region lists');
+    } else if (phys.freeFrames < pages + 1 + lists) throw new IpcError('OutOfMemory', `need ${pages + 1 + lists} frames, ${phys.freeFrames} free`);
+  }
+
+  /** Creates the region (checked); returns `p`'s handle to it. */
+  create(p: number, pages: number, perms: number, node: number | undefined): number {
+    const k = this.#k;
+    const phys = k.mm.phys;
+    const r = k.i32[H.GFREE_HEAD]! - 1;
+    const next = this.#get(r, RG.FREE_NEXT);
+    k.i32[H.GFREE_HEAD] = next;
+    if (next === 0) k.i32[H.GFREE_TAIL] = 0;
+    const head = phys.allocFrame();
+    const hw = phys.frameOffset(head) >> 2;
+    const lists = Math.ceil(pages / PER_LIST);
+    k.i32[hw] = lists;
+    for (let l = 0; l < lists; l++) k.i32[hw + 1 + l] = phys.allocFrame();
+    for (let i = 0; i < pages; i++) {
+      const f = phys.allocFrame(node);
+      k.refs.own(f, true);
+      k.i32[this.#listWord(head, i)] = f;
+    }
+    this.#set(r, RG.LIVE, 1);
+    this.#set(r, RG.PAGES, pages);
+    this.#set(r, RG.PERMS, perms);
+    this.#set(r, RG.NODE, node ?? phys.nodeOf(k.i32[this.#listWord(head, 0)]!));
+    this.#set(r, RG.CAPS, 0);
+    this.#set(r, RG.HEAD, head);
+    return k.caps.insert(p, ObjectKind.Region, r, this.#get(r, RG.GEN) >>> 0, REGION_RIGHTS);
+  }
+
+  /** The live region `handle` names in `p`, with `rights`; `InvalidCapability` / `PermissionDenied` otherwise. */
+  resolve(p: number, handle: number, rights: number): number {
+    const k = this.#k;
+    const s = k.caps.resolve(p, handle, ObjectKind.Region, rights);
+    const r = k.slots.get(s, S.OBJ);
+    this.checkLive(r, k.slots.gen(s));
+    return r;
+  }
+
+  /** Throws unless region `r` is live in generation `gen`. */
+  checkLive(r: number, gen: number): void {
+    if (r < 0 || r >= this.#k.i32[H.NREGION]! || this.#get(r, RG.LIVE) !== 1 || this.#get(r, RG.GEN) >>> 0 !== gen >>> 0) throw new IpcError('InvalidCapability', 'the region is gone');
+  }
+
+  /** Size, permissions and node of the region `handle` names. */
+  info(p: number, handle: number): RegionInfo {
+    const r = this.resolve(p, handle, Rights.NONE);
+    return { size: this.#get(r, RG.PAGES) * FRAME_SIZE, perms: this.#get(r, RG.PERMS), node: this.#get(r, RG.NODE) };
+  }
+
+  /**
+   * Maps the region `handle` names into `p` with `perms` (default: what the region and the
+   * capability allow): MAP is needed, and READ / WRITE for each permission asked. Returns the
+   * address. The entries are lazy; every frame gains a reference.
+   */
+  map(p: number, handle: number, perms: number | undefined): number {
+    const k = this.#k;
+    const s = k.caps.resolve(p, handle, ObjectKind.Region, Rights.MAP);
+    const r = k.slots.get(s, S.OBJ);
+    this.checkLive(r, k.slots.gen(s));
+    const rights = k.slots.get(s, S.RIGHTS);
+    const allowed = this.#get(r, RG.PERMS) & ((rights & Rights.READ ? PagePerm.READ : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
+    const want = perms ?? allowed;
+    if ((want & PagePerm.READ) === 0) throw new IpcError('PermissionDenied', 'mapping a region needs READ (the capability or the region lacks it)');
+    if ((want & ~allowed) !== 0) throw new IpcError('PermissionDenied', `the region or the capability does not allow ${want & PagePerm.WRITE ? 'WRITE' : 'these permissions'}`);
+    const pages = this.#get(r, RG.PAGES);
+    if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
+    const first = k.va.find(p, pages);
+    if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
+    k.va.ensure(p);
+    const { frames } = k.vm.scratch(pages);
+    const head = this.#get(r, RG.HEAD);
+    for (let i = 0; i < pages; i++) frames[i] = k.i32[this.#listWord(head, i)]!;
+    frameOps.mapFrames(k.spaces.of(p), first * FRAME_SIZE, frames, 0, pages, want | PagePerm.USER, 0);
+    for (let i = 0; i < pages; i++) k.refs.retain(frames[i]!);
+    k.va.take(p, first, pages);
+    return first * FRAME_SIZE;
+  }
+
+  /** A capability naming `r` was added (+1) or removed (−1); the last one frees the region. */
+  #caps(r: number, delta: number): void {
+    const left = this.#get(r, RG.CAPS) + delta;
+    this.#set(r, RG.CAPS, left);
+    if (left <= 0 && this.#get(r, RG.LIVE) === 1 && delta < 0) this.#free(r);
+  }
+
+  /** Drops the region's own reference on each frame (mapped frames live on), frees its lists and the record. */
+  #free(r: number): void {
+    const k = this.#k;
+    const phys = k.mm.phys;
+    const head = this.#get(r, RG.HEAD);
+    const pages = this.#get(r, RG.PAGES);
+    for (let i = pages - 1; i >= 0; i--) k.refs.release(k.i32[this.#listWord(head, i)]!);
+    const hw = phys.frameOffset(head) >> 2;
+    for (let l = k.i32[hw]! - 1; l >= 0; l--) phys.freeFrame(k.i32[hw + 1 + l]!);
+    phys.freeFrame(head);
+    const gen = (this.#get(r, RG.GEN) >>> 0) + 1;
+    this.#set(r, RG.GEN, gen > MAX_GEN ? 1 : gen);
+    for (const f of [RG.LIVE, RG.PAGES, RG.PERMS, RG.NODE, RG.CAPS, RG.HEAD]) this.#set(r, f, 0);
+    // To the back of the free list.
+    this.#set(r, RG.FREE_NEXT, 0);
+    const tail = k.i32[H.GFREE_TAIL]!;
+    if (tail === 0) k.i32[H.GFREE_HEAD] = r + 1;
+    else this.#set(tail - 1, RG.FREE_NEXT, r + 1);
+    k.i32[H.GFREE_TAIL] = r + 1;
+  }
+
+  /** Regions that exist now. */
+  liveCount(): number {
+    let n = 0;
+    for (let r = 0; r < this.#k.i32[H.NREGION]!; r++) if (this.#get(r, RG.LIVE) === 1) n++;
+    return n;
+  }
+
+  #listWord(head: number, i: number): number {
+    const k = this.#k;
+    const list = k.i32[(k.mm.phys.frameOffset(head) >> 2) + 1 + (i >>> 10)]!;
+    return (k.mm.phys.frameOffset(list) >> 2) + (i & (PER_LIST - 1));
+  }
+}
