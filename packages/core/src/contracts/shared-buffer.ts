@@ -5,9 +5,12 @@ import { IpcError } from './errors.js';
  *
  * | mode | the receiver gets | the sender keeps | bytes copied |
  * | --- | --- | --- | --- |
- * | `'move'` | the sender's frames (its entries are removed; a later access by the sender faults) | nothing of the whole pages | none (the partial pages at an unaligned edge are copied) |
+ * | `'move'` | the sender's frames (its entries are removed and the addresses released; a later access by the sender faults) | nothing of the whole pages | none (the partial pages at an unaligned edge are copied) |
  * | `'share'` | the same frames, read-only with copy-on-write | the frames, now read-only with copy-on-write | none until a write, then that one page |
  * | `'copy'` | new frames with the same contents | everything | every byte |
+ *
+ * A Move that has to wait in a queue parks the sender's pages (an access faults, an unmap is
+ * refused) and puts them back exactly as they were if the send times out or fails.
  *
  * In every mode the receiver's pages are mapped lazily: an entry becomes present on the first
  * access. Only the buffer's bytes travel: a partial page at either end of an unaligned buffer

@@ -73,6 +73,8 @@ export class Syscalls {
           if (obs !== 0) k.obs.afterSend(p, op, st);
           if (st === PASSIVE) k.passive.begin(p, sync.passiveServer, passiveBuf(sync.passiveServer));
           else if (st === BLOCKED) this.#blocks(p, timeoutNs ?? (k.endpoints.timeout(sync.blockedOn) || FOREVER));
+          // Queued with a buffer still staged: a Move parks its pages before user code runs again.
+          if (k.procs.get(p, P.LARGE_OUT) !== 0) k.large.park(p);
           return st;
         }
         case Syscall.IpcReceive: {

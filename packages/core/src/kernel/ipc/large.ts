@@ -66,6 +66,12 @@ export class LargeMessages {
     k.procs.set(p, P.LARGE_OUT, frames[0]!);
   }
 
+  /** `p`'s send was queued: park its staged buffer (see `Transfers.park`). Lock held. */
+  park(p: number): void {
+    const f = this.#k.procs.get(p, P.LARGE_OUT);
+    if (f !== 0) this.#k.transfers.park(p, this.#desc(f));
+  }
+
   /** Copies `data` into the frames of `p`'s staged message (its own thread; no lock needed). */
   fill(p: number, data: Uint8Array): void {
     const k = this.#k;

@@ -16,8 +16,8 @@ export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
  * page (to restore it when the send is cancelled, and to derive the receiver's mapping).
  */
 export const B = { MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, LIST0: 912 } as const;
-/** Descriptor states of the buffer. */
-const State = { NONE: 0, STAGED: 1, CARRIED: 2 } as const;
+/** Descriptor states of the buffer: staged (a Move's pages still live in the sender), parked (queued: a Move's pages parked), carried (the descriptor holds the frames). */
+const State = { NONE: 0, STAGED: 1, CARRIED: 2, PARKED: 3 } as const;
 const MAX_LISTS = 1024 - B.LIST0;
 const PER_LIST = FRAME_SIZE / 4;
 /** Most pages one buffer spans. */
@@ -100,7 +100,7 @@ export class Transfers {
     const end = va + length;
     for (let i = 0; i < pages; i++) {
       const f = info[i]!;
-      const own = (f & FrameInfo.PERMS) << 2 | ((f >> FrameInfo.MARKER_SHIFT) & LAZY ? E_LAZY : 0) | ((f >> FrameInfo.MARKER_SHIFT) & COW ? E_COW : 0);
+      const own = ((f & FrameInfo.PERMS) << 2) | ((f >> FrameInfo.MARKER_SHIFT) & LAZY ? E_LAZY : 0) | ((f >> FrameInfo.MARKER_SHIFT) & COW ? E_COW : 0);
       if (mode === Mode.COPY || i < from || i >= to) {
         // A fresh frame with only the buffer's bytes of this page.
         const fresh = phys.allocFrame();
@@ -113,32 +113,54 @@ export class Transfers {
         continue;
       }
       this.#setEntry(d, i, frames[i]! * 64 + own);
-      if (mode === Mode.MOVE) k.refs.setTransit(frames[i]!, true);
-      else k.refs.retain(frames[i]!);
+      if (mode === Mode.SHARE) k.refs.retain(frames[i]!);
     }
-    const space = k.spaces.of(p);
-    // Move: park the whole pages (LAZY entries, frames in transit). Share: writable pages become read-only COW.
-    if (mode !== Mode.COPY) this.#protectRuns(space, d, from, to, (e) => {
-      const perms = (e >> 2) & FrameInfo.PERMS;
-      if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
-      const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
-      return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
-    });
+    // Share: writable pages become read-only COW. A Move's pages stay live until the send is
+    // delivered in this same kernel entry or parked (`park`) when it is queued.
+    if (mode === Mode.SHARE) {
+      this.#protectRuns(k.spaces.of(p), d, from, to, (e) => {
+        const perms = (e >> 2) & FrameInfo.PERMS;
+        const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
+        return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
+      });
+    }
     i32[d + B.STATE] = State.STAGED;
   }
 
-  /** Delivery from a live sender: a Move's parked entries leave the sender's space. Lock held. */
+  /**
+   * The send of descriptor `d` was queued (same kernel entry as the stage): a Move's whole
+   * pages are parked — LAZY entries, frames in transit — so the sender's later access faults
+   * while the pages stay recorded for {@link Transfers.carry} or a cancel. Lock held.
+   */
+  park(p: number, d: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    if (i32[d + B.STATE] !== State.STAGED || i32[d + B.MODE] !== Mode.MOVE) return;
+    const from = i32[d + B.WHOLE_FROM]!;
+    const to = i32[d + B.WHOLE_TO]!;
+    for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, true);
+    this.#protectRuns(k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
+    i32[d + B.STATE] = State.PARKED;
+  }
+
+  /**
+   * Delivery from a live sender: a Move's whole pages leave the sender's space in one range
+   * operation and their addresses go back to its free ranges (the edges it keeps). Lock held.
+   */
   carry(src: number, d: number): void {
     const k = this.#k;
     const i32 = k.i32;
-    if (i32[d + B.STATE] !== State.STAGED) return;
+    const state = i32[d + B.STATE]!;
+    if (state !== State.STAGED && state !== State.PARKED) return;
     if (i32[d + B.MODE] === Mode.MOVE) {
       const from = i32[d + B.WHOLE_FROM]!;
       const to = i32[d + B.WHOLE_TO]!;
       if (to > from) {
         const { frames } = k.vm.scratch(to - from);
-        frameOps.unmapFrames(k.spaces.of(src), (i32[d + B.FIRST]! + from) * FRAME_SIZE, to - from, frames);
-        for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, false);
+        const first = i32[d + B.FIRST]! + from;
+        frameOps.unmapFrames(k.spaces.of(src), first * FRAME_SIZE, to - from, frames);
+        if (state === State.PARKED) for (let i = 0; i < to - from; i++) k.refs.setTransit(frames[i]!, false);
+        k.va.free(src, first, to - from);
       }
     }
     i32[d + B.STATE] = State.CARRIED;
@@ -160,17 +182,26 @@ export class Transfers {
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages in the receiver`);
     k.va.ensure(dst);
     const space = k.spaces.of(dst);
-    const { frames } = k.vm.scratch(pages);
+    const { frames, info } = k.vm.scratch(pages);
     const mode = i32[d + B.MODE]!;
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
+    // One pass over the list: each page's frame and the receiver's perms and markers for it.
+    const phys = k.mm.phys;
+    for (let l = 0, n = i32[d + B.LISTS]!; l < n; l++) {
+      const w = phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2;
+      for (let i = l * PER_LIST, end = Math.min(pages, i + PER_LIST); i < end; i++) {
+        const e = i32[w + (i & (PER_LIST - 1))]!;
+        frames[i] = e >>> E_SHIFT;
+        info[i] = receiverPage(e, mode, i >= from && i < to);
+      }
+    }
     let run = 0;
     try {
       while (run < pages) {
-        const want = this.#receiverPage(d, run, mode, from, to);
+        const want = info[run]!;
         let end = run + 1;
-        while (end < pages && this.#receiverPage(d, end, mode, from, to) === want) end++;
-        for (let i = run; i < end; i++) frames[i] = this.#entry(d, i) >>> E_SHIFT;
+        while (end < pages && info[end] === want) end++;
         frameOps.mapFrames(space, (first + run) * FRAME_SIZE, frames, run, end - run, want & 0xff, want >> 8);
         run = end;
       }
@@ -194,7 +225,10 @@ export class Transfers {
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
     const mode = i32[d + B.MODE]!;
-    if (state === State.STAGED && mode !== Mode.COPY) {
+    if (state === State.STAGED && mode === Mode.MOVE) {
+      // Never parked: the sender's pages were never touched; only the edge copies go.
+      for (let i = 0; i < pages; i++) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
+    } else if ((state === State.STAGED || state === State.PARKED) && mode !== Mode.COPY) {
       for (let i = from; i < to; i++) {
         const f = this.#entry(d, i) >>> E_SHIFT;
         if (mode === Mode.MOVE) k.refs.setTransit(f, false);
@@ -219,16 +253,6 @@ export class Transfers {
       for (let i = 0; i < pages; i++) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
     }
     this.#freeLists(d);
-  }
-
-  /** The receiver's perms and markers for page `i`, packed (see {@link pack}). */
-  #receiverPage(d: number, i: number, mode: number, from: number, to: number): number {
-    if (mode === Mode.COPY || i < from || i >= to) return pack(PagePerm.READ | PagePerm.WRITE | PagePerm.USER, LAZY);
-    const e = this.#entry(d, i);
-    const perms = (e >> 2) & FrameInfo.PERMS;
-    if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
-    const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
-    return pack(writable ? perms & ~PagePerm.WRITE : perms, LAZY | (writable ? COW : 0));
   }
 
   /**
@@ -265,6 +289,15 @@ export class Transfers {
     i32[d + B.MODE] = Mode.NONE;
     i32[d + B.STATE] = State.NONE;
   }
+}
+
+/** The receiver's perms and markers for a page with list entry `e`, packed (see {@link pack}); `whole`: not a copied edge. */
+function receiverPage(e: number, mode: number, whole: boolean): number {
+  if (mode === Mode.COPY || !whole) return pack(PagePerm.READ | PagePerm.WRITE | PagePerm.USER, LAZY);
+  const perms = (e >> 2) & FrameInfo.PERMS;
+  if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
+  const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
+  return pack(writable ? perms & ~PagePerm.WRITE : perms, LAZY | (writable ? COW : 0));
 }
 
 /** Perms and markers in one number (perms in the low byte). */
