@@ -299,6 +299,44 @@ describe.each(arches)('generated client against generated server through the ker
     await server.kill();
   });
 
+  it('a bytes argument that is a view of the caller\'s memory travels by Move: 2 MiB, over the 1 MiB copy limit, no byte staged', async () => {
+    const kernel = createKernel({ arch, frames: 2048, processes: 8, endpoints: 8, capSlots: 16, seed: 6 });
+    const size = 2 << 20;
+    let got: Uint8Array | undefined;
+    const server = kernel.spawn({ name: 'fs' }, async (proc) => {
+      const handle = serveFile(proc, proc.createEndpoint({ name: 'fs-move' }), {
+        read: () => ({ data: new Uint8Array(0) }),
+        write(_offset, data) {
+          got = data;
+          return { written: BigInt(data.length) };
+        },
+        stat: () => ({ stat: { size: 0n, mode: Mode.READ, name: '', tags: [] } }),
+        close: () => {},
+        clone: () => {},
+        open: () => {
+          throw new FileError(Status.DENIED);
+        },
+        sync: () => {},
+      });
+      await handle.closed;
+    });
+    await runClient(kernel, async (proc) => {
+      const fs = new FileClient(proc, proc.connect('fs-move'));
+      const va = proc.memory.map(size);
+      const views = proc.memory.views(va, size, { write: true });
+      for (const v of views) for (let i = 0; i < v.length; i += 4096) v[i] = (i >> 12) & 0xff;
+      // A fresh kernel hands out frames in order: the memory is one contiguous run, one view.
+      expect(views.length).toBe(1);
+      expect(await fs.write(0n, views[0]!)).toEqual({ written: BigInt(size) });
+      expect(() => proc.memory.read(va, 1)).toThrow(expect.objectContaining({ code: 'AccessFault' }));
+      // A plain array over 1 MiB cannot travel as a copied large message.
+      await expect(fs.write(0n, new Uint8Array(size))).rejects.toMatchObject({ code: 'MessageTooLarge' });
+    });
+    expect(got?.length).toBe(size);
+    expect([got![0], got![4096], got![4096 * 300]]).toEqual([0, 1, 300 & 0xff]);
+    await server.kill();
+  });
+
   it('close() ends the serve loop after the next request', async () => {
     const { world } = setup();
     await runClient(world.kernel, async (proc) => {

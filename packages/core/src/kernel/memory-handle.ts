@@ -7,6 +7,18 @@ import { P } from './records/layout.js';
 
 const MAX_BYTES = 2 ** 40;
 
+/** The range of process memory each view from {@link ProcessMemory.views} covers, by view. */
+const viewRanges = new WeakMap<Uint8Array, { readonly pid: number; readonly va: number }>();
+
+/**
+ * The process and address of a view that {@link ProcessMemory.views} returned (`undefined`
+ * for any other array): how the wire runtime knows a `bytes` argument lives in process memory
+ * and can travel by Move.
+ */
+export function memoryViewRange(view: Uint8Array): { readonly pid: number; readonly va: number } | undefined {
+  return viewRanges.get(view);
+}
+
 /**
  * A shared region as its capability shows it: memory that lives apart from any process,
  * mapped into several address spaces through capabilities with MAP / READ / WRITE rights. A
@@ -172,7 +184,13 @@ export class ProcessMemory {
     const write = options?.write === true;
     const bytes = this.#k.mm.phys.bytes;
     const out: Uint8Array[] = [];
-    this.#locked(() => this.#k.vm.access(this.#p, a, n, write, (off, len) => out.push(bytes.subarray(off, off + len))));
+    this.#locked(() =>
+      this.#k.vm.access(this.#p, a, n, write, (off, len, at) => {
+        const view = bytes.subarray(off, off + len);
+        viewRanges.set(view, { pid: this.#pid, va: a + at });
+        out.push(view);
+      }),
+    );
     return out;
   }
 

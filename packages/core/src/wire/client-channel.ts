@@ -2,7 +2,7 @@ import type { CapHandle } from '../contracts/capability.js';
 import { messageCaps, type MessageBuffer } from '../contracts/message.js';
 import { FrameworkError } from './errors.js';
 import { FrameworkMessageType, REPLY_EVENTS_PENDING, REPLY_STATUS_MASK, ReplyStatus } from './protocol-constants.js';
-import { WireReader } from './reader.js';
+import { WireReader, type BufferOwner } from './reader.js';
 import { closeQuietly, serializePerProcess, type StubProcess } from './stub-process.js';
 import { WireWriter } from './writer.js';
 
@@ -74,7 +74,7 @@ export class ClientChannel {
     decodeResponse: (reader: WireReader) => R,
     decodeError?: (reader: WireReader) => Error,
   ): Promise<R> {
-    const writer = new WireWriter();
+    const writer = new WireWriter(64, this.#movableOwner());
     // A value that fails to encode is a rejected promise, not a synchronous throw, so
     // `client.put(x).catch(h)` sees it like any other failure of the call.
     try {
@@ -84,7 +84,7 @@ export class ClientChannel {
     }
     const name = `${this.protocol}.${method}`;
     return serializePerProcess(this.proc, async () => {
-      const reply = await this.proc.call(this.channel, { type, data: writer.finish(), caps: writer.caps }, this.#callOptions());
+      const reply = await this.proc.call(this.channel, writer.message(type), this.#callOptions());
       // The reply buffer is reused by the next call: decode it before fetching events.
       const pending = (reply.type & REPLY_EVENTS_PENDING) !== 0;
       const outcome = decodeReply(this.proc, reply, name, decodeResponse, decodeError);
@@ -99,13 +99,13 @@ export class ClientChannel {
    * throws: an argument that fails to encode rejects the promise, and nothing is sent.
    */
   send(type: number, encode: (writer: WireWriter) => void): Promise<void> {
-    const writer = new WireWriter();
+    const writer = new WireWriter(64, this.#movableOwner());
     try {
       encode(writer);
     } catch (error) {
       return Promise.reject(asError(error));
     }
-    return serializePerProcess(this.proc, () => this.proc.send(this.channel, { type, data: writer.finish(), caps: writer.caps }, this.#callOptions()));
+    return serializePerProcess(this.proc, () => this.proc.send(this.channel, writer.message(type), this.#callOptions()));
   }
 
   /**
@@ -131,6 +131,11 @@ export class ClientChannel {
     };
     const next = () => serializePerProcess(this.proc, () => this.#drainEvents(FrameworkMessageType.WaitEvent));
     return Object.assign(unsubscribe, { ready, next });
+  }
+
+  /** The pid whose memory views may travel by Move: this process's, when it has memory. */
+  #movableOwner(): number | undefined {
+    return this.proc.memory === undefined ? undefined : this.proc.pid;
   }
 
   #callOptions(): { timeout?: number } | undefined {
@@ -225,7 +230,7 @@ function decodeReply<R>(
   decodeResponse: (reader: WireReader) => R,
   decodeError: ((reader: WireReader) => Error) | undefined,
 ): Outcome<R> {
-  const reader = WireReader.fromMessage(reply);
+  const reader = WireReader.fromMessage(reply, proc.memory === undefined ? undefined : (proc as BufferOwner));
   const status = reply.type & REPLY_STATUS_MASK;
   try {
     if (reply.type & ~(REPLY_STATUS_MASK | REPLY_EVENTS_PENDING)) throw reader.invalid('reply type', reply.type);

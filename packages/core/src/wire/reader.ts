@@ -1,11 +1,27 @@
 import { IpcError } from '../contracts/errors.js';
 import type { CapHandle } from '../contracts/capability.js';
 import type { MessageBuffer } from '../contracts/message.js';
-import { WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
+import { WIRE_IN_BUFFER, WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
+import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { messageCaps, messagePayload } from '../contracts/message.js';
 import { describe } from './writer.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** What {@link WireReader.fromMessage} needs of the receiving process to take a carried buffer. */
+export interface BufferOwner {
+  readonly memory: { read(va: number, length: number): Uint8Array; unmap(va: number, length: number): void };
+}
+
+/** Copies the buffer `message` carried out of `proc`'s memory and unmaps its pages (`undefined` when it carried none). */
+export function takeBuffer(message: MessageBuffer, proc: BufferOwner): Uint8Array | undefined {
+  const b = message.buffer;
+  if (!b) return undefined;
+  const bytes = proc.memory.read(b.va, b.length);
+  const start = b.va - (b.va % FRAME_SIZE);
+  proc.memory.unmap(start, Math.ceil((b.va + b.length) / FRAME_SIZE) * FRAME_SIZE - start);
+  return bytes;
+}
 
 /**
  * Bounds-checked little-endian decoder of the VIDL wire format, the mirror of
@@ -23,17 +39,26 @@ export class WireReader {
   #offset = 0;
   #depth = 0;
   #capsTaken = 0;
+  #inBuffer: Uint8Array | undefined;
 
-  /** Reads `bytes`; `caps` are the message's capability handles (now in the receiver's space). */
-  constructor(bytes: Uint8Array, caps: ArrayLike<CapHandle> = []) {
+  /**
+   * Reads `bytes`; `caps` are the message's capability handles (now in the receiver's space);
+   * `inBuffer` the bytes of the message's buffer, for the one `bytes` field that travelled in it.
+   */
+  constructor(bytes: Uint8Array, caps: ArrayLike<CapHandle> = [], inBuffer?: Uint8Array) {
+    this.#inBuffer = inBuffer;
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#caps = caps;
   }
 
-  /** A reader over a received message's payload and capabilities. */
-  static fromMessage(message: MessageBuffer): WireReader {
-    return new WireReader(messagePayload(message), messageCaps(message));
+  /**
+   * A reader over a received message's payload and capabilities. With `proc` (the receiver),
+   * a buffer the message carried is copied out of its memory and unmapped at once, for the
+   * `bytes` field that travelled in it.
+   */
+  static fromMessage(message: MessageBuffer, proc?: BufferOwner): WireReader {
+    return new WireReader(messagePayload(message), messageCaps(message), proc === undefined ? undefined : takeBuffer(message, proc));
   }
 
   /** Current offset in bytes. */
@@ -154,8 +179,21 @@ export class WireReader {
     }
   }
 
-  /** Reads at most `max` bytes (a copy: the receive buffer is reused). */
+  /**
+   * Reads at most `max` bytes (a copy: the receive buffer is reused). A field that travelled
+   * in the message's buffer ({@link WIRE_IN_BUFFER}) is the buffer's bytes, once.
+   */
   bytes(max: number = WIRE_MAX_LENGTH): Uint8Array {
+    this.align(4);
+    if (this.remaining >= 8 && this.#view.getUint32(this.#offset, true) === WIRE_IN_BUFFER) {
+      this.#take(4);
+      const n = this.u32();
+      if (n > max) throw this.invalid(`bytes length (bound ${max})`, n);
+      const carried = this.#inBuffer;
+      if (carried === undefined || carried.length !== n) throw this.invalid(`bytes in the message's buffer (${carried === undefined ? 'none carried' : `${carried.length} bytes carried`})`, n);
+      this.#inBuffer = undefined;
+      return carried;
+    }
     const length = this.#length(max, 'bytes');
     const at = this.#take(length);
     return this.#bytes.slice(at, at + length);

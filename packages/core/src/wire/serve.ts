@@ -4,7 +4,7 @@ import { isIpcError } from '../contracts/errors.js';
 import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
 import { ApplicationError, FrameworkErrorReason } from './errors.js';
 import { EVENT_QUEUE_LIMIT, FrameworkMessageType, REPLY_EVENTS_PENDING, ReplyStatus } from './protocol-constants.js';
-import { WireReader } from './reader.js';
+import { WireReader, type BufferOwner } from './reader.js';
 import { closeQuietly, type StubProcess } from './stub-process.js';
 import { WireWriter } from './writer.js';
 
@@ -114,7 +114,7 @@ export function serveProtocol(
   };
   const pendingFlag = (to: number) => ((subscribers.get(to)?.queue.length ?? 0) > 0 ? REPLY_EVENTS_PENDING : 0);
   const replyWith = (to: number, status: number, writer: WireWriter, method: string) => {
-    const failure = send(to, { type: status | pendingFlag(to), data: writer.finish(), caps: writer.caps });
+    const failure = send(to, writer.message(status | pendingFlag(to)));
     // A reply the kernel refuses (too large for the path today, a capability without SHARE)
     // still owes the caller an answer, or it would wait forever.
     if (failure !== undefined && !isIpcError(failure, 'ProcessNotFound') && !isIpcError(failure, 'InvalidState')) {
@@ -185,7 +185,7 @@ export function serveProtocol(
     }
     let request: unknown;
     try {
-      const reader = WireReader.fromMessage(message);
+      const reader = WireReader.fromMessage(message, proc.memory === undefined ? undefined : (proc as BufferOwner));
       request = method.decode(reader);
       reader.end();
     } catch (error) {
@@ -218,7 +218,7 @@ export function serveProtocol(
       return;
     }
     if (method.oneway) return;
-    const writer = new WireWriter();
+    const writer = new WireWriter(64, proc.memory === undefined ? undefined : proc.pid);
     try {
       method.encodeResponse?.(writer, response);
     } catch (encodeFailure) {

@@ -23,6 +23,14 @@ export interface StubProcess {
   derive(handle: CapHandle, rights: number): CapHandle;
   /** Drops a capability handle. */
   close(handle: CapHandle): void;
+  /**
+   * The process's memory, when it has one (the kernel's `Process` does): a `bytes` argument
+   * that is a view of it travels by Move, and a buffer that arrives is read out of it.
+   */
+  readonly memory?: {
+    read(va: number, length: number): Uint8Array;
+    unmap(va: number, length: number): void;
+  };
 }
 
 // The kernel allows one outstanding call per process, but a process may hold several

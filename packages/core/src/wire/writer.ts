@@ -1,6 +1,9 @@
 import { IpcError } from '../contracts/errors.js';
 import type { CapHandle } from '../contracts/capability.js';
-import { WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
+import type { SmallMessage } from '../contracts/message.js';
+import { WIRE_IN_BUFFER, WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
+import { SharedBuffer } from '../contracts/shared-buffer.js';
+import { memoryViewRange } from '../kernel/memory-handle.js';
 
 const utf8 = new TextEncoder();
 
@@ -22,9 +25,17 @@ export class WireWriter {
   #depth = 0;
   /** Capability handles to send with the message, in encoding order. */
   readonly caps: CapHandle[] = [];
+  /** The buffer a `bytes` field in process memory travels in (sent by Move), if any. */
+  buffer: SharedBuffer | undefined;
+  readonly #owner: number | undefined;
 
-  /** Creates a writer; the buffer grows as needed (64 bytes is one register message). */
-  constructor(initialCapacity = 64) {
+  /**
+   * Creates a writer; the buffer grows as needed (64 bytes is one register message). `owner`:
+   * the pid of the process the message goes out from, so a `bytes` value that is a view of
+   * its own memory can travel by Move (see {@link WireWriter.bytes}).
+   */
+  constructor(initialCapacity = 64, owner?: number) {
+    this.#owner = owner;
     this.#bytes = new Uint8Array(Math.max(8, initialCapacity));
     this.#view = new DataView(this.#bytes.buffer);
   }
@@ -39,12 +50,22 @@ export class WireWriter {
     return this.#bytes.subarray(0, this.#length);
   }
 
+  /**
+   * The message of type `type` this writer encoded: its payload and capabilities, and the
+   * buffer a `bytes` field in process memory travels in (by Move).
+   */
+  message(type: number): SmallMessage {
+    const data = this.finish();
+    return this.buffer === undefined ? { type, data, caps: this.caps } : { type, data, caps: this.caps, buffer: this.buffer, transfer: 'move' };
+  }
+
   /** Forgets everything written, so one writer can encode many messages. */
   reset(): void {
     this.#bytes.fill(0, 0, this.#length);
     this.#length = 0;
     this.#depth = 0;
     this.caps.length = 0;
+    this.buffer = undefined;
   }
 
   /** The error an encoder throws for a value its type cannot hold. */
@@ -161,10 +182,22 @@ export class WireWriter {
     this.#bytes.set(encoded, at);
   }
 
-  /** Writes bytes as a u32 length and the bytes; at most `max` of them. */
+  /**
+   * Writes bytes as a u32 length and the bytes; at most `max` of them. A view of the writing
+   * process's own memory (from `proc.memory.views`) travels instead as the message's buffer,
+   * by Move: the payload holds {@link WIRE_IN_BUFFER} and the length, and no byte is copied
+   * (one such field per message; a second is written inline).
+   */
   bytes(value: Uint8Array, max: number = WIRE_MAX_LENGTH): void {
     if (!(value instanceof Uint8Array)) throw this.invalid('bytes', value);
     if (value.length > max) throw new IpcError('InvalidArgument', `${value.length} bytes exceed the bound ${max}`);
+    const range = this.#owner === undefined || this.buffer !== undefined || value.length === 0 ? undefined : memoryViewRange(value);
+    if (range !== undefined && range.pid === this.#owner) {
+      this.buffer = new SharedBuffer(range.va, value.length);
+      this.u32(WIRE_IN_BUFFER);
+      this.u32(value.length);
+      return;
+    }
     this.u32(value.length);
     const at = this.#reserve(value.length);
     this.#bytes.set(value, at);
