@@ -181,3 +181,29 @@ describe('stub errors', () => {
     expect(new FrameworkError(99, 'x').code).toBe('InvalidState');
   });
 });
+
+describe('a bytes field carried in the message buffer (WIRE_IN_BUFFER)', () => {
+  it('reads as the carried bytes exactly once; a missing, mismatched or repeated buffer is InvalidArgument', async () => {
+    const { WireReader } = await import('./reader.js');
+    const { WIRE_IN_BUFFER } = await import('./limits.js');
+    const payload = new Uint8Array(8);
+    const view = new DataView(payload.buffer);
+    view.setUint32(0, WIRE_IN_BUFFER, true);
+    view.setUint32(4, 3, true);
+    expect(Array.from(payload)).toEqual([0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0]);
+    const carried = Uint8Array.of(7, 8, 9);
+    const r = new WireReader(payload, [], carried);
+    expect(r.bytes()).toBe(carried);
+    r.end();
+    for (const inBuffer of [undefined, Uint8Array.of(1, 2)]) {
+      expect(() => new WireReader(payload, [], inBuffer).bytes()).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    }
+    const twice = new Uint8Array(16);
+    twice.set(payload);
+    twice.set(payload, 8);
+    const r2 = new WireReader(twice, [], carried);
+    r2.bytes();
+    expect(() => r2.bytes()).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => new WireReader(payload, [], carried).bytes(2)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+  });
+});
