@@ -33,6 +33,7 @@ import { ProcessVm } from './vm/process-vm.js';
 import { Spaces } from './vm/spaces.js';
 import { VaMap } from './vm/va-map.js';
 import { Regions } from './objects/region.js';
+import { PendingRanges } from './vm/pending.js';
 
 /**
  * Everything one CPU's kernel needs, over one machine memory: the record accessors, the
@@ -77,6 +78,7 @@ export class KernelContext {
   readonly vm: ProcessVm;
   readonly transfers: Transfers;
   readonly regions: Regions;
+  readonly pending: PendingRanges;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -117,7 +119,8 @@ export class KernelContext {
     this.vm = new ProcessVm(this);
     this.transfers = new Transfers(this);
     this.regions = new Regions(this);
-    mmu.onFault(kernelFaultHandler(mm.phys, this.refs));
+    this.pending = new PendingRanges(this);
+    mmu.onFault(kernelFaultHandler(mm.phys, this.refs, (space, va) => (this.vm.faulting < 0 ? undefined : this.pending.install(this.vm.faulting, space, va))));
   }
 
   /**

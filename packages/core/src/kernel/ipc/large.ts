@@ -138,7 +138,7 @@ export class LargeMessages {
     }
     const caps = Uint32Array.from({ length: i32[d + D.CAPS]! }, (_, i) => i32[d + HANDLES + i]! >>> 0);
     const buffer = k.withLock(() => {
-      const b = k.transfers.deliver(p, d);
+      const b = k.transfers.deliver(p, d, f);
       this.dropIncoming(p);
       return b;
     });
@@ -169,7 +169,8 @@ export class LargeMessages {
     const d = this.#desc(f);
     const n = k.i32[d + D.FRAMES]!;
     for (let i = n - 1; i >= 0; i--) k.mm.phys.freeFrame(k.i32[d + D.LIST + i]!);
-    k.mm.phys.freeFrame(f);
+    // A descriptor whose buffer became the receiver's pending range belongs to that range now.
+    if (!k.transfers.adopted(d)) k.mm.phys.freeFrame(f);
   }
 
   #desc(frame: number): number {

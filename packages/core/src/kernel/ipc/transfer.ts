@@ -15,9 +15,13 @@ export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
  * `frame × 64 | perms << 2 | LAZY << 1 | COW`, the frame and the sender's own state of the
  * page (to restore it when the send is cancelled, and to derive the receiver's mapping).
  */
-export const B = { MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, LIST0: 912 } as const;
-/** Descriptor states of the buffer: staged (a Move's pages still live in the sender), parked (queued: a Move's pages parked), carried (the descriptor holds the frames). */
-const State = { NONE: 0, STAGED: 1, CARRIED: 2, PARKED: 3 } as const;
+export const B = { MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, HANDED: 910, MOVABLE: 911, LIST0: 912 } as const;
+/**
+ * Descriptor states of the buffer: staged (a Move's pages still live in the sender), parked
+ * (queued: a Move's pages parked), carried (the descriptor holds the frames), adopted (the
+ * receiver's pending range owns the descriptor frame and its lists now).
+ */
+const State = { NONE: 0, STAGED: 1, CARRIED: 2, PARKED: 3, ADOPTED: 4 } as const;
 const MAX_LISTS = 1024 - B.LIST0;
 const PER_LIST = FRAME_SIZE / 4;
 /** Most pages one buffer spans. */
@@ -47,6 +51,9 @@ const TWO32 = 2 ** 32;
  */
 export class Transfers {
   readonly #k: KernelContext;
+  /** Set by `check` for `stage`: the sender's pending range handed over whole (or −1), and whether every page could move on. */
+  #handed = -1;
+  #movable = true;
 
   constructor(k: KernelContext) {
     this.#k = k;
@@ -62,9 +69,16 @@ export class Transfers {
     const { first, pages } = pageSpan(va, length);
     if (pages > MAX_BUFFER_PAGES) throw new IpcError('MessageTooLarge', `a buffer of ${pages} pages exceeds ${MAX_BUFFER_PAGES}`);
     if (!k.va.allocated(p, first, pages)) throw new IpcError('AccessFault', `buffer [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
+    this.#handed = -1;
+    // A Move of an untouched received buffer, whole: its list is handed over as it is.
+    if (mode === Mode.MOVE && va % FRAME_SIZE === 0 && length % FRAME_SIZE === 0) {
+      this.#handed = k.pending.whole(p, first, pages);
+      if (this.#handed >= 0) return 0;
+    }
     const { frames, info } = k.vm.scratch(pages);
-    frameOps.readFrames(k.spaces.of(p), first * FRAME_SIZE, pages, frames, info);
+    k.vm.read(p, first, pages, frames, info);
     const { from, to } = whole(va, length, pages);
+    this.#movable = true;
     for (let i = 0; i < pages; i++) {
       const f = info[i]!;
       if ((f & FrameInfo.MAPPED) === 0 || (f & PagePerm.READ) === 0 || (f & PagePerm.USER) === 0) throw new IpcError('AccessFault', `page 0x${((first + i) * FRAME_SIZE).toString(16)} of the buffer is not readable memory`);
@@ -73,6 +87,7 @@ export class Transfers {
       if (mode === Mode.MOVE && i >= from && i < to && (f & PagePerm.WRITE) === 0 && ((f >> FrameInfo.MARKER_SHIFT) & COW) === 0) {
         throw new IpcError('PermissionDenied', `page 0x${((first + i) * FRAME_SIZE).toString(16)} is read-only: a Move needs writable memory`);
       }
+      if ((f & PagePerm.WRITE) === 0 && ((f >> FrameInfo.MARKER_SHIFT) & COW) === 0) this.#movable = false;
     }
     const edges = pages - (to - from);
     return Math.ceil(pages / PER_LIST) + (mode === Mode.COPY ? pages : edges);
@@ -86,10 +101,33 @@ export class Transfers {
     const { first, pages } = pageSpan(va, length);
     const { from, to } = whole(va, length, pages);
     const { frames, info } = k.vm.scratch(pages);
+    i32[d + B.MODE] = mode;
+    if (this.#handed >= 0) {
+      // The pending range's descriptor gives its lists (entries already in their own-state form) to this one.
+      const oldFrame = k.pending.adopt(p, this.#handed);
+      const old = phys.frameOffset(oldFrame) >> 2;
+      const n = i32[old + B.LISTS]!;
+      for (let l = 0; l < n; l++) i32[d + B.LIST0 + l] = i32[old + B.LIST0 + l]!;
+      i32[d + B.LISTS] = n;
+      phys.freeFrame(oldFrame);
+      this.#handed = -1;
+      i32[d + B.HANDED] = 1;
+      i32[d + B.MOVABLE] = 1;
+      i32[d + B.FIRST] = first;
+      i32[d + B.PAGES] = pages;
+      i32[d + B.VA_LO] = va % TWO32;
+      i32[d + B.VA_HI] = Math.floor(va / TWO32);
+      i32[d + B.LENGTH] = length;
+      i32[d + B.WHOLE_FROM] = 0;
+      i32[d + B.WHOLE_TO] = pages;
+      i32[d + B.STATE] = State.STAGED;
+      return;
+    }
     const lists = Math.ceil(pages / PER_LIST);
     for (let l = 0; l < lists; l++) i32[d + B.LIST0 + l] = phys.allocFrame();
     i32[d + B.LISTS] = lists;
-    i32[d + B.MODE] = mode;
+    i32[d + B.HANDED] = 0;
+    i32[d + B.MOVABLE] = mode === Mode.SHARE ? (this.#movable ? 1 : 0) : 1;
     i32[d + B.FIRST] = first;
     i32[d + B.PAGES] = pages;
     i32[d + B.VA_LO] = va % TWO32;
@@ -123,6 +161,13 @@ export class Transfers {
         const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
         return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
       });
+      // Pending pages have no entry to protect: their list entries become read-only COW instead.
+      for (let i = from; i < to; i++) {
+        if (k.pending.entryOf(p, first + i) < 0) continue;
+        const e = this.#entry(d, i);
+        const perms = (e >> 2) & FrameInfo.PERMS;
+        if ((perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0) k.pending.rewrite(p, first + i, (e >>> E_SHIFT) * 64 + ((perms & ~PagePerm.WRITE) << 2) + E_COW);
+      }
     }
     i32[d + B.STATE] = State.STAGED;
   }
@@ -139,7 +184,10 @@ export class Transfers {
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
     for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, true);
-    this.#protectRuns(k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
+    if (i32[d + B.HANDED] === 0) {
+      this.#protectRuns(k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
+      k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, true);
+    }
     i32[d + B.STATE] = State.PARKED;
   }
 
@@ -156,10 +204,13 @@ export class Transfers {
       const from = i32[d + B.WHOLE_FROM]!;
       const to = i32[d + B.WHOLE_TO]!;
       if (to > from) {
-        const { frames } = k.vm.scratch(to - from);
         const first = i32[d + B.FIRST]! + from;
-        frameOps.unmapFrames(k.spaces.of(src), first * FRAME_SIZE, to - from, frames);
-        if (state === State.PARKED) for (let i = 0; i < to - from; i++) k.refs.setTransit(frames[i]!, false);
+        if (i32[d + B.HANDED] === 0) {
+          const { frames } = k.vm.scratch(to - from);
+          frameOps.unmapFrames(k.spaces.of(src), first * FRAME_SIZE, to - from, frames);
+          k.pending.consume(src, first, to - from);
+        }
+        if (state === State.PARKED) for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, false);
         k.va.free(src, first, to - from);
       }
     }
@@ -171,7 +222,7 @@ export class Transfers {
    * the list frames; returns the buffer in `dst`'s space. `OutOfMemory` (nothing changed,
    * the message still held) when `dst` has no room. Lock held.
    */
-  deliver(dst: number, d: number): SharedBuffer | null {
+  deliver(dst: number, d: number, descFrame = 0): SharedBuffer | null {
     const k = this.#k;
     const i32 = k.i32;
     if (i32[d + B.MODE] === Mode.NONE) return null;
@@ -181,11 +232,19 @@ export class Transfers {
     const first = k.va.find(dst, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages in the receiver`);
     k.va.ensure(dst);
-    const space = k.spaces.of(dst);
-    const { frames, info } = k.vm.scratch(pages);
     const mode = i32[d + B.MODE]!;
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
+    const va = i32[d + B.VA_HI]! * TWO32 + (i32[d + B.VA_LO]! >>> 0);
+    if (descFrame !== 0 && k.pending.add(dst, first, pages, descFrame, i32[d + B.MOVABLE] === 1)) {
+      // No entry is written: the range records the list, the fault path installs a page when touched.
+      if (mode === Mode.SHARE) for (let i = from; i < to; i++) this.#setEntry(d, i, (this.#entry(d, i) >>> E_SHIFT) * 64 + ((receiverPage(this.#entry(d, i), mode, true) & FrameInfo.PERMS) << 2) + ((receiverPage(this.#entry(d, i), mode, true) >> 8) & COW ? E_COW : 0));
+      k.va.take(dst, first, pages);
+      i32[d + B.STATE] = State.ADOPTED;
+      return new SharedBuffer(first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
+    }
+    const space = k.spaces.of(dst);
+    const { frames, info } = k.vm.scratch(pages);
     // One pass over the list: each page's frame and the receiver's perms and markers for it.
     const phys = k.mm.phys;
     for (let l = 0, n = i32[d + B.LISTS]!; l < n; l++) {
@@ -211,7 +270,6 @@ export class Transfers {
     }
     k.va.take(dst, first, pages);
     this.#freeLists(d);
-    const va = i32[d + B.VA_HI]! * TWO32 + (i32[d + B.VA_LO]! >>> 0);
     return new SharedBuffer(first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
   }
 
@@ -220,11 +278,17 @@ export class Transfers {
     const k = this.#k;
     const i32 = k.i32;
     const state = i32[d + B.STATE]!;
-    if (i32[d + B.MODE] === Mode.NONE || state === State.NONE) return;
+    if (i32[d + B.MODE] === Mode.NONE || state === State.NONE || state === State.ADOPTED) return;
     const pages = i32[d + B.PAGES]!;
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
     const mode = i32[d + B.MODE]!;
+    if ((state === State.STAGED || state === State.PARKED) && i32[d + B.HANDED] === 1) {
+      // A pending range handed over whole: it becomes the sender's pending range again, as it was.
+      for (let i = 0; i < pages; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, false);
+      this.#restorePending(p, d);
+      return;
+    }
     if (state === State.STAGED && mode === Mode.MOVE) {
       // Never parked: the sender's pages were never touched; only the edge copies go.
       for (let i = 0; i < pages; i++) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
@@ -239,8 +303,14 @@ export class Transfers {
       const space = k.spaces.of(p);
       const { frames, info } = k.vm.scratch(pages);
       frameOps.readFrames(space, i32[d + B.FIRST]! * FRAME_SIZE, pages, frames, info);
+      if (mode === Mode.MOVE) k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, false);
       this.#protectRuns(space, d, from, to, (e, i) => {
         const f = e >>> E_SHIFT;
+        // A pending page (no entry): its list entry gets back the sender's own state.
+        if (mode === Mode.SHARE && frames[i] === f && (info[i]! & FrameInfo.PRESENT) === 0 && k.pending.entryOf(p, i32[d + B.FIRST]! + i) >= 0) {
+          k.pending.rewrite(p, i32[d + B.FIRST]! + i, e);
+          return -1;
+        }
         if (frames[i] !== f) return -1;
         const perms = (e >> 2) & FrameInfo.PERMS;
         const markers = (e & E_LAZY ? LAZY : 0) | (e & E_COW ? COW : 0);
@@ -269,6 +339,28 @@ export class Transfers {
       if (w >= 0) space.protect((first + run) * FRAME_SIZE, (end - run) * FRAME_SIZE, w & 0xff, w >> 8);
       run = end;
     }
+  }
+
+  /** Gives a handed-over list back to `p` as the pending range it was (a cancelled Move). */
+  #restorePending(p: number, d: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    const phys = k.mm.phys;
+    // The lists move into a fresh descriptor frame of their own (this one is freed by its owner).
+    const frame = phys.allocFrame();
+    const w = phys.frameOffset(frame) >> 2;
+    const n = i32[d + B.LISTS]!;
+    for (let l = 0; l < n; l++) i32[w + B.LIST0 + l] = i32[d + B.LIST0 + l]!;
+    i32[w + B.LISTS] = n;
+    k.pending.add(p, i32[d + B.FIRST]!, i32[d + B.PAGES]!, frame, true);
+    i32[d + B.LISTS] = 0;
+    i32[d + B.MODE] = Mode.NONE;
+    i32[d + B.STATE] = State.NONE;
+  }
+
+  /** True when the receiver's pending range owns descriptor `d`'s frame (its owner must not free it). */
+  adopted(d: number): boolean {
+    return this.#k.i32[d + B.STATE] === State.ADOPTED;
   }
 
   #entry(d: number, i: number): number {

@@ -1,8 +1,11 @@
 import { IpcError } from '../../contracts/errors.js';
-import { AccessKind, PageMarker, PagePerm, type AddressSpace, type PageFault, type PageFaultHandler } from '../../contracts/mmu.js';
+import { AccessKind, PageMarker, PagePerm, type AddressSpace, type PageFault, type PageFaultHandler, type VirtualAddress } from '../../contracts/mmu.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { FrameRefs } from './frame-refs.js';
+
+/** Installs the pending page at `va` of the process faulting in `space`; its frame, perms and markers, or undefined when nothing is pending there. */
+export type PendingInstall = (space: AddressSpace, va: number) => { perms: number; markers: number; frame: number } | undefined;
 
 /** Spare frames a copy-on-write break wants free besides the copy (page tables it may need to rebuild). */
 const TABLE_SLACK = 4;
@@ -19,15 +22,25 @@ const TABLE_SLACK = 4;
  *
  * Every other fault is left to throw. Runs inside the kernel's memory accesses, lock held.
  */
-export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs): PageFaultHandler {
+export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pending: PendingInstall): PageFaultHandler {
   const scratch = new Int32Array(1);
   const one = new Int32Array(1);
   return (fault: PageFault, space: AddressSpace): boolean => {
-    const m = fault.mapping;
+    let m: { readonly va: VirtualAddress; readonly pa: number; readonly size: number; readonly perms: number; readonly markers: number } | undefined = fault.mapping;
+    if (m === undefined && fault.reason === 'not-present') {
+      // A pending page (a received buffer not touched yet): install it from its range's list.
+      const at = Number(fault.address);
+      const inst = pending(space, at - (at % FRAME_SIZE));
+      if (inst === undefined) return false;
+      if (fault.access !== AccessKind.Write || (inst.markers & PageMarker.COPY_ON_WRITE) === 0) return true;
+      m = { va: at - (at % FRAME_SIZE), pa: PhysicalMemory.addressOf(inst.frame), size: FRAME_SIZE, perms: inst.perms, markers: inst.markers };
+    }
     if (m === undefined || m.size !== FRAME_SIZE) return false;
     const frame = PhysicalMemory.frameOf(m.pa);
     const cowWrite = fault.access === AccessKind.Write && (m.markers & PageMarker.COPY_ON_WRITE) !== 0;
-    if (fault.reason === 'lazy' && (m.markers & PageMarker.LAZY) !== 0) {
+    if (fault.reason === 'not-present') {
+      // Just installed from a pending range, and the access is a write to a COW page: break it now.
+    } else if (fault.reason === 'lazy' && (m.markers & PageMarker.LAZY) !== 0) {
       if (refs.inTransit(frame) || refs.count(frame) === 0) return false;
       // A first access that is a write to a COW page installs and breaks it in one repair.
       if (!cowWrite) {

@@ -26,7 +26,10 @@ export class ProcessVm {
   readonly #k: KernelContext;
   #frames = new Int32Array(256);
   #info = new Int32Array(256);
+  readonly #one = new Int32Array(1);
   #pas = new Float64Array(256);
+  /** The process whose access is being translated (its pending pages may be installed by the fault path), or −1. */
+  faulting = -1;
 
   constructor(k: KernelContext) {
     this.#k = k;
@@ -66,14 +69,21 @@ export class ProcessVm {
     return first * FRAME_SIZE;
   }
 
+  /** Frames and `FrameInfo` of `pages` pages from `first`, pending pages included (see `pending.ts`). */
+  read(p: number, first: number, pages: number, frames: Int32Array, info: Int32Array): void {
+    frameOps.readFrames(this.#k.spaces.of(p), first * FRAME_SIZE, pages, frames, info);
+    this.#k.pending.overlay(p, first, pages, frames, info);
+  }
+
   /** Unmaps whole pages `[va, va + length)` (rounded up to pages) and gives their frames back. */
   unmap(p: number, va: number, length: number): void {
     const k = this.#k;
     const { first, pages } = this.#allocated(p, va, length, 'unmap');
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
-    frameOps.readFrames(space, first * FRAME_SIZE, pages, frames, info);
+    this.read(p, first, pages, frames, info);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    k.pending.release(p, first, pages);
     frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
     k.va.free(p, first, pages);
@@ -89,13 +99,20 @@ export class ProcessVm {
     const { first, pages } = this.#allocated(p, va, length, 'protect');
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
-    frameOps.readFrames(space, first * FRAME_SIZE, pages, frames, info);
+    this.read(p, first, pages, frames, info);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     for (let i = 0; i < pages; i++) {
       // A region page mapped read-only stays so: its capability, not protect, says who may write.
       if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && k.refs.isRegion(frames[i]!)) {
         throw new IpcError('PermissionDenied', 'a shared region mapped read-only cannot be made writable (map it again with WRITE)');
       }
+    }
+    // Pending pages get their entries first (LAZY), so protect sees every page in the tables.
+    for (let i = 0; i < pages; i++) {
+      if (frames[i]! < 0 || (info[i]! & FrameInfo.PRESENT) !== 0 || k.pending.entryOf(p, first + i) < 0) continue;
+      this.#one[0] = frames[i]!;
+      frameOps.mapFrames(space, (first + i) * FRAME_SIZE, this.#one, 0, 1, info[i]! & FrameInfo.PERMS, (info[i]! >> FrameInfo.MARKER_SHIFT) & (LAZY | COW));
+      k.pending.consume(p, first + i, 1);
     }
     for (let i = 0; i < pages; i++) {
       if (frames[i]! < 0) continue;
@@ -125,7 +142,12 @@ export class ProcessVm {
     const pas = this.#pas;
     const kind = write ? AccessKind.Write : AccessKind.Read;
     const at = (i: number) => (i === 0 ? va : (first + i) * FRAME_SIZE);
-    for (let i = 0; i < pages; i++) pas[i] = space.translate(at(i), kind, k.cpu, true);
+    this.faulting = p;
+    try {
+      for (let i = 0; i < pages; i++) pas[i] = space.translate(at(i), kind, k.cpu, true);
+    } finally {
+      this.faulting = -1;
+    }
     const phys = k.mm.phys;
     let run = 0;
     for (let i = 1; i <= pages; i++) {
@@ -143,12 +165,14 @@ export class ProcessVm {
     const frames = new Int32Array(pages);
     const info = new Int32Array(pages);
     frameOps.readFrames(k.spaces.of(p), va, pages, frames, info);
+    k.pending.overlay(p, va / FRAME_SIZE, pages, frames, info);
     return { frames, info };
   }
 
   /** Frees all of `p`'s process memory and its address map (its exit). Lock held. */
   teardown(p: number, space: AddressSpace): void {
     const k = this.#k;
+    k.pending.teardown(p);
     k.va.forEachAllocated(p, (first, pages) => {
       const chunk = Math.min(pages, 4096);
       const { frames } = this.scratch(chunk);

@@ -1,15 +1,19 @@
 import { IpcError } from '../../contracts/errors.js';
 import type { KernelContext } from '../context.js';
 import { H, P } from '../records/layout.js';
+import { PENDING_BASE } from './pending.js';
 
 /** Lowest address of the process-memory window (256 MiB: the IPC buffer page and any low mappings stay below it). */
 export const VM_BASE = 0x1000_0000;
 
-/** VM frame words: 0 = number of free extents, then (first page, pages) pairs sorted by page. */
+/**
+ * VM frame words: 0 = number of free extents, then (first page, pages) pairs sorted by page,
+ * up to {@link PENDING_BASE}; the pending ranges (`pending.ts`) keep the rest.
+ */
 const COUNT = 0;
 const PAIRS = 2;
 /** Free extents one frame holds. */
-const MAX_EXTENTS = (1024 - PAIRS) / 2;
+const MAX_EXTENTS = (PENDING_BASE - PAIRS) / 2;
 
 /**
  * The free virtual ranges of one process, inside the machine's process-memory window

@@ -1,0 +1,227 @@
+import { FrameInfo, PageMarker } from '../../contracts/mmu.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import { frameOps } from '../../mmu/frame-ops.js';
+import type { KernelContext } from '../context.js';
+import { P } from '../records/layout.js';
+
+/** Pending-range records in a process's VM frame (after its free extents): count at word 1. */
+const COUNT = 1;
+export const PENDING_BASE = 768;
+const REC = 8;
+/** Pending ranges one process holds at once. */
+export const MAX_PENDING = (1024 - PENDING_BASE) / REC;
+/** Record words. */
+const R_FIRST = 0;
+const R_PAGES = 1;
+/** Descriptor frame whose list frames hold the entries (it belongs to the range now). */
+const R_DESC = 2;
+/** Entries still pending. */
+const R_LEFT = 3;
+/** 1 when every page may be moved on (writable, or copy-on-write). */
+const R_MOVABLE = 4;
+/** 1 while a Move in flight parks the range (it may not be adopted by another). */
+const R_BUSY = 5;
+
+/** Descriptor words the ranges read (see `ipc/transfer.ts`): the list frames. */
+const B_LISTS = 909;
+const B_LIST0 = 912;
+const PER_LIST = FRAME_SIZE / 4;
+/** List entry: `frame × 64 | perms << 2 | LAZY << 1 | COW` (the page's own state). */
+export const E_SHIFT = 6;
+const E_COW = 1;
+const E_LAZY = 2;
+
+/**
+ * Pending ranges: received buffer pages that are mapped in the kernel's sense but have no page
+ * table entry yet — the receiver's range records the descriptor's frame list, and the fault
+ * path installs a page on its first access. So delivering a buffer writes no entry at all, and
+ * a buffer moved on untouched hands its list over whole. Every operation on process memory
+ * sees a pending page as a mapped, not-present page (`overlay`). Lock held.
+ */
+export class PendingRanges {
+  readonly #k: KernelContext;
+  readonly #one = new Int32Array(1);
+
+  constructor(k: KernelContext) {
+    this.#k = k;
+  }
+
+  #vm(p: number): number {
+    const f = this.#k.procs.get(p, P.VM);
+    return f === 0 ? -1 : this.#k.mm.phys.frameOffset(f) >> 2;
+  }
+
+  /** Int32 index of the list entry of page `i` of a range with descriptor frame `desc`. */
+  #entryWord(desc: number, i: number): number {
+    const k = this.#k;
+    const d = k.mm.phys.frameOffset(desc) >> 2;
+    return (k.mm.phys.frameOffset(k.i32[d + B_LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1));
+  }
+
+  /** Records `[first, first + pages)` of `p` as pending on descriptor frame `desc`; false when `p` has no room (the caller maps eagerly instead). */
+  add(p: number, first: number, pages: number, desc: number, movable: boolean): boolean {
+    const w = this.#vm(p);
+    if (w < 0) return false;
+    const i32 = this.#k.i32;
+    const n = i32[w + COUNT]!;
+    if (n >= MAX_PENDING) return false;
+    const r = w + PENDING_BASE + n * REC;
+    i32[r + R_FIRST] = first;
+    i32[r + R_PAGES] = pages;
+    i32[r + R_DESC] = desc;
+    i32[r + R_LEFT] = pages;
+    i32[r + R_MOVABLE] = movable ? 1 : 0;
+    i32[r + R_BUSY] = 0;
+    i32[w + COUNT] = n + 1;
+    return true;
+  }
+
+  /** Int32 index of the pending entry of `page` in `p` (non-zero entry), or −1. */
+  entryOf(p: number, page: number): number {
+    const w = this.#vm(p);
+    if (w < 0) return -1;
+    const i32 = this.#k.i32;
+    for (let n = i32[w + COUNT]!, r = w + PENDING_BASE; n > 0; n--, r += REC) {
+      const at = page - i32[r + R_FIRST]!;
+      if (at < 0 || at >= i32[r + R_PAGES]!) continue;
+      const e = this.#entryWord(i32[r + R_DESC]!, at);
+      return i32[e] !== 0 ? e : -1;
+    }
+    return -1;
+  }
+
+  /** Writes frame and `FrameInfo` of each pending page of `[first, first + pages)` into `frames` / `info` (the other pages untouched). */
+  overlay(p: number, first: number, pages: number, frames: Int32Array, info: Int32Array): void {
+    this.#each(p, first, pages, (e, i) => {
+      frames[i] = e >>> E_SHIFT;
+      info[i] = ((e >> 2) & FrameInfo.PERMS) | ((PageMarker.LAZY | (e & E_COW ? PageMarker.COPY_ON_WRITE : 0)) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED;
+      return e;
+    });
+  }
+
+  /** The pages of `[first, first + pages)` stop being pending without losing their reference (installed, or carried by a Move). */
+  consume(p: number, first: number, pages: number): void {
+    this.#each(p, first, pages, () => 0);
+  }
+
+  /** The pending pages of `[first, first + pages)` are unmapped: each drops its frame reference. */
+  release(p: number, first: number, pages: number): void {
+    const refs = this.#k.refs;
+    this.#each(p, first, pages, (e) => {
+      refs.release(e >>> E_SHIFT);
+      return 0;
+    });
+  }
+
+  /** Replaces the pending entry of `page` (a Share marking it copy-on-write, or undoing that). */
+  rewrite(p: number, page: number, entry: number): void {
+    this.#each(p, page, 1, () => entry);
+  }
+
+  /**
+   * Installs the pending page at `va` in `space` (present, with its perms and COW marker) and
+   * stops it pending. False when nothing is pending there or its frame is in transit.
+   */
+  install(p: number, space: Parameters<typeof frameOps.mapFrames>[0], va: number): { perms: number; markers: number; frame: number } | undefined {
+    const k = this.#k;
+    const page = Math.floor(va / FRAME_SIZE);
+    const w = this.entryOf(p, page);
+    if (w < 0) return undefined;
+    const e = k.i32[w]!;
+    const frame = e >>> E_SHIFT;
+    if (k.refs.inTransit(frame)) return undefined;
+    const perms = (e >> 2) & FrameInfo.PERMS;
+    const markers = e & E_COW ? PageMarker.COPY_ON_WRITE : 0;
+    this.#one[0] = frame;
+    frameOps.mapFrames(space, page * FRAME_SIZE, this.#one, 0, 1, perms, markers);
+    this.consume(p, page, 1);
+    return { perms, markers, frame };
+  }
+
+  /**
+   * The record exactly covering `[first, first + pages)` with every page still pending, not
+   * parked, every page movable: the fast path of a Move of an untouched buffer. −1 otherwise.
+   */
+  whole(p: number, first: number, pages: number): number {
+    const w = this.#vm(p);
+    if (w < 0) return -1;
+    const i32 = this.#k.i32;
+    for (let n = i32[w + COUNT]!, r = w + PENDING_BASE; n > 0; n--, r += REC) {
+      if (i32[r + R_FIRST] === first && i32[r + R_PAGES] === pages && i32[r + R_LEFT] === pages && i32[r + R_MOVABLE] === 1 && i32[r + R_BUSY] === 0) return r;
+    }
+    return -1;
+  }
+
+  /** Removes record `r` (from {@link PendingRanges.whole}) and returns its descriptor frame, lists and all, to the caller. */
+  adopt(p: number, r: number): number {
+    const desc = this.#k.i32[r + R_DESC]!;
+    this.#remove(p, r);
+    return desc;
+  }
+
+  /** Marks the pending pages of `p` overlapping `[first, first + pages)` as parked by a Move (or not). */
+  setBusy(p: number, first: number, pages: number, busy: boolean): void {
+    const w = this.#vm(p);
+    if (w < 0) return;
+    const i32 = this.#k.i32;
+    for (let n = i32[w + COUNT]!, r = w + PENDING_BASE; n > 0; n--, r += REC) {
+      if (i32[r + R_FIRST]! < first + pages && i32[r + R_FIRST]! + i32[r + R_PAGES]! > first) i32[r + R_BUSY] = busy ? 1 : 0;
+    }
+  }
+
+  /** Drops every pending page of `p` (its exit): references released, records and descriptors freed. */
+  teardown(p: number): void {
+    const w = this.#vm(p);
+    if (w < 0) return;
+    const i32 = this.#k.i32;
+    while (i32[w + COUNT]! > 0) {
+      const r = w + PENDING_BASE + (i32[w + COUNT]! - 1) * REC;
+      this.release(p, i32[r + R_FIRST]!, i32[r + R_PAGES]!);
+    }
+  }
+
+  /** Calls `f(entry, index in the range asked)` for each pending entry overlapping `[first, first + pages)`, storing what it returns; frees a record left empty. */
+  #each(p: number, first: number, pages: number, f: (e: number, i: number) => number): void {
+    const w = this.#vm(p);
+    if (w < 0) return;
+    const i32 = this.#k.i32;
+    for (let n = 0; n < i32[w + COUNT]!; ) {
+      const r = w + PENDING_BASE + n * REC;
+      const rf = i32[r + R_FIRST]!;
+      const lo = Math.max(first, rf);
+      const hi = Math.min(first + pages, rf + i32[r + R_PAGES]!);
+      let left = i32[r + R_LEFT]!;
+      const desc = i32[r + R_DESC]!;
+      for (let pg = lo; pg < hi; pg++) {
+        const ew = this.#entryWord(desc, pg - rf);
+        const e = i32[ew]!;
+        if (e === 0) continue;
+        const v = f(e, pg - first);
+        i32[ew] = v;
+        if (v === 0) left--;
+      }
+      i32[r + R_LEFT] = left;
+      if (left === 0) this.#remove(p, r, true);
+      else n++;
+    }
+  }
+
+  /** Deletes record `r` (the last one moves into its place); `free`: its descriptor and list frames too. */
+  #remove(p: number, r: number, free = false): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    const w = this.#vm(p);
+    const desc = i32[r + R_DESC]!;
+    const n = i32[w + COUNT]! - 1;
+    const last = w + PENDING_BASE + n * REC;
+    if (r !== last) i32.copyWithin(r, last, last + REC);
+    i32.fill(0, last, last + REC);
+    i32[w + COUNT] = n;
+    if (!free) return;
+    const d = k.mm.phys.frameOffset(desc) >> 2;
+    for (let l = i32[d + B_LISTS]! - 1; l >= 0; l--) k.mm.phys.freeFrame(i32[d + B_LIST0 + l]!);
+    k.mm.phys.freeFrame(desc);
+  }
+}
+
+export { E_COW, E_LAZY };
