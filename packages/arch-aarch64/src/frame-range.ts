@@ -34,7 +34,6 @@ import { Shootdown } from './shared-state.js';
  */
 
 const PAGE = 4096;
-const TWO_32 = 0x1_0000_0000;
 const PERM_MASK = 0xf;
 const MARKER_MASK = 0x3;
 /** Software bits that make an invalid entry a mapping (`lookup` reports it). */
@@ -110,6 +109,15 @@ function tablesFor(level: number, s: number, e: number): number {
 function checkFree(phys: PhysicalMemory, table: number, level: number, base: number, start: number, end: number): number {
   const u32 = phys.u32;
   const size = levelSize(level);
+  if (level === 3) {
+    // A page table: every entry of the range must be zero (one tight loop).
+    const w0 = entryWord(phys, table, 0) | 0;
+    const first = start > base ? (start - base) / PAGE : 0;
+    for (let w = w0 + first * 2, wEnd = w0 + Math.min(ENTRIES, Math.ceil((end - base) / PAGE)) * 2; w < wEnd; w += 2) {
+      if ((u32[w]! | u32[w + 1]!) !== 0) throw new IpcError('AlreadyExists', `0x${Math.max(base + ((w - w0) / 2) * PAGE, start).toString(16)} overlaps an existing mapping`);
+    }
+    return 0;
+  }
   let need = 0;
   for (let i = start > base ? Math.floor((start - base) / size) : 0; i < ENTRIES; i++) {
     const va = base + i * size;
@@ -134,14 +142,20 @@ function writeFrames(phys: PhysicalMemory, table: number, level: number, base: n
   const size = levelSize(level);
   let i = start > base ? Math.floor((start - base) / size) : 0;
   if (level === 3) {
-    let w = entryWord(phys, table, i);
-    for (let va = base + i * PAGE; i < ENTRIES && va < end; i++, va += PAGE, w += 2) {
-      const pa = frameScratch[(va - start) / PAGE]! * PAGE;
-      // The codec's encoding of this page: its bits for address 0, or'ed with the address
-      // (leafLo/leafHi place the address in bits no other field uses). High word first: the
-      // valid bit lives in the low word.
-      Atomics.store(u32, w + 1, (leafHiBase | (Math.floor(pa / TWO_32) & HI_ADDRESS)) >>> 0);
-      Atomics.store(u32, w, (leafLoBase | ((pa >>> 0) & 0xffff_f000)) >>> 0);
+    const w0 = entryWord(phys, table, i) | 0;
+    const wEnd = w0 + (Math.min(ENTRIES, Math.ceil((end - base) / PAGE)) - i) * 2;
+    const frames = frameScratch;
+    const lo = leafLoBase;
+    const hi = leafHiBase;
+    // The codec's encoding of each page: its bits for address 0, or'ed with the address
+    // (leafLo/leafHi place the address in bits no other field uses). A frame number is below
+    // 2^31, so its address f·2^12 is f << 12 in the low word and f >>> 20 in the high one.
+    // Plain stores, high word first: the write runs inside the seqlock (beginWrite), so a
+    // walker that overlaps it retries; indices are small integers (`| 0`).
+    for (let w = w0, k = ((base + i * PAGE - start) / PAGE) | 0; w < wEnd; w += 2, k++) {
+      const f = frames[k]!;
+      u32[w + 1] = (f >>> 20) | hi;
+      u32[w] = (f << 12) | lo;
     }
     return;
   }
@@ -245,6 +259,10 @@ function checkBlocks(phys: PhysicalMemory, table: number, level: number, base: n
 function rangeFrames(phys: PhysicalMemory, table: number, level: number, base: number, start: number, end: number, clear: boolean): void {
   const u32 = phys.u32;
   const size = levelSize(level);
+  if (level === 3) {
+    leafFrames(u32, entryWord(phys, table, 0) | 0, base, start, end, clear);
+    return;
+  }
   for (let i = start > base ? Math.floor((start - base) / size) : 0; i < ENTRIES; i++) {
     const va = base + i * size;
     if (va >= end) break;
@@ -260,8 +278,9 @@ function rangeFrames(phys: PhysicalMemory, table: number, level: number, base: n
     if (isTable(lo, level)) {
       const child = tableAddress(lo, hi);
       rangeFrames(phys, child, level + 1, va, start, end, clear);
-      // A child the range covered whole is empty now; otherwise look.
-      if (clear && (e - s === size || tableEmpty(u32, phys.physOffset(child) / 4))) {
+      // A child the range covered whole is empty now; otherwise look: in a page table (every
+      // entry of the range cleared) only at the entries outside the range.
+      if (clear && (e - s === size || tableEmpty(u32, phys.physOffset(child) / 4, level === 2 ? (s - va) / PAGE : 0, level === 2 ? (e - va) / PAGE : 0))) {
         Atomics.store(u32, w, 0);
         Atomics.store(u32, w + 1, 0);
         unlinked.push(child); // post-order, as `unmap` frees them
@@ -290,9 +309,62 @@ function rangeFrames(phys: PhysicalMemory, table: number, level: number, base: n
   }
 }
 
-function tableEmpty(u32: Uint32Array, w: number): boolean {
-  for (let i = 0; i < ENTRIES * 2; i++) if (u32[w + i] !== 0) return false;
+/** True when every entry of the table at word `w` outside `[first, last)` is zero. */
+function tableEmpty(u32: Uint32Array, w: number, first: number, last: number): boolean {
+  for (let i = 0, e = first * 2; i < e; i++) if (u32[w + i] !== 0) return false;
+  for (let i = last * 2; i < ENTRIES * 2; i++) if (u32[w + i] !== 0) return false;
   return true;
+}
+
+/**
+ * {@link rangeFrames} in a page table (level 3) whose entry 0 is at word `w0`: one tight loop
+ * of integer operations per page. The FrameInfo word depends only on the flag bits, so it
+ * is recomputed only when they change.
+ */
+function leafFrames(u32: Uint32Array, w0: number, base: number, start: number, end: number, clear: boolean): void {
+  const first = start > base ? (start - base) / PAGE : 0;
+  const last = Math.min(ENTRIES, Math.ceil((end - base) / PAGE));
+  const out = outFrames;
+  const info = outInfo;
+  let flagsLo = -1;
+  let flagsHi = -1;
+  let word = 0;
+  let n = 0;
+  let valid = 0;
+  for (let w = w0 + first * 2, wEnd = w0 + last * 2, j = (outAt + (base + first * PAGE - rangeStart) / PAGE) | 0; w < wEnd; w += 2, j++) {
+    const lo = u32[w]!;
+    const hi = u32[w + 1]!;
+    if (lo === 0 && hi === 0) {
+      out[j] = -1;
+      if (info !== null) info[j] = 0;
+      continue;
+    }
+    // What `lookup` calls a hole: valid but not a page descriptor, or invalid without a marker.
+    if (lo & LO_VALID ? (lo & LO_TABLE_OR_PAGE) === 0 : (hi & MARKER_BITS) === 0) {
+      out[j] = -1;
+      if (info !== null) info[j] = 0;
+    } else {
+      // The frame number (address / 2^12) as the Int32Array stores it (same low 32 bits).
+      out[j] = (lo >>> 12) | ((hi & HI_ADDRESS) << 20);
+      if (info !== null) {
+        if ((lo & 0xfff) !== flagsLo || hi >>> 16 !== flagsHi) {
+          flagsLo = lo & 0xfff;
+          flagsHi = hi >>> 16;
+          word = permsOf(lo, hi) | (markersOf(hi) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED | (lo & LO_VALID ? FrameInfo.PRESENT : 0);
+        }
+        info[j] = word;
+      }
+      n++;
+    }
+    if (clear) {
+      if (lo & LO_VALID) valid++;
+      // Low word (valid bit) first; plain stores inside the seqlock (beginWrite).
+      u32[w] = 0;
+      u32[w + 1] = 0;
+    }
+  }
+  mapped += n;
+  validLeaves += valid;
 }
 
 /**

@@ -35,6 +35,13 @@ function isMapping(lo: number, hi: number): boolean {
   return (lo & PteBit.V) !== 0 ? (lo & RWX) !== 0 : isSoftwareLeaf(lo, hi);
 }
 
+/** True when every entry of the table whose entry 0 is at word `w0` outside `[first, last)` is zero. */
+function emptyOutside(u: Uint32Array, w0: number, first: number, last: number): boolean {
+  for (let w = w0, e = w0 + first * 2; w < e; w++) if (u[w] !== 0) return false;
+  for (let w = w0 + last * 2, e = w0 + 1024; w < e; w++) if (u[w] !== 0) return false;
+  return true;
+}
+
 /**
  * The range operations (`mapFrames`, `unmapFrames`, `readFrames`) of one address space: each
  * descends the tables once, handling in every table the run of entries the range covers, so a
@@ -122,6 +129,14 @@ export class FrameRange {
   #scan(table: number, level: number, start: number, end: number): number {
     const ctx = this.#ctx;
     const u = ctx.u32;
+    if (level === 0) {
+      // A page table: every entry of the range must be zero (one tight loop).
+      const w0 = ctx.entryIndex(table, indexAt(start, 0)) | 0;
+      for (let w = w0, wEnd = w0 + (indexAt(end - 1, 0) + 1 - indexAt(start, 0)) * 2; w < wEnd; w += 2) {
+        if ((u[w]! | u[w + 1]!) !== 0) throw new IpcError('AlreadyExists', `already mapped: 0x${BigInt(fromLinear(start + ((w - w0) / 2) * PAGE, ctx.mode)).toString(16)}`);
+      }
+      return 0;
+    }
     const span = levelSpan(level);
     let need = 0;
     for (let i = indexAt(start, level), last = indexAt(end - 1, level), v = start; i <= last; i++) {
@@ -147,8 +162,15 @@ export class FrameRange {
     if (level === 0) {
       const frames = this.#frames;
       const flags = this.#flags;
-      let k = this.#from + (start - this.#lin) / PAGE;
-      for (let i = indexAt(start, 0), last = indexAt(end - 1, 0); i <= last; i++) storeEntry(ctx, ctx.entryIndex(table, i), frames[k++]! * PAGE, flags);
+      const k0 = (this.#from + (start - this.#lin) / PAGE) | 0;
+      const w0 = ctx.entryIndex(table, indexAt(start, 0)) | 0;
+      const wEnd = w0 + (indexAt(end - 1, 0) + 1 - indexAt(start, 0)) * 2;
+      // A frame number f is below 2^31: PPN f gives low word (f << 10) | flags, high word f >>> 22.
+      // Every high word first, then the low words (with V), the first by an atomic store, so a
+      // walker never sees V with a stale PPN; indices are small integers (`| 0`).
+      for (let w = w0, k = k0; w < wEnd; w += 2, k++) u[w + 1] = frames[k]! >>> 22;
+      Atomics.store(ctx.i32, w0, (frames[k0]! << 10) | flags);
+      for (let w = w0 + 2, k = k0 + 1; w < wEnd; w += 2, k++) u[w] = (frames[k]! << 10) | flags;
       return;
     }
     const span = levelSpan(level);
@@ -222,6 +244,34 @@ export class FrameRange {
     const ctx = this.#ctx;
     const u = ctx.u32;
     const out = this.#out;
+    if (level === 0) {
+      const w0 = ctx.entryIndex(table, indexAt(start, 0)) | 0;
+      const wEnd = w0 + (indexAt(end - 1, 0) + 1 - indexAt(start, 0)) * 2;
+      let n = 0;
+      let cleared = false;
+      // Low words (with V) first, every one before any high word; indices as small integers.
+      for (let w = w0, j = (this.#at + (start - this.#lin) / PAGE) | 0; w < wEnd; w += 2, j++) {
+        const lo = u[w]!;
+        const hi = u[w + 1]!;
+        if (lo === 0 && hi === 0) {
+          out[j] = -1;
+          continue;
+        }
+        if (isMapping(lo, hi)) {
+          // The PPN as the Int32Array stores it (same low 32 bits as lo >>> 10 + hi · 2^22).
+          out[j] = (lo >>> 10) | (hi << 22);
+          n++;
+        } else out[j] = -1;
+        u[w] = 0;
+        cleared = true;
+      }
+      if (cleared) {
+        Atomics.store(ctx.i32, w0 + 1, 0);
+        for (let w = w0 + 3; w < wEnd; w += 2) u[w] = 0;
+      }
+      this.#mapped += n;
+      return cleared;
+    }
     const span = levelSpan(level);
     let cleared = false;
     for (let i = indexAt(start, level), last = indexAt(end - 1, level), v = start; i <= last; i++) {
@@ -238,7 +288,8 @@ export class FrameRange {
         if (this.#clear(child, level - 1, v, next)) {
           cleared = true;
           // Unlink a table this emptied, as unmap does page by page (one that was empty before stays).
-          if (ctx.isEmpty(child)) {
+          // A page table has every entry of the range cleared: only the others need looking at.
+          if (level === 1 ? emptyOutside(u, ctx.entryIndex(child, 0), indexAt(v, 0), indexAt(next - 1, 0) + 1) : ctx.isEmpty(child)) {
             clearEntry(ctx, w);
             this.#tables.push(child / PAGE);
           }
@@ -281,6 +332,32 @@ export class FrameRange {
     const u = ctx.u32;
     const out = this.#out;
     const info = this.#info;
+    if (level === 0) {
+      const w0 = ctx.entryIndex(table, indexAt(start, 0)) | 0;
+      const wEnd = w0 + (indexAt(end - 1, 0) + 1 - indexAt(start, 0)) * 2;
+      let n = 0;
+      // The FrameInfo word depends only on the flag bits (0–9): recomputed when they change.
+      let flags = -1;
+      let word = 0;
+      for (let w = w0, j = (this.#at + (start - this.#lin) / PAGE) | 0; w < wEnd; w += 2, j++) {
+        const lo = u[w]!;
+        const hi = u[w + 1]!;
+        if (!isMapping(lo, hi)) {
+          out[j] = -1;
+          info[j] = 0;
+          continue;
+        }
+        if ((lo & 0x3ff) !== flags) {
+          flags = lo & 0x3ff;
+          word = leafPerms(lo) | (leafMarkers(lo) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED | ((lo & PteBit.V) !== 0 ? FrameInfo.PRESENT : 0);
+        }
+        out[j] = (lo >>> 10) | (hi << 22);
+        info[j] = word;
+        n++;
+      }
+      this.#mapped += n;
+      return;
+    }
     const span = levelSpan(level);
     for (let i = indexAt(start, level), last = indexAt(end - 1, level), v = start; i <= last; i++) {
       const w = ctx.entryIndex(table, i);

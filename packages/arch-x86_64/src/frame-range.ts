@@ -1,7 +1,7 @@
 import { FRAME_SIZE, FrameInfo, IpcError, PageMarker, ShootdownKind } from '@veridian/core';
 import type { PagePerms, VirtualAddress } from '@veridian/core';
 import { rangeInOneHalf, toLinear } from './address.js';
-import { LEVEL_SPAN, PteLo, entryAddress, isLeaf, leafHi, leafLo, leafMarkers, leafPerms, tableHi, tableLo } from './page-table-entry.js';
+import { LEVEL_SPAN, PteHi, PteLo, entryAddress, leafHi, leafLo, leafMarkers, leafPerms, tableHi, tableLo } from './page-table-entry.js';
 import { invalidArgument } from './page-table.js';
 import type { PageTables } from './page-table.js';
 import type { SharedState } from './shared-state.js';
@@ -85,10 +85,19 @@ export class FrameRanges {
     if (this.#copy.length < count) this.#copy = new Int32Array(2 ** Math.ceil(Math.log2(count)));
     const copy = this.#copy;
     const limit = this.#frameLimit;
-    for (let i = 0; i < count; i++) {
-      const f = frames[from + i];
-      if (typeof f !== 'number' || !Number.isInteger(f) || f < 1 || f >= limit) invalidArgument(`frames[${from + i}] = ${String(f)} is not an installed frame number`);
-      copy[i] = f;
+    if (frames instanceof Int32Array) {
+      // Integers already: one pass of compares.
+      for (let i = 0, j = from; i < count; i++, j++) {
+        const f = frames[j]!;
+        if (f < 1 || f >= limit) badFrame(j, f);
+        copy[i] = f;
+      }
+    } else {
+      for (let i = 0, j = from; i < count; i++, j++) {
+        const f = frames[j];
+        if (typeof f !== 'number' || !(f >= 1 && f < limit) || Math.floor(f) !== f) badFrame(j, f);
+        copy[i] = f;
+      }
     }
     checkPerms(perms);
     checkMarkers(markers);
@@ -106,7 +115,7 @@ export class FrameRanges {
       this.#start0 = start;
       this.#lo = leafLo(0, perms, markers, false, 0);
       this.#hi = leafHi(0, perms);
-      this.#fill(root, TOP, 0, start, end);
+      this.#fill(root, TOP, 0, start, end, false);
       // New entries need no shootdown: TLBs never cache the absence of a translation.
     } finally {
       fresh.length = 0;
@@ -123,7 +132,6 @@ export class FrameRanges {
     this.#shared.lock();
     try {
       if (tables.splitsHugePage(root, TOP, 0, start, end)) invalidArgument('the range would split a huge page');
-      out.fill(-1, at, at + count);
       this.#out = out;
       this.#at = at;
       this.#start0 = start;
@@ -151,8 +159,6 @@ export class FrameRanges {
     // Under the lock: a consistent view, and no table of it can be recycled while it is read.
     this.#shared.lock();
     try {
-      frames.fill(-1, at, at + count);
-      info.fill(0, at, at + count);
       this.#out = frames;
       this.#info = info;
       this.#at = at;
@@ -187,45 +193,64 @@ export class FrameRanges {
         for (let l = level - 1; l >= 0; l--) n += Math.floor((e - 1) / LEVEL_SPAN[l + 1]!) - Math.floor(s / LEVEL_SPAN[l + 1]!) + 1;
         continue;
       }
-      if (isLeaf(lo, level)) return -1;
-      const m = this.#missing(entryAddress(lo, hi, level, false), level - 1, eBase, s, e);
+      if (level < TOP && (lo & PteLo.PAGE_SIZE) !== 0) return -1;
+      const m = this.#missing(((lo & PteLo.ADDRESS_4K) >>> 0) + (hi & PteHi.ADDRESS) * TWO32, level - 1, eBase, s, e);
       if (m < 0) return -1;
       n += m;
     }
     return n;
   }
 
-  /** Links the missing tables (from {@link #fresh}) and writes the leaves of `[start, end)`; cannot fail. */
-  #fill(table: number, level: number, base: number, start: number, end: number): void {
+  /**
+   * Writes the leaves of `[start, end)` under `table`, linking the missing tables (from
+   * {@link #fresh}); cannot fail. A new table is filled before it is linked (`fresh`: nothing
+   * can see it yet); in a linked table every high word is written before any low word (with
+   * P), so a walker never sees P with a stale address.
+   */
+  #fill(table: number, level: number, base: number, start: number, end: number, fresh: boolean): void {
     const t = this.#t;
     const u32 = this.#u32;
     const span = LEVEL_SPAN[level]!;
     const first = Math.floor((start - base) / span);
     const last = Math.min(ENTRIES, Math.ceil((end - base) / span));
-    let w = t.word(table, first);
+    const w0 = t.word(table, first) | 0;
     if (level === 0) {
       const frames = this.#copy;
       const lo = this.#lo;
       const hi = this.#hi;
-      for (let i = first, k = this.#at + (base + first * span - this.#start0) / FRAME_SIZE; i < last; i++, k++, w += 2) {
-        const pa = frames[k]! * FRAME_SIZE;
-        t.store(w, ((pa % TWO32) | lo) >>> 0, (Math.floor(pa / TWO32) | hi) >>> 0);
+      const k0 = (this.#at + (start - this.#start0) / FRAME_SIZE) | 0;
+      const wEnd = w0 + (last - first) * 2;
+      // A frame number is below 2^31: its address is f·2^12, low word f << 12, high word f >>> 20.
+      for (let w = w0, k = k0; w < wEnd; w += 2, k++) u32[w + 1] = (frames[k]! >>> 20) | hi;
+      if (fresh) {
+        for (let w = w0, k = k0; w < wEnd; w += 2, k++) u32[w] = (frames[k]! << 12) | lo;
+      } else {
+        // The first low word by an atomic store: every high word above is visible before any P.
+        Atomics.store(u32, w0, ((frames[k0]! << 12) | lo) >>> 0);
+        for (let w = w0 + 2, k = k0 + 1; w < wEnd; w += 2, k++) u32[w] = (frames[k]! << 12) | lo;
       }
       return;
     }
-    for (let i = first, eBase = base + first * span; i < last; i++, eBase += span, w += 2) {
-      let child: number;
-      if ((u32[w]! | u32[w + 1]!) === 0) {
-        child = this.#fresh[this.#next++]! * FRAME_SIZE;
-        t.store(w, tableLo(child), tableHi(child));
+    for (let i = first, eBase = base + first * span, w = w0; i < last; i++, eBase += span, w += 2) {
+      const s = start > eBase ? start : eBase;
+      const e = end < eBase + span ? end : eBase + span;
+      const lo = u32[w]!;
+      const hi = u32[w + 1]!;
+      if ((lo | hi) === 0) {
+        // Taken parent-first in address order, filled, then linked.
+        const child = this.#fresh[this.#next++]! * FRAME_SIZE;
+        this.#fill(child, level - 1, eBase, s, e, true);
+        if (fresh) {
+          u32[w + 1] = tableHi(child);
+          u32[w] = tableLo(child);
+        } else t.store(w, tableLo(child), tableHi(child));
       } else {
-        child = entryAddress(u32[w]!, u32[w + 1]!, level, false);
+        this.#fill(((lo & PteLo.ADDRESS_4K) >>> 0) + (hi & PteHi.ADDRESS) * TWO32, level - 1, eBase, s, e, fresh);
       }
-      this.#fill(child, level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span));
     }
   }
 
-  /** Clears `[start, end)` (no huge page split), reporting frames to {@link #out}; queues emptied tables. Returns the 4 KiB pages cleared. */
+  /** Clears `[start, end)` (no huge page split), reporting frames to {@link #out} (−1 for holes); queues emptied tables. Returns the 4 KiB pages cleared. */
   #clear(table: number, level: number, base: number, start: number, end: number): number {
     const t = this.#t;
     const u32 = this.#u32;
@@ -233,59 +258,137 @@ export class FrameRanges {
     const span = LEVEL_SPAN[level]!;
     const first = Math.floor((start - base) / span);
     const last = Math.min(ENTRIES, Math.ceil((end - base) / span));
+    const w0 = t.word(table, first) | 0;
+    let k = this.#at + (start - this.#start0) / FRAME_SIZE;
     let n = 0;
-    let w = t.word(table, first);
-    for (let i = first, eBase = base + first * span; i < last; i++, eBase += span, w += 2) {
+    if (level === 0) {
+      const wEnd = w0 + (last - first) * 2;
+      // Low words (with P) first, every one of them before any high word. Indices as small
+      // integers (`| 0`): typed-array indexing stays on the integer path.
+      for (let w = w0, j = k | 0; w < wEnd; w += 2, j++) {
+        const lo = u32[w]!;
+        const hi = u32[w + 1]!;
+        if ((lo | hi) === 0) {
+          out[j] = -1;
+          continue;
+        }
+        // The frame number (address / 2^12) as the Int32Array stores it: `| (hi << 20)` keeps the same low 32 bits.
+        out[j] = (lo >>> 12) | (hi << 20);
+        n++;
+        u32[w] = 0;
+      }
+      if (n > 0) {
+        Atomics.store(u32, w0 + 1, 0);
+        for (let w = w0 + 3; w < wEnd; w += 2) u32[w] = 0;
+      }
+      return n;
+    }
+    for (let i = first, eBase = base + first * span, w = w0; i < last; i++, eBase += span, w += 2) {
+      const s = start > eBase ? start : eBase;
+      const e = end < eBase + span ? end : eBase + span;
+      const pages = (e - s) / FRAME_SIZE;
       const lo = u32[w]!;
       const hi = u32[w + 1]!;
-      if ((lo | hi) === 0) continue;
-      if (isLeaf(lo, level)) {
+      if ((lo | hi) === 0) {
+        out.fill(-1, k, k + pages);
+      } else if (level < TOP && (lo & PteLo.PAGE_SIZE) !== 0) {
         // A huge leaf lies wholly inside the range (checked): each of its 4 KiB pages reports its frame.
-        const k = this.#at + (eBase - this.#start0) / FRAME_SIZE;
-        const pages = span / FRAME_SIZE;
         const frame = entryAddress(lo, hi, level, true) / FRAME_SIZE;
         for (let j = 0; j < pages; j++) out[k + j] = frame + j;
         t.clear(w);
         n += pages;
-        continue;
+      } else {
+        const child = ((lo & PteLo.ADDRESS_4K) >>> 0) + (hi & PteHi.ADDRESS) * TWO32;
+        n += this.#clear(child, level - 1, eBase, s, e);
+        // A child the range covers whole is empty now. A page table has every entry of the range
+        // cleared, so only the ones outside it need looking at; a higher table is scanned whole.
+        if ((s === eBase && e === eBase + span) || (level === 1 ? this.#emptyOutside(child, (s - eBase) / FRAME_SIZE, (e - eBase) / FRAME_SIZE) : t.isEmpty(child))) {
+          t.clear(w);
+          t.unlinked.push(child / FRAME_SIZE);
+        }
       }
-      const child = entryAddress(lo, hi, level, false);
-      n += this.#clear(child, level - 1, eBase, Math.max(start, eBase), Math.min(end, eBase + span));
-      if ((start <= eBase && end >= eBase + span) || t.isEmpty(child)) {
-        t.clear(w);
-        t.unlinked.push(child / FRAME_SIZE);
-      }
+      k += pages;
     }
     return n;
   }
 
-  /** Reports the pages of `[start, end)` to {@link #out} and {@link #info}; returns the mapped ones. */
+  /** True when every entry of the table at `tablePa` outside `[first, last)` is unused. */
+  #emptyOutside(tablePa: number, first: number, last: number): boolean {
+    const u32 = this.#u32;
+    const w0 = this.#t.word(tablePa, 0);
+    for (let w = w0, e = w0 + first * 2; w < e; w++) if (u32[w] !== 0) return false;
+    for (let w = w0 + last * 2, e = w0 + ENTRIES * 2; w < e; w++) if (u32[w] !== 0) return false;
+    return true;
+  }
+
+  /** Reports the pages of `[start, end)` to {@link #out} and {@link #info} (−1 and 0 for holes); returns the mapped ones. */
   #read(table: number, level: number, base: number, start: number, end: number): number {
     const u32 = this.#u32;
+    const out = this.#out;
+    const info = this.#info;
     const span = LEVEL_SPAN[level]!;
     const first = Math.floor((start - base) / span);
     const last = Math.min(ENTRIES, Math.ceil((end - base) / span));
+    const w0 = this.#t.word(table, first) | 0;
+    let k = this.#at + (start - this.#start0) / FRAME_SIZE;
     let n = 0;
-    let w = this.#t.word(table, first);
-    for (let i = first, eBase = base + first * span; i < last; i++, eBase += span, w += 2) {
+    if (level === 0) {
+      // The FrameInfo word depends only on the flag bits: recomputed when they change.
+      let flagsLo = -1;
+      let flagsHi = -1;
+      let word = 0;
+      for (let w = w0, wEnd = w0 + (last - first) * 2, j = k | 0; w < wEnd; w += 2, j++) {
+        const lo = u32[w]!;
+        const hi = u32[w + 1]!;
+        if ((lo | hi) === 0) {
+          out[j] = -1;
+          info[j] = 0;
+          continue;
+        }
+        if ((lo & 0xfff) !== flagsLo || (hi & PteHi.NO_EXECUTE) !== flagsHi) {
+          flagsLo = lo & 0xfff;
+          flagsHi = hi & PteHi.NO_EXECUTE;
+          word = infoWord(lo, hi);
+        }
+        out[j] = (lo >>> 12) | (hi << 20);
+        info[j] = word;
+        n++;
+      }
+      return n;
+    }
+    for (let i = first, eBase = base + first * span, w = w0; i < last; i++, eBase += span, w += 2) {
+      const s = start > eBase ? start : eBase;
+      const e = end < eBase + span ? end : eBase + span;
+      const pages = (e - s) / FRAME_SIZE;
       const lo = u32[w]!;
       const hi = u32[w + 1]!;
-      if ((lo | hi) === 0) continue;
-      const s = Math.max(start, eBase);
-      const e = Math.min(end, eBase + span);
-      if (!isLeaf(lo, level)) {
-        n += this.#read(entryAddress(lo, hi, level, false), level - 1, eBase, s, e);
-        continue;
+      if ((lo | hi) === 0) {
+        out.fill(-1, k, k + pages);
+        info.fill(0, k, k + pages);
+      } else if (level < TOP && (lo & PteLo.PAGE_SIZE) !== 0) {
+        const word = infoWord(lo, hi);
+        // A page inside a huge leaf reports its own 4 KiB frame.
+        let frame = (entryAddress(lo, hi, level, true) + (s - eBase)) / FRAME_SIZE;
+        for (let j = k, jEnd = k + pages; j < jEnd; j++) {
+          out[j] = frame++;
+          info[j] = word;
+        }
+        n += pages;
+      } else {
+        n += this.#read(((lo & PteLo.ADDRESS_4K) >>> 0) + (hi & PteHi.ADDRESS) * TWO32, level - 1, eBase, s, e);
       }
-      const word = leafPerms(lo, hi) | (leafMarkers(lo) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED | (lo & PteLo.PRESENT ? FrameInfo.PRESENT : 0);
-      // A page inside a huge leaf reports its own 4 KiB frame.
-      let frame = (entryAddress(lo, hi, level, true) + (s - eBase)) / FRAME_SIZE;
-      for (let k = this.#at + (s - this.#start0) / FRAME_SIZE, kEnd = k + (e - s) / FRAME_SIZE; k < kEnd; k++) {
-        this.#out[k] = frame++;
-        this.#info[k] = word;
-      }
-      n += (e - s) / FRAME_SIZE;
+      k += pages;
     }
     return n;
   }
+}
+
+/** The {@link FrameInfo} word of a leaf. */
+function infoWord(lo: number, hi: number): number {
+  return leafPerms(lo, hi) | (leafMarkers(lo) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED | (lo & PteLo.PRESENT ? FrameInfo.PRESENT : 0);
+}
+
+/** Throws the `InvalidArgument` of a bad entry `frames[index]`. */
+function badFrame(index: number, f: unknown): never {
+  invalidArgument(`frames[${index}] = ${String(f)} is not an installed frame number`);
 }
