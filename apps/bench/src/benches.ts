@@ -21,6 +21,14 @@ import { asyncCrossCpu, asyncSend, messagePortStream, publishFanout } from './as
 import { comlinkRoundTrip, piscinaPaced, piscinaRoundTrip } from './peers.js';
 import { messagePortStream as messagePortStreamMiB, nativeStream, posixStream } from './posix-benches.js';
 import type { Measurement, SamplerOptions } from './sampler.js';
+import { LARGE_MODES, LARGE_SIZES, largeTransfer, memcpy } from './large-benches.js';
+
+/** What one op of a `large-<mode>-<size>` path is, per mode. */
+const LARGE_WHAT: Record<(typeof LARGE_MODES)[number], string> = {
+  move: 'by Move (the frames change owner, nothing copied)',
+  share: 'by Share (both map the frames copy-on-write; includes unmapping the mapping the receiver replaces)',
+  copy: 'by Copy (fresh frames, every byte copied; includes unmapping, i.e. freeing, the copy the receiver replaces)',
+};
 
 export interface BaselineDef {
   id: string;
@@ -72,7 +80,22 @@ export const BASELINES: readonly BaselineDef[] = [
   { id: 'piscina-paced', kind: 'peer', what: 'piscina-rt with 1 ms of idle time before each call', run: piscinaPaced },
   { id: 'messageport-stream-1mib', kind: 'peer', what: 'MessagePort stream between two workers, 1 MiB chunks copied, 8 in flight (ns per MiB)', run: messagePortStreamMiB },
   { id: 'messageport-stream', kind: 'peer', what: 'MessagePort stream of 64-byte messages from one worker to another, per message', run: messagePortStream },
+  ...LARGE_SIZES.map((s): BaselineDef => ({ id: `memcpy-${s.id}`, kind: 'peer', what: `Uint8Array#set of ${s.label} between two preallocated arrays (a plain copy of the buffer)`, run: (o) => memcpy(s.bytes, o) })),
 ];
+
+/** `large-<mode>-<size>`: one transfer of a buffer through IPC on one CPU, per mode and size, drawn against `memcpy-<size>`. */
+const LARGE_PATHS: PathDef[] = LARGE_MODES.flatMap((mode) =>
+  LARGE_SIZES.map(
+    (s): PathDef => ({
+      id: `large-${mode}-${s.id}`,
+      cpus: 1,
+      floor: `memcpy-${s.id}`,
+      ...(s.id === '1mib' && mode !== 'copy' ? { design: '3.2 µs' } : {}),
+      what: `one transfer of a ${s.label} buffer ${LARGE_WHAT[mode]} on one CPU: a call to a passive server that carries the buffer back the same way, per transfer (round trip / 2); nobody touches the pages`,
+      run: (a, o) => largeTransfer(a, o, mode, s.bytes),
+    }),
+  ),
+);
 
 export const PATHS: readonly PathDef[] = [
   { id: 'registry-lookup', cpus: 1, floor: 'map-get', design: '15 ns', what: 'resolve an endpoint id and validate a capability (256 endpoints)', run: registryLookup },
@@ -98,6 +121,14 @@ export const PATHS: readonly PathDef[] = [
   { id: 'native-stream-throughput', cpus: 2, floor: 'messageport-stream-1mib', what: 'callSync of 1 MiB large messages between two worker CPUs (ns per MiB)', run: nativeStream },
   { id: 'posix-pipe-throughput', cpus: 3, floor: 'native-stream-throughput', what: 'POSIX pipe between two worker CPUs, 1 MiB writes and reads (ns per MiB)', run: (a, o) => posixStream(a, o, 'pipe') },
   { id: 'posix-mq-throughput', cpus: 3, floor: 'native-stream-throughput', what: 'POSIX message queue between two worker CPUs, 512 KiB messages (ns per MiB)', run: (a, o) => posixStream(a, o, 'mq') },
+  ...LARGE_PATHS,
+  {
+    id: 'large-move-1mib-touch',
+    cpus: 1,
+    floor: 'large-move-1mib',
+    what: 'large-move-1mib, but each receiver reads one byte of each of the 256 pages (256 proc.memory.readInto calls, each installing a lazy page) before it uses the buffer: one Move plus one sweep, per transfer',
+    run: (a, o) => largeTransfer(a, o, 'move', 1 << 20, true),
+  },
 ];
 
 /** Every ratio reported in `reports/bench.json`; those with `max` are targets (fast-paths issue). */
@@ -125,6 +156,10 @@ export const RATIOS: readonly RatioDef[] = [
   // ≥ 20× a MessagePort stream's throughput: ≤ 1/20 of its time per message.
   { path: 'async-xcpu-throughput', floor: 'messageport-stream', stat: 'p50', max: 0.05 },
   { path: 'async-xcpu-throughput-batch', floor: 'messageport-stream', stat: 'p50', max: 0.05 },
+  // Zero-copy transfers beside a plain copy of the same size (reported only: no target yet).
+  ...LARGE_PATHS.map((p): RatioDef => ({ path: p.id, floor: p.floor!, stat: 'p50' })),
+  { path: 'large-move-1mib-touch', floor: 'large-move-1mib', stat: 'p50' },
+  { path: 'large-move-1mib-touch', floor: 'memcpy-1mib', stat: 'p50' },
 ];
 
 /** Targets on a path's own time (not a ratio). */
@@ -134,10 +169,8 @@ export const ABSOLUTE_TARGETS: readonly AbsoluteTargetDef[] = [
   { path: 'async-send-batch', stat: 'p50', maxNs: 20 },
 ];
 
-/** The VeridianOS design figures the harness does not measure yet (shown as reference only). */
-export const DESIGN_ONLY: ReadonlyArray<{ operation: string; design: string }> = [
-  { operation: 'large message 1 MiB, Move / Share', design: '3.2 µs' },
-];
+/** The VeridianOS design figures the harness does not measure yet (shown as reference only; the 1 MiB Move / Share figure is now the design column of large-move-1mib and large-share-1mib). */
+export const DESIGN_ONLY: ReadonlyArray<{ operation: string; design: string }> = [];
 
 /** `path/floor`, with `@p99` when the 99th percentiles are compared. */
 export const ratioId = (r: { path: string; floor: string; stat: Stat }) => `${r.path}/${r.floor}${r.stat === 'p99' ? '@p99' : ''}`;

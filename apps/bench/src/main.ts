@@ -90,7 +90,7 @@ const underLoad = `load ${loadStart[0]!.toFixed(2)} → ${loadEnd[0]!.toFixed(2)
 
 console.log('');
 for (const line of renderText(results, baselines, ratios, targets, paint)) console.log(line);
-console.log(paint('dim', `\n  VeridianOS design figures not measured by this harness: ${DESIGN_ONLY.map((d) => `${d.operation} ${d.design}`).join('; ')}.`));
+if (DESIGN_ONLY.length > 0) console.log(paint('dim', `\n  VeridianOS design figures not measured by this harness: ${DESIGN_ONLY.map((d) => `${d.operation} ${d.design}`).join('; ')}.`));
 console.log(paint('dim', `  Absolute figures depend on the machine and its load (${underLoad}); the targets compare ratios within this run.`));
 
 const machine = {

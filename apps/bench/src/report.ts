@@ -3,6 +3,7 @@
  * the run's own numbers, and the text table printed beside the VeridianOS design figures.
  */
 import { ABSOLUTE_TARGETS, absoluteId, PATHS, RATIOS, ratioId, type Stat } from './benches.js';
+import { LARGE_MODES, LARGE_SIZES } from './large-benches.js';
 import type { HistogramBucket, Measurement } from './sampler.js';
 
 export type Status = 'ok' | 'unsupported' | 'failed';
@@ -145,6 +146,42 @@ function table(head: string[], rows: string[][], align: Array<'l' | 'r'>): strin
   return [line(head), line(width.map((w) => '─'.repeat(w))), ...rows.map(line)];
 }
 
+/**
+ * The zero-copy transfers with their sizes side by side: per arch and mode, the median per
+ * transfer and its ratio to `memcpy-<size>` of this run; the memcpy row on top. Empty when no
+ * large path ran.
+ */
+export function largeTable(results: Row[], baselines: Row[], ratios: RatioRow[], paint: Paint): string[] {
+  const large = results.filter((r) => r.id.startsWith('large-'));
+  if (large.length === 0) return [];
+  const cell = (r: Row | undefined, ratio?: RatioRow): string => {
+    if (!r) return '';
+    if (r.status !== 'ok') return r.status;
+    return ratio?.value != null ? `${fmtNs(r.median)} (${fmtRatio(ratio.value)})` : fmtNs(r.median);
+  };
+  const rows: string[][] = [['memcpy', 'baseline', ...LARGE_SIZES.map((s) => cell(baselines.find((b) => b.id === `memcpy-${s.id}`)))]];
+  const archs = [...new Set(large.map((r) => r.arch))];
+  for (const arch of archs) {
+    for (const mode of LARGE_MODES) {
+      const cells = LARGE_SIZES.map((s) => {
+        const id = `large-${mode}-${s.id}`;
+        return cell(
+          results.find((r) => r.id === id && r.arch === arch),
+          ratios.find((x) => x.path === id && x.arch === arch && x.floor === `memcpy-${s.id}` && x.stat === 'p50'),
+        );
+      });
+      if (cells.some((c) => c !== '')) rows.push([mode, arch, ...cells]);
+    }
+    const touch = results.find((r) => r.id === 'large-move-1mib-touch' && r.arch === arch);
+    if (touch) rows.push(['move + touch', arch, '', '', cell(touch, ratios.find((x) => x.path === touch.id && x.arch === arch && x.floor === 'memcpy-1mib')), '']);
+  }
+  return [
+    '',
+    paint('bold', 'Large transfers by size (median per transfer; in parentheses: ratio to memcpy of the same size, this run)'),
+    ...table(['transfer', 'arch', ...LARGE_SIZES.map((s) => s.label)], rows, ['l', 'l', 'r', 'r', 'r', 'r']),
+  ];
+}
+
 /** The text report: floors and peers, each path beside its floor and the ratio, the targets, the lock figures. */
 export function renderText(results: Row[], baselines: Row[], ratios: RatioRow[], targets: TargetRow[], paint: Paint): string[] {
   const lines: string[] = [];
@@ -177,6 +214,8 @@ export function renderText(results: Row[], baselines: Row[], ratios: RatioRow[],
     lines.push('', paint('bold', 'Other ratios'));
     lines.push(...table(['ratio', 'arch', 'value', 'target'], extra.map((x) => [x.id, x.arch, x.status === 'ok' ? fmtRatio(x.value) : x.status, x.target !== null ? `≤ ${x.target}×` : '']), ['l', 'l', 'r', 'l']));
   }
+
+  lines.push(...largeTable(results, baselines, ratios, paint));
 
   const lock = results.filter((r) => r.id.startsWith('lock-') && r.status === 'ok');
   if (lock.length > 0) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BASELINES, PATHS, RATIOS, ratioId, select } from '../src/benches.ts';
-import { computeRatios, computeTargets, type Row } from '../src/report.ts';
+import { computeRatios, computeTargets, largeTable, type Row } from '../src/report.ts';
 
 // The smoke tests run the built bench (dist) as `pnpm bench` does; they check shapes, never speed.
 const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
@@ -152,5 +152,29 @@ describe('ids, ratios and targets', () => {
     expect(targets.find((t) => t.id === 'small-call-rt/await-floor' && t.arch === 'aarch64')!.status).toBe('miss');
     expect(targets.find((t) => t.id === 'main-to-worker-paced/piscina-paced')!.status).toBe('pass');
     expect(targets.find((t) => t.id === 'main-to-worker-rt@p50')).toMatchObject({ status: 'unsupported', pass: null, value: null });
+  });
+
+  it('large transfers: every mode and size against memcpy of the same size, the four sizes side by side', () => {
+    const sizes = ['4kib', '64kib', '1mib', '16mib'];
+    for (const mode of ['move', 'share', 'copy']) {
+      for (const size of sizes) {
+        const p = PATHS.find((x) => x.id === `large-${mode}-${size}`);
+        expect(p, `large-${mode}-${size}`).toBeDefined();
+        expect(p!.floor).toBe(`memcpy-${size}`);
+        expect(p!.what).toMatch(/per transfer \(round trip \/ 2\)/);
+        expect(RATIOS.some((r) => r.path === p!.id && r.floor === `memcpy-${size}`)).toBe(true);
+      }
+    }
+    for (const size of sizes) expect(BASELINES.find((b) => b.id === `memcpy-${size}`)?.kind).toBe('peer');
+    expect(RATIOS.filter((r) => r.path === 'large-move-1mib-touch').map((r) => r.floor).sort()).toEqual(['large-move-1mib', 'memcpy-1mib']);
+    const row = (id: string, arch: string, p50: number): Row => ({ id, arch, status: 'ok', median: p50, p50, p99: p50 * 2, unit: 'ns', samples: 10 });
+    const baselines = sizes.map((s, i) => row(`memcpy-${s}`, 'baseline', 100 * 16 ** i));
+    const results = sizes.map((s, i) => row(`large-move-${s}`, 'x86_64', 1000 * 4 ** i));
+    const ratios = computeRatios(results, baselines);
+    expect(ratios.find((r) => r.id === 'large-move-1mib/memcpy-1mib')).toMatchObject({ value: 16000 / 25600, target: null });
+    const text = largeTable(results, baselines, ratios, (_s, x) => x).join('\n');
+    expect(text).toMatch(/4 KiB +64 KiB +1 MiB +16 MiB/);
+    expect(text).toMatch(/move +x86_64 +1.00 µs \(10.0×\) +4.00 µs \(2.50×\) +16.00 µs \(0.63×\) +64.00 µs \(0.16×\)/);
+    expect(largeTable([], baselines, [], (_s, x) => x)).toEqual([]);
   });
 });

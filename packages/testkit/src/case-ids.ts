@@ -38,7 +38,17 @@ export const LANDED_CASES = {
   proc: ['proc.spawn-worker', 'proc.worker-call-reply', 'proc.kill-mid-call', 'proc.exit-frees-memory'],
   err: ['err.codes-stable', 'err.state-unchanged'],
   model: ['model.multi-cpu', 'model.kills'],
-  large: ['large.copy', 'large.caps-batch', 'large.too-large', 'large.oom-rollback', 'large.cross-cpu'],
+  large: [
+    'large.copy',
+    'large.caps-batch',
+    'large.too-large',
+    'large.oom-rollback',
+    'large.cross-cpu',
+    'large.move-zero-copy',
+    'large.share-cow',
+    'large.lazy-mapping',
+    'large.unaligned',
+  ],
   async: [
     'async.fifo',
     'async.batch',
@@ -80,10 +90,6 @@ export const LANDED_CASES = {
  * {@link LANDED_CASES} with real tests.
  */
 export const PENDING_AREAS = {
-  large: {
-    feature: 'zero-copy large messages: regions moved or shared copy-on-write, lazy mapping, unaligned buffers',
-    ids: ['large.move-zero-copy', 'large.share-cow', 'large.lazy-mapping', 'large.unaligned'],
-  },
   region: {
     feature: 'shared memory regions: mapping, permissions, reference counts, NUMA node',
     ids: ['region.map-share', 'region.permissions', 'region.refcount-free', 'region.numa-node'],

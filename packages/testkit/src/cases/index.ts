@@ -13,6 +13,7 @@ import { secCases } from './sec.js';
 import { syncCases } from './sync.js';
 import { topicCases } from './topic.js';
 import { traceCases } from './trace.js';
+import { zeroCopyCases } from './zero-copy.js';
 import type { CaseSpec } from './types.js';
 
 /** The specs of all landed cases; the type guarantees exactly one per id. */
@@ -26,6 +27,7 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...modelCases,
   ...mmuCases,
   ...largeCases,
+  ...zeroCopyCases,
   ...asyncCases,
   ...topicCases,
   ...secCases,

@@ -1,12 +1,15 @@
-/** Conformance cases of large messages (over 64 bytes or 4 capabilities): copy-in, move-between. */
+/** Conformance cases of large messages (over 64 bytes or 4 capabilities): copy-in, move-between. Zero-copy buffers: `zero-copy.ts`. */
 import { MAX_LARGE_CAPS, MAX_LARGE_DATA, MessageFlags, Rights, messageCaps, messagePayload } from '@veridian/core';
 import { expect } from 'vitest';
 import { echoType, reversed } from '../support/bytes.js';
 import { EMPTY, expectSameState, pattern, rejection, returned } from '../support/harness.js';
 import { workerUrl } from '../support/worker-url.js';
-import type { CaseTable } from './types.js';
+import type { LandedCaseId } from '../case-ids.js';
+import type { CaseSubset } from './types.js';
+import type { ZeroCopyCaseId } from './zero-copy.js';
 
-export const largeCases: CaseTable<'large'> = {
+/** The `large` cases of this file; the zero-copy buffer cases are in `zero-copy.ts`. */
+export const largeCases: CaseSubset<Exclude<Extract<LandedCaseId, `large.${string}`>, ZeroCopyCaseId>> = {
   'large.copy': {
     checks: 'a 100 000-byte request and reply arrive exact; the receiver owns its copy (the sender may reuse its buffer); every frame returns to the pool',
     async run(ctx) {

@@ -35,3 +35,6 @@ export interface CaseSpec {
 
 /** The cases of one landed area: exactly one spec per id of the area. */
 export type CaseTable<A extends LandedArea> = { readonly [K in Extract<LandedCaseId, `${A}.${string}`>]: CaseSpec };
+
+/** The cases of some ids of a landed area, when an area's cases live in more than one file. */
+export type CaseSubset<Ids extends LandedCaseId> = { readonly [K in Ids]: CaseSpec };
