@@ -20,7 +20,10 @@
  * body, on the main CPU; memory accesses go straight through `proc.memory`. Time is a
  * `ManualClock`, so a queued send times out exactly when the driver says.
  *
- * Two kernel bugs this test found are kept out of what it asserts (see KNOWN KERNEL BUG below).
+ * Three kernel bugs this test found are fixed and kept as regressions (zero-copy-regressions.test.ts,
+ * zero-copy.test.ts); the model does not predict whether a receiver has room for a buffer
+ * (the kernel then refuses the send or the receive, the message staying queued), so it skips
+ * those sends.
  *
  * `ZC_MODEL_RUNS` (default 300), `ZC_MODEL_SEED` (default fixed) tune the run;
  * `ZC_MODEL_STATS=1` prints how often each outcome was reached.
@@ -467,9 +470,8 @@ class Run {
     // Where the receiver will map it, and whether its page tables can be had then.
     const rfirst = this.model.firstFit(q, pages);
     if (op.how !== 'timeout' && this.free() - stagingFrames(va, len, op.mode) < this.model.missingTables(q, rfirst, pages)) {
-      // KNOWN KERNEL BUG (reported, not run here): the receiver's delivery fails with
-      // OutOfMemory after the sender's send succeeded (a Move's pages already gone) and the
-      // message is then stuck unread for good. Nothing is sent.
+      // The receiver may have no room: the kernel refuses such a delivery (tested elsewhere);
+      // the model does not predict it, so nothing is sent.
       seen('send: skipped (receiver out of memory)');
       return;
     }
@@ -501,12 +503,8 @@ class Run {
       this.clock.advance(WAIT);
       this.expectOutcome(await sent, 'Timeout', what);
       seen(`send ${op.mode} ${op.how}: Timeout`);
-      // KNOWN KERNEL BUG (reported, not asserted here): cancelling a staged buffer frees its
-      // fresh frames (a Copy's pages, the edge copies) in the order they were taken, so with
-      // two or more of them the free list comes back permuted. The same frames are free: then
-      // the free list is compared as a set.
-      const copies = stagingFrames(va, len, op.mode) - 2;
-      return this.unchanged(before, p, first * PAGE, pages, states, `${what} (timed out)`, { ignore: blockingWords(this.procs[p]!.pid), anyOrder: copies >= 2 });
+      // The free list must come back in the very order it had (fresh frames freed last taken first).
+      return this.unchanged(before, p, first * PAGE, pages, states, `${what} (timed out)`, { ignore: blockingWords(this.procs[p]!.pid), anyOrder: false });
     }
 
     let got: Outcome<SharedBuffer | null>;
@@ -567,7 +565,8 @@ class Run {
       const whole = i >= from && i < to;
       if (op.mode === 'move' && whole) {
         if (st.mapped) this.fail(`${at} is still mapped after a Move`);
-        sm.set(first + i, null);
+        // The moved pages leave the sender's memory: their addresses are free for the next map.
+        sm.delete(first + i);
       } else if (op.mode === 'share' && whole) {
         if (st.frame !== was.frame || st.writable || st.copyOnWrite !== sm.get(first + i)!.writable) this.fail(`${at} after a Share: ${JSON.stringify(st)} (was ${JSON.stringify(was)})`);
       } else expect(st, at).toEqual(was);
@@ -686,7 +685,8 @@ describe('zero-copy buffers, model-based', () => {
       await fc.assert(fc.asyncProperty(configArb, fc.array(opArb, { minLength: 1, maxLength: MAX_OPS }), program), { numRuns: RUNS, seed: SEED });
       if (process.env.ZC_MODEL_STATS !== undefined) console.log([...coverage].sort().map(([key, n]) => `${key} ×${n}`).join('\n'));
       // The programs reach every case (else the property proves little); fewer runs than the default may not.
-      if (RUNS < 300) return;
+      // The fixed seed is known to reach every case; another seed may miss a rare one (a copy-on-write write out of memory).
+      if (RUNS < 300 || process.env.ZC_MODEL_SEED !== undefined) return;
       const want = ['map: ok', 'map: OutOfMemory', 'unmap: ok', 'unmap: InvalidArgument', 'write: ok', 'write: copied', 'write: AccessFault', 'write: OutOfMemory', 'read: ok', 'read: AccessFault'];
       for (const mode of ['move', 'share', 'copy']) {
         want.push(`send ${mode}: AccessFault`, `send ${mode}: MessageTooLarge`, `send ${mode}: OutOfMemory`, `send ${mode} timeout: Timeout`);

@@ -225,6 +225,51 @@ describe('zero-copy buffers', () => {
     await ok(server, client);
   });
 
+  it('a buffer the receiver has no room for is refused at the receive and stays queued; once memory is back it arrives whole', async () => {
+    const k = testKernel({ frames: 96 });
+    let hogStop!: () => void;
+    let sent!: () => void;
+    const sentP = new Promise<void>((r) => (sent = r));
+    let freed!: () => void;
+    const freedP = new Promise<void>((r) => (freed = r));
+    const hog = k.spawn({ name: 'hog', priority: 5 }, async (p) => {
+      await sentP;
+      // Every frame, a page at a time (its address map and page table come out of the same pool).
+      const pages: number[] = [];
+      for (;;) {
+        try {
+          pages.push(p.memory.map(PAGE));
+        } catch {
+          break;
+        }
+      }
+      expect(k.stats().freeFrames).toBe(0);
+      await new Promise<void>((r) => (hogStop = r));
+      for (const va of pages.slice(0, 4)) p.memory.unmap(va, PAGE);
+      freed();
+    });
+    const server = k.spawn({ name: 'server', priority: 10 }, async (p) => {
+      const ep = p.createEndpoint({ name: 'zq' }); // it never mapped memory: delivery needs a frame for its address map
+      await sentP;
+      await new Promise((r) => setTimeout(r, 5));
+      const before = k.snapshot();
+      expect(await code(p.receive(ep, { timeout: 0 }))).toBe('OutOfMemory');
+      expect(k.snapshot()).toEqual(before);
+      hogStop();
+      await freedP;
+      const m = await p.receive(ep, { timeout: 0 });
+      expect(p.memory.read(m.buffer!.va, 1)[0]).toBe(42);
+    });
+    const client = k.spawn({ name: 'client', priority: 10 }, async (p) => {
+      const va = p.memory.map(PAGE);
+      p.memory.write(va, Uint8Array.of(42));
+      const s = p.send(p.connect('zq'), { type: 1, data: EMPTY, buffer: new SharedBuffer(va, PAGE), transfer: 'move' });
+      sent();
+      await s;
+    });
+    await ok(hog, server, client);
+  });
+
   it('a receiver that exits without reading, and a sender killed while its Move is parked, give every frame back', async () => {
     const k = testKernel({ frames: 1024 });
     const base = k.stats();

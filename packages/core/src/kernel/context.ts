@@ -3,6 +3,7 @@ import type { Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
 import type { Mmu } from '../contracts/mmu.js';
 import { lockWord, unlockWord } from '../memory/spinlock.js';
+import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
 import { PassiveIpc } from './ipc/passive.js';
@@ -120,7 +121,14 @@ export class KernelContext {
     this.transfers = new Transfers(this);
     this.regions = new Regions(this);
     this.pending = new PendingRanges(this);
-    mmu.onFault(kernelFaultHandler(mm.phys, this.refs, (space, va) => (this.vm.faulting < 0 ? undefined : this.pending.install(this.vm.faulting, space, va))));
+    mmu.onFault(
+      kernelFaultHandler(
+        mm.phys,
+        this.refs,
+        (space, va, install) => (this.vm.faulting < 0 ? undefined : this.pending.install(this.vm.faulting, space, va, install)),
+        (va) => this.vm.faulting >= 0 && this.transfers.parkedIn(this.vm.faulting, Math.floor(Number(va) / FRAME_SIZE), 1),
+      ),
+    );
   }
 
   /**

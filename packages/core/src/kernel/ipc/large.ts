@@ -66,6 +66,12 @@ export class LargeMessages {
     k.procs.set(p, P.LARGE_OUT, frames[0]!);
   }
 
+  /** Checks that `dst` can take the buffer `src` staged (writes nothing; see `Transfers.checkReceiver`). */
+  checkReceiver(src: number, dst: number): void {
+    const f = this.#k.procs.get(src, P.LARGE_OUT);
+    if (f !== 0) this.#k.transfers.checkReceiver(this.#desc(f), dst);
+  }
+
   /** `p`'s send was queued: park its staged buffer (see `Transfers.park`). Lock held. */
   park(p: number): void {
     const f = this.#k.procs.get(p, P.LARGE_OUT);

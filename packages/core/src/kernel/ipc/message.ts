@@ -139,10 +139,12 @@ export class IpcMessages {
   }
 
   /** Checks that `dst` can take a message with `capCount` capabilities (and a large one). Writes nothing. */
-  checkRoom(dst: number, capCount: number, large: boolean, largeCaps: number): void {
+  checkRoom(dst: number, capCount: number, large: boolean, largeCaps: number, src = -1): void {
     const k = this.#k;
     if (capCount + largeCaps > 0 && k.caps.freeSlots(dst) < capCount + largeCaps) throw new IpcError('OutOfMemory', "receiver's capability space is full");
     if (large && k.procs.get(dst, P.LARGE_IN) !== 0) throw new IpcError('InvalidState', 'the receiver still holds a large message');
+    // A buffer must find room in the receiver's memory, or the message would arrive and be lost.
+    if (large && src >= 0) k.large.checkReceiver(src, dst);
   }
 
   /** Parks the scratch message in process `p`'s kernel-owned shadow (its send has to wait). */

@@ -148,7 +148,7 @@ export class PassiveIpc {
         msg.check(f.server);
         const large = (msg.flags & MessageFlags.LARGE) !== 0;
         if (large && k.endpoints.registerOnly(f.e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
-        msg.checkRoom(p, msg.capCount, large, k.large.outgoingCaps(f.server));
+        msg.checkRoom(p, msg.capCount, large, k.large.outgoingCaps(f.server), f.server);
       } catch (e) {
         error = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive reply failed', { cause: e });
       }

@@ -46,7 +46,7 @@ export class SyncIpc {
         this.passiveServer = r;
         return PASSIVE;
       }
-      msg.checkRoom(r, msg.capCount, large, k.large.outgoingCaps(p));
+      msg.checkRoom(r, msg.capCount, large, k.large.outgoingCaps(p), p);
       // Commit.
       k.queues.removeReceiver(e, r);
       procs.set(r, P.WAIT_EP, NONE);
@@ -137,7 +137,7 @@ export class SyncIpc {
     const { procs, eps, messages: msg } = k;
     const c = eps.get(e, E.QHEAD);
     const large = msg.parkedLarge(c);
-    msg.checkRoom(p, msg.parkedCapCount(c), large, large ? k.large.outgoingCaps(c) : 0);
+    msg.checkRoom(p, msg.parkedCapCount(c), large, large ? k.large.outgoingCaps(c) : 0, c);
     // Commit.
     const call = procs.get(c, P.OP) === Op.CALL;
     k.queues.removeSender(e, c);
@@ -158,7 +158,7 @@ export class SyncIpc {
     if (large && k.endpoints.registerOnly(k.procs.get(c, P.CALL_EP))) {
       throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     }
-    msg.checkRoom(c, msg.capCount, large, k.large.outgoingCaps(p));
+    msg.checkRoom(c, msg.capCount, large, k.large.outgoingCaps(p), p);
     // Commit.
     msg.deliver(msg.scratch, msg.scratchCaps, p, c, MessageFlags.REPLY);
     this.#endReply(p, c);

@@ -5,6 +5,7 @@ import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { pageSpan } from '../vm/process-vm.js';
+import { P } from '../records/layout.js';
 
 /** Transfer modes as stored in a descriptor (0 = the message carries no buffer). */
 export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
@@ -82,7 +83,6 @@ export class Transfers {
     for (let i = 0; i < pages; i++) {
       const f = info[i]!;
       if ((f & FrameInfo.MAPPED) === 0 || (f & PagePerm.READ) === 0 || (f & PagePerm.USER) === 0) throw new IpcError('AccessFault', `page 0x${((first + i) * FRAME_SIZE).toString(16)} of the buffer is not readable memory`);
-      if (k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the buffer is being moved by another message in flight');
       if (mode !== Mode.COPY && i >= from && i < to && k.refs.isRegion(frames[i]!)) throw new IpcError('PermissionDenied', 'shared-region memory travels by its capability (or by Copy), not by Move or Share');
       if (mode === Mode.MOVE && i >= from && i < to && (f & PagePerm.WRITE) === 0 && ((f >> FrameInfo.MARKER_SHIFT) & COW) === 0) {
         throw new IpcError('PermissionDenied', `page 0x${((first + i) * FRAME_SIZE).toString(16)} is read-only: a Move needs writable memory`);
@@ -183,7 +183,6 @@ export class Transfers {
     if (i32[d + B.STATE] !== State.STAGED || i32[d + B.MODE] !== Mode.MOVE) return;
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
-    for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, true);
     if (i32[d + B.HANDED] === 0) {
       this.#protectRuns(k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
       k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, true);
@@ -210,11 +209,27 @@ export class Transfers {
           frameOps.unmapFrames(k.spaces.of(src), first * FRAME_SIZE, to - from, frames);
           k.pending.consume(src, first, to - from);
         }
-        if (state === State.PARKED) for (let i = from; i < to; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, false);
         k.va.free(src, first, to - from);
       }
     }
     i32[d + B.STATE] = State.CARRIED;
+  }
+
+  /**
+   * Checks that `dst` can take the buffer of descriptor `d` (writes nothing): a free range of
+   * its window, the frame of its address map if it has none, and room for a pending range —
+   * or, when it already holds as many as it can, frames for mapping the pages at once.
+   * `OutOfMemory` otherwise: the message stays where it is (queued, or the send refused).
+   */
+  checkReceiver(d: number, dst: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    if (i32[d + B.MODE] === Mode.NONE) return;
+    const pages = i32[d + B.PAGES]!;
+    const vmFrame = k.procs.get(dst, P.VM) === 0 ? 1 : 0;
+    if (vmFrame > k.mm.phys.freeFrames) throw new IpcError('OutOfMemory', "no frame for the receiver's address map");
+    if (k.va.find(dst, pages) < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages in the receiver`);
+    if (!k.pending.hasRoom(dst) && k.mm.phys.freeFrames < vmFrame + Math.ceil(pages / 512) + 8) throw new IpcError('OutOfMemory', 'no frames for the page tables the receiver needs');
   }
 
   /**
@@ -285,18 +300,16 @@ export class Transfers {
     const mode = i32[d + B.MODE]!;
     if ((state === State.STAGED || state === State.PARKED) && i32[d + B.HANDED] === 1) {
       // A pending range handed over whole: it becomes the sender's pending range again, as it was.
-      for (let i = 0; i < pages; i++) k.refs.setTransit(this.#entry(d, i) >>> E_SHIFT, false);
       this.#restorePending(p, d);
       return;
     }
     if (state === State.STAGED && mode === Mode.MOVE) {
       // Never parked: the sender's pages were never touched; only the edge copies go.
-      for (let i = 0; i < pages; i++) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
+      for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
     } else if ((state === State.STAGED || state === State.PARKED) && mode !== Mode.COPY) {
       for (let i = from; i < to; i++) {
         const f = this.#entry(d, i) >>> E_SHIFT;
-        if (mode === Mode.MOVE) k.refs.setTransit(f, false);
-        else k.refs.release(f);
+        if (mode !== Mode.MOVE) k.refs.release(f);
       }
       // Back to the sender's own perms and markers (a Share page another mapping still holds
       // stays COW); a page the sender unmapped meanwhile is left alone.
@@ -317,10 +330,10 @@ export class Transfers {
         if (mode === Mode.SHARE && k.refs.count(f) > 1 && (perms & PagePerm.WRITE) !== 0) return pack(perms & ~PagePerm.WRITE, markers | COW);
         return pack(perms, markers);
       });
-      for (let i = 0; i < pages; i++) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
+      for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
     } else {
-      // Carried (or a Copy): the descriptor holds one reference on every frame.
-      for (let i = 0; i < pages; i++) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
+      // Carried (or a Copy): the descriptor holds one reference on every frame. Last taken, first freed.
+      for (let i = pages - 1; i >= 0; i--) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
     }
     this.#freeLists(d);
   }
@@ -356,6 +369,22 @@ export class Transfers {
     i32[d + B.LISTS] = 0;
     i32[d + B.MODE] = Mode.NONE;
     i32[d + B.STATE] = State.NONE;
+  }
+
+  /**
+   * True when a Move of `p` that waits in a queue parks some page of `[first, first + pages)`:
+   * those pages of `p` fault and refuse unmap (other mappings of the same frames do not).
+   */
+  parkedIn(p: number, first: number, pages: number): boolean {
+    const k = this.#k;
+    const f = k.procs.get(p, P.LARGE_OUT);
+    if (f === 0) return false;
+    const d = k.mm.phys.frameOffset(f) >> 2;
+    const i32 = k.i32;
+    if (i32[d + B.STATE] !== State.PARKED || i32[d + B.MODE] !== Mode.MOVE) return false;
+    const lo = i32[d + B.FIRST]! + i32[d + B.WHOLE_FROM]!;
+    const hi = i32[d + B.FIRST]! + i32[d + B.WHOLE_TO]!;
+    return first < hi && first + pages > lo;
   }
 
   /** True when the receiver's pending range owns descriptor `d`'s frame (its owner must not free it). */

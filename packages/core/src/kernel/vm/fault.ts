@@ -4,8 +4,11 @@ import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { FrameRefs } from './frame-refs.js';
 
-/** Installs the pending page at `va` of the process faulting in `space`; its frame, perms and markers, or undefined when nothing is pending there. */
-export type PendingInstall = (space: AddressSpace, va: number) => { perms: number; markers: number; frame: number } | undefined;
+/**
+ * The pending page at `va` of the process faulting in `space` (its frame, perms and markers),
+ * installed when `install` is true; undefined when nothing is pending there.
+ */
+export type PendingInstall = (space: AddressSpace, va: number, install: boolean) => { perms: number; markers: number; frame: number } | undefined;
 
 /** Spare frames a copy-on-write break wants free besides the copy (page tables it may need to rebuild). */
 const TABLE_SLACK = 4;
@@ -22,7 +25,7 @@ const TABLE_SLACK = 4;
  *
  * Every other fault is left to throw. Runs inside the kernel's memory accesses, lock held.
  */
-export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pending: PendingInstall): PageFaultHandler {
+export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pending: PendingInstall, parked: (va: VirtualAddress) => boolean): PageFaultHandler {
   const scratch = new Int32Array(1);
   const one = new Int32Array(1);
   return (fault: PageFault, space: AddressSpace): boolean => {
@@ -30,9 +33,18 @@ export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pendin
     if (m === undefined && fault.reason === 'not-present') {
       // A pending page (a received buffer not touched yet): install it from its range's list.
       const at = Number(fault.address);
-      const inst = pending(space, at - (at % FRAME_SIZE));
+      const page = at - (at % FRAME_SIZE);
+      const peek = pending(space, page, false);
+      if (peek === undefined) return false;
+      const breaks = fault.access === AccessKind.Write && (peek.markers & PageMarker.COPY_ON_WRITE) !== 0;
+      // An access the page will not allow once installed faults now, with the page still pending.
+      const need = fault.access === AccessKind.Write ? PagePerm.WRITE : fault.access === AccessKind.Execute ? PagePerm.EXECUTE : PagePerm.READ;
+      if ((peek.perms & need) === 0 && !breaks) return false;
+      // Out of frames for the copy: refuse before installing anything.
+      if (breaks && refs.count(peek.frame) > 1 && phys.freeFrames < 1 + TABLE_SLACK) throw new IpcError('OutOfMemory', 'no free frame for a copy-on-write copy');
+      const inst = pending(space, page, true);
       if (inst === undefined) return false;
-      if (fault.access !== AccessKind.Write || (inst.markers & PageMarker.COPY_ON_WRITE) === 0) return true;
+      if (!breaks) return true;
       m = { va: at - (at % FRAME_SIZE), pa: PhysicalMemory.addressOf(inst.frame), size: FRAME_SIZE, perms: inst.perms, markers: inst.markers };
     }
     if (m === undefined || m.size !== FRAME_SIZE) return false;
@@ -41,7 +53,7 @@ export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pendin
     if (fault.reason === 'not-present') {
       // Just installed from a pending range, and the access is a write to a COW page: break it now.
     } else if (fault.reason === 'lazy' && (m.markers & PageMarker.LAZY) !== 0) {
-      if (refs.inTransit(frame) || refs.count(frame) === 0) return false;
+      if (parked(m.va) || refs.count(frame) === 0) return false;
       // A first access that is a write to a COW page installs and breaks it in one repair.
       if (!cowWrite) {
         space.protect(m.va, FRAME_SIZE, m.perms, m.markers & ~PageMarker.LAZY);

@@ -1,7 +1,5 @@
 import type { MachineMemory } from '../records/machine-memory.js';
 
-/** Set on a frame while a Move carries it out of its address space (its entry is parked, not live). */
-const TRANSIT = 1 << 30;
 /** Set on the frames of a shared region: they are shared on purpose (no copy-on-write), and travel only by capability. */
 const REGION = 1 << 29;
 const COUNT = REGION - 1;
@@ -53,18 +51,8 @@ export class FrameRefs {
       this.#mm.phys.freeFrame(frame);
       return 0;
     }
-    this.#i32[w] = (this.#i32[w]! & (TRANSIT | REGION)) | left;
+    this.#i32[w] = (this.#i32[w]! & REGION) | left;
     return left;
   }
 
-  /** Marks or clears a frame as carried by a Move in flight. */
-  setTransit(frame: number, on: boolean): void {
-    const w = this.#base + frame;
-    this.#i32[w] = on ? this.#i32[w]! | TRANSIT : this.#i32[w]! & ~TRANSIT;
-  }
-
-  /** True while a Move in flight carries `frame`. */
-  inTransit(frame: number): boolean {
-    return (this.#i32[this.#base + frame]! & TRANSIT) !== 0;
-  }
 }

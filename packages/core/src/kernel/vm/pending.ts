@@ -76,6 +76,12 @@ export class PendingRanges {
     return true;
   }
 
+  /** True when `p` can record one more pending range (a process without an address map yet can). */
+  hasRoom(p: number): boolean {
+    const w = this.#vm(p);
+    return w < 0 || this.#k.i32[w + COUNT]! < MAX_PENDING;
+  }
+
   /** Int32 index of the pending entry of `page` in `p` (non-zero entry), or −1. */
   entryOf(p: number, page: number): number {
     const w = this.#vm(p);
@@ -120,18 +126,20 @@ export class PendingRanges {
 
   /**
    * Installs the pending page at `va` in `space` (present, with its perms and COW marker) and
-   * stops it pending. False when nothing is pending there or its frame is in transit.
+   * stops it pending (with `commit` false: only reports it). Undefined when nothing is pending
+   * there or its frame is in transit.
    */
-  install(p: number, space: Parameters<typeof frameOps.mapFrames>[0], va: number): { perms: number; markers: number; frame: number } | undefined {
+  install(p: number, space: Parameters<typeof frameOps.mapFrames>[0], va: number, commit = true): { perms: number; markers: number; frame: number } | undefined {
     const k = this.#k;
     const page = Math.floor(va / FRAME_SIZE);
     const w = this.entryOf(p, page);
     if (w < 0) return undefined;
     const e = k.i32[w]!;
     const frame = e >>> E_SHIFT;
-    if (k.refs.inTransit(frame)) return undefined;
+    if (k.transfers.parkedIn(p, page, 1)) return undefined;
     const perms = (e >> 2) & FrameInfo.PERMS;
     const markers = e & E_COW ? PageMarker.COPY_ON_WRITE : 0;
+    if (!commit) return { perms, markers, frame };
     this.#one[0] = frame;
     frameOps.mapFrames(space, page * FRAME_SIZE, this.#one, 0, 1, perms, markers);
     this.consume(p, page, 1);

@@ -52,7 +52,8 @@ export class ProcessVm {
     if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
     const first = k.va.find(p, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
-    if (k.mm.phys.freeFrames < pages + (k.procs.get(p, P.VM) === 0 ? 1 : 0)) throw new IpcError('OutOfMemory', `need ${pages} frames, ${k.mm.phys.freeFrames} free`);
+    const need = pages + (k.procs.get(p, P.VM) === 0 ? 1 : 0);
+    if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${k.mm.phys.freeFrames} free`);
     const { frames } = this.scratch(pages);
     const phys = k.mm.phys;
     let taken = 0;
@@ -82,7 +83,7 @@ export class ProcessVm {
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
     this.read(p, first, pages, frames, info);
-    for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     k.pending.release(p, first, pages);
     frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
@@ -100,7 +101,7 @@ export class ProcessVm {
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
     this.read(p, first, pages, frames, info);
-    for (let i = 0; i < pages; i++) if (frames[i]! >= 0 && k.refs.inTransit(frames[i]!)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     for (let i = 0; i < pages; i++) {
       // A region page mapped read-only stays so: its capability, not protect, says who may write.
       if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && k.refs.isRegion(frames[i]!)) {
