@@ -185,9 +185,10 @@ export class PhysicalMemory {
 
   /**
    * Takes a free frame — from NUMA node `node`, or from the lowest node with one free — and
-   * zeroes it. Throws `OutOfMemory` (nothing changed) when none is free there.
+   * zeroes it (unless `zero` is false: the caller writes every word it reads). Throws
+   * `OutOfMemory` (nothing changed) when none is free there.
    */
-  allocFrame(node?: number): number {
+  allocFrame(node?: number, zero = true): number {
     const i32 = this.i32;
     const ctl = this.#ctl;
     if (node !== undefined) this.#checkNode(node);
@@ -203,7 +204,7 @@ export class PhysicalMemory {
     Atomics.store(i32, ctl + C_NODE + n * 2 + 1, top - 1);
     Atomics.store(i32, ctl + C_TOP, i32[ctl + C_TOP]! - 1);
     unlockWord(i32, ctl + C_LOCK);
-    this.bytes.fill(0, this.frameOffset(frame), this.frameOffset(frame) + FRAME_SIZE);
+    if (zero) this.bytes.fill(0, this.frameOffset(frame), this.frameOffset(frame) + FRAME_SIZE);
     return frame;
   }
 
@@ -211,12 +212,12 @@ export class PhysicalMemory {
    * Takes `count` frames, or none at all (`OutOfMemory`) if fewer are free. Freeing them in
    * reverse order ({@link PhysicalMemory.freeFrameList}) leaves the allocator exactly as before.
    */
-  allocFrames(count: number, out: number[] = [], node?: number): number[] {
+  allocFrames(count: number, out: number[] = [], node?: number, zero = true): number[] {
     const free = node === undefined ? this.freeFrames : this.freeFramesOn(node);
     if (count > free) throw new IpcError('OutOfMemory', `need ${count} frames, ${free} free${node === undefined ? '' : ` on node ${node}`}`);
     const start = out.length;
     try {
-      for (let i = 0; i < count; i++) out.push(this.allocFrame(node));
+      for (let i = 0; i < count; i++) out.push(this.allocFrame(node, zero));
     } catch (e) {
       // Another CPU raced us to the last frames: give back what we took.
       while (out.length > start) this.freeFrame(out.pop()!);

@@ -13,6 +13,9 @@ import { Mode } from './transfer.js';
  */
 const D = { LENGTH: 0, FRAMES: 1, CAPS: 2, LIST: 4 } as const;
 const MAX_FRAMES = MAX_LARGE_DATA / FRAME_SIZE;
+/** Shared empty results (frozen views of length 0 cannot be written). */
+const NO_BYTES = new Uint8Array(0);
+const NO_CAPS = new Uint32Array(0);
 const SNAPS = D.LIST + MAX_FRAMES;
 const HANDLES = SNAPS + MAX_LARGE_CAPS * M.CAP_WORDS;
 
@@ -54,9 +57,12 @@ export class LargeMessages {
     const k = this.#k;
     const frames = this.#frames;
     frames.length = 0;
-    k.mm.phys.allocFrames(Math.ceil(length / FRAME_SIZE) + 1, frames);
+    // Not zeroed: every descriptor word read is written below (or by `move`), and a payload
+    // frame is only read up to the length written into it.
+    k.mm.phys.allocFrames(Math.ceil(length / FRAME_SIZE) + 1, frames, undefined, false);
     const d = this.#desc(frames[0]!);
     const i32 = k.i32;
+    k.transfers.clear(d);
     i32[d + D.LENGTH] = length;
     i32[d + D.FRAMES] = frames.length - 1;
     i32[d + D.CAPS] = capCount;
@@ -130,19 +136,21 @@ export class LargeMessages {
    * `p` (the message stays delivered and unread).
    */
   read(p: number): { payload: Uint8Array; caps: Uint32Array; buffer: SharedBuffer | null } {
+    // (The payload array is the receiver's own, fresh unless empty.)
     const k = this.#k;
     const f = k.procs.get(p, P.LARGE_IN);
     if (f === 0) throw new IpcError('InvalidState', 'no large message to receive');
     const d = this.#desc(f);
     const i32 = k.i32;
     const length = i32[d + D.LENGTH]!;
-    const payload = new Uint8Array(length);
+    const payload = length === 0 ? NO_BYTES : new Uint8Array(length);
     const bytes = k.mm.phys.bytes;
     for (let i = 0; i < i32[d + D.FRAMES]!; i++) {
       const at = k.mm.phys.frameOffset(i32[d + D.LIST + i]!);
       payload.set(bytes.subarray(at, at + Math.min(FRAME_SIZE, length - i * FRAME_SIZE)), i * FRAME_SIZE);
     }
-    const caps = Uint32Array.from({ length: i32[d + D.CAPS]! }, (_, i) => i32[d + HANDLES + i]! >>> 0);
+    const n = i32[d + D.CAPS]!;
+    const caps = n === 0 ? NO_CAPS : Uint32Array.from({ length: n }, (_, i) => i32[d + HANDLES + i]! >>> 0);
     const buffer = k.withLock(() => {
       const b = k.transfers.deliver(p, d, f);
       this.dropIncoming(p);

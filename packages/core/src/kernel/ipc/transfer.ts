@@ -124,7 +124,7 @@ export class Transfers {
       return;
     }
     const lists = Math.ceil(pages / PER_LIST);
-    for (let l = 0; l < lists; l++) i32[d + B.LIST0 + l] = phys.allocFrame();
+    for (let l = 0; l < lists; l++) i32[d + B.LIST0 + l] = phys.allocFrame(undefined, false); // every entry read is written below
     i32[d + B.LISTS] = lists;
     i32[d + B.HANDED] = 0;
     i32[d + B.MOVABLE] = mode === Mode.SHARE ? (this.#movable ? 1 : 0) : 1;
@@ -352,6 +352,12 @@ export class Transfers {
       if (w >= 0) space.protect((first + run) * FRAME_SIZE, (end - run) * FRAME_SIZE, w & 0xff, w >> 8);
       run = end;
     }
+  }
+
+  /** Initialises the buffer words of a descriptor frame taken without zeroing (no buffer). */
+  clear(d: number): void {
+    const i32 = this.#k.i32;
+    i32.fill(0, d + B.MODE, d + B.LIST0);
   }
 
   /** Gives a handed-over list back to `p` as the pending range it was (a cancelled Move). */
