@@ -16,6 +16,7 @@ export {
   type LandedArea,
   type LandedCaseId,
   type PendingArea,
+  type PendingAreaSpec,
   type PendingCaseId,
 } from './case-ids.js';
 export { readGolden, checkGolden, type FastPathGolden, type PageTableGolden, type AttributeGolden, type GoldenKind, type GoldenSet, type GoldenSource } from './golden.js';

@@ -14,6 +14,7 @@ import { syncCases } from './sync.js';
 import { topicCases } from './topic.js';
 import { traceCases } from './trace.js';
 import { zeroCopyCases } from './zero-copy.js';
+import { regionCases } from './region.js';
 import type { CaseSpec } from './types.js';
 
 /** The specs of all landed cases; the type guarantees exactly one per id. */
@@ -28,6 +29,7 @@ export const LANDED_SPECS: { readonly [K in LandedCaseId]: CaseSpec } = {
   ...mmuCases,
   ...largeCases,
   ...zeroCopyCases,
+  ...regionCases,
   ...asyncCases,
   ...topicCases,
   ...secCases,

@@ -1,11 +1,11 @@
 /** Registers the cases of areas that have not landed: each is reported as skipped, never as passed. */
 import { it } from 'vitest';
-import { PENDING_AREAS, type PendingArea } from '../case-ids.js';
+import { PENDING_AREAS, type PendingAreaSpec } from '../case-ids.js';
 
-/** Registers every pending case id as a test that skips itself with the reason. */
+/** Registers every pending case id as a test that skips itself with the reason (none pending today). */
 export function registerPending(): void {
-  for (const area of Object.keys(PENDING_AREAS) as PendingArea[]) {
-    const { feature, ids } = PENDING_AREAS[area];
+  for (const [area, spec] of Object.entries<PendingAreaSpec>(PENDING_AREAS)) {
+    const { feature, ids } = spec;
     const reason = `pending: the ${area} area (${feature}) has not landed yet`;
     for (const id of ids) it(id, (ctx) => ctx.skip(reason));
   }

@@ -89,8 +89,9 @@ export const zeroCopyCases: CaseSubset<ZeroCopyCaseId> = {
         expect(b.length).toBe(MiB);
         expect(Array.from(p.memory.frames(b.va, pages)), "the receiver's frames").toEqual(sent);
         expectBytes(p.memory.read(b.va, MiB), bytes, 'the received bytes');
-        // Move it back in the reply: the sender gets the same frames again.
-        p.reply(m.sender, { type: 0, data: EMPTY, buffer: b, transfer: 'move' });
+        // Then a call: move it back in the reply, and the sender gets the same frames again.
+        const ask = await p.receive(ep);
+        p.reply(ask.sender, { type: 0, data: EMPTY, buffer: b, transfer: 'move' });
         expect(faultOf(() => p.memory.read(b.va, 1)), 'the server after moving the buffer back').toBe('AccessFault');
       });
       const client = k.spawn({ name: 'client', priority: 10 }, async (p) => {
@@ -99,12 +100,14 @@ export const zeroCopyCases: CaseSubset<ZeroCopyCaseId> = {
         sent = Array.from(p.memory.frames(va, pages));
         expect(new Set(sent).size).toBe(pages);
         expect(sent.includes(-1)).toBe(false);
-        const r = await p.call(p.connect('zc.move'), { type: 1, data: EMPTY, buffer: new SharedBuffer(va, MiB), transfer: 'move' });
-        // The sender's range is gone: every page faults and none is mapped.
+        const ch = p.connect('zc.move');
+        await p.send(ch, { type: 1, data: EMPTY, buffer: new SharedBuffer(va, MiB), transfer: 'move' });
+        // The sender's range is gone: every page faults, none is mapped, the addresses are free again.
         for (let i = 0; i < pages; i += 17) expect(faultOf(() => p.memory.read(va + i * PAGE, 1)), `sender page ${i}`).toBe('AccessFault');
         expect(faultOf(() => p.memory.write(va, Uint8Array.of(1)))).toBe('AccessFault');
         expect(p.memory.pages(va, pages).filter((s) => s.mapped).length, 'sender pages still mapped').toBe(0);
-        p.memory.unmap(va, MiB);
+        expect(faultOf(() => p.memory.unmap(va, MiB)), 'unmap of the moved range').toBe('InvalidArgument');
+        const r = await p.call(ch, { type: 2, data: EMPTY });
         const back = bufferOf(r);
         expect(Array.from(p.memory.frames(back.va, pages)), 'the frames moved back').toEqual(sent);
         expectBytes(p.memory.read(back.va, MiB), bytes, 'the bytes moved back');
@@ -124,7 +127,10 @@ export const zeroCopyCases: CaseSubset<ZeroCopyCaseId> = {
         expectLazy(p.memory.pages(b.va, pages), 'cross-CPU Move');
         expect(Array.from(p.memory.frames(b.va, pages)), "the worker's frames on CPU 0").toEqual(theirs);
         expectBytes(p.memory.read(b.va, MiB), pagePattern(pages, 9), 'the bytes from the worker CPU');
-        p.reply(m.sender, { type: 0, data: EMPTY, buffer: b, transfer: 'move' });
+        p.reply(m.sender, { type: 0, data: EMPTY });
+        // The worker checks its range faults, then calls again: the buffer goes back in that reply.
+        const ask = await p.receive(ep);
+        p.reply(ask.sender, { type: 0, data: EMPTY, buffer: b, transfer: 'move' });
       });
       await k.whenNamed('zc.xmove');
       const args: ZeroCopyMoverArgs = { name: 'zc.xmove', pages, salt: 9 };
@@ -228,6 +234,7 @@ export const zeroCopyCases: CaseSubset<ZeroCopyCaseId> = {
           await p.call(ch, { type: 1, data: EMPTY, buffer: new SharedBuffer(va, pages * PAGE), transfer: mode });
           if (mode === 'move') {
             expect(faultOf(() => p.memory.read(va, 1))).toBe('AccessFault');
+            continue; // the moved range's addresses are free again: nothing left to unmap
           } else {
             // Share and Copy leave the sender its frames and bytes (the receiver's write to page 2 did not reach it).
             expect(Array.from(p.memory.frames(va, pages)), `${mode}: the sender's frames`).toEqual(sent);
@@ -302,9 +309,10 @@ export const zeroCopyCases: CaseSubset<ZeroCopyCaseId> = {
             } else {
               expect(after[i], `${what}: sender keeps edge page ${i}`).toBe(sent[i]);
               expectBytes(p.memory.read(va + i * PAGE, PAGE), before.subarray(i * PAGE, (i + 1) * PAGE), `${what}: sender edge page ${i} bytes`);
+              // The sender still owns its edge pages (the whole pages' addresses went back with them).
+              p.memory.unmap(va + i * PAGE, PAGE);
             }
           }
-          p.memory.unmap(va, span * PAGE);
         }
       });
       await returned(server, client);
