@@ -7,7 +7,7 @@ const EMPTY = new Uint8Array(0);
 
 async function ok(...hs: Array<{ exited: Promise<{ reason: string; error?: unknown }> }>): Promise<void> {
   const r = await Promise.all(hs.map((h) => h.exited));
-  expect(r.map((x) => [x.reason, x.error === undefined ? undefined : String(x.error)])).toEqual(r.map(() => ['returned', undefined]));
+  expect(r.map((x) => [x.reason, x.error === undefined ? undefined : String(x.error as Error)])).toEqual(r.map(() => ['returned', undefined]));
 }
 
 describe('shared regions', () => {

@@ -37,7 +37,7 @@ it('while A\'s Move of a shared frame is queued, C still reads and unmaps its ow
     expect([read, unmap]).toEqual(['ok', 'ok']);
   });
   const r = await Promise.all([ha.exited, hb.exited, hc.exited]);
-  expect(r.map((x) => [x.reason, String(x.error ?? '')])).toEqual(r.map(() => ['returned', '']));
+  expect(r.map((x) => [x.reason, String((x.error as Error | undefined) ?? '')])).toEqual(r.map(() => ['returned', '']));
 });
 
 it('a timed-out Copy gives its frames back last taken first: the frame allocator is exactly as before', async () => {
@@ -56,6 +56,6 @@ it('a timed-out Copy gives its frames back last taken first: the frame allocator
     expect(Array.from(k.snapshot().frames)).toEqual(Array.from(before));
   });
   const r = await Promise.all([server.exited, client.exited]);
-  expect(r.map((x) => [x.reason, String(x.error ?? '')])).toEqual(r.map(() => ['returned', '']));
+  expect(r.map((x) => [x.reason, String((x.error as Error | undefined) ?? '')])).toEqual(r.map(() => ['returned', '']));
 });
 });

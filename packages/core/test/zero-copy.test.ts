@@ -8,7 +8,7 @@ const EMPTY = new Uint8Array(0);
 
 async function ok(...hs: Array<{ exited: Promise<{ reason: string; error?: unknown }> }>): Promise<void> {
   const r = await Promise.all(hs.map((h) => h.exited));
-  expect(r.map((x) => [x.reason, x.error === undefined ? undefined : String(x.error)])).toEqual(r.map(() => ['returned', undefined]));
+  expect(r.map((x) => [x.reason, x.error === undefined ? undefined : String(x.error as Error)])).toEqual(r.map(() => ['returned', undefined]));
 }
 
 async function code(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
@@ -283,7 +283,7 @@ describe('zero-copy buffers', () => {
       await p.call(p.connect('zx'), { type: 1, data: EMPTY, buffer: new SharedBuffer(va, 32 * PAGE) });
     });
     await new Promise((r) => setTimeout(r, 10));
-    victim.kill();
+    void victim.kill();
     expect((await victim.exited).reason).toBe('killed');
     stop();
     await server.exited;

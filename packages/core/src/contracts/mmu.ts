@@ -1,6 +1,5 @@
 import { IpcError } from './errors.js';
 import type { PhysicalMemory } from '../memory/physical-memory.js';
-import type { TableReclaim } from '../mmu/table-reclaim.js';
 
 /**
  * A virtual address. A `number` must be an exact (safe) integer; a `bigint` carries any
@@ -191,7 +190,7 @@ export interface AddressSpace {
    * Range operation: unmaps `count` 4 KiB pages from `va`, writing each page's frame number
    * to `out[at + i]` (−1 for a hole; a LAZY marker entry reports its frame), with one TLB
    * shootdown for the whole range on every CPU. Tables left empty are retired (freed after
-   * the grace period of {@link TableReclaim}). Splitting a huge page is `InvalidArgument`
+   * the grace period of the MMU shared state's `TableReclaim`). Splitting a huge page is `InvalidArgument`
    * with nothing changed. Returns the number of pages that were mapped.
    *
    * @example

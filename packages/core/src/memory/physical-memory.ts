@@ -92,8 +92,8 @@ export class PhysicalMemory {
     const need = offset + PhysicalMemory.bytesNeeded(frames);
     const buffer = options.buffer ?? new SharedArrayBuffer(need);
     if (buffer.byteLength < need) throw new IpcError('InvalidArgument', `buffer too small: ${buffer.byteLength} < ${need}`);
-    const nodes = options.nodes ?? [frames - 1];
-    if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > MAX_NUMA_NODES || nodes.some((n) => !Number.isInteger(n) || n < 1)) {
+    const nodes: readonly number[] = options.nodes ?? [frames - 1];
+    if (!Array.isArray(nodes as unknown) || nodes.length < 1 || nodes.length > MAX_NUMA_NODES || nodes.some((n) => !Number.isInteger(n) || n < 1)) {
       throw new IpcError('InvalidArgument', `nodes must list 1 to ${MAX_NUMA_NODES} positive frame counts`);
     }
     if (nodes.reduce((a, b) => a + b, 0) !== frames - 1) throw new IpcError('InvalidArgument', `the nodes' frames must add up to ${frames - 1} (frame 0 is reserved)`);

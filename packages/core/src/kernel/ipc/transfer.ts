@@ -1,5 +1,5 @@
 import { IpcError } from '../../contracts/errors.js';
-import { FrameInfo, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
+import { FrameInfo, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
 import { SharedBuffer } from '../../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
@@ -7,32 +7,10 @@ import type { KernelContext } from '../context.js';
 import { pageSpan } from '../vm/process-vm.js';
 import { P } from '../records/layout.js';
 
-/** Transfer modes as stored in a descriptor (0 = the message carries no buffer). */
-export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
+import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, pack, receiverPage, whole } from './transfer-layout.js';
 
-/**
- * Buffer words of a large-message descriptor (the frame `ipc/large.ts` owns), at its end: the
- * mode, where the buffer lies in the sender, and the list frames holding one entry per page —
- * `frame × 64 | perms << 2 | LAZY << 1 | COW`, the frame and the sender's own state of the
- * page (to restore it when the send is cancelled, and to derive the receiver's mapping).
- */
-export const B = { MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, HANDED: 910, MOVABLE: 911, LIST0: 912 } as const;
-/**
- * Descriptor states of the buffer: staged (a Move's pages still live in the sender), parked
- * (queued: a Move's pages parked), carried (the descriptor holds the frames), adopted (the
- * receiver's pending range owns the descriptor frame and its lists now).
- */
-const State = { NONE: 0, STAGED: 1, CARRIED: 2, PARKED: 3, ADOPTED: 4 } as const;
-const MAX_LISTS = 1024 - B.LIST0;
-const PER_LIST = FRAME_SIZE / 4;
-/** Most pages one buffer spans. */
-export const MAX_BUFFER_PAGES = MAX_LISTS * PER_LIST;
-const E_COW = 1;
-const E_LAZY = 2;
-const E_SHIFT = 6;
-const COW = PageMarker.COPY_ON_WRITE;
-const LAZY = PageMarker.LAZY;
-const TWO32 = 2 ** 32;
+export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
+
 
 /**
  * Zero-copy buffers of large messages (`message.buffer`), kernel side, lock held.
@@ -416,27 +394,4 @@ export class Transfers {
     i32[d + B.MODE] = Mode.NONE;
     i32[d + B.STATE] = State.NONE;
   }
-}
-
-/** The receiver's perms and markers for a page with list entry `e`, packed (see {@link pack}); `whole`: not a copied edge. */
-function receiverPage(e: number, mode: number, whole: boolean): number {
-  if (mode === Mode.COPY || !whole) return pack(PagePerm.READ | PagePerm.WRITE | PagePerm.USER, LAZY);
-  const perms = (e >> 2) & FrameInfo.PERMS;
-  if (mode === Mode.MOVE) return pack(perms, LAZY | (e & E_COW ? COW : 0));
-  const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
-  return pack(writable ? perms & ~PagePerm.WRITE : perms, LAZY | (writable ? COW : 0));
-}
-
-/** Perms and markers in one number (perms in the low byte). */
-function pack(perms: number, markers: number): number {
-  return perms | (markers << 8);
-}
-
-/** The whole pages of a buffer, as indices `[from, to)` into its pages (the others are partial edges). */
-function whole(va: number, length: number, pages: number): { from: number; to: number } {
-  const end = va + length;
-  const from = va % FRAME_SIZE === 0 ? 0 : 1;
-  let to = end % FRAME_SIZE === 0 ? pages : pages - 1;
-  if (to < from) to = from;
-  return { from, to };
 }
