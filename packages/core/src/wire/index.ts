@@ -3,8 +3,8 @@
  * `vidl` (`@veridian/codegen`) imports. The format is specified in the codegen package's IDL.md.
  */
 export { WireWriter } from './writer.js';
-export { WireReader } from './reader.js';
-export { WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
+export { WireReader, takeBuffer, type BufferOwner } from './reader.js';
+export { WIRE_IN_BUFFER, WIRE_MAX_DEPTH, WIRE_MAX_LENGTH } from './limits.js';
 export { ApplicationError, FrameworkError, FrameworkErrorReason } from './errors.js';
 export {
   ReplyStatus,
