@@ -140,12 +140,7 @@ export class Transfers {
         return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
       });
       // Pending pages have no entry to protect: their list entries become read-only COW instead.
-      for (let i = from; i < to; i++) {
-        if (k.pending.entryOf(p, first + i) < 0) continue;
-        const e = this.#entry(d, i);
-        const perms = (e >> 2) & FrameInfo.PERMS;
-        if ((perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0) k.pending.rewrite(p, first + i, (e >>> E_SHIFT) * 64 + ((perms & ~PagePerm.WRITE) << 2) + E_COW);
-      }
+      k.pending.markShared(p, first + from, to - from);
     }
     i32[d + B.STATE] = State.STAGED;
   }
@@ -231,7 +226,14 @@ export class Transfers {
     const va = i32[d + B.VA_HI]! * TWO32 + (i32[d + B.VA_LO]! >>> 0);
     if (descFrame !== 0 && k.pending.add(dst, first, pages, descFrame, i32[d + B.MOVABLE] === 1)) {
       // No entry is written: the range records the list, the fault path installs a page when touched.
-      if (mode === Mode.SHARE) for (let i = from; i < to; i++) this.#setEntry(d, i, (this.#entry(d, i) >>> E_SHIFT) * 64 + ((receiverPage(this.#entry(d, i), mode, true) & FrameInfo.PERMS) << 2) + ((receiverPage(this.#entry(d, i), mode, true) >> 8) & COW ? E_COW : 0));
+      if (mode === Mode.SHARE) {
+        // The entries take the receiver's own state: read-only, COW where the sender could write.
+        for (let i = from; i < to; i++) {
+          const e = this.#entry(d, i);
+          const want = receiverPage(e, mode, true);
+          this.#setEntry(d, i, (e >>> E_SHIFT) * 64 + ((want & FrameInfo.PERMS) << 2) + ((want >> 8) & COW ? E_COW : 0));
+        }
+      }
       k.va.take(dst, first, pages);
       i32[d + B.STATE] = State.ADOPTED;
       return new SharedBuffer(first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);

@@ -1,4 +1,4 @@
-import { FrameInfo, PageMarker } from '../../contracts/mmu.js';
+import { FrameInfo, PageMarker, PagePerm } from '../../contracts/mmu.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
@@ -119,6 +119,14 @@ export class PendingRanges {
     });
   }
 
+  /** The pending pages of `[first, first + pages)` are shared: a writable one becomes read-only copy-on-write (one pass). */
+  markShared(p: number, first: number, pages: number): void {
+    this.#each(p, first, pages, (e) => {
+      const perms = (e >> 2) & FrameInfo.PERMS;
+      return (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0 ? (e >>> E_SHIFT) * 64 + ((perms & ~PagePerm.WRITE) << 2) + E_COW : e;
+    });
+  }
+
   /** Replaces the pending entry of `page` (a Share marking it copy-on-write, or undoing that). */
   rewrite(p: number, page: number, entry: number): void {
     this.#each(p, page, 1, () => entry);
@@ -144,6 +152,41 @@ export class PendingRanges {
     frameOps.mapFrames(space, page * FRAME_SIZE, this.#one, 0, 1, perms, markers);
     this.consume(p, page, 1);
     return { perms, markers, frame };
+  }
+
+  /**
+   * Installs, in runs, every pending page of `[first, first + pages)` that an access (`write`
+   * or read) would be allowed — what the fault path would do page by page on this access,
+   * done in one `mapFrames` per run instead of one fault each. Pages the access would refuse,
+   * pages a parked Move holds and copy-on-write pages a write would copy stay pending (the
+   * access then faults on them, and the fault path deals with them one by one).
+   */
+  installRange(p: number, space: Parameters<typeof frameOps.mapFrames>[0], first: number, pages: number, write: boolean): void {
+    const k = this.#k;
+    const { frames, info } = k.vm.scratch(pages);
+    let any = false;
+    this.#each(p, first, pages, (e, i) => {
+      const perms = (e >> 2) & FrameInfo.PERMS;
+      // A write to a COW page is left to the fault path: it checks for the copy's frame before installing.
+      const ok = write ? (perms & PagePerm.WRITE) !== 0 && (e & E_COW) === 0 : (perms & PagePerm.READ) !== 0;
+      frames[i] = ok ? e >>> E_SHIFT : -1;
+      info[i] = perms | ((e & E_COW ? PageMarker.COPY_ON_WRITE : 0) << 8);
+      any ||= ok;
+      return e;
+    });
+    if (!any || k.transfers.parkedIn(p, first, pages)) return;
+    for (let i = 0; i < pages; ) {
+      if (frames[i]! < 0 || k.pending.entryOf(p, first + i) < 0) {
+        i++;
+        continue;
+      }
+      const want = info[i]!;
+      let end = i + 1;
+      while (end < pages && frames[end]! >= 0 && info[end] === want && k.pending.entryOf(p, first + end) >= 0) end++;
+      frameOps.mapFrames(space, (first + i) * FRAME_SIZE, frames, i, end - i, want & 0xff, want >> 8);
+      this.consume(p, first + i, end - i);
+      i = end;
+    }
   }
 
   /**

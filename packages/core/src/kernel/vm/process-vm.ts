@@ -143,6 +143,8 @@ export class ProcessVm {
     const pas = this.#pas;
     const kind = write ? AccessKind.Write : AccessKind.Read;
     const at = (i: number) => (i === 0 ? va : (first + i) * FRAME_SIZE);
+    // Pending pages of the range get their entries in runs first (one fault each would be far dearer).
+    k.pending.installRange(p, space, first, pages, write);
     this.faulting = p;
     try {
       for (let i = 0; i < pages; i++) pas[i] = space.translate(at(i), kind, k.cpu, true);
