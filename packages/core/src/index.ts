@@ -21,7 +21,7 @@ export * from './wire/index.js';
 export { createKernel, Kernel, type KernelErrorEvent } from './kernel/kernel.js';
 export type { KernelOptions, EndpointOptions, BlockingOptions, SpawnOptions, WorkerSpawnOptions, ProcessExit, ProcessHandle, KernelStats, KernelSnapshot, LockStats, WorkerMain } from './kernel/kernel-types.js';
 export { Process } from './kernel/process.js';
-export { ProcessMemory, type PageState, type SharedRegion, type RegionOptions } from './kernel/memory-handle.js';
+export { ProcessMemory, type PageState, type SharedRegion, type RegionOptions, type MapRegionOptions } from './kernel/memory-handle.js';
 export { AsyncChannel, type ChannelOptions, type OverflowPolicy } from './kernel/async-channel.js';
 export { Topic, Subscription, type TopicOptions } from './kernel/topic-handle.js';
 export type { AsyncWaitOptions } from './kernel/async-handle.js';

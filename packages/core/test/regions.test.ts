@@ -100,6 +100,41 @@ describe('shared regions', () => {
     expect(() => testKernel({ frames: 100, numaNodes: [{ frames: 300 }] })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
   });
 
+  it('a view of part of a region (offset, a length past its end that faults there) and a private copy-on-write mapping', async () => {
+    const k = testKernel({ frames: 1024 });
+    const base = k.stats();
+    const h = k.spawn({ name: 'views' }, (p) => {
+      const region = p.memory.createRegion({ size: 4 * PAGE });
+      const all = p.memory.mapRegion(region);
+      for (let i = 0; i < 4; i++) p.memory.write(all + i * PAGE, Uint8Array.of(10 + i));
+      // Pages 2–3 of the region, and two pages more of address space that map nothing.
+      const tail = p.memory.mapRegion(region, { offset: 2 * PAGE, length: 4 * PAGE });
+      expect(Array.from(p.memory.frames(tail, 4))).toEqual([...Array.from(p.memory.frames(all + 2 * PAGE, 2)), -1, -1]);
+      expect(p.memory.read(tail, 1)[0]).toBe(12);
+      expect(() => p.memory.read(tail + 2 * PAGE, 1)).toThrow(expect.objectContaining({ code: 'AccessFault' }));
+      expect(() => p.memory.mapRegion(region, { offset: 5 * PAGE })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+      expect(() => p.memory.mapRegion(region, { offset: 100 })).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+      // Private: its writes copy the page for this mapping alone; the region keeps its bytes.
+      const ro = p.derive(region.handle, Rights.MAP | Rights.READ);
+      const mine = p.memory.mapRegion(ro, { private: true, perms: PagePerm.READ | PagePerm.WRITE });
+      expect(p.memory.pages(mine, 1)[0]!.copyOnWrite).toBe(true);
+      p.memory.write(mine + PAGE, Uint8Array.of(99));
+      expect(p.memory.read(mine + PAGE, 1)[0]).toBe(99);
+      expect(p.memory.read(all + PAGE, 1)[0]).toBe(11);
+      expect(p.memory.frames(mine + PAGE)[0]).not.toBe(p.memory.frames(all + PAGE)[0]);
+      expect(p.memory.frames(mine)[0]).toBe(p.memory.frames(all)[0]);
+      // A shared write shows through the private mapping's pages it has not copied.
+      p.memory.write(all, Uint8Array.of(55));
+      expect(p.memory.read(mine, 1)[0]).toBe(55);
+      // A read-only private mapping stays read-only.
+      const rop = p.memory.mapRegion(ro, { private: true, perms: PagePerm.READ });
+      expect(() => p.memory.write(rop, Uint8Array.of(1))).toThrow(expect.objectContaining({ code: 'AccessFault' }));
+      expect(() => p.memory.protect(rop, PAGE, PagePerm.READ | PagePerm.WRITE)).toThrow(expect.objectContaining({ code: 'PermissionDenied' }));
+    });
+    await ok(h);
+    expect(k.stats()).toEqual(base);
+  });
+
   it('bad arguments from plain JavaScript are typed errors and change nothing', async () => {
     const k = testKernel();
     const h = k.spawn({ name: 'bad' }, (p) => {

@@ -15,6 +15,8 @@ export const O_ACCMODE = 3;
 export const O_CREAT = 0o100;
 /** `mq_open` with `O_CREAT`: fail with `EEXIST` if the queue exists. */
 export const O_EXCL = 0o200;
+/** `shm_open`: truncate an existing object to size 0 (needs `O_RDWR`). */
+export const O_TRUNC = 0o1000;
 /** Non-blocking: operations that would wait fail with `EAGAIN`. */
 export const O_NONBLOCK = 0o4000;
 /** Close-on-exec: the descriptor is not passed to processes started by the spawn helpers. */
@@ -39,7 +41,7 @@ export const FD_CLOEXEC = 1;
 export const PIPE_BUF = 4096;
 /** Most descriptors a process may hold at once (the default; `createPosix(proc, { openMax })`). */
 export const OPEN_MAX = 1024;
-/** Longest queue name, in bytes, without the leading slash. */
+/** Longest queue or shared-memory object name, in bytes, without the leading slash. */
 export const NAME_MAX = 255;
 /** Message priorities are 0 … MQ_PRIO_MAX − 1. */
 export const MQ_PRIO_MAX = 32768;
@@ -83,3 +85,17 @@ export const MSG_CMSG_CLOEXEC = 0x40000000;
 export const SIGEV_SIGNAL = 0;
 export const SIGEV_NONE = 1;
 export const SIGEV_THREAD = 2;
+
+/** `mmap` / `mprotect` protections. */
+export const PROT_NONE = 0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+/** Not supported (`mmap` and `mprotect` fail with `EOPNOTSUPP`, Linux's number for `ENOTSUP`). */
+export const PROT_EXEC = 0x4;
+/** `mmap` flags: exactly one of `MAP_SHARED` (writes reach the object) and `MAP_PRIVATE` (copy-on-write). */
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+/** Not supported (`mmap` fails with `EINVAL`): the address is always the system's choice. */
+export const MAP_FIXED = 0x10;
+/** Bytes per page: `mmap` offsets and `munmap` / `mprotect` addresses are multiples of it. */
+export const PAGE_SIZE = 4096;

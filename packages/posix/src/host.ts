@@ -96,8 +96,8 @@ export class PosixHost {
     void handle.exited.then(() => this.#reap(handle.pid));
   }
 
-  /** Open descriptions, queues and waiters in the object server (for leak checks). */
-  stats(): { descriptions: number; queues: number; pooledEndpoints: number; waiters: number } {
+  /** Open descriptions, queues, waiters and shared memory objects in the object server (for leak checks). */
+  stats(): { descriptions: number; queues: number; pooledEndpoints: number; waiters: number; shmObjects: number } {
     return this.#state.counts();
   }
 

@@ -1,7 +1,8 @@
 /**
  * `@veridian/posix`: POSIX pipes, message queues and local sockets (with descriptor passing),
- * `poll`, and the `IpcError` → errno table, translated onto VeridianOS native IPC. Shared
- * memory (`shm_open`, `mmap`) is not in this release.
+ * `poll`, POSIX shared memory (`shm_open`, `shm_unlink`, `ftruncate`, `mmap`, `munmap`,
+ * `mprotect` on the kernel's shared regions), and the `IpcError` → errno table, translated onto
+ * VeridianOS native IPC.
  *
  * @example
  * ```ts
@@ -26,5 +27,6 @@ export { ERRNO, ERRNO_OF_IPC_ERROR, errnoOf, type ErrnoName } from './errno.js';
 export { PosixError, errnoName } from './error.js';
 export * from './constants.js';
 export { Posix, clock_gettime, timespecIn, CLOCK_REALTIME, MAX_CAPS_PER_CALL, type MqAttr, type Timespec, type SigEvent, type PollFd, type Cmsg, type MsgHdr, type PosixOptions } from './posix.js';
+export type { ShmStat } from './shm.js';
 export { PosixHost, posixFor, createPosix, type PosixHostOptions, type InheritOptions } from './host.js';
 export { MQ_DEFAULT_MAXMSG, MQ_DEFAULT_MSGSIZE, MQ_MAXMSG_LIMIT, MQ_MSGSIZE_LIMIT } from './server.js';

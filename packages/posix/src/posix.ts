@@ -38,6 +38,7 @@ import {
 import type { ErrnoName } from './errno.js';
 import { PosixError, errnoName } from './error.js';
 import { registerNotify } from './server.js';
+import { ShmCalls, installShm, type ShmFile } from './shm.js';
 import { BAD_TIMESPEC, Kind, Op, ReqFlag, readWord, reqType, timed, words } from './wire.js';
 
 const R = Rights.READ;
@@ -107,7 +108,8 @@ export interface PosixOptions {
   openMax?: number;
 }
 
-interface Description {
+/** @internal */
+export interface Description {
   cap: CapHandle;
   kind: Kind;
   /** READ and/or WRITE rights. */
@@ -117,6 +119,8 @@ interface Description {
   sockType: number;
   /** Descriptors of this table that point at it. */
   refs: number;
+  /** A shared memory object's state (kind SHM). */
+  shm?: ShmFile;
 }
 
 interface Entry {
@@ -124,7 +128,8 @@ interface Entry {
   cloexec: boolean;
 }
 
-interface Req {
+/** @internal */
+export interface Req {
   op: number;
   flags?: number;
   arg?: number;
@@ -133,13 +138,14 @@ interface Req {
 }
 
 /** A reply, read out of the (reused) message buffer. */
-interface Reply {
+export interface Reply {
   arg: number;
   data: Uint8Array;
   caps: CapHandle[];
 }
 
-type Steps<T> = Generator<Req, T, Reply>;
+/** @internal */
+export type Steps<T> = Generator<Req, T, Reply>;
 
 /** The status of a failed request. */
 class Status {
@@ -173,6 +179,7 @@ export class Posix {
   readonly #server: CapHandle;
   readonly #fds: Array<Entry | undefined> = [];
   readonly #openMax: number;
+  readonly #shm = new ShmCalls({ proc: () => this.proc, description: (fd, s) => this.#entry(fd, s).d, install: (d, c, s) => this.#install(d, c, s), free: () => this.#free() });
 
   /** @internal use {@link createPosix} */
   constructor(proc: Process, server: CapHandle, options: PosixOptions = {}) {
@@ -277,6 +284,7 @@ export class Posix {
     const e = this.#fds[fd]!;
     this.#fds[fd] = undefined;
     if (--e.d.refs > 0) return;
+    if (e.d.kind === Kind.SHM) return yield* this.#shm.close(e.d);
     try {
       yield { op: Op.CLOSE, caps: [e.d.cap] };
     } finally {
@@ -312,7 +320,7 @@ export class Posix {
   inheritable(): Array<{ fd: number; cap: CapHandle; status: number }> {
     const out: Array<{ fd: number; cap: CapHandle; status: number }> = [];
     this.#fds.forEach((e, fd) => {
-      if (e && !e.cloexec) out.push({ fd, cap: e.d.cap, status: e.d.status });
+      if (e && !e.cloexec && e.d.kind !== Kind.SHM) out.push({ fd, cap: e.d.cap, status: e.d.status });
     });
     return out;
   }
@@ -936,6 +944,12 @@ export class Posix {
       id = registerNotify(() => fn(value));
     } else if (n.sigev_notify !== SIGEV_NONE) throw new PosixError('EINVAL', 'mq_notify', { detail: 'no signals: SIGEV_NONE or SIGEV_THREAD' });
     yield { op: Op.MQ_NOTIFY, data: words(1, id), caps: [d.cap] };
+  }
+
+  // ------------------------------------------------------------------ shared memory: the methods are shm.ts's (installShm)
+
+  static {
+    installShm(Posix.prototype, (px, sync, syscall, make) => (sync ? px.#sync(syscall, () => make(px.#shm)) : px.#async(syscall, () => make(px.#shm))), (px) => px.#shm);
   }
 
   // ------------------------------------------------------------------ poll

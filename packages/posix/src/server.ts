@@ -1,6 +1,7 @@
 import { IpcError, Rights, messageCaps, type CapHandle, type MessageBuffer, type Process } from '@veridian/core';
 import { ERRNO } from './errno.js';
 import { MQ_PRIO_MAX, MSG_TRUNC, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY, PIPE_BUF, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM, SOCK_SEQPACKET } from './constants.js';
+import { ShmServer } from './shm-server.js';
 import { BAD_TIMESPEC, FOREVER, Kind, Op, ReqFlag, readTimeout, readWord, replyType, words } from './wire.js';
 
 /*
@@ -231,6 +232,8 @@ export class ObjectServer {
   readonly reapers = new Set<number>();
   #ep: CapHandle = 0;
   #proc: Process | undefined;
+  /** Shared memory objects (shm-server.ts). */
+  readonly shm = new ShmServer(() => this.proc, (pid, status, data, caps) => this.#reply(pid, status, 0, data, caps), (pid, code) => this.#fail(pid, code));
 
   constructor(
     readonly now: () => number,
@@ -242,7 +245,7 @@ export class ObjectServer {
   }
 
   /** Counts for tests and leak checks. */
-  counts(): { descriptions: number; queues: number; pooledEndpoints: number; waiters: number } {
+  counts(): { descriptions: number; queues: number; pooledEndpoints: number; waiters: number; shmObjects: number } {
     let waiters = this.#pollers.length;
     const seen = new Set<Obj>();
     for (const d of this.#descs.values()) seen.add(d.obj);
@@ -250,7 +253,7 @@ export class ObjectServer {
       if (o instanceof MqObj) waiters += o.recvQ.length + o.sendQ.length;
       else for (const c of o instanceof PipeObj ? [o.ch] : o.ch) waiters += c.readQ.length + c.writeQ.length;
     }
-    return { descriptions: this.#descs.size, queues: this.#queues.size, pooledEndpoints: this.#pool.length, waiters };
+    return { descriptions: this.#descs.size, queues: this.#queues.size, pooledEndpoints: this.#pool.length, waiters, shmObjects: this.shm.count() };
   }
 
   async run(proc: Process, endpointName: string): Promise<void> {
@@ -534,7 +537,8 @@ export class ObjectServer {
           return void this.#reply(pid, 0, 0, words(infoWord(d)));
         }
         default:
-          return void this.#fail(pid, 'ENOSYS');
+          if (!this.shm.handle(pid, op, payload)) this.#fail(pid, 'ENOSYS');
+          return;
       }
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
@@ -545,6 +549,7 @@ export class ObjectServer {
 
   /** Drops every description owned by `pid` (a process that exited), and what it was to inherit. */
   release(pid: number): void {
+    this.shm.release(pid);
     for (const d of [...this.#descs.values()]) if (d.owner === pid) this.#closeDesc(d);
     for (const x of this.inherit.get(pid) ?? []) this.#dropRef(x.f.obj, x.f.side, x.f.mode);
     this.inherit.delete(pid);

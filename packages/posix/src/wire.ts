@@ -36,6 +36,12 @@ export const Op = {
   ATTACH: 15,
   RELEASE: 16,
   FSTAT: 17,
+  /** Shared memory (shm-server.ts): open, unlink, size, state, close. */
+  SHM_OPEN: 18,
+  SHM_UNLINK: 19,
+  SHM_TRUNCATE: 20,
+  SHM_STAT: 21,
+  SHM_CLOSE: 22,
 } as const;
 
 export const ReqFlag = {
@@ -46,7 +52,7 @@ export const ReqFlag = {
 } as const;
 
 /** Kinds of object a descriptor names (the low byte of `FSTAT`'s answer). */
-export const Kind = { PIPE: 1, MQ: 2, SOCKET: 3 } as const;
+export const Kind = { PIPE: 1, MQ: 2, SOCKET: 3, SHM: 4 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** A relative timeout meaning "forever". */

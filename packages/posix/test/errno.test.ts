@@ -22,7 +22,7 @@ describe('errno table', () => {
 
   it('uses Linux numbers for every errno it names', () => {
     // From Linux's asm-generic/errno-base.h and errno.h.
-    const linux = { EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, EINVAL: 22, ENFILE: 23, EMFILE: 24, ENOSPC: 28, EPIPE: 32, ENAMETOOLONG: 36, ENOSYS: 38, ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97, ECONNRESET: 104, ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111 };
+    const linux = { EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, ENXIO: 6, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENFILE: 23, EMFILE: 24, EFBIG: 27, ENOSPC: 28, EPIPE: 32, ENAMETOOLONG: 36, ENOSYS: 38, EOVERFLOW: 75, ENOTSOCK: 88, EMSGSIZE: 90, EPROTOTYPE: 91, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97, ECONNRESET: 104, ENOTCONN: 107, ETIMEDOUT: 110, ECONNREFUSED: 111 };
     expect(ERRNO).toEqual(linux);
     for (const [name, n] of Object.entries(linux)) expect(errnoName(n)).toBe(name);
     expect(errnoName(9999)).toBeUndefined();

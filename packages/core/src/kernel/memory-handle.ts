@@ -43,6 +43,22 @@ export interface SharedRegion {
   readonly node: number;
 }
 
+/** Options of {@link ProcessMemory.mapRegion}. */
+export interface MapRegionOptions {
+  /** PagePerm READ, optionally with WRITE (default: all the region and the capability allow). */
+  perms?: number;
+  /** Byte offset into the region, a multiple of the page size (default 0). */
+  offset?: number;
+  /** Bytes of address space (default: the rest of the region). Pages past the region's end stay unmapped: an access there is an `AccessFault`. */
+  length?: number;
+  /**
+   * A private mapping (POSIX `MAP_PRIVATE`): the region's pages are mapped copy-on-write, so
+   * this process's writes go to its own copies and nobody else sees them; READ is the only
+   * right needed. A private mapping made without WRITE cannot be `protect`ed writable.
+   */
+  private?: boolean;
+}
+
 /** Options of {@link ProcessMemory.createRegion}. */
 export interface RegionOptions {
   /** Size in bytes, rounded up to whole pages. */
@@ -255,15 +271,23 @@ export class ProcessMemory {
   }
 
   /**
-   * Maps the region a capability names into this process (lazily: pages become present on first
-   * access) with `perms` — default everything the region and the capability allow (READ needs
-   * the READ right, WRITE the WRITE right; MAP is always needed). Returns the address; unmap it
-   * with {@link ProcessMemory.unmap}.
+   * Maps the region a capability names into this process with `perms` — default everything the
+   * region and the capability allow (READ needs the READ right, WRITE the WRITE right; MAP is
+   * always needed) — or with {@link MapRegionOptions}: a byte `offset` and `length` (pages past
+   * the region's end stay unmapped and fault) and `private` copy-on-write mappings. Returns the
+   * address; unmap it with {@link ProcessMemory.unmap}.
    */
-  mapRegion(handle: number | SharedRegion, perms?: number): number {
+  mapRegion(handle: number | SharedRegion, perms?: number | MapRegionOptions): number {
     const h = checkHandleArg(typeof handle === 'object' && handle !== null ? handle.handle : handle);
-    const pr = perms === undefined ? undefined : checkPerms(perms);
-    return this.#locked(() => this.#k.regions.map(this.#p, h, pr));
+    const o: MapRegionOptions = typeof perms === 'object' && perms !== null ? perms : { perms: perms as number | undefined };
+    const pr = o.perms === undefined ? undefined : checkPerms(o.perms);
+    if (o.offset !== undefined && (typeof o.offset !== 'number' || !Number.isSafeInteger(o.offset) || o.offset < 0 || o.offset % FRAME_SIZE !== 0)) {
+      throw new IpcError('InvalidArgument', `offset must be a non-negative multiple of the page size, got ${String(o.offset)}`);
+    }
+    const length = o.length === undefined ? undefined : checkLength(o.length);
+    if (o.private !== undefined && typeof o.private !== 'boolean') throw new IpcError('InvalidArgument', 'private must be a boolean');
+    const view = { offset: (o.offset ?? 0) / FRAME_SIZE, pages: length === undefined ? undefined : Math.ceil(length / FRAME_SIZE), private: o.private === true };
+    return this.#locked(() => this.#k.regions.map(this.#p, h, pr, view));
   }
 
   #pages(va: number, count: number): { frames: Int32Array; info: Int32Array } {

@@ -1,6 +1,6 @@
 import { ObjectKind } from '../../contracts/capability.js';
 import { IpcError } from '../../contracts/errors.js';
-import { PagePerm } from '../../contracts/mmu.js';
+import { PageMarker, PagePerm } from '../../contracts/mmu.js';
 import { Rights } from '../../contracts/rights.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
@@ -12,6 +12,16 @@ export const REGION_RIGHTS = Rights.MAP | Rights.READ | Rights.WRITE | Rights.SH
 const PER_LIST = FRAME_SIZE / 4;
 /** Most pages one region has (list frames one header frame names). */
 export const MAX_REGION_PAGES = (PER_LIST - 1) * PER_LIST;
+
+/** Which part of a region a mapping shows, and how (see `ProcessMemory.mapRegion`). */
+export interface RegionView {
+  /** First page of the region (default 0). */
+  offset?: number;
+  /** Pages of address space (default: the rest of the region); pages past its end stay unmapped. */
+  pages?: number;
+  /** A private (copy-on-write) mapping: writes go to this process's own copies. */
+  private?: boolean;
+}
 
 /** What {@link Regions.info} reports. */
 export interface RegionInfo {
@@ -113,26 +123,38 @@ export class Regions {
    * capability allow): MAP is needed, and READ / WRITE for each permission asked. Returns the
    * address. The entries are lazy; every frame gains a reference.
    */
-  map(p: number, handle: number, perms: number | undefined): number {
+  map(p: number, handle: number, perms: number | undefined, view: RegionView = {}): number {
     const k = this.#k;
     const s = k.caps.resolve(p, handle, ObjectKind.Region, Rights.MAP);
     const r = k.slots.get(s, S.OBJ);
     this.checkLive(r, k.slots.gen(s));
     const rights = k.slots.get(s, S.RIGHTS);
-    const allowed = this.#get(r, RG.PERMS) & ((rights & Rights.READ ? PagePerm.READ : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
+    const priv = view.private === true;
+    // A private mapping writes to its own copies: the region's WRITE (and the right to it) do not matter.
+    const allowed = priv ? (rights & Rights.READ ? PagePerm.READ | PagePerm.WRITE : 0) : this.#get(r, RG.PERMS) & ((rights & Rights.READ ? PagePerm.READ : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
     const want = perms ?? allowed;
     if ((want & PagePerm.READ) === 0) throw new IpcError('PermissionDenied', 'mapping a region needs READ (the capability or the region lacks it)');
     if ((want & ~allowed) !== 0) throw new IpcError('PermissionDenied', `the region or the capability does not allow ${want & PagePerm.WRITE ? 'WRITE' : 'these permissions'}`);
-    const pages = this.#get(r, RG.PAGES);
+    const size = this.#get(r, RG.PAGES);
+    const offset = view.offset ?? 0;
+    if (offset > size) throw new IpcError('InvalidArgument', `offset page ${offset} is past the region's ${size} pages`);
+    // The range may run past the region's end: those pages stay unmapped, so an access there faults.
+    const pages = view.pages ?? size - offset;
+    const mapped = Math.min(pages, size - offset);
+    if (pages < 1) throw new IpcError('InvalidArgument', 'a mapping of no pages');
     if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
     const first = k.va.find(p, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
     k.va.ensure(p);
-    const { frames } = k.vm.scratch(pages);
-    const head = this.#get(r, RG.HEAD);
-    for (let i = 0; i < pages; i++) frames[i] = k.i32[this.#listWord(head, i)]!;
-    frameOps.mapFrames(k.spaces.of(p), first * FRAME_SIZE, frames, 0, pages, want | PagePerm.USER, 0);
-    for (let i = 0; i < pages; i++) k.refs.retain(frames[i]!);
+    if (mapped > 0) {
+      const { frames } = k.vm.scratch(mapped);
+      const head = this.#get(r, RG.HEAD);
+      for (let i = 0; i < mapped; i++) frames[i] = k.i32[this.#listWord(head, offset + i)]!;
+      // Private and writable: read-only copy-on-write, so the first write copies that page for this process alone.
+      const cow = priv && (want & PagePerm.WRITE) !== 0;
+      frameOps.mapFrames(k.spaces.of(p), first * FRAME_SIZE, frames, 0, mapped, (cow ? want & ~PagePerm.WRITE : want) | PagePerm.USER, cow ? PageMarker.COPY_ON_WRITE : 0);
+      for (let i = 0; i < mapped; i++) k.refs.retain(frames[i]!);
+    }
     k.va.take(p, first, pages);
     return first * FRAME_SIZE;
   }

@@ -103,8 +103,10 @@ export class ProcessVm {
     this.read(p, first, pages, frames, info);
     if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     for (let i = 0; i < pages; i++) {
-      // A region page mapped read-only stays so: its capability, not protect, says who may write.
-      if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && k.refs.isRegion(frames[i]!)) {
+      // A region page mapped read-only stays so: its capability, not protect, says who may write
+      // (a private copy-on-write mapping may become writable: its writes copy).
+      const cowPage = ((info[i]! >> FrameInfo.MARKER_SHIFT) & COW) !== 0;
+      if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && !cowPage && k.refs.isRegion(frames[i]!)) {
         throw new IpcError('PermissionDenied', 'a shared region mapped read-only cannot be made writable (map it again with WRITE)');
       }
     }
@@ -119,7 +121,7 @@ export class ProcessVm {
       if (frames[i]! < 0) continue;
       const lazy = (info[i]! >> FrameInfo.MARKER_SHIFT) & LAZY;
       // Shared (a copy-on-write page another mapping holds) — region pages are shared on purpose, writes and all.
-      const shared = !k.refs.isRegion(frames[i]!) && k.refs.count(frames[i]!) > 1;
+      const shared = k.refs.count(frames[i]!) > 1 && (!k.refs.isRegion(frames[i]!) || ((info[i]! >> FrameInfo.MARKER_SHIFT) & COW) !== 0);
       const write = (perms & PagePerm.WRITE) !== 0;
       const want = write && shared ? perms & ~PagePerm.WRITE : perms;
       const markers = lazy | (write && shared ? COW : 0);
