@@ -949,7 +949,8 @@ export class Posix {
   // ------------------------------------------------------------------ shared memory: the methods are shm.ts's (installShm)
 
   static {
-    installShm(Posix.prototype, (px, sync, syscall, make) => (sync ? px.#sync(syscall, () => make(px.#shm)) : px.#async(syscall, () => make(px.#shm))), (px) => px.#shm);
+    // `this` is the class here: naming it would compile to an alias that is not yet set.
+    installShm(this.prototype, (px, sync, syscall, make) => (sync ? px.#sync(syscall, () => make(px.#shm)) : px.#async(syscall, () => make(px.#shm))), (px) => px.#shm);
   }
 
   // ------------------------------------------------------------------ poll
