@@ -1,9 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const main = new URL('../dist/main.js', import.meta.url).pathname;
+const env = { ...process.env, NO_COLOR: '1' };
+const run = (...args: string[]) => execFileSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
 
 describe('pnpm start (the demo)', () => {
+  let out = '';
+  beforeAll(() => {
+    out = run();
+  });
+
   it('runs on all three arches, shows the capability checks and the kill, and leaks nothing', () => {
-    const out = execFileSync(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     for (const arch of ['x86_64', 'aarch64', 'riscv64']) expect(out).toContain(`=== ${arch} ===`);
     expect(out.match(/GET motd -> "hello from alice"/g)).toHaveLength(3);
     expect(out.match(/handle without SEND -> PermissionDenied/g)).toHaveLength(3);
@@ -15,5 +23,28 @@ describe('pnpm start (the demo)', () => {
     expect(out).toMatch(/rax\s+= 0x0000000000000002/);
     expect(out).toMatch(/x8\s+= 0x0000000000000002/);
     expect(out).toMatch(/a7\s+= 0x0000000000000002/);
+    expect(out).not.toMatch(/LEAK|FAILED/);
+  });
+
+  it('ends with a summary per arch: calls and p50/p99', () => {
+    for (const arch of ['x86_64', 'aarch64', 'riscv64']) expect(out).toMatch(new RegExp(`${arch}\\s+ok\\s+\\d+ timed calls, p50 [\\d.]+ µs, p99 [\\d.]+ µs; ran kv`));
+  });
+});
+
+describe('the command line', () => {
+  it('--arch runs one backend; --help prints the usage', () => {
+    const one = run('--arch', 'aarch64', '--quick');
+    expect(one).toContain('=== aarch64 ===');
+    expect(one).not.toContain('=== x86_64 ===');
+    expect(run('--help')).toMatch(/^usage: /);
+  });
+
+  it.each([['--bogus'], ['--arch', 'sparc'], ['--arch'], ['stray']])('a bad option (%s) exits 2 with one line on stderr and no stack trace', (...args) => {
+    const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^demo: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
