@@ -4,6 +4,8 @@ import type { Options } from './cli.js';
 import type { Scene } from './scene.js';
 import { killScene } from './scenes/kill.js';
 import { kvScene } from './scenes/kv.js';
+import { regionScene } from './scenes/region.js';
+import { zeroCopyScene } from './scenes/zero-copy.js';
 import { paint, percentile } from './ui.js';
 
 /** What the summary prints for one arch. */
@@ -38,6 +40,8 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
   kernel.on('error', ({ name, error }) => console.log(`[kernel] process "${name}" crashed: ${error instanceof Error ? error.message : String(error)} (reported on the kernel's 'error' event)`));
 
   const server = await kvScene(s);
+  await zeroCopyScene(s);
+  await regionScene(s);
   await killScene(s, server);
 
   await kernel.idle();

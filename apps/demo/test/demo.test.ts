@@ -48,3 +48,24 @@ describe('the command line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('the zero-copy and region scenes', () => {
+  let out = '';
+  beforeAll(() => {
+    out = run('--quick');
+  });
+
+  it('per arch: moved frames are the sender\'s, mapped lazily, the sender faults, a CoW write changes one page', () => {
+    expect(out.match(/frames [\d, …]+ are the sender's former frames/g)).toHaveLength(3);
+    expect(out.match(/no page present before the first access; after reading page 5 \(it holds 5\), 1 page present/g)).toHaveLength(3);
+    expect(out.match(/reading the moved memory -> AccessFault/g)).toHaveLength(3);
+    expect(out.match(/one write to page 3 -> 1 page's frame differs/g)).toHaveLength(3);
+    expect(out.match(/my page 3 still reads 5/g)).toHaveLength(3);
+  });
+
+  it('per arch: a peer maps the region through a read-only capability and its write faults', () => {
+    expect(out.match(/mapped the region read-only: "written by the owner/g)).toHaveLength(3);
+    expect(out.match(/\[viewer\] writing to it -> AccessFault/g)).toHaveLength(3);
+    expect(out.match(/\(back to baseline\)/g)).toHaveLength(3);
+  });
+});
