@@ -32,6 +32,8 @@ for (const name of parsed.arches) results.push(await runOn(ARCHES[name], parsed)
 console.log(paint('bold', '\n=== summary ==='));
 for (const r of results) {
   console.log(`${r.arch.padEnd(8)} ${r.ok ? paint('green', 'ok  ') : paint('red', 'FAIL')} ${r.calls} timed calls, p50 ${us(r.p50)}, p99 ${us(r.p99)}; ran ${r.ran.join(', ')}`);
+  const counts = Object.entries(r.counts);
+  if (counts.length > 0) console.log(`${''.padEnd(13)} messages: ${counts.map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 console.log(`finished in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 if (results.some((r) => !r.ok)) process.exitCode = 1;

@@ -2,6 +2,7 @@
 import { createKernel, type Arch } from '@veridian/core';
 import type { Options } from './cli.js';
 import type { Scene } from './scene.js';
+import { asyncScene } from './scenes/async.js';
 import { killScene } from './scenes/kill.js';
 import { kvScene } from './scenes/kv.js';
 import { regionScene } from './scenes/region.js';
@@ -12,6 +13,7 @@ import { paint, percentile } from './ui.js';
 export interface ArchResult {
   arch: string;
   ran: string[];
+  counts: Record<string, number>;
   calls: number;
   p50: number;
   p99: number;
@@ -30,6 +32,7 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
     quick: opts.quick,
     latencies: [],
     ran: [],
+    counts: {},
     fail(why) {
       ok = false;
       console.log(paint('red', `[demo] FAILED: ${why}`));
@@ -42,6 +45,7 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
   const server = await kvScene(s);
   await zeroCopyScene(s);
   await regionScene(s);
+  await asyncScene(s);
   await killScene(s, server);
 
   await kernel.idle();
@@ -51,5 +55,5 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
   if (!same) s.fail(`pools not back to baseline: ${JSON.stringify(after)} vs ${JSON.stringify(baseline)}`);
   await kernel.shutdown();
   const sorted = [...s.latencies].sort((a, b) => a - b);
-  return { arch: arch.name, ran: s.ran, calls: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), ok };
+  return { arch: arch.name, ran: s.ran, counts: s.counts, calls: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), ok };
 }

@@ -9,7 +9,7 @@ describe('pnpm start (the demo)', () => {
   let out = '';
   beforeAll(() => {
     out = run();
-  });
+  }, 180_000);
 
   it('runs on all three arches, shows the capability checks and the kill, and leaks nothing', () => {
     for (const arch of ['x86_64', 'aarch64', 'riscv64']) expect(out).toContain(`=== ${arch} ===`);
@@ -53,7 +53,7 @@ describe('the zero-copy and region scenes', () => {
   let out = '';
   beforeAll(() => {
     out = run('--quick');
-  });
+  }, 60_000);
 
   it('per arch: moved frames are the sender\'s, mapped lazily, the sender faults, a CoW write changes one page', () => {
     expect(out.match(/frames [\d, …]+ are the sender's former frames/g)).toHaveLength(3);
@@ -67,5 +67,14 @@ describe('the zero-copy and region scenes', () => {
     expect(out.match(/mapped the region read-only: "written by the owner/g)).toHaveLength(3);
     expect(out.match(/\[viewer\] writing to it -> AccessFault/g)).toHaveLength(3);
     expect(out.match(/\(back to baseline\)/g)).toHaveLength(3);
+  });
+});
+
+describe('the async scene', () => {
+  it('per arch: the consumer drains the channel and every subscriber sees the topic in order', () => {
+    const out = run('--quick');
+    expect(out.match(/\[consumer\] drained 100 messages \(types sum 5050\)/g)).toHaveLength(3);
+    expect(out.match(/saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
+    expect(out.match(/messages: async channel 100, topic publications 100/g)).toHaveLength(3);
   });
 });
