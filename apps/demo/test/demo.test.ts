@@ -1,4 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const main = new URL('../dist/main.js', import.meta.url).pathname;
@@ -76,5 +79,37 @@ describe('the async scene', () => {
     expect(out.match(/\[consumer\] drained 100 messages \(types sum 5050\)/g)).toHaveLength(3);
     expect(out.match(/saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
     expect(out.match(/messages: async channel 100, topic publications 100/g)).toHaveLength(3);
+  });
+});
+
+describe('the security scene and the records in --out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'demo-out-'));
+  let out = '';
+  beforeAll(() => {
+    out = run('--quick', '--out', dir);
+  }, 60_000);
+
+  it('per arch: the flood is refused by the filter and the rate limit, and the audit ring shows it', () => {
+    const floods = [...out.matchAll(/\[flooder\] 100 sends -> (.*)/g)].map((m) => m[1]!);
+    expect(floods).toHaveLength(3);
+    for (const f of floods) {
+      expect(f).toContain('Filtered 33');
+      expect(Number(/RateLimited (\d+)/.exec(f)![1])).toBeGreaterThan(50);
+    }
+    expect(out.match(/from the flooder: RateLimited \d+, Filtered 33/g)).toHaveLength(3);
+  });
+
+  it('writes per arch a Chrome trace that parses with trace events, audit JSON lines, and the debugfs files', () => {
+    for (const arch of ['x86_64', 'aarch64', 'riscv64']) {
+      const trace = JSON.parse(readFileSync(join(dir, arch, 'trace.json'), 'utf8')) as { traceEvents: Array<{ ph: string }> };
+      expect(trace.traceEvents.length).toBeGreaterThan(100);
+      expect(trace.traceEvents.some((e) => e.ph === 'X')).toBe(true);
+      const audit = readFileSync(join(dir, arch, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; result: string });
+      expect(audit.length).toBeGreaterThan(100);
+      expect(audit.every((e) => typeof e.kind === 'string' && typeof e.result === 'string')).toBe(true);
+      expect(readFileSync(join(dir, arch, 'debugfs-channels.txt'), 'utf8')).toMatch(/guarded/);
+      expect(readFileSync(join(dir, arch, 'debugfs-trace.txt'), 'utf8').trim()).toBe('1');
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 });
