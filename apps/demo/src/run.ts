@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { asyncScene } from './scenes/async.js';
 import { killScene } from './scenes/kill.js';
 import { kvScene } from './scenes/kv.js';
+import { posixScene } from './scenes/posix.js';
 import { regionScene } from './scenes/region.js';
 import { securityScene, writeRecords } from './scenes/security.js';
 import { zeroCopyScene } from './scenes/zero-copy.js';
@@ -52,6 +53,7 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
   await regionScene(s);
   await asyncScene(s);
   await securityScene(s, outDir);
+  await posixScene(s);
   await killScene(s, server);
 
   await kernel.idle();

@@ -73,12 +73,18 @@ describe('the zero-copy and region scenes', () => {
   });
 });
 
-describe('the async scene', () => {
+describe('the async and POSIX scenes', () => {
   it('per arch: the consumer drains the channel and every subscriber sees the topic in order', () => {
     const out = run('--quick');
     expect(out.match(/\[consumer\] drained 100 messages \(types sum 5050\)/g)).toHaveLength(3);
     expect(out.match(/saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
     expect(out.match(/messages: async channel 100, topic publications 100/g)).toHaveLength(3);
+  });
+
+  it('per arch: the POSIX pipeline (pipe | wc, answer on an mq) gives the right count and leaves nothing open', () => {
+    const out = run('--quick');
+    expect(out.match(/wc answered on mq \/wc: "4 12 69"/g)).toHaveLength(3);
+    expect(out.match(/\[posixd\] after the pipeline: 0 open descriptions, 0 queues/g)).toHaveLength(3);
   });
 });
 
