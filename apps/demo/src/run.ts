@@ -4,6 +4,7 @@ import type { Options } from './cli.js';
 import type { Scene } from './scene.js';
 import { join } from 'node:path';
 import { asyncScene } from './scenes/async.js';
+import { crashScene } from './scenes/crash.js';
 import { killScene } from './scenes/kill.js';
 import { kvScene } from './scenes/kv.js';
 import { posixScene } from './scenes/posix.js';
@@ -54,6 +55,7 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
   await asyncScene(s);
   await securityScene(s, outDir);
   await posixScene(s);
+  await crashScene(s);
   await killScene(s, server);
 
   await kernel.idle();

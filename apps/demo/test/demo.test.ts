@@ -29,6 +29,11 @@ describe('pnpm start (the demo)', () => {
     expect(out).not.toMatch(/LEAK|FAILED/);
   });
 
+  it('per arch: a worker crash is reported once on the error event and its endpoint is gone', () => {
+    expect(out.match(/process "crasher" crashed: Error: segfault on purpose \(reported on the kernel's 'error' event\)/g)).toHaveLength(3);
+    expect(out.match(/crasher on CPU \d+ crashed: "Error: segfault on purpose"; endpoint "doomed" gone/g)).toHaveLength(3);
+  });
+
   it('ends with a summary per arch: calls and p50/p99', () => {
     for (const arch of ['x86_64', 'aarch64', 'riscv64']) expect(out).toMatch(new RegExp(`${arch}\\s+ok\\s+\\d+ timed calls, p50 [\\d.]+ µs, p99 [\\d.]+ µs; ran kv`));
   });
