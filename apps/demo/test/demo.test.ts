@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = new URL('../dist/main.js', import.meta.url).pathname;
 const env = { ...process.env, NO_COLOR: '1' };
@@ -57,57 +57,54 @@ describe('the command line', () => {
   });
 });
 
+/** One `--quick --out DIR` run that the scene tests below share. */
+const dir = mkdtempSync(join(tmpdir(), 'demo-out-'));
+let quick = '';
+beforeAll(() => {
+  quick = run('--quick', '--out', dir);
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 describe('the zero-copy and region scenes', () => {
-  let out = '';
-  beforeAll(() => {
-    out = run('--quick');
-  }, 60_000);
 
   it('per arch: moved frames are the sender\'s, mapped lazily, the sender faults, a CoW write changes one page', () => {
-    expect(out.match(/frames [\d, …]+ are the sender's former frames/g)).toHaveLength(3);
-    expect(out.match(/no page present before the first access; after reading page 5 \(it holds 5\), 1 page present/g)).toHaveLength(3);
-    expect(out.match(/reading the moved memory -> AccessFault/g)).toHaveLength(3);
-    expect(out.match(/one write to page 3 -> 1 page's frame differs/g)).toHaveLength(3);
-    expect(out.match(/my page 3 still reads 5/g)).toHaveLength(3);
+    expect(quick.match(/frames [\d, …]+ are the sender's former frames/g)).toHaveLength(3);
+    expect(quick.match(/no page present before the first access; after reading page 5 \(it holds 5\), 1 page present/g)).toHaveLength(3);
+    expect(quick.match(/reading the moved memory -> AccessFault/g)).toHaveLength(3);
+    expect(quick.match(/one write to page 3 -> 1 page's frame differs/g)).toHaveLength(3);
+    expect(quick.match(/my page 3 still reads 5/g)).toHaveLength(3);
   });
 
   it('per arch: a peer maps the region through a read-only capability and its write faults', () => {
-    expect(out.match(/mapped the region read-only: "written by the owner/g)).toHaveLength(3);
-    expect(out.match(/\[viewer\] writing to it -> AccessFault/g)).toHaveLength(3);
-    expect(out.match(/\(back to baseline\)/g)).toHaveLength(3);
+    expect(quick.match(/mapped the region read-only: "written by the owner/g)).toHaveLength(3);
+    expect(quick.match(/\[viewer\] writing to it -> AccessFault/g)).toHaveLength(3);
+    expect(quick.match(/\(back to baseline\)/g)).toHaveLength(3);
   });
 });
 
 describe('the async and POSIX scenes', () => {
   it('per arch: the consumer drains the channel and every subscriber sees the topic in order', () => {
-    const out = run('--quick');
-    expect(out.match(/\[consumer\] drained 100 messages \(types sum 5050\)/g)).toHaveLength(3);
-    expect(out.match(/saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
-    expect(out.match(/messages: async channel 100, topic publications 100/g)).toHaveLength(3);
+    expect(quick.match(/\[consumer\] drained 100 messages \(types sum 5050\)/g)).toHaveLength(3);
+    expect(quick.match(/saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
+    expect(quick.match(/messages: async channel 100, topic publications 100/g)).toHaveLength(3);
   });
 
   it('per arch: the POSIX pipeline (pipe | wc, answer on an mq) gives the right count and leaves nothing open', () => {
-    const out = run('--quick');
-    expect(out.match(/wc answered on mq \/wc: "4 12 69"/g)).toHaveLength(3);
-    expect(out.match(/\[posixd\] after the pipeline: 0 open descriptions, 0 queues/g)).toHaveLength(3);
+    expect(quick.match(/wc answered on mq \/wc: "4 12 69"/g)).toHaveLength(3);
+    expect(quick.match(/\[posixd\] after the pipeline: 0 open descriptions, 0 queues/g)).toHaveLength(3);
   });
 });
 
 describe('the security scene and the records in --out', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'demo-out-'));
-  let out = '';
-  beforeAll(() => {
-    out = run('--quick', '--out', dir);
-  }, 60_000);
 
   it('per arch: the flood is refused by the filter and the rate limit, and the audit ring shows it', () => {
-    const floods = [...out.matchAll(/\[flooder\] 100 sends -> (.*)/g)].map((m) => m[1]!);
+    const floods = [...quick.matchAll(/\[flooder\] 100 sends -> (.*)/g)].map((m) => m[1]!);
     expect(floods).toHaveLength(3);
     for (const f of floods) {
       expect(f).toContain('Filtered 33');
       expect(Number(/RateLimited (\d+)/.exec(f)![1])).toBeGreaterThan(50);
     }
-    expect(out.match(/from the flooder: RateLimited \d+, Filtered 33/g)).toHaveLength(3);
+    expect(quick.match(/from the flooder: RateLimited \d+, Filtered 33/g)).toHaveLength(3);
   });
 
   it('writes per arch a Chrome trace that parses with trace events, audit JSON lines, and the debugfs files', () => {
@@ -121,6 +118,5 @@ describe('the security scene and the records in --out', () => {
       expect(readFileSync(join(dir, arch, 'debugfs-channels.txt'), 'utf8')).toMatch(/guarded/);
       expect(readFileSync(join(dir, arch, 'debugfs-trace.txt'), 'utf8').trim()).toBe('1');
     }
-    rmSync(dir, { recursive: true, force: true });
   });
 });
