@@ -1,9 +1,20 @@
-import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const main = new URL('../dist/main.js', import.meta.url).pathname;
+const env = { ...process.env, NO_COLOR: '1' };
+const run = (...args: string[]) => execFileSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
 
 describe('pnpm start (the demo)', () => {
+  let out = '';
+  beforeAll(() => {
+    out = run();
+  }, 180_000);
+
   it('runs on all three arches, shows the capability checks and the kill, and leaks nothing', () => {
-    const out = execFileSync(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
     for (const arch of ['x86_64', 'aarch64', 'riscv64']) expect(out).toContain(`=== ${arch} ===`);
     expect(out.match(/GET motd -> "hello from alice"/g)).toHaveLength(3);
     expect(out.match(/handle without SEND -> PermissionDenied/g)).toHaveLength(3);
@@ -15,5 +26,97 @@ describe('pnpm start (the demo)', () => {
     expect(out).toMatch(/rax\s+= 0x0000000000000002/);
     expect(out).toMatch(/x8\s+= 0x0000000000000002/);
     expect(out).toMatch(/a7\s+= 0x0000000000000002/);
+    expect(out).not.toMatch(/LEAK|FAILED/);
+  });
+
+  it('per arch: a worker crash is reported once on the error event and its endpoint is gone', () => {
+    expect(out.match(/process "crasher" crashed: Error: segfault on purpose \(reported on the kernel's 'error' event\)/g)).toHaveLength(3);
+    expect(out.match(/crasher on CPU \d+ crashed: "Error: segfault on purpose"; endpoint "doomed" gone/g)).toHaveLength(3);
+  });
+
+  it('ends with a summary per arch: calls and p50/p99', () => {
+    for (const arch of ['x86_64', 'aarch64', 'riscv64']) expect(out).toMatch(new RegExp(`${arch}\\s+ok\\s+\\d+ timed calls, p50 [\\d.]+ µs, p99 [\\d.]+ µs; ran kv`));
+  });
+});
+
+describe('the command line', () => {
+  it('--arch runs one backend; --help prints the usage', () => {
+    const one = run('--arch', 'aarch64', '--quick');
+    expect(one).toContain('=== aarch64 ===');
+    expect(one).not.toContain('=== x86_64 ===');
+    expect(run('--help')).toMatch(/^usage: /);
+  });
+
+  it.each([['--bogus'], ['--arch', 'sparc'], ['--arch'], ['stray']])('a bad option (%s) exits 2 with one line on stderr and no stack trace', (...args) => {
+    const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^demo: /);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** One `--quick --out DIR` run that the scene tests below share. */
+const dir = mkdtempSync(join(tmpdir(), 'demo-out-'));
+let quick = '';
+beforeAll(() => {
+  quick = run('--quick', '--out', dir);
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the zero-copy and region scenes', () => {
+
+  it('per arch: moved frames are the sender\'s, mapped lazily, the sender faults, a CoW write changes one page', () => {
+    expect(quick.match(/frames [\d, …]+ are the sender's former frames/g)).toHaveLength(3);
+    expect(quick.match(/no page present before the first access; after reading page 5 \(it holds 5\), 1 page present/g)).toHaveLength(3);
+    expect(quick.match(/reading the moved memory -> AccessFault/g)).toHaveLength(3);
+    expect(quick.match(/one write to page 3 -> 1 page's frame differs/g)).toHaveLength(3);
+    expect(quick.match(/my page 3 still reads 5/g)).toHaveLength(3);
+  });
+
+  it('per arch: a peer maps the region through a read-only capability and its write faults', () => {
+    expect(quick.match(/mapped the region read-only: "written by the owner/g)).toHaveLength(3);
+    expect(quick.match(/\[viewer\] writing to it -> AccessFault/g)).toHaveLength(3);
+    expect(quick.match(/\(back to baseline\)/g)).toHaveLength(3);
+  });
+});
+
+describe('the async and POSIX scenes', () => {
+  it('per arch: the consumer drains the channel and every subscriber sees the topic in order', () => {
+    expect(quick.match(/\[consumer\] drained 100 messages \(types sum 5050\)/g)).toHaveLength(3);
+    expect(quick.match(/saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
+    expect(quick.match(/messages: async channel 100, topic publications 100/g)).toHaveLength(3);
+  });
+
+  it('per arch: the POSIX pipeline (pipe | wc, answer on an mq) gives the right count and leaves nothing open', () => {
+    expect(quick.match(/wc answered on mq \/wc: "4 12 69"/g)).toHaveLength(3);
+    expect(quick.match(/\[posixd\] after the pipeline: 0 open descriptions, 0 queues/g)).toHaveLength(3);
+  });
+});
+
+describe('the security scene and the records in --out', () => {
+
+  it('per arch: the flood is refused by the filter and the rate limit, and the audit ring shows it', () => {
+    const floods = [...quick.matchAll(/\[flooder\] 100 sends -> (.*)/g)].map((m) => m[1]!);
+    expect(floods).toHaveLength(3);
+    for (const f of floods) {
+      expect(f).toContain('Filtered 33');
+      expect(Number(/RateLimited (\d+)/.exec(f)![1])).toBeGreaterThan(50);
+    }
+    expect(quick.match(/from the flooder: RateLimited \d+, Filtered 33/g)).toHaveLength(3);
+  });
+
+  it('writes per arch a Chrome trace that parses with trace events, audit JSON lines, and the debugfs files', () => {
+    for (const arch of ['x86_64', 'aarch64', 'riscv64']) {
+      const trace = JSON.parse(readFileSync(join(dir, arch, 'trace.json'), 'utf8')) as { traceEvents: Array<{ ph: string }> };
+      expect(trace.traceEvents.length).toBeGreaterThan(100);
+      expect(trace.traceEvents.some((e) => e.ph === 'X')).toBe(true);
+      const audit = readFileSync(join(dir, arch, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; result: string });
+      expect(audit.length).toBeGreaterThan(100);
+      expect(audit.every((e) => typeof e.kind === 'string' && typeof e.result === 'string')).toBe(true);
+      expect(readFileSync(join(dir, arch, 'debugfs-channels.txt'), 'utf8')).toMatch(/guarded/);
+      expect(readFileSync(join(dir, arch, 'debugfs-trace.txt'), 'utf8').trim()).toBe('1');
+    }
   });
 });
