@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PagePerm, Rights, SharedBuffer, messageCaps } from '../src/index.js';
-import { testKernel } from './support/kernel.js';
+import { ok, testKernel } from './support/kernel.js';
 
 const PAGE = 4096;
 const EMPTY = new Uint8Array(0);
-
-async function ok(...hs: Array<{ exited: Promise<{ reason: string; error?: unknown }> }>): Promise<void> {
-  const r = await Promise.all(hs.map((h) => h.exited));
-  expect(r.map((x) => [x.reason, x.error === undefined ? undefined : String(x.error as Error)])).toEqual(r.map(() => ['returned', undefined]));
-}
 
 describe('shared regions', () => {
   it('two processes map the same frames through capabilities; a write by one is seen by the other; a read-only capability maps read-only', async () => {

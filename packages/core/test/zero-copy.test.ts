@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { IPC_BUFFER_VA, ManualClock, PagePerm, SharedBuffer, type Kernel, type Process } from '../src/index.js';
-import { testKernel } from './support/kernel.js';
+import { code, ok, testKernel } from './support/kernel.js';
 
 const PAGE = 4096;
 const MiB = 1 << 20;
 const EMPTY = new Uint8Array(0);
-
-async function ok(...hs: Array<{ exited: Promise<{ reason: string; error?: unknown }> }>): Promise<void> {
-  const r = await Promise.all(hs.map((h) => h.exited));
-  expect(r.map((x) => [x.reason, x.error === undefined ? undefined : String(x.error as Error)])).toEqual(r.map(() => ['returned', undefined]));
-}
-
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    return (e as { code?: string }).code;
-  }
-  return undefined;
-}
 
 /** A server that receives one message on `name`, runs `check` on it, and replies. */
 function receiver(k: Kernel, name: string, check: (p: Process, b: SharedBuffer) => void) {

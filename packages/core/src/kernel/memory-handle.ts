@@ -3,7 +3,6 @@ import { FrameInfo, PageMarker, PagePerm } from '../contracts/mmu.js';
 import { SharedBuffer } from '../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { KernelContext } from './context.js';
-import { P } from './records/layout.js';
 
 const MAX_BYTES = 2 ** 40;
 
@@ -300,8 +299,7 @@ export class ProcessMemory {
     const k = this.#k;
     k.lock();
     try {
-      if (!k.procs.live(this.#p) || k.procs.pid(this.#p) !== this.#pid) throw new IpcError('ProcessNotFound', `process ${this.#pid} has exited`);
-      if (Atomics.load(k.i32, k.procs.word(this.#p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', 'process was killed');
+      k.processes.checkCaller(this.#p, this.#pid);
       return fn();
     } finally {
       k.unlock();

@@ -1,7 +1,7 @@
 import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { KernelContext } from './context.js';
-import { M, P, R, RingKind, S, SB } from './records/layout.js';
+import { M, R, RingKind, S, SB } from './records/layout.js';
 import { Rings, type RingSpec } from './objects/ring.js';
 
 /** Counters of one async channel or topic (u32, they wrap). */
@@ -44,8 +44,7 @@ export class AsyncSyscalls {
     const k = this.#k;
     k.lock();
     try {
-      if (!k.procs.live(p) || k.procs.pid(p) !== pid) throw new IpcError('ProcessNotFound', `process ${pid} has exited`);
-      if (Atomics.load(k.i32, k.procs.word(p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', 'process was killed');
+      k.processes.checkCaller(p, pid);
       return fn();
     } finally {
       k.unlock();

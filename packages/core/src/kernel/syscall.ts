@@ -13,7 +13,6 @@ import { Mode } from './ipc/transfer.js';
 import { transferMode } from './args.js';
 
 /** Status of a killed process (see worker-cpu.ts). */
-const KILLED_MESSAGE = 'process was killed';
 
 /** Timeout of a blocking operation that has none: wait forever. */
 const FOREVER = Infinity;
@@ -38,9 +37,7 @@ export class Syscalls {
 
   /** Lock held: `p` (of id `pid`) exists and has not been asked to die. */
   #enter(p: number, pid: number): void {
-    const k = this.#k;
-    if (!k.procs.live(p) || k.procs.pid(p) !== pid) throw new IpcError('ProcessNotFound', `process ${pid} has exited`);
-    if (Atomics.load(k.i32, k.procs.word(p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', KILLED_MESSAGE);
+    this.#k.processes.checkCaller(p, pid);
   }
 
   /**

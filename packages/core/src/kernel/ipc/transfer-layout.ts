@@ -1,6 +1,6 @@
 /** The words and codes of a zero-copy buffer in a large-message descriptor (`transfer.ts`). */
 import { FrameInfo, PageMarker, PagePerm } from '../../contracts/mmu.js';
-import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import { FRAME_SIZE, type PhysicalMemory } from '../../memory/physical-memory.js';
 
 /** Transfer modes as stored in a descriptor (0 = the message carries no buffer). */
 export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
@@ -28,6 +28,11 @@ export const E_SHIFT = 6;
 export const COW = PageMarker.COPY_ON_WRITE;
 export const LAZY = PageMarker.LAZY;
 export const TWO32 = 2 ** 32;
+
+/** Int32 index of the list entry of page `i` of descriptor `d` (an Int32 index in `i32`). */
+export function entryWord(i32: Int32Array, phys: PhysicalMemory, d: number, i: number): number {
+  return (phys.frameOffset(i32[d + B.LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1));
+}
 
 /** The receiver's perms and markers for a page with list entry `e`, packed (see {@link pack}); `whole`: not a copied edge. */
 export function receiverPage(e: number, mode: number, whole: boolean): number {

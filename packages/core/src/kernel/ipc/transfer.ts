@@ -7,7 +7,7 @@ import type { KernelContext } from '../context.js';
 import { pageSpan } from '../vm/process-vm.js';
 import { P } from '../records/layout.js';
 
-import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, pack, receiverPage, whole } from './transfer-layout.js';
+import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, entryWord, pack, receiverPage, whole } from './transfer-layout.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
 
@@ -379,13 +379,11 @@ export class Transfers {
   }
 
   #entry(d: number, i: number): number {
-    const k = this.#k;
-    return k.i32[(k.mm.phys.frameOffset(k.i32[d + B.LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1))]!;
+    return this.#k.i32[entryWord(this.#k.i32, this.#k.mm.phys, d, i)]!;
   }
 
   #setEntry(d: number, i: number, value: number): void {
-    const k = this.#k;
-    k.i32[(k.mm.phys.frameOffset(k.i32[d + B.LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1))] = value;
+    this.#k.i32[entryWord(this.#k.i32, this.#k.mm.phys, d, i)] = value;
   }
 
   #freeLists(d: number): void {

@@ -118,6 +118,16 @@ export class Processes {
   }
 
   /**
+   * The check every kernel entry of process `p` (pid `pid`) makes first: it is this live
+   * process and has not been killed; `ProcessNotFound` otherwise. Lock held.
+   */
+  checkCaller(p: number, pid: number): void {
+    const k = this.#k;
+    if (!k.procs.live(p) || k.procs.pid(p) !== pid) throw new IpcError('ProcessNotFound', `process ${pid} has exited`);
+    if (Atomics.load(k.i32, k.procs.word(p, P.KILL)) !== 0) throw new IpcError('ProcessNotFound', 'process was killed');
+  }
+
+  /**
    * Removes process `p` from whatever it waits in (lock held). The process stops counting as a
    * waiter before its server's inherited priority is recomputed, so a caller that times out or
    * dies leaves no priority behind.

@@ -3,6 +3,8 @@ import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { P } from '../records/layout.js';
+// The list entries are the descriptor's (`ipc/transfer-layout.ts`): `frame × 64 | perms << 2 | LAZY << 1 | COW`.
+import { B, E_COW, E_SHIFT, entryWord } from '../ipc/transfer-layout.js';
 
 /** Pending-range records in a process's VM frame (after its free extents): count at word 1. */
 const COUNT = 1;
@@ -22,14 +24,6 @@ const R_MOVABLE = 4;
 /** 1 while a Move in flight parks the range (it may not be adopted by another). */
 const R_BUSY = 5;
 
-/** Descriptor words the ranges read (see `ipc/transfer.ts`): the list frames. */
-const B_LISTS = 909;
-const B_LIST0 = 912;
-const PER_LIST = FRAME_SIZE / 4;
-/** List entry: `frame × 64 | perms << 2 | LAZY << 1 | COW` (the page's own state). */
-export const E_SHIFT = 6;
-const E_COW = 1;
-const E_LAZY = 2;
 
 /**
  * Pending ranges: received buffer pages that are mapped in the kernel's sense but have no page
@@ -54,8 +48,7 @@ export class PendingRanges {
   /** Int32 index of the list entry of page `i` of a range with descriptor frame `desc`. */
   #entryWord(desc: number, i: number): number {
     const k = this.#k;
-    const d = k.mm.phys.frameOffset(desc) >> 2;
-    return (k.mm.phys.frameOffset(k.i32[d + B_LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1));
+    return entryWord(k.i32, k.mm.phys, k.mm.phys.frameOffset(desc) >> 2, i);
   }
 
   /** Records `[first, first + pages)` of `p` as pending on descriptor frame `desc`; false when `p` has no room (the caller maps eagerly instead). */
@@ -270,9 +263,8 @@ export class PendingRanges {
     i32[w + COUNT] = n;
     if (!free) return;
     const d = k.mm.phys.frameOffset(desc) >> 2;
-    for (let l = i32[d + B_LISTS]! - 1; l >= 0; l--) k.mm.phys.freeFrame(i32[d + B_LIST0 + l]!);
+    for (let l = i32[d + B.LISTS]! - 1; l >= 0; l--) k.mm.phys.freeFrame(i32[d + B.LIST0 + l]!);
     k.mm.phys.freeFrame(desc);
   }
 }
 
-export { E_COW, E_LAZY };
