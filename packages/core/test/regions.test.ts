@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PagePerm, Rights, SharedBuffer, messageCaps } from '../src/index.js';
-import { ok, testKernel } from './support/kernel.js';
+import { testKernel } from './support/kernel.js';
+import { ok } from './support/outcome.js';
 
 const PAGE = 4096;
 const EMPTY = new Uint8Array(0);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IPC_BUFFER_VA, ManualClock, PagePerm, SharedBuffer, type Kernel, type Process } from '../src/index.js';
-import { code, ok, testKernel } from './support/kernel.js';
+import { testKernel } from './support/kernel.js';
+import { code, ok } from './support/outcome.js';
 
 const PAGE = 4096;
 const MiB = 1 << 20;
