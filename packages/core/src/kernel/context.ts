@@ -8,6 +8,7 @@ import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
 import { PassiveIpc } from './ipc/passive.js';
 import { SyncIpc } from './ipc/sync.js';
+import { CallFastPath } from './ipc/fastpath.js';
 import { Observer } from './debug/observer.js';
 import { Policies } from './policy/policy.js';
 import { CapabilitySpace } from './objects/cspace.js';
@@ -64,6 +65,7 @@ export class KernelContext {
   readonly large: LargeMessages;
   readonly sync: SyncIpc;
   readonly passive: PassiveIpc;
+  readonly fastpath: CallFastPath;
   /** Async channels and topics: ring records (under the lock), their lock-free data paths, and this CPU's promise waiters. */
   readonly rings: Rings;
   readonly topics: Topics;
@@ -107,6 +109,7 @@ export class KernelContext {
     this.large = new LargeMessages(this);
     this.sync = new SyncIpc(this);
     this.passive = new PassiveIpc(this);
+    this.fastpath = new CallFastPath(this);
     this.rings = new Rings(this);
     this.topics = new Topics(this);
     this.async = new AsyncRings(this);

@@ -52,6 +52,13 @@ export interface KernelOptions {
   audit?: { records: number };
   /** The message trace ring: `records` (1 – 2^20, default 1024). Tracing itself is off until enabled ({@link Kernel.trace}). */
   trace?: { records?: number };
+  /**
+   * The fast path of the common call (default `true`): a CPU-0 call with a small message and no
+   * capabilities to a passive server of CPU 0, unobserved, skips the general syscall path. Its
+   * results are the general path's, word for word; `false` sends every call the general way
+   * (to compare, or to debug the general path).
+   */
+  fastPath?: boolean;
 }
 
 /** Options of {@link Kernel.spawn}. */

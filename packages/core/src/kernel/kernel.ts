@@ -89,6 +89,7 @@ export class Kernel {
     const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
     const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
     const nodes = numaNodes(o.numaNodes, o.frames);
+    if (o.fastPath !== undefined && typeof o.fastPath !== 'boolean') throw new IpcError('InvalidArgument', 'options.fastPath must be a boolean');
     this.memory = MachineMemory.create({
       numaNodes: nodes,
       frames: nodes ? nodes.reduce((a, b) => a + b, 1) : (o.frames ?? 4096),
@@ -110,6 +111,7 @@ export class Kernel {
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
+    this.#k.fastpath.enabled = o.fastPath !== false;
     this.#cpu = new MainCpu(this.#k);
     this.#sys = new Syscalls(this.#k);
     this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
@@ -324,6 +326,11 @@ export class Kernel {
   /** Counters of every open async channel and topic (messages, bytes, drops, full events, CAS retries). */
   channelStats(): RingStats[] {
     return new AsyncSyscalls(this.#k).allStats();
+  }
+
+  /** Calls that took the fast path ({@link KernelOptions.fastPath}) since the kernel was created. */
+  get fastPathCalls(): number {
+    return this.#k.fastpath.calls;
   }
 
   /** Counters of the big kernel lock. */

@@ -13,7 +13,7 @@ import { serveLoop } from './serve-loop.js';
 import { runPassiveHandler } from './passive-call.js';
 import { checkPolicy, type EndpointPolicy } from './policy/config.js';
 import { checkName } from './records/names.js';
-import { P } from './records/layout.js';
+import { NONE, P } from './records/layout.js';
 import { MainCpu } from './sched/main-cpu.js';
 import { KILLED, type CpuRuntime } from './sched/worker-cpu.js';
 import type { Syscalls } from './syscall.js';
@@ -59,6 +59,7 @@ export class Process {
   readonly #fp: FastPathAbi;
   readonly #callBuf: MessageBuffer = createMessageBuffer();
   readonly #recvBuf: MessageBuffer = createMessageBuffer();
+  readonly #passiveDone: Promise<MessageBuffer> = Promise.resolve(this.#callBuf);
   readonly #check: ProcessValidator;
   readonly #passiveBuf = (r: number): MessageBuffer => (this.#rt as MainCpu).passiveEntry(r).buf;
 
@@ -182,7 +183,8 @@ export class Process {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.callSync(ch, request, options));
       const st = this.#enter(Syscall.IpcCall, ch, request, options, 0);
-      if (st === PASSIVE) return Promise.resolve(this.#runPassive());
+      // The reply is always this process's call buffer: one promise resolved to it serves every passive call.
+      if (st === PASSIVE) return (this.#runPassive(), this.#passiveDone);
       return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
     } catch (e) {
       return rejected(e);
@@ -370,8 +372,10 @@ export class Process {
     const timeout = checkTimeout(options);
     checkHandle(ch, 'channel');
     this.#idle();
-    if (!isLargeMessage(m)) this.#fp.encode(sys, ch, m, this.frame);
-    else {
+    if (!isLargeMessage(m)) {
+      this.#fp.encode(sys, ch, m, this.frame);
+      if (sys === Syscall.IpcCall && this.#k.fastpath.call(this.#p, this.pid, this.#passiveBuf) !== NONE) return PASSIVE;
+    } else {
       const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
       this.#sys.stageLarge(this.#p, this.pid, m, toEndpoint ? ch : -1, target);
       this.#k.large.fill(this.#p, m.data);

@@ -1,5 +1,5 @@
 import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
-import { KERNEL_MESSAGE_FLAGS, MessageFlags, type MessageBuffer, type SmallMessage } from '../../contracts/message.js';
+import { KERNEL_MESSAGE_FLAGS, MAX_SMALL_CAPS, MAX_SMALL_DATA, MessageFlags, type MessageBuffer, type SmallMessage } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
 import { E, M, NONE, P, PState, S } from '../records/layout.js';
 import { RegistryWord } from '../records/registry-word.js';
@@ -58,9 +58,10 @@ export class PassiveIpc {
 
   /**
    * Delivers the scratch message of caller `p` (checked, room checked) to passive server `r`
-   * into `buf`: the server leaves the receive queue and is marked serving. Lock held; cannot fail.
+   * into `buf` (`decoded`: the fast path has already written the message words there): the
+   * server leaves the receive queue and is marked serving. Lock held; cannot fail.
    */
-  begin(p: number, r: number, buf: MessageBuffer): void {
+  begin(p: number, r: number, buf: MessageBuffer, decoded = false): void {
     const k = this.#k;
     const { procs, eps, slots, messages: msg } = k;
     const f = this.#push();
@@ -88,7 +89,7 @@ export class PassiveIpc {
     procs.setState(r, PState.PASSIVE);
     eps.set(e, E.PASSIVE, r);
     eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
-    k.arch.fastPath.decode(msg.scratch, buf);
+    if (!decoded) k.arch.fastPath.decode(msg.scratch, buf);
     for (let i = 0; i < n; i++) {
       const h = msg.mint(r, msg.scratchCaps, i * M.CAP_WORDS);
       f.handles[i] = h | 0;
@@ -133,12 +134,14 @@ export class PassiveIpc {
         const len = small.data.length;
         reply.type = small.type;
         reply.length = len;
-        reply.bytes.set(small.data);
-        reply.bytes.fill(0, len);
+        const bytes = reply.bytes;
+        bytes.set(small.data);
+        if (len < MAX_SMALL_DATA) bytes.fill(0, len);
         const n = small.caps === undefined ? 0 : small.caps.length;
         reply.capCount = n;
-        for (let i = 0; i < n; i++) reply.caps[i] = msg.mint(p, msg.scratchCaps, i * M.CAP_WORDS);
-        for (let i = n; i < reply.caps.length; i++) reply.caps[i] = 0;
+        const rc = reply.caps;
+        for (let i = 0; i < n; i++) rc[i] = msg.mint(p, msg.scratchCaps, i * M.CAP_WORDS);
+        for (let i = n; i < MAX_SMALL_CAPS; i++) rc[i] = 0;
         reply.sender = f.serverPid;
         reply.flags = MessageFlags.REPLY;
       }

@@ -36,8 +36,8 @@ export class SyncIpc {
     const k = this.#k;
     const { procs, eps, messages: msg } = k;
     const e = k.endpoints.endpointOf(p, msg.endpointHandle, Rights.SEND);
-    if (blocksThread && k.cpu === 0) this.#checkAnswerable(e);
     const large = (msg.flags & MessageFlags.LARGE) !== 0;
+    if (blocksThread && k.cpu === 0) this.#checkAnswerable(e, large);
     if (large && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     const r = eps.get(e, E.RHEAD);
     if (r !== NONE) {
@@ -79,14 +79,16 @@ export class SyncIpc {
 
   /**
    * A call that will block CPU 0's thread (`callSync` on the main thread) must have a server
-   * that can answer without that thread: a receiver on a worker CPU, or a passive one here.
+   * that can answer without that thread: a receiver on a worker CPU, or a passive one here for
+   * a small message (a large one is not handed to a handler directly: it queues, and the passive
+   * server's own loop, on this thread, could never take it).
    */
-  #checkAnswerable(e: number): void {
+  #checkAnswerable(e: number, large: boolean): void {
     const k = this.#k;
     const r = k.eps.get(e, E.RHEAD);
     const server = r !== NONE ? r : k.eps.get(e, E.OWNER);
-    if (server !== NONE && k.procs.get(server, P.CPU) === 0 && !(r !== NONE && k.port?.isPassive(r, e))) {
-      throw new IpcError('InvalidState', 'callSync on CPU 0 to a server on CPU 0 would wait forever: use await call(), or serve() (passive) or a worker CPU for the server');
+    if (server !== NONE && k.procs.get(server, P.CPU) === 0 && !(r !== NONE && !large && k.port?.isPassive(r, e))) {
+      throw new IpcError('InvalidState', `callSync on CPU 0 ${large ? 'with a large message ' : ''}to a server on CPU 0 would wait forever: use await call(), or a worker CPU for the server${large ? '' : ', or serve() (passive)'}`);
     }
   }
 
