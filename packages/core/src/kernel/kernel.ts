@@ -114,8 +114,8 @@ export class Kernel {
     this.#setWindow(maxTransfer);
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
-    this.#registry = this.memory.u32.subarray(this.memory.regBase, this.memory.regBase + this.memory.nep);
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
+    this.#registry = this.#k.eps.registryTable();
     this.#cpu = new MainCpu(this.#k);
     this.#sys = new Syscalls(this.#k);
     this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
