@@ -25,33 +25,37 @@ const NO_WORDS = new Int32Array(0);
  *
  * The fields validate reads start out as a small integer or an `Int32Array` (not `undefined`,
  * which a bare field declaration would give them): V8 then keeps them as untagged integers and
- * a known map, so the optimised validate loads them with no Smi or map check.
+ * a known map, so the optimised validate loads them with no Smi or map check. Its two views
+ * (this process's slots, the registry table) spare it adding a base to every index.
  */
 export class ProcessValidator {
   readonly #k: KernelContext;
   readonly #p: number;
-  readonly #i32: Int32Array = NO_WORDS;
-  /** Int32 index of this process's slot 0. */
-  readonly #slots: number = 0;
+  readonly #i32: Int32Array;
+  /** This process's capability slots (slot `i` at word `i × S.SIZE`). */
+  readonly #mine: Int32Array = NO_WORDS;
+  /** The dense registry table (word `e`: endpoint `e`'s open generation, 0 while closed). */
+  readonly #registry: Int32Array = NO_WORDS;
   readonly #nslots: number = 0;
   readonly #bits: number = 0;
   readonly #mask: number = 0;
-  readonly #regBase: number = 0;
   readonly #fp: FastPathAbi;
   readonly #frame: Uint32Array;
   readonly #senderHi: number;
 
   constructor(k: KernelContext, p: number) {
+    const mm = k.mm;
     this.#k = k;
     this.#p = p;
-    this.#i32 = k.mm.i32;
-    this.#slots = k.mm.slot(p, 0);
-    this.#nslots = k.mm.nslots;
-    this.#bits = k.mm.slotIndexBits;
+    this.#i32 = mm.i32;
+    const slots = mm.slot(p, 0);
+    this.#mine = mm.i32.subarray(slots, slots + mm.nslots * SLOT_WORDS);
+    this.#registry = mm.i32.subarray(mm.regBase, mm.regBase + mm.nep);
+    this.#nslots = mm.nslots;
+    this.#bits = mm.slotIndexBits;
     this.#mask = (1 << this.#bits) - 1;
-    this.#regBase = k.mm.regBase;
     this.#fp = k.arch.fastPath;
-    this.#frame = k.mm.frame(p);
+    this.#frame = mm.frame(p);
     this.#senderHi = k.procs.word(p, P.SENDER_HI);
   }
 
@@ -62,14 +66,14 @@ export class ProcessValidator {
     const index = handle & this.#mask;
     const tag = handle >>> this.#bits;
     if (index >= this.#nslots || tag === 0) return false;
-    const i32 = this.#i32;
+    const w = this.#mine;
     // `| 0` on each index: they are small integers, and saying so spares V8 an overflow check.
-    const s = (this.#slots + index * SLOT_WORDS) | 0;
-    if (i32[s + TAG] !== tag || i32[(s + KIND) | 0] !== ENDPOINT || (i32[(s + RIGHTS) | 0]! & rights) !== rights) return false;
-    // One word of the dense registry table: the endpoint's open generation (0 while closed).
-    // Both are u32 words; comparing their int32 views compares the same bits.
-    const word = i32[(this.#regBase + i32[(s + OBJ) | 0]!) | 0]!;
-    return word !== 0 && word === i32[(s + GEN) | 0];
+    const s = (index * SLOT_WORDS) | 0;
+    if (w[s + TAG] !== tag || w[(s + KIND) | 0] !== ENDPOINT || (w[(s + RIGHTS) | 0]! & rights) !== rights) return false;
+    // One word of the registry table: the endpoint's open generation (0 while closed). Both
+    // are u32 words; comparing their int32 views compares the same bits.
+    const word = this.#registry[w[(s + OBJ) | 0]!]!;
+    return word !== 0 && word === w[(s + GEN) | 0];
   }
 
   /** Decodes the message delivered into this process's frame (and its large part) into `buf`. */
