@@ -35,6 +35,9 @@ export interface KernelErrorEvent {
 
 type Live = { name: string; exited: Promise<ProcessExit>; kill: () => Promise<ProcessExit> };
 
+/** The initial value of `Kernel.#registry`: a field born a `Uint32Array` keeps that type for V8. */
+const NO_REGISTRY = new Uint32Array(0);
+
 /**
  * The VeridianOS kernel over one machine memory. The calling thread is CPU 0, running
  * cooperative processes ({@link Kernel.spawn}); each {@link Kernel.spawnWorker} adds a CPU on
@@ -77,6 +80,8 @@ export class Kernel {
   /** Names of the processes spawned lately (for trace export; the oldest of 4096 are forgotten). */
   readonly #names = new Map<number, string>();
   #idleWaiters: Array<() => void> = [];
+  /** The dense registry table, one word per endpoint (see `RegistryWord`): what lookupEndpoint reads. */
+  readonly #registry: Uint32Array = NO_REGISTRY;
 
   /** @internal use {@link createKernel} */
   constructor(options: KernelOptions) {
@@ -112,6 +117,7 @@ export class Kernel {
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
     this.#k.fastpath.enabled = o.fastPath !== false;
+    this.#registry = this.#k.eps.registryTable();
     this.#cpu = new MainCpu(this.#k);
     this.#sys = new Syscalls(this.#k);
     this.#workers = new WorkerCpus(this.#k, this.#cpu, cpus);
@@ -254,10 +260,13 @@ export class Kernel {
 
   /** Resolves an endpoint id in O(1): true when it names an open endpoint (a stale id never does). */
   lookupEndpoint(id: number): boolean {
-    // Integer-only: an id is generation × 65536 + index; anything else is no id.
+    // Integer-only: an id is generation × 65536 + index; anything else is no id. A view of
+    // exactly the registry table: its length is the endpoint count, its word 0 endpoint 0's.
+    const reg = this.#registry;
     const e = id & 0xffff;
-    if (e >= this.memory.nep) return false;
-    const word = this.memory.u32[this.memory.regBase + e]!;
+    if (e >= reg.length) return false;
+    const word = reg[e]!;
+    // The registry word of an open endpoint is its generation (0 while closed).
     return word !== 0 && word === (id - e) / 0x10000;
   }
 

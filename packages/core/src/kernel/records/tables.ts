@@ -119,6 +119,11 @@ export class EndpointTable {
     this.#u32[this.#reg + e] = word;
   }
 
+  /** The registry table itself, word `e` endpoint `e`'s (its length the endpoint count): for lock-free readers. */
+  registryTable(): Uint32Array {
+    return this.#u32.subarray(this.#reg, this.#reg + this.count);
+  }
+
   /** True when endpoint `e` is open. */
   open(e: number): boolean {
     return RegistryWord.isOpen(this.registry(e));
