@@ -23,7 +23,9 @@ export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu,
   let failure: IpcError | undefined;
   let small: SmallMessage | null = null;
   try {
-    const response = checkMessage(entry.handler(entry.buf), 'response');
+    const req = entry.buf;
+    if (req.flags & MessageFlags.LARGE) k.large.readInto(r, req);
+    const response = checkMessage(entry.handler(req), 'response');
     if (!isLargeMessage(response)) small = response;
     else {
       const scratch = k.messages.scratch;
@@ -37,3 +39,4 @@ export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu,
   }
   sys.passiveFinish(failure, reply, small);
 }
+

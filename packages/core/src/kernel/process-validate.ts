@@ -92,11 +92,6 @@ export class ProcessValidator {
       buf.buffer = null;
       return;
     }
-    const { payload, caps, buffer } = this.#k.large.read(this.#p);
-    buf.large = payload;
-    buf.largeCaps = caps;
-    buf.buffer = buffer;
-    buf.length = payload.length;
-    buf.capCount = caps.length;
+    this.#k.large.readInto(this.#p, buf);
   }
 }

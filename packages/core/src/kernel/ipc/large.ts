@@ -1,5 +1,5 @@
 import { IpcError } from '../../contracts/errors.js';
-import { MAX_LARGE_CAPS, MAX_LARGE_DATA } from '../../contracts/message.js';
+import { MAX_LARGE_CAPS, MAX_LARGE_DATA, type MessageBuffer } from '../../contracts/message.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import type { KernelContext } from '../context.js';
 import { M, P } from '../records/layout.js';
@@ -130,13 +130,13 @@ export class LargeMessages {
   }
 
   /**
-   * Reads `p`'s delivered large message: a fresh payload array, the minted handles, and its
-   * buffer mapped into `p`'s memory. The frames are then freed (under the lock).
-   * `InvalidState` when none was delivered; `OutOfMemory` when the buffer finds no room in
-   * `p` (the message stays delivered and unread).
+   * Reads `p`'s delivered large message into `buf`: `large` a fresh payload array, `largeCaps`
+   * the minted handles, `buffer` its buffer mapped into `p`'s memory, `length` and `capCount`.
+   * The frames are then freed (under the lock). `InvalidState` when none was delivered;
+   * `OutOfMemory` when the buffer finds no room in `p` (the message stays delivered and unread,
+   * `buf` untouched).
    */
-  read(p: number): { payload: Uint8Array; caps: Uint32Array; buffer: SharedBuffer | null } {
-    // (The payload array is the receiver's own, fresh unless empty.)
+  readInto(p: number, buf: MessageBuffer): void {
     const k = this.#k;
     const f = k.procs.get(p, P.LARGE_IN);
     if (f === 0) throw new IpcError('InvalidState', 'no large message to receive');
@@ -151,12 +151,19 @@ export class LargeMessages {
     }
     const n = i32[d + D.CAPS]!;
     const caps = n === 0 ? NO_CAPS : Uint32Array.from({ length: n }, (_, i) => i32[d + HANDLES + i]! >>> 0);
-    const buffer = k.withLock(() => {
-      const b = k.transfers.deliver(p, d, f);
+    let buffer: SharedBuffer | null;
+    k.lock();
+    try {
+      buffer = k.transfers.deliver(p, d, f);
       this.dropIncoming(p);
-      return b;
-    });
-    return { payload, caps, buffer };
+    } finally {
+      k.unlock();
+    }
+    buf.large = payload;
+    buf.largeCaps = caps;
+    buf.buffer = buffer;
+    buf.length = length;
+    buf.capCount = n;
   }
 
   /** Frees `p`'s staged outgoing message, if any (a failed or cancelled send, an exit). Lock held. */

@@ -90,6 +90,8 @@ export class PassiveIpc {
     eps.set(e, E.PASSIVE, r);
     eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
     if (!decoded) k.arch.fastPath.decode(msg.scratch, buf);
+    // A large request's descriptor (and buffer) goes to the server: its handler reads it first.
+    if (msg.flags & MessageFlags.LARGE) k.large.move(p, r);
     for (let i = 0; i < n; i++) {
       const h = msg.mint(r, msg.scratchCaps, i * M.CAP_WORDS);
       f.handles[i] = h | 0;
@@ -167,6 +169,8 @@ export class PassiveIpc {
     }
     if (error && r !== NONE) {
       k.large.dropOutgoing(r);
+      // A large request the handler never got to read (no room for its buffer) is dropped.
+      k.large.dropIncoming(r);
       this.#undo(f);
     }
     if (r !== NONE) this.#resume(f);

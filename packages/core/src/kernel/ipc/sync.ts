@@ -37,12 +37,15 @@ export class SyncIpc {
     const { procs, eps, messages: msg } = k;
     const e = k.endpoints.endpointOf(p, msg.endpointHandle, Rights.SEND);
     const large = (msg.flags & MessageFlags.LARGE) !== 0;
-    if (blocksThread && k.cpu === 0) this.#checkAnswerable(e, large);
+    // A passive handler takes a large message too, when it carries no capabilities (those it
+    // mints could not be undone exactly if the call fails).
+    const direct = !large || k.large.outgoingCaps(p) === 0;
+    if (blocksThread && k.cpu === 0) this.#checkAnswerable(e, direct);
     if (large && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     const r = eps.get(e, E.RHEAD);
     if (r !== NONE) {
-      if (op === Op.CALL && !large && procs.get(r, P.CPU) === k.cpu && k.port?.isPassive(r, e)) {
-        msg.checkRoom(r, msg.capCount, false, 0);
+      if (op === Op.CALL && direct && procs.get(r, P.CPU) === k.cpu && k.port?.isPassive(r, e)) {
+        msg.checkRoom(r, msg.capCount, large, 0, p);
         this.passiveServer = r;
         return PASSIVE;
       }
@@ -80,15 +83,15 @@ export class SyncIpc {
   /**
    * A call that will block CPU 0's thread (`callSync` on the main thread) must have a server
    * that can answer without that thread: a receiver on a worker CPU, or a passive one here for
-   * a small message (a large one is not handed to a handler directly: it queues, and the passive
-   * server's own loop, on this thread, could never take it).
+   * a message its handler takes directly (`direct`: not a large one with capabilities — that
+   * one queues, and the passive server's own loop, on this thread, could never take it).
    */
-  #checkAnswerable(e: number, large: boolean): void {
+  #checkAnswerable(e: number, direct: boolean): void {
     const k = this.#k;
     const r = k.eps.get(e, E.RHEAD);
     const server = r !== NONE ? r : k.eps.get(e, E.OWNER);
-    if (server !== NONE && k.procs.get(server, P.CPU) === 0 && !(r !== NONE && !large && k.port?.isPassive(r, e))) {
-      throw new IpcError('InvalidState', `callSync on CPU 0 ${large ? 'with a large message ' : ''}to a server on CPU 0 would wait forever: use await call(), or a worker CPU for the server${large ? '' : ', or serve() (passive)'}`);
+    if (server !== NONE && k.procs.get(server, P.CPU) === 0 && !(r !== NONE && direct && k.port?.isPassive(r, e))) {
+      throw new IpcError('InvalidState', `callSync on CPU 0 ${direct ? '' : 'with a large message carrying capabilities '}to a server on CPU 0 would wait forever: use await call(), or a worker CPU for the server${direct ? ', or serve() (passive)' : ''}`);
     }
   }
 

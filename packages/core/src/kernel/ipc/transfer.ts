@@ -29,6 +29,7 @@ export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
  *   the frames as LAZY entries — present on first access — and the descriptor lets go.
  */
 export class Transfers {
+  readonly #buffers: (SharedBuffer | undefined)[] = [];
   readonly #k: KernelContext;
   /** Set by `check` for `stage`: the sender's pending range handed over whole (or −1), and whether every page could move on. */
   #handed = -1;
@@ -236,7 +237,7 @@ export class Transfers {
       }
       k.va.take(dst, first, pages);
       i32[d + B.STATE] = State.ADOPTED;
-      return new SharedBuffer(first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
+      return this.#buffer(dst, first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
     }
     const space = k.spaces.of(dst);
     const { frames, info } = k.vm.scratch(pages);
@@ -265,7 +266,7 @@ export class Transfers {
     }
     k.va.take(dst, first, pages);
     this.#freeLists(d);
-    return new SharedBuffer(first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
+    return this.#buffer(dst, first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
   }
 
   /** Undoes a staged buffer (the send failed, timed out or was cancelled): `p`'s pages as before. Lock held. */
@@ -384,6 +385,18 @@ export class Transfers {
 
   #setEntry(d: number, i: number, value: number): void {
     this.#k.i32[entryWord(this.#k.i32, this.#k.mm.phys, d, i)] = value;
+  }
+
+  /**
+   * The buffer `(va, length)` of process `dst`: the one delivered last when it names the same
+   * range (a SharedBuffer is a frozen value), so a ping-pong of one buffer allocates nothing.
+   */
+  #buffer(dst: number, va: number, length: number): SharedBuffer {
+    const b = this.#buffers[dst];
+    if (b !== undefined && b.va === va && b.length === length) return b;
+    const n = new SharedBuffer(va, length);
+    this.#buffers[dst] = n;
+    return n;
   }
 
   #freeLists(d: number): void {
