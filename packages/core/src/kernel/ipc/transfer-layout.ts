@@ -34,6 +34,14 @@ export function entryWord(i32: Int32Array, phys: PhysicalMemory, d: number, i: n
   return (phys.frameOffset(i32[d + B.LIST0 + (i >>> 10)]!) >> 2) + (i & (PER_LIST - 1));
 }
 
+/**
+ * For the list frame holding entry `i` of descriptor `d`: the number that, plus an entry's
+ * index, gives that entry's Int32 index — valid for every entry of the same list frame.
+ */
+export function listWords(i32: Int32Array, phys: PhysicalMemory, d: number, i: number): number {
+  return entryWord(i32, phys, d, i) - i;
+}
+
 /** The receiver's perms and markers for a page with list entry `e`, packed (see {@link pack}); `whole`: not a copied edge. */
 export function receiverPage(e: number, mode: number, whole: boolean): number {
   if (mode === Mode.COPY || !whole) return pack(PagePerm.READ | PagePerm.WRITE | PagePerm.USER, LAZY);

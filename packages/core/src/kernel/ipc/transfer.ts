@@ -7,10 +7,9 @@ import type { KernelContext } from '../context.js';
 import { pageSpan } from '../vm/process-vm.js';
 import { P } from '../records/layout.js';
 
-import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, entryWord, pack, receiverPage, whole } from './transfer-layout.js';
+import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, entryWord, listWords, pack, receiverPage, whole } from './transfer-layout.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
-
 
 /**
  * Zero-copy buffers of large messages (`message.buffer`), kernel side, lock held.
@@ -115,7 +114,10 @@ export class Transfers {
     i32[d + B.WHOLE_FROM] = from;
     i32[d + B.WHOLE_TO] = to;
     const end = va + length;
+    let list = 0;
     for (let i = 0; i < pages; i++) {
+      // Word of entry i is `list + i`: one lookup per list frame, not per page.
+      if ((i & (PER_LIST - 1)) === 0) list = listWords(i32, phys, d, i);
       const f = info[i]!;
       const own = ((f & FrameInfo.PERMS) << 2) | ((f >> FrameInfo.MARKER_SHIFT) & LAZY ? E_LAZY : 0) | ((f >> FrameInfo.MARKER_SHIFT) & COW ? E_COW : 0);
       if (mode === Mode.COPY || i < from || i >= to) {
@@ -126,10 +128,10 @@ export class Transfers {
         const hi = Math.min(end, ps + FRAME_SIZE) - ps;
         phys.bytes.copyWithin(phys.frameOffset(fresh) + lo, phys.frameOffset(frames[i]!) + lo, phys.frameOffset(frames[i]!) + hi);
         k.refs.own(fresh);
-        this.#setEntry(d, i, fresh * 64 + ((PagePerm.READ | PagePerm.WRITE | PagePerm.USER) << 2));
+        i32[list + i] = fresh * 64 + ((PagePerm.READ | PagePerm.WRITE | PagePerm.USER) << 2);
         continue;
       }
-      this.#setEntry(d, i, frames[i]! * 64 + own);
+      i32[list + i] = frames[i]! * 64 + own;
       if (mode === Mode.SHARE) k.refs.retain(frames[i]!);
     }
     // Share: writable pages become read-only COW. A Move's pages stay live until the send is
@@ -229,10 +231,11 @@ export class Transfers {
       // No entry is written: the range records the list, the fault path installs a page when touched.
       if (mode === Mode.SHARE) {
         // The entries take the receiver's own state: read-only, COW where the sender could write.
-        for (let i = from; i < to; i++) {
-          const e = this.#entry(d, i);
+        for (let i = from, list = 0; i < to; i++) {
+          if (i === from || (i & (PER_LIST - 1)) === 0) list = listWords(i32, k.mm.phys, d, i);
+          const e = i32[list + i]!;
           const want = receiverPage(e, mode, true);
-          this.#setEntry(d, i, (e >>> E_SHIFT) * 64 + ((want & FrameInfo.PERMS) << 2) + ((want >> 8) & COW ? E_COW : 0));
+          i32[list + i] = (e >>> E_SHIFT) * 64 + ((want & FrameInfo.PERMS) << 2) + ((want >> 8) & COW ? E_COW : 0);
         }
       }
       k.va.take(dst, first, pages);
@@ -383,9 +386,6 @@ export class Transfers {
     return this.#k.i32[entryWord(this.#k.i32, this.#k.mm.phys, d, i)]!;
   }
 
-  #setEntry(d: number, i: number, value: number): void {
-    this.#k.i32[entryWord(this.#k.i32, this.#k.mm.phys, d, i)] = value;
-  }
 
   /**
    * The buffer `(va, length)` of process `dst`: the one delivered last when it names the same

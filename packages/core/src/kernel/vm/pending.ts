@@ -4,7 +4,14 @@ import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { P } from '../records/layout.js';
 // The list entries are the descriptor's (`ipc/transfer-layout.ts`): `frame × 64 | perms << 2 | LAZY << 1 | COW`.
-import { B, E_COW, E_SHIFT, entryWord } from '../ipc/transfer-layout.js';
+import { B, E_COW, E_SHIFT, PER_LIST, entryWord } from '../ipc/transfer-layout.js';
+
+/** What {@link PendingRanges} `#each` does to each pending entry. */
+const Each = { OVERLAY: 0, CONSUME: 1, RELEASE: 2, SHARE: 3, REWRITE: 4, INSTALL_READ: 5, INSTALL_WRITE: 6 } as const;
+const NO_WORDS = new Int32Array(0);
+
+/** log2 of the entries of one list frame. */
+const LIST_SHIFT = Math.log2(PER_LIST);
 
 /** Pending-range records in a process's VM frame (after its free extents): count at word 1. */
 const COUNT = 1;
@@ -91,38 +98,27 @@ export class PendingRanges {
 
   /** Writes frame and `FrameInfo` of each pending page of `[first, first + pages)` into `frames` / `info` (the other pages untouched). */
   overlay(p: number, first: number, pages: number, frames: Int32Array, info: Int32Array): void {
-    this.#each(p, first, pages, (e, i) => {
-      frames[i] = e >>> E_SHIFT;
-      info[i] = ((e >> 2) & FrameInfo.PERMS) | ((PageMarker.LAZY | (e & E_COW ? PageMarker.COPY_ON_WRITE : 0)) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED;
-      return e;
-    });
+    this.#each(p, first, pages, Each.OVERLAY, frames, info);
   }
 
   /** The pages of `[first, first + pages)` stop being pending without losing their reference (installed, or carried by a Move). */
   consume(p: number, first: number, pages: number): void {
-    this.#each(p, first, pages, () => 0);
+    this.#each(p, first, pages, Each.CONSUME);
   }
 
   /** The pending pages of `[first, first + pages)` are unmapped: each drops its frame reference. */
   release(p: number, first: number, pages: number): void {
-    const refs = this.#k.refs;
-    this.#each(p, first, pages, (e) => {
-      refs.release(e >>> E_SHIFT);
-      return 0;
-    });
+    this.#each(p, first, pages, Each.RELEASE);
   }
 
   /** The pending pages of `[first, first + pages)` are shared: a writable one becomes read-only copy-on-write (one pass). */
   markShared(p: number, first: number, pages: number): void {
-    this.#each(p, first, pages, (e) => {
-      const perms = (e >> 2) & FrameInfo.PERMS;
-      return (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0 ? (e >>> E_SHIFT) * 64 + ((perms & ~PagePerm.WRITE) << 2) + E_COW : e;
-    });
+    this.#each(p, first, pages, Each.SHARE);
   }
 
   /** Replaces the pending entry of `page` (a Share marking it copy-on-write, or undoing that). */
   rewrite(p: number, page: number, entry: number): void {
-    this.#each(p, page, 1, () => entry);
+    this.#each(p, page, 1, Each.REWRITE, NO_WORDS, NO_WORDS, entry);
   }
 
   /**
@@ -157,16 +153,7 @@ export class PendingRanges {
   installRange(p: number, space: Parameters<typeof frameOps.mapFrames>[0], first: number, pages: number, write: boolean): void {
     const k = this.#k;
     const { frames, info } = k.vm.scratch(pages);
-    let any = false;
-    this.#each(p, first, pages, (e, i) => {
-      const perms = (e >> 2) & FrameInfo.PERMS;
-      // A write to a COW page is left to the fault path: it checks for the copy's frame before installing.
-      const ok = write ? (perms & PagePerm.WRITE) !== 0 && (e & E_COW) === 0 : (perms & PagePerm.READ) !== 0;
-      frames[i] = ok ? e >>> E_SHIFT : -1;
-      info[i] = perms | ((e & E_COW ? PageMarker.COPY_ON_WRITE : 0) << 8);
-      any ||= ok;
-      return e;
-    });
+    const any = this.#each(p, first, pages, write ? Each.INSTALL_WRITE : Each.INSTALL_READ, frames, info) !== 0;
     if (!any || k.transfers.parkedIn(p, first, pages)) return;
     for (let i = 0; i < pages; ) {
       if (frames[i]! < 0 || k.pending.entryOf(p, first + i) < 0) {
@@ -224,30 +211,73 @@ export class PendingRanges {
     }
   }
 
-  /** Calls `f(entry, index in the range asked)` for each pending entry overlapping `[first, first + pages)`, storing what it returns; frees a record left empty. */
-  #each(p: number, first: number, pages: number, f: (e: number, i: number) => number): void {
+  /**
+   * Applies operation `op` to each pending entry overlapping `[first, first + pages)`, storing
+   * the entry it yields (0: no longer pending); frees a record left empty. One switch instead
+   * of a callback, so the per-page step stays inlined. `a`/`b`: the frames and info out-arrays
+   * (indexed from `first`) of OVERLAY and INSTALL_*; `entry`: the value REWRITE stores. Returns
+   * for INSTALL_* whether a page can be installed (1) or not (0).
+   */
+  #each(p: number, first: number, pages: number, op: number, a: Int32Array = NO_WORDS, b: Int32Array = NO_WORDS, entry = 0): number {
     const w = this.#vm(p);
-    if (w < 0) return;
-    const i32 = this.#k.i32;
+    if (w < 0) return 0;
+    const k = this.#k;
+    const i32 = k.i32;
+    const phys = k.mm.phys;
+    let any = 0;
     for (let n = 0; n < i32[w + COUNT]!; ) {
       const r = w + PENDING_BASE + n * REC;
       const rf = i32[r + R_FIRST]!;
       const lo = Math.max(first, rf);
       const hi = Math.min(first + pages, rf + i32[r + R_PAGES]!);
       let left = i32[r + R_LEFT]!;
-      const desc = i32[r + R_DESC]!;
-      for (let pg = lo; pg < hi; pg++) {
-        const ew = this.#entryWord(desc, pg - rf);
-        const e = i32[ew]!;
-        if (e === 0) continue;
-        const v = f(e, pg - first);
-        i32[ew] = v;
-        if (v === 0) left--;
+      const d = phys.frameOffset(i32[r + R_DESC]!) >> 2;
+      // One list frame at a time: its word index is found once, not once per page.
+      for (let pg = lo; pg < hi; ) {
+        const l = (pg - rf) >>> LIST_SHIFT;
+        const list = (phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2) - l * PER_LIST - rf;
+        for (const end = Math.min(hi, rf + (l + 1) * PER_LIST); pg < end; pg++) {
+          const ew = list + pg;
+          const e = i32[ew]!;
+          if (e === 0) continue;
+          const i = pg - first;
+          const perms = (e >> 2) & FrameInfo.PERMS;
+          let v = e;
+          switch (op) {
+            case Each.OVERLAY:
+              a[i] = e >>> E_SHIFT;
+              b[i] = perms | ((PageMarker.LAZY | (e & E_COW ? PageMarker.COPY_ON_WRITE : 0)) << FrameInfo.MARKER_SHIFT) | FrameInfo.MAPPED;
+              break;
+            case Each.CONSUME:
+              v = 0;
+              break;
+            case Each.RELEASE:
+              k.refs.release(e >>> E_SHIFT);
+              v = 0;
+              break;
+            case Each.SHARE:
+              if ((perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0) v = (e >>> E_SHIFT) * 64 + ((perms & ~PagePerm.WRITE) << 2) + E_COW;
+              break;
+            case Each.REWRITE:
+              v = entry;
+              break;
+            default: {
+              // INSTALL_*: a write to a COW page is left to the fault path (it checks for the copy's frame first).
+              const ok = op === Each.INSTALL_WRITE ? (perms & PagePerm.WRITE) !== 0 && (e & E_COW) === 0 : (perms & PagePerm.READ) !== 0;
+              a[i] = ok ? e >>> E_SHIFT : -1;
+              b[i] = perms | ((e & E_COW ? PageMarker.COPY_ON_WRITE : 0) << 8);
+              if (ok) any = 1;
+            }
+          }
+          i32[ew] = v;
+          if (v === 0) left--;
+        }
       }
       i32[r + R_LEFT] = left;
       if (left === 0) this.#remove(p, r, true);
       else n++;
     }
+    return any;
   }
 
   /** Deletes record `r` (the last one moves into its place); `free`: its descriptor and list frames too. */
