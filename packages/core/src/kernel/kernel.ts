@@ -5,12 +5,12 @@ import { Rights } from '../contracts/rights.js';
 import type { Arch } from '../contracts/arch.js';
 import { checkInt, checkOptions, checkPid, checkRights } from './args.js';
 import { KernelContext } from './context.js';
-import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions } from './kernel-types.js';
+import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WaitPolicy, WorkerSpawnOptions } from './kernel-types.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
 import { nodePlatform } from './platform/node.js';
 import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
-import { H, PState } from './records/layout.js';
+import { H, P, PState } from './records/layout.js';
 import { MachineMemory } from './records/machine-memory.js';
 import { O } from './records/obs-region.js';
 import { checkName } from './records/names.js';
@@ -24,7 +24,10 @@ import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { AuditTrail, MessageTrace } from './debug/api.js';
 import { DebugFs } from './debug/debugfs.js';
 
-export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
+export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WaitPolicy, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
+
+/** The wait policies by their code in a process record (`P.WAIT`, sched/futex.ts `WaitCode`). */
+const WAIT_POLICIES: readonly WaitPolicy[] = ['adaptive', 'spin', 'park'];
 
 /** What {@link Kernel.on} reports: a process that crashed (its body threw). */
 export interface KernelErrorEvent {
@@ -138,10 +141,10 @@ export class Kernel {
    * scheduler first picks the process; the process exits when `body` settles.
    */
   spawn(options: SpawnOptions, body: (proc: Process) => unknown): ProcessHandle {
-    const { name, priority } = this.#spawnOptions(options);
+    const { name, priority, wait } = this.#spawnOptions(options);
     if (typeof body !== 'function') throw new IpcError('InvalidArgument', 'body must be a function (proc) => …');
     const k = this.#k;
-    const p = k.withLock(() => k.processes.create(name, priority, 0));
+    const p = k.withLock(() => this.#waits(k.processes.create(name, priority, 0), wait));
     const proc = new Process(this.#cpu, this.#sys, p);
     let settle!: (e: ProcessExit) => void;
     const exited = new Promise<ProcessExit>((r) => (settle = r));
@@ -177,7 +180,7 @@ export class Kernel {
     };
     this.#live.set(proc.pid, { name, exited, kill });
     this.#named(proc.pid, name);
-    return { pid: proc.pid, name, cpu: 0, exited, kill };
+    return { pid: proc.pid, name, cpu: 0, wait: WAIT_POLICIES[wait]!, parks: () => this.#parks(p, proc.pid), exited, kill };
   }
 
   /**
@@ -190,12 +193,12 @@ export class Kernel {
    */
   spawnWorker(module: string | URL, options: WorkerSpawnOptions): ProcessHandle {
     const url = this.platform.resolveWorkerModule(module);
-    const { name, priority } = this.#spawnOptions(options);
+    const { name, priority, wait } = this.#spawnOptions(options);
     const k = this.#k;
     const cpu = this.#workers.takeCpu();
     let p: number;
     try {
-      p = k.withLock(() => k.processes.create(name, priority, cpu));
+      p = k.withLock(() => this.#waits(k.processes.create(name, priority, cpu), wait));
     } catch (e) {
       this.#workers.releaseCpu(cpu);
       throw e;
@@ -235,7 +238,7 @@ export class Kernel {
     };
     this.#live.set(pid, { name, exited, kill });
     this.#named(pid, name);
-    return { pid, name, cpu, exited, kill };
+    return { pid, name, cpu, wait: WAIT_POLICIES[wait]!, parks: () => this.#parks(p, pid), exited, kill };
   }
 
   /**
@@ -348,10 +351,23 @@ export class Kernel {
     return this.shutdown();
   }
 
-  #spawnOptions(options: SpawnOptions): { name: string; priority: number } {
+  #spawnOptions(options: SpawnOptions): { name: string; priority: number; wait: number } {
     const o = checkOptions<SpawnOptions>(options, 'spawn options');
     if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
-    return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY) };
+    const wait = o.wait === undefined ? 0 : WAIT_POLICIES.indexOf(o.wait);
+    if (wait < 0) throw new IpcError('InvalidArgument', `wait must be one of ${WAIT_POLICIES.map((w) => `'${w}'`).join(', ')}`);
+    return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY), wait };
+  }
+
+  /** Lock held: records how new process `p` waits ({@link WaitPolicy}, by its index in {@link WAIT_POLICIES}). */
+  #waits(p: number, wait: number): number {
+    this.#k.procs.set(p, P.WAIT, wait);
+    this.#k.procs.set(p, P.PARKS, 0);
+    return p;
+  }
+
+  #parks(p: number, pid: number): number {
+    return this.#k.registry.resolvePid(pid) === p ? this.#k.procs.get(p, P.PARKS) >>> 0 : 0;
   }
 
   #named(pid: number, name: string): void {

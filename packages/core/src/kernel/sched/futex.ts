@@ -4,6 +4,13 @@ const MAX_SPIN_NS = 100_000;
 const FAST_SPINS = 1024;
 
 /**
+ * How a process's thread waits when it blocks, as stored in its record (`P.WAIT`): `ADAPTIVE`
+ * spins for a budget that follows how long wake-ups take, `SPIN` always spins the whole bounded
+ * window (100 µs) before parking, `PARK` parks at once (no CPU burnt while waiting).
+ */
+export const WaitCode = { ADAPTIVE: 0, SPIN: 1, PARK: 2 } as const;
+
+/**
  * Blocking on a futex word in machine memory for worker CPUs: spin for a while (a spinning
  * peer answers in well under a microsecond), then park with `Atomics.wait`. Waking a parked
  * thread costs tens of microseconds, so the spin budget is a time, about what a wake-up costs
@@ -14,10 +21,19 @@ const FAST_SPINS = 1024;
  */
 export class FutexWaiter {
   #spinNs: number;
+  readonly #fixed: boolean;
+  /** Times this waiter parked (one per wait that reached `Atomics.wait`). */
+  parks = 0;
+  /** Word of the waiter's memory that mirrors {@link FutexWaiter.parks} (a process's `P.PARKS`), or -1. */
+  parksWord = -1;
 
-  /** `cores`: the host's core count (with one core there is no one to spin for). */
-  constructor(cores: number) {
-    this.#spinNs = cores > 1 ? START_SPIN_NS : 0;
+  /**
+   * `cores`: the host's core count (with one core there is no one to spin for); `mode`: a
+   * {@link WaitCode} (`SPIN` keeps the budget at its bound, `PARK` never spins).
+   */
+  constructor(cores: number, mode: number = WaitCode.ADAPTIVE) {
+    this.#fixed = mode !== WaitCode.ADAPTIVE;
+    this.#spinNs = cores <= 1 || mode === WaitCode.PARK ? 0 : mode === WaitCode.SPIN ? MAX_SPIN_NS : START_SPIN_NS;
   }
 
   /**
@@ -32,7 +48,7 @@ export class FutexWaiter {
         if (Atomics.load(i32, word) !== 0) {
           // Answered fast: let the budget drift down slowly, so a peer that always answers
           // fast does not keep a long spin reserved.
-          if (this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
           return true;
         }
       }
@@ -48,6 +64,7 @@ export class FutexWaiter {
     }
     const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
     const parkedAt = performance.now();
+    this.#countPark(i32);
     Atomics.store(i32, parked, 1);
     try {
       for (;;) {
@@ -64,9 +81,19 @@ export class FutexWaiter {
     }
   }
 
-  /** True when this waiter spins before it parks (more than one core). */
+  #countPark(i32: Int32Array): void {
+    this.parks++;
+    if (this.parksWord >= 0) i32[this.parksWord] = this.parks | 0;
+  }
+
+  /** True when this waiter spins before it parks (more than one core, and not `PARK`). */
   get spins(): boolean {
     return this.#spinNs > 0;
+  }
+
+  /** The spin budget now, in ns (0 = parks at once). */
+  get spinNs(): number {
+    return this.#spinNs;
   }
 
   /**
@@ -80,7 +107,7 @@ export class FutexWaiter {
     if (spinNs > 0) {
       for (let i = 0; i < FAST_SPINS; i++) {
         if (Atomics.load(i32, word) !== seen) {
-          if (this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
           return true;
         }
       }
@@ -95,6 +122,7 @@ export class FutexWaiter {
     }
     const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
     const parkedAt = performance.now();
+    this.#countPark(i32);
     Atomics.add(i32, parked, 1);
     try {
       for (;;) {
@@ -117,7 +145,7 @@ export class FutexWaiter {
    * wake-up per message — so the budget grows to cover it; a long one means the peer was idle.
    */
   #adapt(parkedNs: number): void {
-    if (this.#spinNs === 0) return;
+    if (this.#spinNs === 0 || this.#fixed) return;
     if (parkedNs <= MAX_SPIN_NS) this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
     else this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
   }

@@ -6,6 +6,7 @@ import { H, P, PState } from '../records/layout.js';
 import { KILLED, type CpuRuntime } from './worker-cpu.js';
 import { Switch, type CpuPort } from './wake.js';
 import { blockMainSync } from './main-block.js';
+import { WaitCode } from './futex.js';
 
 const MIN_POLL_NS = 2_000;
 const MAX_POLL_NS = 200_000;
@@ -203,7 +204,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
     if (this.current === p) this.current = -1;
     if (this.current === -1) {
       this.dispatch();
-      if (this.current === -1 && this.#workers > 0) this.#idlePoll();
+      if (this.current === -1 && this.#workers > 0) this.#idlePoll(this.k.procs.get(p, P.WAIT));
     }
     return promise;
   }
@@ -211,14 +212,15 @@ export class MainCpu implements CpuPort, CpuRuntime {
   /**
    * Nothing here can run and another CPU may answer soon: poll the doorbell for a short,
    * adaptive while (a worker replies within microseconds; a trip through the event loop and
-   * `waitAsync` costs far more), then fall back to the event loop. Never on a single core.
+   * `waitAsync` costs far more), then fall back to the event loop. Never on a single core, nor
+   * for a process that waits by parking; one that spins polls the whole bounded window.
    */
-  #idlePoll(): void {
-    if (this.#pollBudgetNs === 0) return;
+  #idlePoll(wait: number): void {
+    if (this.#pollBudgetNs === 0 || wait === WaitCode.PARK) return;
     const i32 = this.k.i32;
     const seen = Atomics.load(i32, H.DOORBELL);
     const start = performance.now();
-    const limit = start + this.#pollBudgetNs / 1e6;
+    const limit = start + (wait === WaitCode.SPIN ? MAX_POLL_NS : this.#pollBudgetNs) / 1e6;
     for (let spins = 0; ; spins++) {
       if (Atomics.load(i32, H.DOORBELL) !== seen) {
         const took = (performance.now() - start) * 1e6;
