@@ -2,6 +2,8 @@ const MIN_SPIN_NS = 2_000;
 const START_SPIN_NS = 50_000;
 const MAX_SPIN_NS = 100_000;
 const FAST_SPINS = 1024;
+/** Short parks in a row, the budget growing each time, after which spinning backs off. */
+const BACK_OFF_AFTER = 3;
 
 /**
  * How a process's thread waits when it blocks, as stored in its record (`P.WAIT`): `ADAPTIVE`
@@ -22,6 +24,7 @@ export const WaitCode = { ADAPTIVE: 0, SPIN: 1, PARK: 2 } as const;
 export class FutexWaiter {
   #spinNs: number;
   readonly #fixed: boolean;
+  #shortParks = 0;
   /** Times this waiter parked (one per wait that reached `Atomics.wait`). */
   parks = 0;
   /** Word of the waiter's memory that mirrors {@link FutexWaiter.parks} (a process's `P.PARKS`), or -1. */
@@ -57,7 +60,10 @@ export class FutexWaiter {
     if (spinNs > 0) {
       const spinEnd = start + spinNs / 1e6;
       for (let i = 1; ; i++) {
-        if (Atomics.load(i32, word) !== 0) return true;
+        if (Atomics.load(i32, word) !== 0) {
+          this.#shortParks = 0;
+          return true;
+        }
         // Reading the clock costs more than a load: look at it every 64 spins.
         if ((i & 63) === 0 && performance.now() >= spinEnd) break;
       }
@@ -116,7 +122,10 @@ export class FutexWaiter {
     if (spinNs > 0) {
       const spinEnd = start + spinNs / 1e6;
       for (let i = 1; ; i++) {
-        if (Atomics.load(i32, word) !== seen) return true;
+        if (Atomics.load(i32, word) !== seen) {
+          this.#shortParks = 0;
+          return true;
+        }
         if ((i & 63) === 0 && performance.now() >= spinEnd) break;
       }
     }
@@ -143,11 +152,20 @@ export class FutexWaiter {
    * After a park: a short one (the peer answered about a wake-up's time later) means spinning
    * that long would have avoided it — and avoids two CPUs parking in lockstep, each paying a
    * wake-up per message — so the budget grows to cover it; a long one means the peer was idle.
+   * But short parks again and again although the budget grew each time mean the answer only
+   * comes once this thread stops spinning: the peer waits for this very core (more runnable
+   * threads than cores, as on a loaded 2-core machine), so spinning only delays it — the budget
+   * drops to its floor instead.
    */
   #adapt(parkedNs: number): void {
     if (this.#spinNs === 0 || this.#fixed) return;
-    if (parkedNs <= MAX_SPIN_NS) this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
-    else this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
+    if (parkedNs > MAX_SPIN_NS) {
+      this.#shortParks = 0;
+      this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
+    } else if (++this.#shortParks >= BACK_OFF_AFTER) {
+      this.#shortParks = 0;
+      this.#spinNs = MIN_SPIN_NS;
+    } else this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
   }
 }
 
