@@ -60,35 +60,32 @@ export interface SpawnOptions {
   name: string;
   /** Priority 0–31, higher runs first (default 10). */
   priority?: number;
-  /** How the process's thread waits when it blocks (default `'adaptive'`); see {@link WaitPolicy}. */
-  wait?: WaitPolicy;
+  /**
+   * How a process's thread waits for a wake-up when it blocks (a call's reply, the next request):
+   * CPU time traded for latency, chosen per process (default `'adaptive'`).
+   *
+   * - `'adaptive'` (default): spin for a budget that follows how long this process's wake-ups
+   *   take (2–100 µs), then park; a peer that answers in microseconds is caught spinning, an idle
+   *   one costs a short spin.
+   * - `'spin'`: always spin the whole bounded window (100 µs) before parking: the lowest latency
+   *   for a busy peer, up to 100 µs of CPU burnt per idle wait.
+   * - `'park'`: park at once (`Atomics.wait`, or the event loop on CPU 0): no CPU burnt while
+   *   waiting; every wait pays a wake-up (tens of µs).
+   *
+   * With one core nothing spins whatever the policy. On CPU 0 the policy of the process that
+   * blocks sets how long the main thread polls for a worker's answer before it returns to the
+   * event loop (`call`) or parks (`callSync`). Any other value is `InvalidArgument`.
+   *
+   * @example
+   * ```ts
+   * // A background logger: never burn a core waiting for the next record.
+   * kernel.spawnWorker(new URL('./logger.js', import.meta.url), { name: 'log', wait: 'park' });
+   * // A latency-critical server next to a busy client.
+   * kernel.spawnWorker(new URL('./kv.js', import.meta.url), { name: 'kv', wait: 'spin' });
+   * ```
+   */
+  wait?: 'adaptive' | 'spin' | 'park';
 }
-
-/**
- * How a process's thread waits for a wake-up when it blocks (a call's reply, the next request):
- * CPU time traded for latency, chosen per process in {@link SpawnOptions.wait}.
- *
- * - `'adaptive'` (default): spin for a budget that follows how long this process's wake-ups
- *   take (2–100 µs), then park; a peer that answers in microseconds is caught spinning, an idle
- *   one costs a short spin.
- * - `'spin'`: always spin the whole bounded window (100 µs) before parking: the lowest latency
- *   for a busy peer, up to 100 µs of CPU burnt per idle wait.
- * - `'park'`: park at once (`Atomics.wait`, or the event loop on CPU 0): no CPU burnt while
- *   waiting; every wait pays a wake-up (tens of µs).
- *
- * With one core nothing spins whatever the policy. On CPU 0 the policy of the process that
- * blocks sets how long the main thread polls for a worker's answer before it returns to the
- * event loop (`call`) or parks (`callSync`).
- *
- * @example
- * ```ts
- * // A background logger: never burn a core waiting for the next record.
- * kernel.spawnWorker(new URL('./logger.js', import.meta.url), { name: 'log', wait: 'park' });
- * // A latency-critical server next to a busy client.
- * kernel.spawnWorker(new URL('./kv.js', import.meta.url), { name: 'kv', wait: 'spin' });
- * ```
- */
-export type WaitPolicy = 'adaptive' | 'spin' | 'park';
 
 /** Options of {@link Kernel.spawnWorker}. */
 export interface WorkerSpawnOptions extends SpawnOptions {
@@ -112,7 +109,7 @@ export interface ProcessHandle {
   /** CPU index (0 = the kernel's own thread). */
   readonly cpu: number;
   /** How the process waits when it blocks ({@link SpawnOptions.wait}). */
-  readonly wait: WaitPolicy;
+  readonly wait: NonNullable<SpawnOptions['wait']>;
   /**
    * Times the process's thread has parked in a blocking wait so far (`Atomics.wait`: after its
    * spin window ran out, or at once with `wait: 'park'`); 0 once it has exited.

@@ -5,7 +5,7 @@ import { Rights } from '../contracts/rights.js';
 import type { Arch } from '../contracts/arch.js';
 import { checkInt, checkOptions, checkPid, checkRights } from './args.js';
 import { KernelContext } from './context.js';
-import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WaitPolicy, WorkerSpawnOptions } from './kernel-types.js';
+import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions } from './kernel-types.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
 import { nodePlatform } from './platform/node.js';
 import type { Platform } from './platform/platform.js';
@@ -24,10 +24,10 @@ import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { AuditTrail, MessageTrace } from './debug/api.js';
 import { DebugFs } from './debug/debugfs.js';
 
-export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WaitPolicy, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
+export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
 
 /** The wait policies by their code in a process record (`P.WAIT`, sched/futex.ts `WaitCode`). */
-const WAIT_POLICIES: readonly WaitPolicy[] = ['adaptive', 'spin', 'park'];
+const WAIT_POLICIES: readonly NonNullable<SpawnOptions['wait']>[] = ['adaptive', 'spin', 'park'];
 
 /** What {@link Kernel.on} reports: a process that crashed (its body threw). */
 export interface KernelErrorEvent {
@@ -359,7 +359,7 @@ export class Kernel {
     return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY), wait };
   }
 
-  /** Lock held: records how new process `p` waits ({@link WaitPolicy}, by its index in {@link WAIT_POLICIES}). */
+  /** Lock held: records how new process `p` waits (`SpawnOptions.wait`, by its index in {@link WAIT_POLICIES}). */
   #waits(p: number, wait: number): number {
     this.#k.procs.set(p, P.WAIT, wait);
     this.#k.procs.set(p, P.PARKS, 0);
