@@ -160,6 +160,8 @@ export class KernelContext {
     if (!this.#held) return;
     this.#held = false;
     unlockWord(this.i32, H.LOCK);
+    // Wake-ups of this critical section, notified now that the lock is free (sched/wake.ts).
+    if (this.wake.owed) this.wake.flush();
     if (this.cpu !== 0) Atomics.store(this.i32, this.#cpuState, CpuState.SAFE);
   }
 

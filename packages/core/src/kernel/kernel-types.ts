@@ -67,6 +67,31 @@ export interface SpawnOptions {
   name: string;
   /** Priority 0–31, higher runs first (default 10). */
   priority?: number;
+  /**
+   * How a process's thread waits for a wake-up when it blocks (a call's reply, the next request):
+   * CPU time traded for latency, chosen per process (default `'adaptive'`).
+   *
+   * - `'adaptive'` (default): spin for a budget that follows how long this process's wake-ups
+   *   take (2–100 µs), then park; a peer that answers in microseconds is caught spinning, an idle
+   *   one costs a short spin.
+   * - `'spin'`: always spin the whole bounded window (100 µs) before parking: the lowest latency
+   *   for a busy peer, up to 100 µs of CPU burnt per idle wait.
+   * - `'park'`: park at once (`Atomics.wait`, or the event loop on CPU 0): no CPU burnt while
+   *   waiting; every wait pays a wake-up (tens of µs).
+   *
+   * With one core nothing spins whatever the policy. On CPU 0 the policy of the process that
+   * blocks sets how long the main thread polls for a worker's answer before it returns to the
+   * event loop (`call`) or parks (`callSync`). Any other value is `InvalidArgument`.
+   *
+   * @example
+   * ```ts
+   * // A background logger: never burn a core waiting for the next record.
+   * kernel.spawnWorker(new URL('./logger.js', import.meta.url), { name: 'log', wait: 'park' });
+   * // A latency-critical server next to a busy client.
+   * kernel.spawnWorker(new URL('./kv.js', import.meta.url), { name: 'kv', wait: 'spin' });
+   * ```
+   */
+  wait?: 'adaptive' | 'spin' | 'park';
 }
 
 /** Options of {@link Kernel.spawnWorker}. */
@@ -90,6 +115,20 @@ export interface ProcessHandle {
   readonly name: string;
   /** CPU index (0 = the kernel's own thread). */
   readonly cpu: number;
+  /** How the process waits when it blocks ({@link SpawnOptions.wait}). */
+  readonly wait: NonNullable<SpawnOptions['wait']>;
+  /**
+   * Times the process's thread has parked in a blocking wait so far (`Atomics.wait`: after its
+   * spin window ran out, or at once with `wait: 'park'`); 0 once it has exited.
+   *
+   * @example
+   * ```ts
+   * const h = kernel.spawnWorker(url, { name: 'kv', wait: 'park' });
+   * // … later: how often its waits ended in a park
+   * console.log(h.parks());
+   * ```
+   */
+  parks(): number;
   /** Settles when the process has exited and its resources are back in the pools. */
   readonly exited: Promise<ProcessExit>;
   /** Terminates the process; resolves once it is cleaned up. */

@@ -10,7 +10,7 @@ import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
 import { nodePlatform } from './platform/node.js';
 import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
-import { H, PState } from './records/layout.js';
+import { H, P, PState } from './records/layout.js';
 import { MachineMemory } from './records/machine-memory.js';
 import { O } from './records/obs-region.js';
 import { checkName } from './records/names.js';
@@ -25,6 +25,9 @@ import { AuditTrail, MessageTrace } from './debug/api.js';
 import { DebugFs } from './debug/debugfs.js';
 
 export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
+
+/** The wait policies by their code in a process record (`P.WAIT`, sched/futex.ts `WaitCode`). */
+const WAIT_POLICIES: readonly NonNullable<SpawnOptions['wait']>[] = ['adaptive', 'spin', 'park'];
 
 /** What {@link Kernel.on} reports: a process that crashed (its body threw). */
 export interface KernelErrorEvent {
@@ -146,10 +149,10 @@ export class Kernel {
    * scheduler first picks the process; the process exits when `body` settles.
    */
   spawn(options: SpawnOptions, body: (proc: Process) => unknown): ProcessHandle {
-    const { name, priority } = this.#spawnOptions(options);
+    const { name, priority, wait } = this.#spawnOptions(options);
     if (typeof body !== 'function') throw new IpcError('InvalidArgument', 'body must be a function (proc) => …');
     const k = this.#k;
-    const p = k.withLock(() => k.processes.create(name, priority, 0));
+    const p = k.withLock(() => this.#waits(k.processes.create(name, priority, 0), wait));
     const proc = new Process(this.#cpu, this.#sys, p);
     let settle!: (e: ProcessExit) => void;
     const exited = new Promise<ProcessExit>((r) => (settle = r));
@@ -185,7 +188,7 @@ export class Kernel {
     };
     this.#live.set(proc.pid, { name, exited, kill });
     this.#named(proc.pid, name);
-    return { pid: proc.pid, name, cpu: 0, exited, kill };
+    return { pid: proc.pid, name, cpu: 0, wait: WAIT_POLICIES[wait]!, parks: () => this.#parks(p, proc.pid), exited, kill };
   }
 
   /**
@@ -198,12 +201,12 @@ export class Kernel {
    */
   spawnWorker(module: string | URL, options: WorkerSpawnOptions): ProcessHandle {
     const url = this.platform.resolveWorkerModule(module);
-    const { name, priority } = this.#spawnOptions(options);
+    const { name, priority, wait } = this.#spawnOptions(options);
     const k = this.#k;
     const cpu = this.#workers.takeCpu();
     let p: number;
     try {
-      p = k.withLock(() => k.processes.create(name, priority, cpu));
+      p = k.withLock(() => this.#waits(k.processes.create(name, priority, cpu), wait));
     } catch (e) {
       this.#workers.releaseCpu(cpu);
       throw e;
@@ -243,7 +246,7 @@ export class Kernel {
     };
     this.#live.set(pid, { name, exited, kill });
     this.#named(pid, name);
-    return { pid, name, cpu, exited, kill };
+    return { pid, name, cpu, wait: WAIT_POLICIES[wait]!, parks: () => this.#parks(p, pid), exited, kill };
   }
 
   /**
@@ -364,10 +367,23 @@ export class Kernel {
     return this.shutdown();
   }
 
-  #spawnOptions(options: SpawnOptions): { name: string; priority: number } {
+  #spawnOptions(options: SpawnOptions): { name: string; priority: number; wait: number } {
     const o = checkOptions<SpawnOptions>(options, 'spawn options');
     if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
-    return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY) };
+    const wait = o.wait === undefined ? 0 : WAIT_POLICIES.indexOf(o.wait);
+    if (wait < 0) throw new IpcError('InvalidArgument', `wait must be one of ${WAIT_POLICIES.map((w) => `'${w}'`).join(', ')}`);
+    return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY), wait };
+  }
+
+  /** Lock held: records how new process `p` waits (`SpawnOptions.wait`, by its index in {@link WAIT_POLICIES}). */
+  #waits(p: number, wait: number): number {
+    this.#k.procs.set(p, P.WAIT, wait);
+    this.#k.procs.set(p, P.PARKS, 0);
+    return p;
+  }
+
+  #parks(p: number, pid: number): number {
+    return this.#k.registry.resolvePid(pid) === p ? this.#k.procs.get(p, P.PARKS) >>> 0 : 0;
   }
 
   #named(pid: number, name: string): void {

@@ -25,7 +25,7 @@ export async function runWorkerCpu(data: CpuThreadData, platform: Platform): Pro
   const arch = archModule[data.archExport] as Arch;
   const mmu = arch.createMmu(mm.phys, { cpus: mm.i32[H.NCPU]!, sharedState: mm.u32[H.MMU_SHARED]! });
   const k = new KernelContext(mm, arch, mmu, new MonotonicClock(), platform, data.cpu);
-  const cpu = new WorkerCpu(k);
+  const cpu = new WorkerCpu(k, data.p);
   const proc = new Process(cpu, new Syscalls(k), data.p);
   let reason: WorkerReport['reason'] = 'returned';
   let error: string | undefined;

@@ -184,6 +184,10 @@ export const P = {
   VM: 57,
   /** Pages of process memory mapped (or lazily mapped) in this process. */
   VM_PAGES: 58,
+  /** How this process's thread waits when it blocks ({@link WaitCode}: adaptive, spin or park). */
+  WAIT: 59,
+  /** Times this process's thread parked (`Atomics.wait`) in a blocking wait (u32, wraps). */
+  PARKS: 60,
   /** The kernel-owned message shadow ({@link M}): lines 4–8. */
   MSG: 64,
   SIZE: 144,

@@ -2,6 +2,15 @@ const MIN_SPIN_NS = 2_000;
 const START_SPIN_NS = 50_000;
 const MAX_SPIN_NS = 100_000;
 const FAST_SPINS = 1024;
+/** Short parks in a row, the budget growing each time, after which spinning backs off. */
+const BACK_OFF_AFTER = 3;
+
+/**
+ * How a process's thread waits when it blocks, as stored in its record (`P.WAIT`): `ADAPTIVE`
+ * spins for a budget that follows how long wake-ups take, `SPIN` always spins the whole bounded
+ * window (100 µs) before parking, `PARK` parks at once (no CPU burnt while waiting).
+ */
+export const WaitCode = { ADAPTIVE: 0, SPIN: 1, PARK: 2 } as const;
 
 /**
  * Blocking on a futex word in machine memory for worker CPUs: spin for a while (a spinning
@@ -14,10 +23,20 @@ const FAST_SPINS = 1024;
  */
 export class FutexWaiter {
   #spinNs: number;
+  readonly #fixed: boolean;
+  #shortParks = 0;
+  /** Times this waiter parked (one per wait that reached `Atomics.wait`). */
+  parks = 0;
+  /** Word of the waiter's memory that mirrors {@link FutexWaiter.parks} (a process's `P.PARKS`), or -1. */
+  parksWord = -1;
 
-  /** `cores`: the host's core count (with one core there is no one to spin for). */
-  constructor(cores: number) {
-    this.#spinNs = cores > 1 ? START_SPIN_NS : 0;
+  /**
+   * `cores`: the host's core count (with one core there is no one to spin for); `mode`: a
+   * {@link WaitCode} (`SPIN` keeps the budget at its bound, `PARK` never spins).
+   */
+  constructor(cores: number, mode: number = WaitCode.ADAPTIVE) {
+    this.#fixed = mode !== WaitCode.ADAPTIVE;
+    this.#spinNs = cores <= 1 || mode === WaitCode.PARK ? 0 : mode === WaitCode.SPIN ? MAX_SPIN_NS : START_SPIN_NS;
   }
 
   /**
@@ -32,7 +51,7 @@ export class FutexWaiter {
         if (Atomics.load(i32, word) !== 0) {
           // Answered fast: let the budget drift down slowly, so a peer that always answers
           // fast does not keep a long spin reserved.
-          if (this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
           return true;
         }
       }
@@ -41,13 +60,17 @@ export class FutexWaiter {
     if (spinNs > 0) {
       const spinEnd = start + spinNs / 1e6;
       for (let i = 1; ; i++) {
-        if (Atomics.load(i32, word) !== 0) return true;
+        if (Atomics.load(i32, word) !== 0) {
+          this.#shortParks = 0;
+          return true;
+        }
         // Reading the clock costs more than a load: look at it every 64 spins.
         if ((i & 63) === 0 && performance.now() >= spinEnd) break;
       }
     }
     const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
     const parkedAt = performance.now();
+    this.#countPark(i32);
     Atomics.store(i32, parked, 1);
     try {
       for (;;) {
@@ -64,9 +87,19 @@ export class FutexWaiter {
     }
   }
 
-  /** True when this waiter spins before it parks (more than one core). */
+  #countPark(i32: Int32Array): void {
+    this.parks++;
+    if (this.parksWord >= 0) i32[this.parksWord] = this.parks | 0;
+  }
+
+  /** True when this waiter spins before it parks (more than one core, and not `PARK`). */
   get spins(): boolean {
     return this.#spinNs > 0;
+  }
+
+  /** The spin budget now, in ns (0 = parks at once). */
+  get spinNs(): number {
+    return this.#spinNs;
   }
 
   /**
@@ -80,7 +113,7 @@ export class FutexWaiter {
     if (spinNs > 0) {
       for (let i = 0; i < FAST_SPINS; i++) {
         if (Atomics.load(i32, word) !== seen) {
-          if (this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
           return true;
         }
       }
@@ -89,12 +122,16 @@ export class FutexWaiter {
     if (spinNs > 0) {
       const spinEnd = start + spinNs / 1e6;
       for (let i = 1; ; i++) {
-        if (Atomics.load(i32, word) !== seen) return true;
+        if (Atomics.load(i32, word) !== seen) {
+          this.#shortParks = 0;
+          return true;
+        }
         if ((i & 63) === 0 && performance.now() >= spinEnd) break;
       }
     }
     const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
     const parkedAt = performance.now();
+    this.#countPark(i32);
     Atomics.add(i32, parked, 1);
     try {
       for (;;) {
@@ -115,11 +152,20 @@ export class FutexWaiter {
    * After a park: a short one (the peer answered about a wake-up's time later) means spinning
    * that long would have avoided it — and avoids two CPUs parking in lockstep, each paying a
    * wake-up per message — so the budget grows to cover it; a long one means the peer was idle.
+   * But short parks again and again although the budget grew each time mean the answer only
+   * comes once this thread stops spinning: the peer waits for this very core (more runnable
+   * threads than cores, as on a loaded 2-core machine), so spinning only delays it — the budget
+   * drops to its floor instead.
    */
   #adapt(parkedNs: number): void {
-    if (this.#spinNs === 0) return;
-    if (parkedNs <= MAX_SPIN_NS) this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
-    else this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
+    if (this.#spinNs === 0 || this.#fixed) return;
+    if (parkedNs > MAX_SPIN_NS) {
+      this.#shortParks = 0;
+      this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
+    } else if (++this.#shortParks >= BACK_OFF_AFTER) {
+      this.#shortParks = 0;
+      this.#spinNs = MIN_SPIN_NS;
+    } else this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
   }
 }
 

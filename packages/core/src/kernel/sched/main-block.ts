@@ -1,9 +1,10 @@
 import { IPC_ERROR_NUMBERS } from '../../contracts/errors.js';
 import type { KernelContext } from '../context.js';
 import { H, P, PState } from '../records/layout.js';
+import { WaitCode } from './futex.js';
 
-/** How long CPU 0 spins on its doorbell before it parks the thread (a worker answers in µs). */
-const SPIN_MS = 0.05;
+/** How long CPU 0 spins on its doorbell before it parks the thread (a worker answers in µs), by `P.WAIT` ({@link WaitCode}). */
+const SPIN_MS = [0.05, 0.1, 0];
 
 /**
  * A blocking wait on CPU 0 (`callSync` from the main thread, as synckit offers): the thread
@@ -17,6 +18,7 @@ export function blockMainSync(k: KernelContext, p: number, timeoutNs: number, re
   const procs = k.procs;
   const seq = procs.get(p, P.SEQ);
   const deadline = timeoutNs === Infinity ? Infinity : performance.now() + timeoutNs / 1e6;
+  const spinMs = k.platform.cpuCount() > 1 ? (SPIN_MS[procs.get(p, P.WAIT)] ?? SPIN_MS[WaitCode.ADAPTIVE]!) : 0;
   for (;;) {
     const seen = Atomics.load(i32, H.DOORBELL);
     k.withLock(() => k.wake.drain(ready));
@@ -30,8 +32,11 @@ export function blockMainSync(k: KernelContext, p: number, timeoutNs: number, re
       procs.setState(p, PState.RUNNING);
       return procs.get(p, P.RESULT);
     }
-    const spinEnd = Math.min(deadline, now + SPIN_MS);
+    const spinEnd = Math.min(deadline, now + spinMs);
     while (Atomics.load(i32, H.DOORBELL) === seen && performance.now() < spinEnd);
-    if (Atomics.load(i32, H.DOORBELL) === seen) k.platform.wait(i32, H.DOORBELL, seen, deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now()));
+    if (Atomics.load(i32, H.DOORBELL) === seen) {
+      procs.set(p, P.PARKS, (procs.get(p, P.PARKS) + 1) | 0);
+      k.platform.wait(i32, H.DOORBELL, seen, deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now()));
+    }
   }
 }

@@ -6,9 +6,7 @@ import { H, P, PState } from '../records/layout.js';
 import { KILLED, type CpuRuntime } from './worker-cpu.js';
 import { Switch, type CpuPort } from './wake.js';
 import { blockMainSync } from './main-block.js';
-
-const MIN_POLL_NS = 2_000;
-const MAX_POLL_NS = 200_000;
+import { DoorbellPoll } from './doorbell-poll.js';
 
 type Resolver = (value: MessageBuffer | undefined) => void;
 type Rejecter = (error: unknown) => void;
@@ -57,7 +55,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
   #checkEpoch = 0;
   #doorbellArmed = false;
   #workers = 0;
-  #pollBudgetNs: number;
+  readonly #poll: DoorbellPoll;
   /** Called when a process of this CPU blocks in the kernel (the host's keep-alive). */
   onBlock: () => void = () => undefined;
   readonly #readers: ({ receiveInto(buf: MessageBuffer): void } | undefined)[] = [];
@@ -65,7 +63,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
   constructor(k: KernelContext) {
     this.k = k;
     k.port = this;
-    this.#pollBudgetNs = k.platform.cpuCount() > 1 ? 20_000 : 0;
+    this.#poll = new DoorbellPoll(k.platform.cpuCount());
     if (k.clock.manual) (k.clock as ManualClock).onAdvance((now) => this.#fireManualTimers(now));
   }
 
@@ -203,33 +201,10 @@ export class MainCpu implements CpuPort, CpuRuntime {
     if (this.current === p) this.current = -1;
     if (this.current === -1) {
       this.dispatch();
-      if (this.current === -1 && this.#workers > 0) this.#idlePoll();
+      // Nothing here can run and a worker may answer soon: poll the doorbell briefly (doorbell-poll.ts).
+      if (this.current === -1 && this.#workers > 0 && this.#poll.poll(this.k.i32, this.k.procs.get(p, P.WAIT))) this.#drainWakeRing();
     }
     return promise;
-  }
-
-  /**
-   * Nothing here can run and another CPU may answer soon: poll the doorbell for a short,
-   * adaptive while (a worker replies within microseconds; a trip through the event loop and
-   * `waitAsync` costs far more), then fall back to the event loop. Never on a single core.
-   */
-  #idlePoll(): void {
-    if (this.#pollBudgetNs === 0) return;
-    const i32 = this.k.i32;
-    const seen = Atomics.load(i32, H.DOORBELL);
-    const start = performance.now();
-    const limit = start + this.#pollBudgetNs / 1e6;
-    for (let spins = 0; ; spins++) {
-      if (Atomics.load(i32, H.DOORBELL) !== seen) {
-        const took = (performance.now() - start) * 1e6;
-        // Grow the budget towards 4× what a wake-up took; it shrinks again when polls go unanswered.
-        this.#pollBudgetNs = Math.min(MAX_POLL_NS, Math.max(this.#pollBudgetNs, took * 4));
-        this.#drainWakeRing();
-        return;
-      }
-      if ((spins & 255) === 255 && performance.now() > limit) break;
-    }
-    this.#pollBudgetNs = Math.max(MIN_POLL_NS, this.#pollBudgetNs / 2);
   }
 
   /**

@@ -2,6 +2,11 @@ import type { KernelContext } from '../context.js';
 import { H, P, PState } from '../records/layout.js';
 import { wakeFutex } from './futex.js';
 
+/** Futex wake-ups one critical section can defer; more are notified at once. */
+const OWED_CAP = 32;
+/** From a process's futex word to its parked flag. */
+const PARKED_FROM_FUTEX = P.PARKED - P.FUTEX;
+
 /**
  * Callbacks from the shared kernel logic to the CPU it runs on: how to make a process of this
  * CPU runnable, and whether a server of this CPU serves passively.
@@ -27,12 +32,23 @@ export const Switch = { NONE: 0, DIRECT: 1, BACK: 2 } as const;
  * its generation) and the sequence number of the operation that woke, so an entry left by a
  * process that was killed meanwhile is never applied to the next process of the same record
  * — and its doorbell; a worker's process is woken through its futex word.
+ *
+ * Wake-ups are notified after the kernel lock is released, never under it: the woken thread
+ * often runs at once on the waker's core (the scheduler prefers it), preempting the waker while
+ * it still holds the lock, and then spins and naps on that lock for ~100 µs. So a wake-up with
+ * the lock held sets its word at once (a spinning waiter sees it) and records the
+ * `Atomics.notify` it owes; {@link Wake.flush} sends them when the lock is released.
  */
 export class Wake {
   readonly #k: KernelContext;
   readonly #i32: Int32Array;
   readonly #base: number;
   readonly #cap: number;
+  readonly #owedFutex = new Int32Array(OWED_CAP);
+  #owedCount = 0;
+  #owedBell = false;
+  /** True when notifications wait for {@link Wake.flush} (the lock holder checks it on release). */
+  owed = false;
 
   constructor(k: KernelContext) {
     this.#k = k;
@@ -52,7 +68,37 @@ export class Wake {
     procs.setState(p, cpu === 0 ? PState.READY : PState.RUNNING);
     if (cpu === k.cpu && k.port) k.port.readyLocal(p, switchTo);
     else if (cpu === 0) this.#ring(p);
-    else wakeFutex(this.#i32, procs.word(p, P.FUTEX), procs.word(p, P.PARKED));
+    else this.#futex(procs.word(p, P.FUTEX));
+  }
+
+  #futex(word: number): void {
+    const i32 = this.#i32;
+    if (!this.#k.locked || this.#owedCount === OWED_CAP) {
+      wakeFutex(i32, word, word + PARKED_FROM_FUTEX);
+      return;
+    }
+    Atomics.store(i32, word, 1);
+    this.#owedFutex[this.#owedCount++] = word;
+    this.owed = true;
+  }
+
+  /**
+   * Sends the notifications owed by the critical section that just ended (called right after
+   * the kernel lock is released, before the CPU counts as safe to stop): a futex waiter only if
+   * it parked, CPU 0's doorbell always.
+   */
+  flush(): void {
+    const i32 = this.#i32;
+    for (let i = 0; i < this.#owedCount; i++) {
+      const word = this.#owedFutex[i]!;
+      if (Atomics.load(i32, word + PARKED_FROM_FUTEX) !== 0) Atomics.notify(i32, word);
+    }
+    this.#owedCount = 0;
+    this.owed = false;
+    if (this.#owedBell) {
+      this.#owedBell = false;
+      Atomics.notify(i32, H.DOORBELL);
+    }
   }
 
   #ring(p: number): void {
@@ -70,7 +116,8 @@ export class Wake {
       i32[H.WAKE_TAIL] = tail + 1;
     }
     Atomics.add(i32, H.DOORBELL, 1);
-    Atomics.notify(i32, H.DOORBELL);
+    if (this.#k.locked) this.#owedBell = this.owed = true;
+    else Atomics.notify(i32, H.DOORBELL);
   }
 
   /**

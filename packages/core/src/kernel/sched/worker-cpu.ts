@@ -40,10 +40,12 @@ export class WorkerCpu implements CpuPort, CpuRuntime {
   readonly #futex: FutexWaiter;
   readonly #cell = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(k: KernelContext) {
+  /** `p`: the process this CPU runs (its record's `P.WAIT` says how it waits). */
+  constructor(k: KernelContext, p: number) {
     this.k = k;
     k.port = this;
-    this.#futex = new FutexWaiter(k.platform.cpuCount());
+    this.#futex = new FutexWaiter(k.platform.cpuCount(), k.procs.get(p, P.WAIT));
+    this.#futex.parksWord = k.procs.word(p, P.PARKS);
   }
 
   readyLocal(): void {
