@@ -35,7 +35,7 @@ export interface AsyncOwner {
 
 /** The async state of process record `p` (made once per process, on first use). @internal */
 export function asyncOwner(k: KernelContext, p: number, pid: number, synchronous: boolean): AsyncOwner {
-  return { k, p, pid, sys: new AsyncSyscalls(k), synchronous, futex: new FutexWaiter(k.platform.cpuCount()) };
+  return { k, p, pid, sys: new AsyncSyscalls(k), synchronous, futex: new FutexWaiter(k.platform.cpuCount(), k.procs.get(p, P.WAIT)) };
 }
 
 /** The `AbortError` Node's own APIs reject with. */

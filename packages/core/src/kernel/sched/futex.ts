@@ -22,7 +22,7 @@ export const WaitCode = { ADAPTIVE: 0, SPIN: 1, PARK: 2 } as const;
  * for, so it never spins.
  */
 export class FutexWaiter {
-  #spinNs: number;
+  #spinNs = 0; // a small integer from birth (a Smi field: no heap number per store)
   readonly #fixed: boolean;
   #shortParks = 0;
   /** Times this waiter parked (one per wait that reached `Atomics.wait`). */
@@ -51,7 +51,7 @@ export class FutexWaiter {
         if (Atomics.load(i32, word) !== 0) {
           // Answered fast: let the budget drift down slowly, so a peer that always answers
           // fast does not keep a long spin reserved.
-          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs >> 8; // integers only: a fraction would box a heap number per store
           return true;
         }
       }
@@ -113,7 +113,7 @@ export class FutexWaiter {
     if (spinNs > 0) {
       for (let i = 0; i < FAST_SPINS; i++) {
         if (Atomics.load(i32, word) !== seen) {
-          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs / 256;
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs >> 8; // integers only: a fraction would box a heap number per store
           return true;
         }
       }
@@ -161,11 +161,11 @@ export class FutexWaiter {
     if (this.#spinNs === 0 || this.#fixed) return;
     if (parkedNs > MAX_SPIN_NS) {
       this.#shortParks = 0;
-      this.#spinNs = Math.max(MIN_SPIN_NS, this.#spinNs * 0.75);
+      this.#spinNs = Math.max(MIN_SPIN_NS, (this.#spinNs * 0.75) | 0);
     } else if (++this.#shortParks >= BACK_OFF_AFTER) {
       this.#shortParks = 0;
       this.#spinNs = MIN_SPIN_NS;
-    } else this.#spinNs = Math.min(MAX_SPIN_NS, Math.max(this.#spinNs * 1.5, parkedNs * 1.25));
+    } else this.#spinNs = Math.min(MAX_SPIN_NS, Math.max((this.#spinNs * 1.5) | 0, Math.min(MAX_SPIN_NS, parkedNs * 1.25) | 0));
   }
 }
 
