@@ -39,7 +39,7 @@ describe('large requests to a passive server', () => {
       p.close(ch);
     });
     await ok(client);
-    server.kill();
+    void server.kill();
     await server.exited;
     expect(k.stats()).toEqual(base);
     await k.shutdown();
@@ -69,7 +69,7 @@ describe('large requests to a passive server', () => {
       p.close(ch);
     });
     await ok(client);
-    server.kill();
+    void server.kill();
     await server.exited;
     expect(k.stats()).toEqual(base);
     await k.shutdown();
