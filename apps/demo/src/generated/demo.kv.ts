@@ -63,6 +63,7 @@ export const StoreProtocol = {
     get: { ordinal: 0x4bae365d39182150n, type: 0x39182150, kind: 'twoWay' },
     remove: { ordinal: 0x5cddcf89f119a429n, type: 0xf119a429, kind: 'twoWay' },
     stats: { ordinal: 0x2695436414dead90n, type: 0x14dead90, kind: 'twoWay' },
+    share: { ordinal: 0x69e086daef437eccn, type: 0xef437ecc, kind: 'twoWay' },
     hold: { ordinal: 0x45358256e3a28bc4n, type: 0xe3a28bc4, kind: 'twoWay' },
   },
 } as const;
@@ -222,6 +223,40 @@ export function decodeStoreStatsResponse($r: WireReader): StoreStatsResponse {
   return $v;
 }
 
+/** Request of Store.share. (no fields) */
+export type StoreShareRequest = Record<string, never>;
+
+/** Writes a StoreShareRequest: nothing (an empty body is zero bytes). */
+export function encodeStoreShareRequest(_$w: WireWriter, _$v: StoreShareRequest): void {
+}
+
+/** Reads a StoreShareRequest from a message payload. */
+export function decodeStoreShareRequest(_$r: WireReader): StoreShareRequest {
+  return {};
+}
+
+/** Response of Store.share. */
+export interface StoreShareResponse {
+  store: CapHandle;
+}
+
+/** Writes a StoreShareResponse as the payload of a message. */
+export function encodeStoreShareResponse($w: WireWriter, $v: StoreShareResponse): void {
+  $w.enter(4);
+  $w.cap($v.store);
+  $w.leave();
+}
+
+/** Reads a StoreShareResponse from a message payload. */
+export function decodeStoreShareResponse($r: WireReader): StoreShareResponse {
+  $r.enter(4);
+  const $v: StoreShareResponse = {
+    store: $r.cap(),
+  };
+  $r.leave();
+  return $v;
+}
+
 /** Request of Store.hold. (no fields) */
 export type StoreHoldRequest = Record<string, never>;
 
@@ -324,6 +359,19 @@ export class StoreClient {
     );
   }
 
+  /**
+   * A channel to this store that may be passed on to another process (SEND and SHARE: a
+   * channel from `connect` has SEND only).
+   */
+  share(): Promise<StoreShareResponse> {
+    return this.#channel.call(
+      0xef437ecc,
+      'share',
+      ($w) => encodeStoreShareRequest($w, {}),
+      decodeStoreShareResponse,
+    );
+  }
+
   /** Takes the call and never answers it: the kill scene kills the server with it pending. */
   hold(): Promise<StoreHoldResponse> {
     return this.#channel.call(
@@ -349,6 +397,11 @@ export interface StoreServer {
   remove(key: string): StoreRemoveResponse | void | Promise<StoreRemoveResponse | void>;
   /** How many keys are stored, and the calls served so far. */
   stats(): StoreStatsResponse | Promise<StoreStatsResponse>;
+  /**
+   * A channel to this store that may be passed on to another process (SEND and SHARE: a
+   * channel from `connect` has SEND only).
+   */
+  share(): StoreShareResponse | Promise<StoreShareResponse>;
   /** Takes the call and never answers it: the kill scene kills the server with it pending. */
   hold(): StoreHoldResponse | void | Promise<StoreHoldResponse | void>;
 }
@@ -413,6 +466,14 @@ export function serveStore(proc: StubProcess, endpoint: CapHandle, impl: StoreSe
       decode: decodeStoreStatsRequest,
       run: () => impl.stats(),
       encodeResponse: encodeStoreStatsResponse,
+    },
+    {
+      type: 0xef437ecc,
+      name: 'share',
+      oneway: false,
+      decode: decodeStoreShareRequest,
+      run: () => impl.share(),
+      encodeResponse: encodeStoreShareResponse,
     },
     {
       type: 0xe3a28bc4,
