@@ -76,6 +76,26 @@ beforeAll(() => {
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+describe('the summary of --quick', () => {
+  it('per arch: ok, the timed calls, the scenes that ran and the message counts', () => {
+    const scenes = 'kv, zero-copy, region, async, security, posix, crash, kill';
+    for (const arch of ['x86_64', 'aarch64', 'riscv64']) {
+      const lines = quick.slice(quick.indexOf('=== summary ===')).split('\n');
+      const at = lines.findIndex((l) => l.startsWith(arch));
+      expect(lines[at]).toMatch(new RegExp(`^${arch}\\s+ok\\s+22 timed calls, p50 [\\d.]+ µs, p99 [\\d.]+ µs; ran ${scenes}$`));
+      // 10 + 2 PUTs from alice and 10 from each worker-CPU writer; 10 + 3 GETs from bob, 10 per
+      // writer and the courier's one; 100 messages each way; 33 of the flood's 100 sends filtered.
+      const counts = /^\s+messages: kv PUTs (\d+), kv GETs (\d+), async channel (\d+), topic publications (\d+), RateLimited (\d+), Filtered (\d+), posix pipe bytes (\d+)$/.exec(lines[at + 1]!);
+      expect(counts, lines[at + 1]).not.toBeNull();
+      const [puts, gets, channel, topic, rateLimited, filtered, pipe] = counts!.slice(1).map(Number);
+      expect({ puts, gets, channel, topic, filtered, pipe }).toEqual({ puts: 32, gets: 34, channel: 100, topic: 100, filtered: 33, pipe: 69 });
+      expect(rateLimited).toBeGreaterThan(50);
+      expect(rateLimited! + filtered!).toBeLessThanOrEqual(100);
+    }
+    expect(quick).toMatch(/\nfinished in [\d.]+ s\n$/);
+  });
+});
+
 describe('the zero-copy and region scenes', () => {
 
   it('per arch: moved frames are the sender\'s, mapped lazily, the sender faults, a CoW write changes one page', () => {
@@ -118,7 +138,7 @@ describe('the security scene and the records in --out', () => {
     expect(quick.match(/from the flooder: RateLimited \d+, Filtered 33/g)).toHaveLength(3);
   });
 
-  it('writes per arch a Chrome trace that parses with trace events, audit JSON lines, and the debugfs files', () => {
+  it('writes per arch a Chrome trace, audit JSON lines and the debugfs files', () => {
     for (const arch of ['x86_64', 'aarch64', 'riscv64']) {
       const trace = JSON.parse(readFileSync(join(dir, arch, 'trace.json'), 'utf8')) as { traceEvents: Array<{ ph: string }> };
       expect(trace.traceEvents.length).toBeGreaterThan(100);
@@ -128,6 +148,41 @@ describe('the security scene and the records in --out', () => {
       expect(audit.every((e) => typeof e.kind === 'string' && typeof e.result === 'string')).toBe(true);
       expect(readFileSync(join(dir, arch, 'debugfs-channels.txt'), 'utf8')).toMatch(/guarded/);
       expect(readFileSync(join(dir, arch, 'debugfs-trace.txt'), 'utf8').trim()).toBe('1');
+    }
+  });
+
+  it('per arch: the trace has one flow per traced message (send or call → its receive) and one per answered call (→ its reply)', () => {
+    interface TraceEvent { name: string; ph: string; id?: number; ts?: number; tid: number }
+    for (const arch of ['x86_64', 'aarch64', 'riscv64']) {
+      const { traceEvents: events } = JSON.parse(readFileSync(join(dir, arch, 'trace.json'), 'utf8')) as { traceEvents: TraceEvent[] };
+      const slices = (name: string) => events.filter((e) => e.ph === 'X' && e.name === name).length;
+      // Each flow id has exactly one start and one end, the end not before the start.
+      const flows = new Map<number, { name: string; s: TraceEvent[]; f: TraceEvent[] }>();
+      for (const e of events) {
+        if (e.ph !== 's' && e.ph !== 'f') continue;
+        const flow = flows.get(e.id!) ?? { name: e.name, s: [], f: [] };
+        flows.set(e.id!, flow);
+        expect(e.name).toBe(flow.name);
+        flow[e.ph].push(e);
+      }
+      for (const [id, flow] of flows) {
+        expect([id, flow.s.length, flow.f.length]).toEqual([id, 1, 1]);
+        expect(flow.f[0]!.ts!).toBeGreaterThanOrEqual(flow.s[0]!.ts!);
+      }
+      const named = (name: string) => [...flows.values()].filter((f) => f.name === name);
+      // The whole --quick run fits the trace ring (nothing dropped), so the counts are exact:
+      // every message sent (send or call that the kernel took) has its flow to its receive...
+      const messages = slices('send') + slices('call');
+      expect(messages).toBeGreaterThan(90);
+      expect(named('message')).toHaveLength(messages);
+      expect(slices('receive')).toBe(messages);
+      // ...and every reply closes the flow of its call (Store.hold's call is never answered).
+      expect(named('call→reply')).toHaveLength(slices('reply') + slices('reply-error NotFound'));
+      expect(slices('call')).toBe(slices('reply') + 1);
+      // A call from the kernel's CPU answered on a worker CPU, and one between two worker CPUs.
+      const answered = named('call→reply').map((f) => [f.s[0]!.tid, f.f[0]!.tid] as const);
+      expect(answered.some(([from, to]) => from === 0 && to !== 0)).toBe(true);
+      expect(answered.some(([from, to]) => from !== 0 && to !== 0 && from !== to)).toBe(true);
     }
   });
 });
