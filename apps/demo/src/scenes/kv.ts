@@ -132,7 +132,7 @@ export async function kvScene(s: Scene): Promise<ProcessHandle> {
   // The worker-to-worker bench runs on a kernel of its own without the audit ring: recording
   // every call and reply (the main kernel does, for the security scene) makes a round trip
   // tens of times slower, and this line is about the fast path itself.
-  const count = s.quick ? 5_000 : 50_000;
+  const count = s.quick ? 5_000 : 20_000; // a round trip takes tens of µs on an idle machine, hundreds on a busy one
   const out = new SharedArrayBuffer(8);
   const bench = createKernel({ arch });
   try {
