@@ -41,7 +41,7 @@ export default function ringReader(proc: Process, args: RingReaderArgs): void {
   proc.reply(sender, { type: 0, data: new Uint8Array(0) });
   let got = 0;
   let inOrder = true;
-  while (got < args.count) inOrder &&= sub.receiveSync().type === ++got;
+  while (got < args.count) if (sub.receiveSync().type !== ++got) inOrder = false;
   writeReport(args.report, [`saw all ${got} publications ${inOrder ? 'in order' : 'OUT OF ORDER'} (missed ${sub.missedTotal})`]);
   sub.unsubscribe();
 }
