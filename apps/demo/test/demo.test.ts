@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = new URL('../dist/main.js', import.meta.url).pathname;
 const env = { ...process.env, NO_COLOR: '1' };
-const run = (...args: string[]) => execFileSync(process.execPath, [main, ...args], { encoding: 'utf8', env });
+/** Runs the demo; a failed run throws with the end of what it printed (a FAILED line goes to stdout). */
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env, maxBuffer: 16 << 20 });
+  if (r.status !== 0) throw new Error(`demo ${args.join(' ')} exited with ${String(r.status ?? r.signal)}:\n${r.stdout.split('\n').slice(-30).join('\n')}\n--- stderr\n${r.stderr}`);
+  return r.stdout;
+};
 
 describe('pnpm start (the demo)', () => {
   let out = '';
