@@ -1,31 +1,44 @@
-import { messagePayload, type Process } from '@veridian/core';
-import { Op, decodeEntry } from '../protocol.js';
+import { IpcError, Rights, type Process } from '@veridian/core';
+import { Failure, StoreError, serveStore } from '../generated/demo.kv.js';
 
-/** The key-value server, alone on its worker CPU: blocks in the kernel between requests. */
-export default function kvServer(proc: Process, args: { name: string }): void {
+/**
+ * The key-value server, alone on its worker CPU: `serveStore` (generated from idl/demo.kv.vidl)
+ * receives, decodes, runs these handlers and replies, one request at a time.
+ */
+export default async function kvServer(proc: Process, args: { name: string }): Promise<void> {
   const store = new Map<string, Uint8Array>();
-  const ep = proc.createEndpoint({ name: args.name, capacity: 16 });
-  const empty = new Uint8Array(0);
-  let m = proc.receiveSync(ep);
-  for (;;) {
-    const payload = messagePayload(m);
-    const { key } = decodeEntry(payload);
-    if (m.type === Op.STOP) {
-      proc.reply(m.sender, { type: 0, data: empty });
-      return;
-    }
-    if (m.type === Op.HOLD) {
-      m = proc.receiveSync(ep);
-    } else if (m.type === Op.PUT) {
-      store.set(key, payload.slice(1 + payload[0]!));
-      m = proc.replyReceiveSync(m.sender, { type: 0, data: empty }, ep);
-    } else if (m.type === Op.GET && store.has(key)) {
-      m = proc.replyReceiveSync(m.sender, { type: 0, data: store.get(key)! }, ep);
-    } else if (m.type === Op.DEL && store.delete(key)) {
-      m = proc.replyReceiveSync(m.sender, { type: 0, data: empty }, ep);
-    } else {
-      proc.replyError(m.sender, m.type === Op.GET || m.type === Op.DEL ? 'NotFound' : 'InvalidArgument');
-      m = proc.receiveSync(ep);
-    }
-  }
+  let reads = 0;
+  let writes = 0;
+  const endpoint = proc.createEndpoint({ name: args.name, capacity: 16 });
+  // One shareable capability, handed out by every `share` (the kernel copies it into the caller).
+  const shareable = proc.derive(endpoint, Rights.SEND | Rights.SHARE);
+  const handle = serveStore(proc, endpoint, {
+    put(key, value) {
+      writes++;
+      store.set(key, value);
+    },
+    get(key) {
+      reads++;
+      const value = store.get(key);
+      if (value === undefined) throw new StoreError(Failure.NOT_FOUND);
+      return { value };
+    },
+    remove(key) {
+      if (!store.delete(key)) throw new StoreError(Failure.NOT_FOUND);
+    },
+    share: () => ({ store: shareable }),
+    stats: () => ({ keys: store.size, reads, writes }),
+    hold() {
+      // Blocks this CPU in the kernel on an endpoint nobody knows: the call stays unanswered
+      // until the server is killed.
+      proc.receiveSync(proc.createEndpoint());
+    },
+  }, {
+    // The kill ends that wait with ProcessNotFound, which the serve loop would report as a
+    // failed handler; anything else is worth a line on stderr.
+    onError: (e) => {
+      if (!(e instanceof IpcError && e.code === 'ProcessNotFound')) console.error(e);
+    },
+  });
+  await handle.closed;
 }
