@@ -1,7 +1,8 @@
 import { FRAME_SIZE, IpcError, PagePerm, Rights, type CapHandle, type Process } from '@veridian/core';
 import { MAP_PRIVATE, MAP_SHARED, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, PROT_EXEC, PROT_READ, PROT_WRITE } from './constants.js';
 import { PosixError } from './error.js';
-import type { Description, Posix, Reply, Steps } from './posix.js';
+import type { Posix } from './posix.js';
+import type { Description, Reply, Steps } from './types.js';
 import { SHM_SIZE_MAX, readSize, sizeWords } from './shm-server.js';
 import { Kind, Op, readWord, words } from './wire.js';
 
