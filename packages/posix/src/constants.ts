@@ -97,5 +97,13 @@ export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
 /** Not supported (`mmap` fails with `EINVAL`): the address is always the system's choice. */
 export const MAP_FIXED = 0x10;
+/** `mmap` flag (with `MAP_SHARED` or `MAP_PRIVATE`, `fildes` −1, `off` 0): fresh zero-filled memory, no object. */
+export const MAP_ANONYMOUS = 0x20;
+/** Synonym of {@link MAP_ANONYMOUS}. */
+export const MAP_ANON = MAP_ANONYMOUS;
+/** `msync` flags: at most one of `MS_ASYNC` and `MS_SYNC`, optionally `MS_INVALIDATE` (all no-ops: mappings are the memory itself). */
+export const MS_ASYNC = 0x1;
+export const MS_INVALIDATE = 0x2;
+export const MS_SYNC = 0x4;
 /** Bytes per page: `mmap` offsets and `munmap` / `mprotect` addresses are multiples of it. */
 export const PAGE_SIZE = 4096;

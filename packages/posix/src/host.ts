@@ -1,6 +1,7 @@
 import { IpcError, type Kernel, type Process, type ProcessHandle, type SpawnOptions, type WorkerSpawnOptions } from '@veridian/core';
 import { PosixError } from './error.js';
-import { Posix, type PosixOptions } from './posix.js';
+import { Posix } from './posix.js';
+import type { PosixOptions } from './types.js';
 import { ObjectServer, type ServerOptions } from './server.js';
 import { DAEMON_ENDPOINT, Op, reqType, words } from './wire.js';
 

@@ -26,7 +26,10 @@
 export { ERRNO, ERRNO_OF_IPC_ERROR, errnoOf, type ErrnoName } from './errno.js';
 export { PosixError, errnoName } from './error.js';
 export * from './constants.js';
-export { Posix, clock_gettime, timespecIn, CLOCK_REALTIME, MAX_CAPS_PER_CALL, type MqAttr, type Timespec, type SigEvent, type PollFd, type Cmsg, type MsgHdr, type PosixOptions } from './posix.js';
+export { Posix } from './posix.js';
+export { clock_gettime, timespecIn, CLOCK_REALTIME } from './time.js';
+export { MAX_CAPS_PER_CALL } from './io.js';
+export type { MqAttr, Timespec, SigEvent, PollFd, Cmsg, MsgHdr, PosixOptions } from './types.js';
 export type { ShmStat } from './shm.js';
 export { PosixHost, posixFor, createPosix, type PosixHostOptions, type InheritOptions } from './host.js';
-export { MQ_DEFAULT_MAXMSG, MQ_DEFAULT_MSGSIZE, MQ_MAXMSG_LIMIT, MQ_MSGSIZE_LIMIT } from './server.js';
+export { MQ_DEFAULT_MAXMSG, MQ_DEFAULT_MSGSIZE, MQ_MAXMSG_LIMIT, MQ_MSGSIZE_LIMIT } from './mq-server.js';

@@ -1,7 +1,8 @@
 import { FRAME_SIZE, IpcError, PagePerm, Rights, type CapHandle, type Process } from '@veridian/core';
-import { MAP_PRIVATE, MAP_SHARED, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, PROT_EXEC, PROT_READ, PROT_WRITE } from './constants.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, PROT_EXEC, PROT_READ, PROT_WRITE } from './constants.js';
 import { PosixError } from './error.js';
-import type { Description, Posix, Reply, Steps } from './posix.js';
+import type { Posix } from './posix.js';
+import type { Description, Reply, Steps } from './types.js';
 import { SHM_SIZE_MAX, readSize, sizeWords } from './shm-server.js';
 import { Kind, Op, readWord, words } from './wire.js';
 
@@ -163,7 +164,8 @@ export class ShmCalls {
     if (!isInt(len, 1, SHM_SIZE_MAX)) throw new PosixError('EINVAL', 'mmap', { detail: 'len must be an integer > 0' });
     const perms = pagePerms(prot, 'mmap');
     const kind = isInt(flags) ? flags & (MAP_SHARED | MAP_PRIVATE) : 0;
-    if (!isInt(flags) || flags !== kind || kind === (MAP_SHARED | MAP_PRIVATE) || kind === 0) throw new PosixError('EINVAL', 'mmap', { detail: 'flags is MAP_SHARED or MAP_PRIVATE (other flags are not supported)' });
+    if (!isInt(flags) || (flags & ~MAP_ANONYMOUS) !== kind || kind === (MAP_SHARED | MAP_PRIVATE) || kind === 0) throw new PosixError('EINVAL', 'mmap', { detail: 'flags is MAP_SHARED or MAP_PRIVATE, optionally with MAP_ANONYMOUS (other flags are not supported)' });
+    if (flags & MAP_ANONYMOUS) return this.#anonymous(len, perms, fd, off);
     const f = this.#file(fd, 'mmap', 'ENODEV');
     if (!isInt(off) || off % FRAME_SIZE !== 0) throw new PosixError('EINVAL', 'mmap', { detail: 'off must be a non-negative multiple of the page size' });
     if (off + len > SHM_SIZE_MAX) throw new PosixError('EOVERFLOW', 'mmap');
@@ -178,6 +180,32 @@ export class ShmCalls {
     this.#maps.push({ va, end, writable: !shared || f.write });
     this.#maps.sort((a, b) => a.va - b.va);
     return va;
+  }
+
+  /** `MAP_ANONYMOUS`: fresh zeroed pages of this process (shared with nobody: there is no `fork`). */
+  #anonymous(len: number, perms: number, fd: number, off: number): number {
+    if (fd !== -1 || off !== 0) throw new PosixError('EINVAL', 'mmap', { detail: 'MAP_ANONYMOUS takes fildes -1 and off 0' });
+    const mem = this.#h.proc().memory;
+    const va = mem.map(len, perms || PagePerm.READ);
+    const end = va + Math.ceil(len / FRAME_SIZE) * FRAME_SIZE;
+    if (perms === 0) mem.protect(va, end - va, 0);
+    this.#maps.push({ va, end, writable: true });
+    this.#maps.sort((a, b) => a.va - b.va);
+    return va;
+  }
+
+  /** The mappings that cover `[va, end)` in order; `ENOMEM` if a page of it is not mapped by `mmap`. */
+  #covering(va: number, end: number, syscall: string): Mapping[] {
+    const parts: Mapping[] = [];
+    let at = va;
+    for (const m of this.#maps) {
+      if (m.end <= at || m.va >= end) continue;
+      if (m.va > at) break;
+      parts.push(m);
+      at = Math.min(m.end, end);
+    }
+    if (at < end) throw new PosixError('ENOMEM', syscall, { detail: 'part of the range is not a mapping made by mmap' });
+    return parts;
   }
 
   munmap(addr: number, len: number): void {
@@ -206,15 +234,7 @@ export class ShmCalls {
     try {
       const [va, end] = range(addr, len, 'mprotect');
       const perms = pagePerms(prot, 'mprotect');
-      const parts: Mapping[] = [];
-      let at = va;
-      for (const m of this.#maps) {
-        if (m.end <= at || m.va >= end) continue;
-        if (m.va > at) break;
-        parts.push(m);
-        at = Math.min(m.end, end);
-      }
-      if (at < end) throw new PosixError('ENOMEM', 'mprotect', { detail: 'part of the range is not a mapping of a shared memory object' });
+      const parts = this.#covering(va, end, 'mprotect');
       if (perms & PagePerm.WRITE && parts.some((m) => !m.writable)) throw new PosixError('EACCES', 'mprotect', { detail: 'a MAP_SHARED mapping of a descriptor opened O_RDONLY' });
       const mem = this.#h.proc().memory;
       for (const m of parts) mem.protect(Math.max(m.va, va), Math.min(m.end, end) - Math.max(m.va, va), perms);
@@ -222,6 +242,15 @@ export class ShmCalls {
       if (e instanceof IpcError && e.code === 'PermissionDenied') throw new PosixError('EACCES', 'mprotect', { cause: e, detail: 'pages made read-only cannot be made writable again (map them again)' });
       throw PosixError.from(e, 'mprotect');
     }
+  }
+
+  msync(addr: number, len: number, flags: number): void {
+    if (!isInt(flags) || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) !== 0 || (flags & (MS_ASYNC | MS_SYNC)) === (MS_ASYNC | MS_SYNC)) throw new PosixError('EINVAL', 'msync', { detail: 'flags is MS_ASYNC or MS_SYNC, optionally with MS_INVALIDATE' });
+    if (!isInt(addr) || addr % FRAME_SIZE !== 0) throw new PosixError('EINVAL', 'msync', { detail: 'addr must be a multiple of the page size' });
+    if (!isInt(len, 0, SHM_SIZE_MAX)) throw new PosixError('EINVAL', 'msync', { detail: 'len must be a non-negative integer' });
+    // Nothing to write back or invalidate: every mapping is the object's memory itself (a
+    // private one, this process's copy). The range must be mapped all the same.
+    if (len > 0) this.#covering(addr, addr + Math.ceil(len / FRAME_SIZE) * FRAME_SIZE, 'msync');
   }
 }
 
@@ -276,7 +305,9 @@ declare module './posix.js' {
      * `addr`: `null` (or a hint, ignored). `prot`: `PROT_NONE` or `PROT_READ` / `PROT_WRITE`.
      * `flags`: exactly one of `MAP_SHARED` (the object's own pages: writes are seen by every
      * process mapping it) and `MAP_PRIVATE` (copy-on-write: "modifications to the mapped data by
-     * the calling process shall be visible only to the calling process"). Pages past the
+     * the calling process shall be visible only to the calling process"), optionally with
+     * `MAP_ANONYMOUS` (`fildes` −1, `off` 0, else `EINVAL`): fresh zero-filled pages of this
+     * process, no object (shared with nobody either way: there is no `fork`). Pages past the
      * object's end stay unmapped: an access there fails with `AccessFault` (`EFAULT` through
      * `PosixError.from`) — the analogue of `SIGBUS`. Errors: `EACCES` ("MAP_SHARED was
      * specified and PROT_WRITE is set", descriptor not open for writing), `EBADF`, `EINVAL`
@@ -301,8 +332,20 @@ declare module './posix.js' {
      * again). Errors: `EACCES` ("prot specifies a protection that violates the access
      * permission the process has to the underlying memory object", and the raise above),
      * `EINVAL`, `ENOMEM` (part of the range is not such a mapping), `EOPNOTSUPP`.
+     * `MAP_ANONYMOUS` pages can always be raised again.
      */
     mprotect(addr: number, len: number, prot: number): void;
+    /**
+     * `msync(addr, len, flags)`: nothing to write back — a mapping is the object's memory itself
+     * (a `MAP_PRIVATE` one this process's copy), so every write is already seen — but the
+     * arguments are checked. `flags`: `MS_ASYNC` or `MS_SYNC` (or neither), optionally with
+     * `MS_INVALIDATE`. `len` 0 checks only `addr` and `flags`. Errors: `EINVAL` ("the value of
+     * flags is invalid": unknown bits, or both `MS_ASYNC` and `MS_SYNC`; "the value of addr is
+     * not a multiple of the page size"), `ENOMEM` ("the addresses in the range starting at addr
+     * and continuing for len bytes … specify one or more pages that are not mapped": not mapped
+     * by {@link Posix.mmap}). Never `EBUSY` (there are no locked pages).
+     */
+    msync(addr: number, len: number, flags: number): void;
   }
 }
 
@@ -321,6 +364,7 @@ export function installShm(proto: Posix, drive: ShmDriver, calls: (px: Posix) =>
     mmapSync(addr: number | null, len: number, prot: number, flags: number, fd: number, off = 0) { return drive(this, true, 'mmap', (c) => c.mmap(addr, len, prot, flags, fd, off)); },
     munmap(addr: number, len: number) { calls(this).munmap(addr, len); },
     mprotect(addr: number, len: number, prot: number) { calls(this).mprotect(addr, len, prot); },
+    msync(addr: number, len: number, flags: number) { calls(this).msync(addr, len, flags); },
   };
   for (const [name, value] of Object.entries(methods)) Object.defineProperty(proto, name, { value, writable: true, configurable: true, enumerable: false });
 }
