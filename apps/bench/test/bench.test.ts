@@ -171,7 +171,8 @@ describe('ids, ratios and targets', () => {
     const baselines = sizes.map((s, i) => row(`memcpy-${s}`, 'baseline', 100 * 16 ** i));
     const results = sizes.map((s, i) => row(`large-move-${s}`, 'x86_64', 1000 * 4 ** i));
     const ratios = computeRatios(results, baselines);
-    expect(ratios.find((r) => r.id === 'large-move-1mib/memcpy-1mib')).toMatchObject({ value: 16000 / 25600, target: null });
+    expect(ratios.find((r) => r.id === 'large-move-1mib/memcpy-1mib')).toMatchObject({ value: 16000 / 25600, target: 0.05, pass: false });
+    expect(ratios.find((r) => r.id === 'large-move-64kib/memcpy-64kib')).toMatchObject({ target: null });
     const text = largeTable(results, baselines, ratios, (_s, x) => x).join('\n');
     expect(text).toMatch(/4 KiB +64 KiB +1 MiB +16 MiB/);
     expect(text).toMatch(/move +x86_64 +1.00 µs \(10.0×\) +4.00 µs \(2.50×\) +16.00 µs \(0.63×\) +64.00 µs \(0.16×\)/);
