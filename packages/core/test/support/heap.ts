@@ -4,6 +4,9 @@
 // whether or not a scavenge ran, and independent of the young generation's size.
 import { GCProfiler, getHeapStatistics } from 'node:v8';
 
+/** Counts taken per measurement (the least is kept). */
+const ROUNDS = 3;
+
 /** What the GCs of a profile freed, in bytes. */
 function freedBy(profiler: GCProfiler): { freed: number; gcs: number } {
   const { statistics } = profiler.stop();
@@ -29,24 +32,36 @@ export interface Allocation {
 export function allocationOf(run: (n: number) => void, calls = 200_000, warm = 50_000): Allocation {
   run(warm);
   run(warm);
-  const profiler = new GCProfiler();
-  profiler.start();
-  const before = getHeapStatistics().used_heap_size;
-  run(calls);
-  const after = getHeapStatistics().used_heap_size;
-  const { freed, gcs } = freedBy(profiler);
-  return { bytesPerCall: (after - before + freed) / calls, calls, gcs };
+  // The least of three counts: a one-off allocation of the engine (a tier-up finishing, code
+  // and feedback of an optimised function) lands in one of them, an allocation per call in all.
+  let best: Allocation | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const profiler = new GCProfiler();
+    profiler.start();
+    const before = getHeapStatistics().used_heap_size;
+    run(calls);
+    const after = getHeapStatistics().used_heap_size;
+    const { freed, gcs } = freedBy(profiler);
+    const a = { bytesPerCall: (after - before + freed) / calls, calls, gcs };
+    if (best === undefined || a.bytesPerCall < best.bytesPerCall) best = a;
+  }
+  return best!;
 }
 
 /** {@link allocationOf} for an asynchronous `run(n)` (its promises and microtasks included). */
 export async function allocationOfAsync(run: (n: number) => Promise<void>, calls = 200_000, warm = 50_000): Promise<Allocation> {
   await run(warm);
   await run(warm);
-  const profiler = new GCProfiler();
-  profiler.start();
-  const before = getHeapStatistics().used_heap_size;
-  await run(calls);
-  const after = getHeapStatistics().used_heap_size;
-  const { freed, gcs } = freedBy(profiler);
-  return { bytesPerCall: (after - before + freed) / calls, calls, gcs };
+  let best: Allocation | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const profiler = new GCProfiler();
+    profiler.start();
+    const before = getHeapStatistics().used_heap_size;
+    await run(calls);
+    const after = getHeapStatistics().used_heap_size;
+    const { freed, gcs } = freedBy(profiler);
+    const a = { bytesPerCall: (after - before + freed) / calls, calls, gcs };
+    if (best === undefined || a.bytesPerCall < best.bytesPerCall) best = a;
+  }
+  return best!;
 }
