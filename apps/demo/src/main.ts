@@ -8,7 +8,8 @@ import { aarch64 } from '@veridian/arch-aarch64';
 import { riscv64 } from '@veridian/arch-riscv64';
 import { x86_64 } from '@veridian/arch-x86_64';
 import { USAGE, parseCli, type ArchName } from './cli.js';
-import { runOn, type ArchResult } from './run.js';
+import { startProgress } from './progress.js';
+import { STEPS, runOn, type ArchResult } from './run.js';
 import { paint, us } from './ui.js';
 
 const ARCHES: Record<ArchName, Arch> = { x86_64, aarch64, riscv64 };
@@ -27,7 +28,15 @@ if ('help' in parsed) {
 const t0 = performance.now();
 console.log(paint('bold', 'VeridianOS IPC SDK demo') + ` — one kernel, ${parsed.arches.length === 1 ? 'one architecture' : `${parsed.arches.length} architectures`}${parsed.quick ? ' (quick)' : ''}`);
 const results: ArchResult[] = [];
-for (const name of parsed.arches) results.push(await runOn(ARCHES[name], parsed));
+const progress = startProgress(parsed.arches.length * STEPS);
+try {
+  for (const name of parsed.arches) {
+    progress.tick(`${name}: key-value`);
+    results.push(await runOn(ARCHES[name], parsed, progress));
+  }
+} finally {
+  progress.stop();
+}
 
 console.log(paint('bold', '\n=== summary ==='));
 for (const r of results) {

@@ -12,6 +12,7 @@ import { regionScene } from './scenes/region.js';
 import { securityScene, writeRecords } from './scenes/security.js';
 import { zeroCopyScene } from './scenes/zero-copy.js';
 import { paint, percentile } from './ui.js';
+import type { Progress } from './progress.js';
 
 /** What the summary prints for one arch. */
 export interface ArchResult {
@@ -24,7 +25,10 @@ export interface ArchResult {
   ok: boolean;
 }
 
-export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
+/** Steps {@link runOn} reports to its progress: one per scene, and the leak check. */
+export const STEPS = 9;
+
+export async function runOn(arch: Arch, opts: Options, progress: Progress): Promise<ArchResult> {
   console.log(paint('bold', `\n=== ${arch.name} ===`));
   // Audit and trace on for the whole run: the records go to the output directory at the end.
   const kernel = createKernel({ arch, audit: { records: 4096 }, trace: { records: 4096 } });
@@ -49,14 +53,23 @@ export async function runOn(arch: Arch, opts: Options): Promise<ArchResult> {
   // A crash is reported here, in one line, instead of Node's warning with a stack on stderr.
   kernel.on('error', ({ name, error }) => console.log(`[kernel] process "${name}" crashed: ${error instanceof Error ? error.message : String(error)} (reported on the kernel's 'error' event)`));
 
+  const step = (next: string) => progress.tick(`${arch.name}: ${next}`);
   const server = await kvScene(s);
+  step('zero-copy');
   await zeroCopyScene(s);
+  step('regions');
   await regionScene(s);
+  step('async');
   await asyncScene(s);
+  step('security');
   await securityScene(s, outDir);
+  step('posix');
   await posixScene(s);
+  step('crash');
   await crashScene(s);
+  step('kill');
   await killScene(s, server);
+  step('leak check');
 
   await kernel.idle();
   const after = kernel.stats();
