@@ -174,9 +174,10 @@ export class ShmCalls {
     this.#update(f, yield { op: Op.SHM_STAT, data: words(f.id, f.gen) });
     if (f.cap === undefined || off > Math.ceil(f.size / FRAME_SIZE) * FRAME_SIZE) throw new PosixError('ENXIO', 'mmap', { detail: f.cap === undefined ? 'the object has size 0 (ftruncate it first)' : 'off is past the end of the object' });
     const mem = this.#h.proc().memory;
-    const va = mem.mapRegion(f.cap, { perms: perms || PagePerm.READ, offset: off, length: len, private: !shared });
+    // A private mapping is made writable (copy-on-write) and lowered, so mprotect may raise it later.
+    const va = mem.mapRegion(f.cap, { perms: shared ? perms || PagePerm.READ : PagePerm.READ | PagePerm.WRITE, offset: off, length: len, private: !shared });
     const end = va + Math.ceil(len / FRAME_SIZE) * FRAME_SIZE;
-    if (perms === 0) mem.protect(va, end - va, 0);
+    if (perms === 0 || (!shared && (perms & PagePerm.WRITE) === 0)) mem.protect(va, end - va, perms);
     this.#maps.push({ va, end, writable: !shared || f.write });
     this.#maps.sort((a, b) => a.va - b.va);
     return va;
@@ -239,7 +240,7 @@ export class ShmCalls {
       const mem = this.#h.proc().memory;
       for (const m of parts) mem.protect(Math.max(m.va, va), Math.min(m.end, end) - Math.max(m.va, va), perms);
     } catch (e) {
-      if (e instanceof IpcError && e.code === 'PermissionDenied') throw new PosixError('EACCES', 'mprotect', { cause: e, detail: 'pages made read-only cannot be made writable again (map them again)' });
+      if (e instanceof IpcError && e.code === 'PermissionDenied') throw new PosixError('EACCES', 'mprotect', { cause: e, detail: 'the kernel does not let these pages be writable' });
       throw PosixError.from(e, 'mprotect');
     }
   }
@@ -327,12 +328,11 @@ declare module './posix.js' {
     munmap(addr: number, len: number): void;
     /**
      * `mprotect(addr, len, prot)`: changes the protection of whole pages mapped by
-     * {@link Posix.mmap}. Lowering always works; raising to `PROT_WRITE` works only on pages
-     * that are writable already (the kernel cannot make a read-only page of a region writable
-     * again). Errors: `EACCES` ("prot specifies a protection that violates the access
-     * permission the process has to the underlying memory object", and the raise above),
-     * `EINVAL`, `ENOMEM` (part of the range is not such a mapping), `EOPNOTSUPP`.
-     * `MAP_ANONYMOUS` pages can always be raised again.
+     * {@link Posix.mmap}. Lowering always works, and so does raising back to `PROT_WRITE`,
+     * except on a `MAP_SHARED` mapping of a descriptor opened `O_RDONLY` ("the memory object was
+     * not opened for write, and PROT_WRITE was specified for a MAP_SHARED type mapping"); a
+     * `MAP_PRIVATE` mapping raised stays copy-on-write. Errors: `EACCES` (that case), `EINVAL`,
+     * `ENOMEM` (part of the range is not such a mapping), `EOPNOTSUPP`.
      */
     mprotect(addr: number, len: number, prot: number): void;
     /**
