@@ -1,14 +1,14 @@
 import { x86_64 } from '@veridian/arch-x86_64';
 import { describe, expect, it } from 'vitest';
 import { MAP_PRIVATE, MAP_SHARED, O_CREAT, O_RDONLY, O_RDWR, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE } from '@veridian/posix';
-import { rejectsWith, world } from './support/setup.ts';
+import { rejectsWith, world, settledStats } from './support/setup.ts';
 
 const RW = PROT_READ | PROT_WRITE;
 
 describe('mprotect back to PROT_WRITE on shared memory (POSIX.1-2017: EACCES only for MAP_SHARED of an object not opened for write)', () => {
   it('MAP_SHARED of an O_RDWR descriptor: PROT_READ, then PROT_READ|PROT_WRITE again; the write is seen through a second mapping (and a process that maps it later)', async () => {
     await using w = await world(x86_64);
-    const base = w.kernel.stats();
+    const base = settledStats(w);
     await w.run(async (px, proc) => {
       const fd = await px.shm_open('/raise', O_CREAT | O_RDWR);
       await px.ftruncate(fd, 2 * PAGE_SIZE);
@@ -43,7 +43,7 @@ describe('mprotect back to PROT_WRITE on shared memory (POSIX.1-2017: EACCES onl
     });
     expect(w.host.stats().shmObjects).toBe(0);
     for (let i = 0; i < 100 && w.kernel.stats().processes > base.processes; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(w.kernel.stats()).toEqual(base);
+    expect(settledStats(w)).toEqual(base);
   });
 
   it('an O_RDONLY descriptor: MAP_SHARED cannot be raised (EACCES, nothing changed); MAP_PRIVATE PROT_READ can, copy-on-write (the object is unchanged)', async () => {
