@@ -127,8 +127,8 @@ export class ProcessVm {
       // writes and all, except those of a private mapping: made writable, they are copy-on-write again.
       const region = k.refs.isRegion(frames[i]!);
       const cow = ((info[i]! >> FrameInfo.MARKER_SHIFT) & COW) !== 0;
-      const shared = region && !cow ? k.va.grantOf(p, first + i) === Grant.PRIVATE : k.refs.count(frames[i]!) > 1 && (!region || cow);
       const write = (perms & PagePerm.WRITE) !== 0;
+      const shared = write && (region && !cow ? k.va.grantOf(p, first + i) === Grant.PRIVATE : k.refs.count(frames[i]!) > 1 && (!region || cow));
       const want = write && shared ? perms & ~PagePerm.WRITE : perms;
       const markers = lazy | (write && shared ? COW : 0);
       space.protect((first + i) * FRAME_SIZE, FRAME_SIZE, want | PagePerm.USER, markers);
