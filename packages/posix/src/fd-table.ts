@@ -2,6 +2,7 @@ import { Rights, type CapHandle, type Process } from '@veridian/core';
 import { FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from './constants.js';
 import type { Link } from './driver.js';
 import { PosixError } from './error.js';
+import { shmFile } from './shm.js';
 import type { Description, Reply, Steps } from './types.js';
 import { Kind, Op, readWord } from './wire.js';
 
@@ -28,8 +29,8 @@ export class FdTable implements Link {
     readonly proc: Process,
     readonly server: CapHandle,
     readonly openMax: number,
-    /** Closes the last descriptor of a shared memory description (shm.ts). */
-    readonly closeShm: (d: Description) => Steps<void>,
+    /** Drops what a shared memory description holds besides its capability, as its last descriptor closes (shm.ts). */
+    readonly closeShm: (d: Description) => void,
   ) {}
 
   /** The open entry `fd`, or `EBADF`. */
@@ -68,7 +69,7 @@ export class FdTable implements Link {
     const e = this.#fds[fd]!;
     this.#fds[fd] = undefined;
     if (--e.d.refs > 0) return;
-    if (e.d.kind === Kind.SHM) return yield* this.closeShm(e.d);
+    if (e.d.kind === Kind.SHM) this.closeShm(e.d);
     try {
       yield { op: Op.CLOSE, caps: [e.d.cap] };
     } finally {
@@ -90,6 +91,7 @@ export class FdTable implements Link {
       const status = readWord(reply.data, at + 2 + 3 * i);
       const extra = readWord(reply.data, at + 3 + 3 * i);
       const d: Description = { cap: reply.caps[i]!, kind: (info & 0xff) as Kind, mode: (info >>> 8) & 0xff, status: status & O_NONBLOCK, sockType: info >>> 16, refs: 0 };
+      if (d.kind === Kind.SHM) d.shm = shmFile((d.mode & W) !== 0);
       const want = useExtraAsFd ? extra : undefined;
       if (want !== undefined ? this.#fds[want] !== undefined || want >= this.openMax : this.free() === 0) {
         dropped.push(d.cap);
@@ -104,7 +106,7 @@ export class FdTable implements Link {
   inheritable(): Array<{ fd: number; cap: CapHandle; status: number }> {
     const out: Array<{ fd: number; cap: CapHandle; status: number }> = [];
     this.#fds.forEach((e, fd) => {
-      if (e && !e.cloexec && e.d.kind !== Kind.SHM) out.push({ fd, cap: e.d.cap, status: e.d.status });
+      if (e && !e.cloexec) out.push({ fd, cap: e.d.cap, status: e.d.status });
     });
     return out;
   }

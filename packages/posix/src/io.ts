@@ -25,7 +25,7 @@ export function* recvSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   const e = t.entry(fd, syscall);
   const sock = syscall === 'recv' || syscall === 'recvmsg';
   if (sock && e.d.kind !== Kind.SOCKET) throw new PosixError('ENOTSOCK', syscall);
-  if (e.d.kind === Kind.MQ || !(e.d.mode & R)) throw new PosixError('EBADF', syscall);
+  if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & R)) throw new PosixError('EBADF', syscall);
   if (!Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) throw new PosixError('EOPNOTSUPP', syscall);
   const nb = (e.d.status & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0;
@@ -61,7 +61,7 @@ export function* sendSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   const e = t.entry(fd, syscall);
   const sock = syscall === 'send' || syscall === 'sendmsg';
   if (sock && e.d.kind !== Kind.SOCKET) throw new PosixError('ENOTSOCK', syscall);
-  if (e.d.kind === Kind.MQ || !(e.d.mode & W)) throw new PosixError('EBADF', syscall);
+  if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & W)) throw new PosixError('EBADF', syscall);
   if (!Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR)) throw new PosixError('EOPNOTSUPP', syscall);
   const passed = passFds.map((f) => t.entry(f, syscall).d);

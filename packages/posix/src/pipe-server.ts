@@ -1,5 +1,5 @@
 import { MSG_TRUNC, PIPE_BUF } from './constants.js';
-import { type Chan, EMPTY, MAX_CHUNK, MqObj, PipeObj, R, SockObj, W, type Desc, type InFlight, type ReadWaiter, type ServerCore } from './server-objects.js';
+import { type Chan, EMPTY, MAX_CHUNK, PipeObj, R, SockObj, W, type Desc, type InFlight, type ReadWaiter, type ServerCore } from './server-objects.js';
 import { ReqFlag } from './wire.js';
 
 /*
@@ -62,7 +62,7 @@ export class ChannelServer {
   }
 
   read(pid: number, d: Desc | undefined, count: number, flags: number, msg: boolean): void {
-    if (!d || !(d.mode & R) || d.obj instanceof MqObj) return void this.#s.fail(pid, 'EBADF');
+    if (!d || !(d.mode & R) || !(d.obj instanceof PipeObj || d.obj instanceof SockObj)) return void this.#s.fail(pid, 'EBADF');
     const ch = d.obj instanceof PipeObj ? d.obj.ch : d.obj.ch[(1 - d.side) as 0 | 1];
     count = Math.min(count, MAX_CHUNK);
     const peek = (flags & ReqFlag.PEEK) !== 0;
@@ -145,7 +145,7 @@ export class ChannelServer {
   }
 
   write(pid: number, d: Desc | undefined, data: Uint8Array, flags: number, passed: Array<Desc | undefined> | undefined, status: number[]): void {
-    if (!d || !(d.mode & W) || d.obj instanceof MqObj) return void this.#s.fail(pid, 'EBADF');
+    if (!d || !(d.mode & W) || !(d.obj instanceof PipeObj || d.obj instanceof SockObj)) return void this.#s.fail(pid, 'EBADF');
     const obj = d.obj;
     const ch = obj instanceof PipeObj ? obj.ch : obj.ch[d.side];
     let fds: InFlight[] | undefined;

@@ -1,5 +1,5 @@
 import { PIPE_BUF, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM } from './constants.js';
-import { PipeObj, R, SockObj, W, type Desc, type Poller, type ServerCore } from './server-objects.js';
+import { PipeObj, R, ShmObj, SockObj, W, type Desc, type Poller, type ServerCore } from './server-objects.js';
 import { readWord, words } from './wire.js';
 
 /*
@@ -38,6 +38,9 @@ export class PollServer {
       if (inc.segs.length > 0 || peerGone) r |= POLLIN | POLLRDNORM;
       if (peerGone) r |= POLLHUP;
       else if (out.free >= Math.min(PIPE_BUF, out.capacity)) r |= POLLOUT | POLLWRNORM;
+    } else if (o instanceof ShmObj) {
+      // As Linux polls a shared memory object (a file): always ready.
+      r |= POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
     } else {
       if (d.mode & R && o.cur > 0) r |= POLLIN | POLLRDNORM;
       if (d.mode & W && o.cur < o.maxmsg) r |= POLLOUT | POLLWRNORM;

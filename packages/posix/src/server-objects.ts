@@ -15,7 +15,7 @@ export const W = Rights.WRITE;
 /** Largest payload a reply carries (a large message) less room for a header. */
 export const MAX_CHUNK = (1 << 20) - 4096;
 
-export type Obj = PipeObj | SockObj | MqObj;
+export type Obj = PipeObj | SockObj | MqObj | ShmObj;
 
 export interface Desc {
   id: number;
@@ -180,6 +180,34 @@ export class MqObj {
     }
     this.cur--;
   }
+}
+
+/**
+ * A POSIX shared memory object (shm-server.ts): its size and, once sized, the shared region
+ * whose capability the server holds. `count` is its references — descriptions, and
+ * descriptions in flight (`SCM_RIGHTS`, inheritance); it goes when it has no name and none.
+ */
+export class ShmObj {
+  readonly kind = Kind.SHM;
+  count = 0;
+  /** The server's capability to the region (none while the size is 0). */
+  region: CapHandle | undefined = undefined;
+  size = 0;
+  /** Bumped whenever the region changes (a client with an older one asks for the new one). */
+  gen = 1;
+  constructor(
+    readonly id: number,
+    public name: string | undefined,
+    readonly mode: number,
+  ) {}
+  refs(): number {
+    return this.count;
+  }
+}
+
+/** The byte channels of an object (none for a queue or a shared memory object). */
+export function chansOf(o: Obj): Chan[] {
+  return o instanceof PipeObj ? [o.ch] : o instanceof SockObj ? o.ch : [];
 }
 
 export interface Poller {

@@ -3,7 +3,7 @@ import { ERRNO } from './errno.js';
 import { MqServer } from './mq-server.js';
 import { ChannelServer } from './pipe-server.js';
 import { PollServer } from './poll-server.js';
-import { EMPTY, MqObj, PipeObj, R, SockObj, W, infoWord, type Desc, type InFlight, type Obj, type ServerCore, type ServerOptions, type Timer } from './server-objects.js';
+import { EMPTY, MqObj, PipeObj, R, ShmObj, SockObj, W, chansOf, infoWord, type Desc, type InFlight, type Obj, type ServerCore, type ServerOptions, type Timer } from './server-objects.js';
 import { ShmServer } from './shm-server.js';
 import { Op, readWord, replyType, words } from './wire.js';
 
@@ -43,7 +43,7 @@ export class ObjectServer implements ServerCore {
   readonly #mq = new MqServer(this);
   readonly #polls = new PollServer(this);
   /** Shared memory objects (shm-server.ts). */
-  readonly shm = new ShmServer(() => this.proc, (pid, status, data, caps) => this.reply(pid, status, 0, data, caps), (pid, code) => this.fail(pid, code));
+  readonly shm = new ShmServer(this);
 
   constructor(
     readonly now: () => number,
@@ -61,7 +61,7 @@ export class ObjectServer implements ServerCore {
     for (const d of this.descs.values()) seen.add(d.obj);
     for (const o of seen) {
       if (o instanceof MqObj) waiters += o.recvQ.length + o.sendQ.length;
-      else for (const c of o instanceof PipeObj ? [o.ch] : o.ch) waiters += c.readQ.length + c.writeQ.length;
+      else for (const c of chansOf(o)) waiters += c.readQ.length + c.writeQ.length;
     }
     return { descriptions: this.descs.size, queues: this.#mq.count(), pooledEndpoints: this.#pool.length, waiters, shmObjects: this.shm.count() };
   }
@@ -162,7 +162,8 @@ export class ObjectServer implements ServerCore {
       if (obj.unlinked) obj.byPrio.clear();
       return;
     }
-    for (const c of obj instanceof PipeObj ? [obj.ch] : obj.ch) {
+    if (obj instanceof ShmObj) return this.shm.maybeFree(obj);
+    for (const c of chansOf(obj)) {
       const segs = c.segs;
       c.segs = [];
       c.bytes = 0;
@@ -341,7 +342,7 @@ export class ObjectServer implements ServerCore {
           return void this.reply(pid, 0, 0, words(infoWord(d)));
         }
         default:
-          if (!this.shm.handle(pid, op, payload)) this.fail(pid, 'ENOSYS');
+          if (!this.shm.handle(pid, op, payload, descs[0])) this.fail(pid, 'ENOSYS');
           return;
       }
     } catch (e) {
@@ -353,7 +354,6 @@ export class ObjectServer implements ServerCore {
 
   /** Drops every description owned by `pid` (a process that exited), and what it was to inherit. */
   release(pid: number): void {
-    this.shm.release(pid);
     for (const d of [...this.descs.values()]) if (d.owner === pid) this.closeDesc(d);
     for (const x of this.inherit.get(pid) ?? []) this.dropRef(x.f.obj, x.f.side, x.f.mode);
     this.inherit.delete(pid);
@@ -381,8 +381,7 @@ export class ObjectServer implements ServerCore {
       for (const o of objs) {
         if (o instanceof MqObj) this.#mq.pump(o);
         else {
-          const chans = o instanceof PipeObj ? [o.ch] : o.ch;
-          for (const c of chans) {
+          for (const c of chansOf(o)) {
             let again = true;
             for (let i = 0; again && i < 1_000_000; i++) again = this.#chans.pump(c);
           }

@@ -1,43 +1,29 @@
-import { FRAME_SIZE, IpcError, Rights, type CapHandle, type Process } from '@veridian/core';
+import { FRAME_SIZE, IpcError, Rights, type CapHandle } from '@veridian/core';
 import { O_ACCMODE, O_CREAT, O_EXCL, O_RDWR, O_TRUNC } from './constants.js';
 import type { ErrnoName } from './errno.js';
+import { R, ShmObj, W, type Desc, type ServerCore } from './server-objects.js';
 import { Op, readWord, words } from './wire.js';
 
 /*
  * The shared-memory half of the object server (`posixd`): the name table of POSIX shared
- * memory objects. Each object is a record with its size and, once sized, a shared region whose
- * capability the server holds. `shm_open` answers with the object's id and a capability to its
- * region derived for the caller (MAP|READ|SHARE, and WRITE for `O_RDWR`); the caller's POSIX
- * layer keeps it with the descriptor and maps through it.
+ * memory objects (`ShmObj`, server-objects.ts). Each object has its size and, once sized, a
+ * shared region whose capability the server holds. An open file description of an object is
+ * a description like any other (an endpoint of the server, `newDesc`): `shm_open` answers
+ * with a capability to it and one to the object's region derived for the caller
+ * (MAP|READ|SHARE, and WRITE for `O_RDWR`); the caller's POSIX layer keeps both with the
+ * descriptor, presents the first with each request and maps through the second. So a shm
+ * descriptor is closed, passed with `SCM_RIGHTS` and inherited as every descriptor is, and
+ * the receiver of one asks for the region through the description it got.
  *
- * Who may use an object: the server counts the opens of each process (the sender pid of a call
- * is the kernel's, not the caller's word), so only a process with the object open can size it
- * (with a read-write open) or ask for its region. The record — and the server's capability —
- * goes when the name is unlinked and the last open is closed (or released when its process
- * exits); mappings hold their frames on their own, so they outlive all of that.
- *
- * A size change that changes the number of pages makes a new region and copies the contents
- * (the kernel's regions have a fixed size): mappings made before keep the old pages.
+ * The object — and the server's capability — goes when the name is unlinked and no
+ * description (or description in flight) is left; mappings hold their frames on their own, so
+ * they outlive all of that. A size change that changes the number of pages makes a new region
+ * and copies the contents (the kernel's regions have a fixed size): mappings made before keep
+ * the old pages.
  */
 
 /** Most bytes an object has (the kernel's limit on one region is larger; frames run out first). */
 export const SHM_SIZE_MAX = 2 ** 40;
-
-interface ShmObj {
-  readonly id: number;
-  name: string | undefined;
-  /** The server's capability to the region (none while the size is 0). */
-  region: CapHandle | undefined;
-  size: number;
-  /** Bumped whenever the region changes (a client with an older one asks for the new one). */
-  gen: number;
-  mode: number;
-  /** Opens per pid: [read-only, read-write]. */
-  readonly opens: Map<number, [number, number]>;
-}
-
-type Reply = (pid: number, status: number, data?: Uint8Array, caps?: CapHandle[]) => boolean;
-type Fail = (pid: number, code: ErrnoName) => boolean;
 
 const utf8 = new TextDecoder();
 
@@ -54,130 +40,107 @@ export function readSize(b: Uint8Array, i: number): number {
 export class ShmServer {
   readonly #byName = new Map<string, ShmObj>();
   readonly #byId = new Map<number, ShmObj>();
+  readonly #s: ServerCore;
   #nextId = 1;
 
-  constructor(
-    readonly proc: () => Process,
-    readonly reply: Reply,
-    readonly fail: Fail,
-  ) {}
+  constructor(core: ServerCore) {
+    this.#s = core;
+  }
 
   /** Objects the server knows (named, or unlinked but still open). */
   count(): number {
     return this.#byId.size;
   }
 
-  /** Handles an `SHM_*` request; false if `op` is not one. */
-  handle(pid: number, op: number, p: Uint8Array): boolean {
-    if (op < Op.SHM_OPEN || op > Op.SHM_CLOSE) return false;
+  /** Handles an `SHM_*` request (`d`: the description presented); false if `op` is not one. */
+  handle(pid: number, op: number, p: Uint8Array, d: Desc | undefined): boolean {
+    if (op < Op.SHM_OPEN || op > Op.SHM_STAT) return false;
     try {
-      this.#request(pid, op, p);
+      this.#request(pid, op, p, d);
     } catch (e) {
       if (!(e instanceof IpcError)) throw e;
-      this.fail(pid, shmErrno(e));
+      this.#s.fail(pid, shmErrno(e));
     }
     return true;
   }
 
-  #request(pid: number, op: number, p: Uint8Array): boolean {
-    switch (op) {
-      case Op.SHM_OPEN:
-        this.#open(pid, readWord(p, 0), readWord(p, 1), utf8.decode(p.subarray(8)));
-        return true;
-      case Op.SHM_UNLINK: {
-        const o = this.#byName.get(utf8.decode(p));
-        if (!o) return this.fail(pid, 'ENOENT'), true;
-        this.#byName.delete(o.name!);
-        o.name = undefined;
-        this.#maybeFree(o);
-        return this.reply(pid, 0), true;
-      }
-      case Op.SHM_TRUNCATE: {
-        const o = this.#opened(pid, readWord(p, 0), true);
-        if (!o) return true;
-        const size = readSize(p, 1);
-        if (size > SHM_SIZE_MAX) return this.fail(pid, 'EFBIG'), true;
-        this.#resize(o, size);
-        return this.#answer(pid, o, -1), true;
-      }
-      case Op.SHM_STAT: {
-        const o = this.#opened(pid, readWord(p, 0), false);
-        if (o) this.#answer(pid, o, readWord(p, 1));
-        return true;
-      }
-      case Op.SHM_CLOSE: {
-        const o = this.#byId.get(readWord(p, 0));
-        const c = o?.opens.get(pid);
-        if (!o || !c) return this.fail(pid, 'EBADF'), true;
-        this.#drop(o, pid, readWord(p, 1) !== 0 ? 1 : 0);
-        return this.reply(pid, 0), true;
-      }
-      default:
-        return false;
+  #request(pid: number, op: number, p: Uint8Array, d: Desc | undefined): void {
+    if (op === Op.SHM_OPEN) return this.#open(pid, readWord(p, 0), readWord(p, 1), utf8.decode(p.subarray(8)));
+    if (op === Op.SHM_UNLINK) {
+      const o = this.#byName.get(utf8.decode(p));
+      if (!o) return void this.#s.fail(pid, 'ENOENT');
+      this.#byName.delete(o.name!);
+      o.name = undefined;
+      this.maybeFree(o);
+      return void this.#s.ok(pid, 0);
     }
-  }
-
-  /** Drops every open of `pid` (a process that exited). */
-  release(pid: number): void {
-    for (const o of [...this.#byId.values()]) {
-      if (!o.opens.delete(pid)) continue;
-      this.#maybeFree(o);
-    }
+    // SHM_TRUNCATE, SHM_STAT: through a description of the object (read-write to size it).
+    if (!d || !(d.obj instanceof ShmObj)) return void this.#s.fail(pid, 'EBADF');
+    const o = d.obj;
+    if (op === Op.SHM_TRUNCATE) {
+      if (!(d.mode & W)) return void this.#s.fail(pid, 'EINVAL');
+      const size = readSize(p, 0);
+      if (size > SHM_SIZE_MAX) return void this.#s.fail(pid, 'EFBIG');
+      this.#resize(o, size);
+      this.#answer(pid, o, d.mode, -1);
+    } else this.#answer(pid, o, d.mode, readWord(p, 0));
   }
 
   #open(pid: number, oflag: number, mode: number, name: string): void {
     const rw = (oflag & O_ACCMODE) === O_RDWR;
     let o = this.#byName.get(name);
     if (o) {
-      if (oflag & O_CREAT && oflag & O_EXCL) return void this.fail(pid, 'EEXIST');
+      if (oflag & O_CREAT && oflag & O_EXCL) return void this.#s.fail(pid, 'EEXIST');
       if (oflag & O_TRUNC && rw) this.#resize(o, 0);
     } else {
-      if (!(oflag & O_CREAT)) return void this.fail(pid, 'ENOENT');
-      o = { id: this.#nextId++, name, region: undefined, size: 0, gen: 1, mode: mode & 0o7777, opens: new Map() };
+      if (!(oflag & O_CREAT)) return void this.#s.fail(pid, 'ENOENT');
+      o = new ShmObj(this.#nextId++, name, mode & 0o7777);
       this.#byName.set(name, o);
       this.#byId.set(o.id, o);
     }
-    const c = o.opens.get(pid) ?? [0, 0];
-    c[rw ? 1 : 0]++;
-    o.opens.set(pid, c);
-    if (!this.#answer(pid, o, -1)) this.#drop(o, pid, rw ? 1 : 0);
-  }
-
-  /** The object `id` if `pid` has it open (read-write if `write`); answers the error otherwise. */
-  #opened(pid: number, id: number, write: boolean): ShmObj | undefined {
-    const o = this.#byId.get(id);
-    const c = o?.opens.get(pid);
-    if (!o || !c) return void this.fail(pid, 'EBADF');
-    if (write && c[1] === 0) return void this.fail(pid, 'EINVAL');
-    return o;
-  }
-
-  /** Replies `[id, size lo, size hi, gen, mode]`, with a capability to the region unless the caller has generation `known`. */
-  #answer(pid: number, o: ShmObj, known: number): boolean {
-    const data = words(o.id, ...sizeWords(o.size), o.gen, o.mode);
-    if (!o.region || known === o.gen) return this.reply(pid, 0, data);
-    const rw = (o.opens.get(pid)?.[1] ?? 0) > 0;
-    const proc = this.proc();
-    const cap = proc.derive(o.region, Rights.MAP | Rights.READ | Rights.SHARE | (rw ? Rights.WRITE : 0));
+    const access = rw ? R | W : R;
+    this.#s.addRef(o, 0, access);
+    let made;
     try {
-      return this.reply(pid, 0, data, [cap]);
+      made = this.#s.newDesc(o, 0, access, pid);
+    } catch (e) {
+      o.count--;
+      this.maybeFree(o);
+      if (!(e instanceof IpcError)) throw e;
+      // Out of endpoints or capability slots: the system-wide file table is full.
+      return void this.#s.fail(pid, 'ENFILE');
+    }
+    let ok = false;
+    try {
+      ok = this.#answer(pid, o, access, -1, made.cap);
+    } finally {
+      this.#s.proc.close(made.cap);
+      if (!ok) this.#s.closeDesc(made.desc);
+    }
+  }
+
+  /**
+   * Replies `[id, size lo, size hi, gen, mode]`, with `first` (a description's capability) and
+   * a capability to the region (rights as `access` allows) unless the caller has generation `known`.
+   */
+  #answer(pid: number, o: ShmObj, access: number, known: number, first?: CapHandle): boolean {
+    const data = words(o.id, ...sizeWords(o.size), o.gen, o.mode);
+    const caps = first === undefined ? [] : [first];
+    if (!o.region || known === o.gen) return this.#s.reply(pid, 0, 0, data, caps);
+    const proc = this.#s.proc;
+    const cap = proc.derive(o.region, Rights.MAP | Rights.READ | Rights.SHARE | (access & W ? Rights.WRITE : 0));
+    try {
+      return this.#s.reply(pid, 0, 0, data, [...caps, cap]);
     } finally {
       proc.close(cap);
     }
   }
 
-  #drop(o: ShmObj, pid: number, rw: 0 | 1): void {
-    const c = o.opens.get(pid);
-    if (!c) return;
-    if (c[rw] > 0) c[rw]--;
-    if (c[0] + c[1] === 0) o.opens.delete(pid);
-    this.#maybeFree(o);
-  }
-
-  #maybeFree(o: ShmObj): void {
-    if (o.name !== undefined || o.opens.size > 0) return;
+  /** Frees `o` if it has neither a name nor a reference. */
+  maybeFree(o: ShmObj): void {
+    if (o.name !== undefined || o.count > 0 || !this.#byId.has(o.id)) return;
     this.#byId.delete(o.id);
-    if (o.region !== undefined) this.proc().close(o.region);
+    if (o.region !== undefined) this.#s.proc.close(o.region);
     o.region = undefined;
   }
 
@@ -189,7 +152,7 @@ export class ShmServer {
    */
   #resize(o: ShmObj, size: number): void {
     if (size === o.size) return;
-    const proc = this.proc();
+    const proc = this.#s.proc;
     const pages = Math.ceil(size / FRAME_SIZE);
     const oldPages = Math.ceil(o.size / FRAME_SIZE);
     if (pages === oldPages) {
@@ -218,7 +181,7 @@ export class ShmServer {
 
   /** Runs `fn` with the region mapped read-write in the server. */
   #with(region: CapHandle, pages: number, fn: (va: number) => void): void {
-    const proc = this.proc();
+    const proc = this.#s.proc;
     const va = proc.memory.mapRegion(region);
     try {
       fn(va);

@@ -8,20 +8,19 @@ import { Kind, Op, readWord, words } from './wire.js';
 
 /*
  * The client half of POSIX shared memory (the server half is shm-server.ts). A shm descriptor
- * is an ordinary entry of the process's descriptor table (kind SHM) whose description carries
- * a {@link ShmFile}: the object's id at the server, the access mode, and the capability to the
- * object's region the server handed over (MAP|READ|SHARE, WRITE for O_RDWR), refreshed when
- * the object was resized. `mmap` maps through that capability with `proc.memory.mapRegion`;
+ * is an ordinary entry of the process's descriptor table (kind SHM): its description holds the
+ * capability to its description at the server, as every description does (so it is closed,
+ * passed with SCM_RIGHTS and inherited the same way), and a {@link ShmFile}: the access mode
+ * and the capability to the object's region the server handed over (MAP|READ|SHARE, WRITE
+ * for O_RDWR), asked for again when the object was resized (or first used after it arrived
+ * by SCM_RIGHTS). `mmap` maps through the region's capability with `proc.memory.mapRegion`;
  * `munmap` and `mprotect` work on this table's record of its mappings, locally.
  */
 
 const utf8 = new TextEncoder();
-/** The "capability" of a shm description for the generic paths (read, write, poll, SCM_RIGHTS): names nothing, so they fail with EBADF. */
-const NO_CAP = 0xffffffff;
 
-/** What a shm descriptor's open file description holds. @internal */
+/** What a shm descriptor's open file description holds besides its capability. @internal */
 export interface ShmFile {
-  readonly id: number;
   readonly write: boolean;
   cap: CapHandle | undefined;
   gen: number;
@@ -35,6 +34,11 @@ export interface ShmStat {
   st_size: number;
   /** The `mode` given when the object was created (permission bits; not enforced). */
   st_mode: number;
+}
+
+/** The state of a new shm description (`write`: opened O_RDWR); its region comes with the server's first answer. @internal */
+export function shmFile(write: boolean): ShmFile {
+  return { write, cap: undefined, gen: 0, size: 0, mode: 0 };
 }
 
 /** Access to the descriptor table of the owning `Posix`. @internal */
@@ -88,21 +92,26 @@ export class ShmCalls {
     this.#h = hooks;
   }
 
-  #file(fd: number, syscall: string, wrongKind: 'EINVAL' | 'ENODEV'): ShmFile {
+  #file(fd: number, syscall: string, wrongKind: 'EINVAL' | 'ENODEV'): [ShmFile, Description] {
     const d = this.#h.description(fd, syscall);
     if (d.kind !== Kind.SHM || !d.shm) throw new PosixError(wrongKind, syscall, { detail: 'not a shared memory object' });
-    return d.shm;
+    return [d.shm, d];
   }
 
-  /** Takes what the server answered (`[id, size lo, size hi, gen, mode]`, maybe a new capability). */
-  #update(f: ShmFile, reply: Reply): void {
+  /** Takes what the server answered (`[id, size lo, size hi, gen, mode]`, maybe a new region capability at `caps[at]`). */
+  #update(f: ShmFile, reply: Reply, at = 0): void {
     f.size = readSize(reply.data, 1);
     f.mode = readWord(reply.data, 4);
     const gen = readWord(reply.data, 3);
-    if (gen === f.gen && reply.caps.length === 0) return;
+    if (gen === f.gen && reply.caps.length <= at) return;
     if (f.cap !== undefined) this.#closeCap(f.cap);
-    f.cap = reply.caps[0];
+    f.cap = reply.caps[at];
     f.gen = gen;
+  }
+
+  /** Asks the server for the object's size (and its region, when this description has an older one or none). */
+  *#stat(f: ShmFile, d: Description): Steps<void> {
+    this.#update(f, yield { op: Op.SHM_STAT, data: words(f.gen), caps: [d.cap] });
   }
 
   #closeCap(cap: CapHandle): void {
@@ -125,9 +134,9 @@ export class ShmCalls {
     data.set(words(oflag, mode));
     data.set(bytes, 8);
     const reply = yield { op: Op.SHM_OPEN, data };
-    const f: ShmFile = { id: readWord(reply.data, 0), write: acc === O_RDWR, cap: undefined, gen: 0, size: 0, mode: 0 };
-    this.#update(f, reply);
-    const d: Description = { cap: NO_CAP, kind: Kind.SHM, mode: f.write ? Rights.READ | Rights.WRITE : Rights.READ, status: 0, sockType: 0, refs: 0, shm: f };
+    const f = shmFile(acc === O_RDWR);
+    this.#update(f, reply, 1);
+    const d: Description = { cap: reply.caps[0]!, kind: Kind.SHM, mode: f.write ? Rights.READ | Rights.WRITE : Rights.READ, status: 0, sockType: 0, refs: 0, shm: f };
     return this.#h.install(d, (oflag & O_CLOEXEC) !== 0, 'shm_open');
   }
 
@@ -136,27 +145,25 @@ export class ShmCalls {
   }
 
   *ftruncate(fd: number, length: number): Steps<void> {
-    const f = this.#file(fd, 'ftruncate', 'EINVAL');
+    const [f, d] = this.#file(fd, 'ftruncate', 'EINVAL');
     if (!f.write) throw new PosixError('EINVAL', 'ftruncate', { detail: 'not open for writing' });
     if (!isInt(length, -Infinity)) throw new PosixError('EINVAL', 'ftruncate', { detail: 'length must be an integer' });
     if (length < 0) throw new PosixError('EINVAL', 'ftruncate', { detail: 'length is negative' });
     if (length > SHM_SIZE_MAX) throw new PosixError('EFBIG', 'ftruncate');
-    const reply = yield { op: Op.SHM_TRUNCATE, data: words(f.id, ...sizeWords(length)) };
-    this.#update(f, reply);
+    this.#update(f, yield { op: Op.SHM_TRUNCATE, data: words(...sizeWords(length)), caps: [d.cap] });
   }
 
   *fstat(fd: number): Steps<ShmStat> {
-    const f = this.#file(fd, 'fstat', 'EINVAL');
-    this.#update(f, yield { op: Op.SHM_STAT, data: words(f.id, f.gen) });
+    const [f, d] = this.#file(fd, 'fstat', 'EINVAL');
+    yield* this.#stat(f, d);
     return { st_size: f.size, st_mode: f.mode };
   }
 
-  /** The last descriptor of a shm description closed: drop the capability, tell the server. Mappings stay. */
-  *close(d: Description): Steps<void> {
+  /** The last descriptor of a shm description is closing: drop the region's capability (the description goes as any does). Mappings stay. */
+  close(d: Description): void {
     const f = d.shm!;
     if (f.cap !== undefined) this.#closeCap(f.cap);
     f.cap = undefined;
-    yield { op: Op.SHM_CLOSE, data: words(f.id, f.write ? 1 : 0) };
   }
 
   *mmap(addr: number | null | undefined, len: number, prot: number, flags: number, fd: number, off: number): Steps<number> {
@@ -166,17 +173,18 @@ export class ShmCalls {
     const kind = isInt(flags) ? flags & (MAP_SHARED | MAP_PRIVATE) : 0;
     if (!isInt(flags) || (flags & ~MAP_ANONYMOUS) !== kind || kind === (MAP_SHARED | MAP_PRIVATE) || kind === 0) throw new PosixError('EINVAL', 'mmap', { detail: 'flags is MAP_SHARED or MAP_PRIVATE, optionally with MAP_ANONYMOUS (other flags are not supported)' });
     if (flags & MAP_ANONYMOUS) return this.#anonymous(len, perms, fd, off);
-    const f = this.#file(fd, 'mmap', 'ENODEV');
+    const [f, d] = this.#file(fd, 'mmap', 'ENODEV');
     if (!isInt(off) || off % FRAME_SIZE !== 0) throw new PosixError('EINVAL', 'mmap', { detail: 'off must be a non-negative multiple of the page size' });
     if (off + len > SHM_SIZE_MAX) throw new PosixError('EOVERFLOW', 'mmap');
     const shared = kind === MAP_SHARED;
     if (shared && perms & PagePerm.WRITE && !f.write) throw new PosixError('EACCES', 'mmap', { detail: 'MAP_SHARED with PROT_WRITE needs a descriptor open O_RDWR' });
-    this.#update(f, yield { op: Op.SHM_STAT, data: words(f.id, f.gen) });
+    yield* this.#stat(f, d);
     if (f.cap === undefined || off > Math.ceil(f.size / FRAME_SIZE) * FRAME_SIZE) throw new PosixError('ENXIO', 'mmap', { detail: f.cap === undefined ? 'the object has size 0 (ftruncate it first)' : 'off is past the end of the object' });
     const mem = this.#h.proc().memory;
-    const va = mem.mapRegion(f.cap, { perms: perms || PagePerm.READ, offset: off, length: len, private: !shared });
+    // A private mapping is made writable (copy-on-write) and lowered, so mprotect may raise it later.
+    const va = mem.mapRegion(f.cap, { perms: shared ? perms || PagePerm.READ : PagePerm.READ | PagePerm.WRITE, offset: off, length: len, private: !shared });
     const end = va + Math.ceil(len / FRAME_SIZE) * FRAME_SIZE;
-    if (perms === 0) mem.protect(va, end - va, 0);
+    if (perms === 0 || (!shared && (perms & PagePerm.WRITE) === 0)) mem.protect(va, end - va, perms);
     this.#maps.push({ va, end, writable: !shared || f.write });
     this.#maps.sort((a, b) => a.va - b.va);
     return va;
@@ -239,7 +247,7 @@ export class ShmCalls {
       const mem = this.#h.proc().memory;
       for (const m of parts) mem.protect(Math.max(m.va, va), Math.min(m.end, end) - Math.max(m.va, va), perms);
     } catch (e) {
-      if (e instanceof IpcError && e.code === 'PermissionDenied') throw new PosixError('EACCES', 'mprotect', { cause: e, detail: 'pages made read-only cannot be made writable again (map them again)' });
+      if (e instanceof IpcError && e.code === 'PermissionDenied') throw new PosixError('EACCES', 'mprotect', { cause: e, detail: 'the kernel does not let these pages be writable' });
       throw PosixError.from(e, 'mprotect');
     }
   }
@@ -327,12 +335,11 @@ declare module './posix.js' {
     munmap(addr: number, len: number): void;
     /**
      * `mprotect(addr, len, prot)`: changes the protection of whole pages mapped by
-     * {@link Posix.mmap}. Lowering always works; raising to `PROT_WRITE` works only on pages
-     * that are writable already (the kernel cannot make a read-only page of a region writable
-     * again). Errors: `EACCES` ("prot specifies a protection that violates the access
-     * permission the process has to the underlying memory object", and the raise above),
-     * `EINVAL`, `ENOMEM` (part of the range is not such a mapping), `EOPNOTSUPP`.
-     * `MAP_ANONYMOUS` pages can always be raised again.
+     * {@link Posix.mmap}. Lowering always works, and so does raising back to `PROT_WRITE`,
+     * except on a `MAP_SHARED` mapping of a descriptor opened `O_RDONLY` ("the memory object was
+     * not opened for write, and PROT_WRITE was specified for a MAP_SHARED type mapping"); a
+     * `MAP_PRIVATE` mapping raised stays copy-on-write. Errors: `EACCES` (that case), `EINVAL`,
+     * `ENOMEM` (part of the range is not such a mapping), `EOPNOTSUPP`.
      */
     mprotect(addr: number, len: number, prot: number): void;
     /**

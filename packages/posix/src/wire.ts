@@ -36,12 +36,11 @@ export const Op = {
   ATTACH: 15,
   RELEASE: 16,
   FSTAT: 17,
-  /** Shared memory (shm-server.ts): open, unlink, size, state, close. */
+  /** Shared memory (shm-server.ts): open, unlink, size, state (a description closes with CLOSE). */
   SHM_OPEN: 18,
   SHM_UNLINK: 19,
   SHM_TRUNCATE: 20,
   SHM_STAT: 21,
-  SHM_CLOSE: 22,
 } as const;
 
 export const ReqFlag = {

@@ -2,7 +2,7 @@
 import { IpcError, type Process } from '@veridian/core';
 import { describe, expect, it } from 'vitest';
 import { MAP_ANON, MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, O_CREAT, O_RDWR, PAGE_SIZE, PROT_NONE, PROT_READ, PROT_WRITE } from '@veridian/posix';
-import { ARCHS, rejectsWith, world } from './support/setup.ts';
+import { ARCHS, rejectsWith, world, settledStats } from './support/setup.ts';
 
 const RW = PROT_READ | PROT_WRITE;
 
@@ -27,7 +27,7 @@ describe.each(ARCHS)('MAP_ANONYMOUS and msync (%s)', (_name, arch) => {
     await w.run(async (px, proc) => {
       // The first mapping may give the process a page-table frame that stays: warm up first.
       px.munmap(await px.mmap(null, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), PAGE_SIZE);
-      const base = w.kernel.stats();
+      const base = settledStats(w);
       const a = await px.mmap(null, 3 * PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       const b = await px.mmap(null, PAGE_SIZE + 1, RW, MAP_SHARED | MAP_ANON, -1);
       expect(a % PAGE_SIZE).toBe(0);
@@ -43,7 +43,7 @@ describe.each(ARCHS)('MAP_ANONYMOUS and msync (%s)', (_name, arch) => {
       px.munmap(b, 2 * PAGE_SIZE);
       faults(() => proc.memory.read(a, 1));
       faults(() => proc.memory.read(b, 1));
-      expect(w.kernel.stats()).toEqual(base);
+      expect(settledStats(w)).toEqual(base);
     });
   });
 
@@ -72,7 +72,7 @@ describe.each(ARCHS)('MAP_ANONYMOUS and msync (%s)', (_name, arch) => {
   it('MAP_ANONYMOUS: EINVAL for a descriptor other than -1, a non-zero off, or no MAP_SHARED/MAP_PRIVATE; the usual checks of len and prot', async () => {
     await using w = await world(arch);
     await w.run(async (px) => {
-      const base = w.kernel.stats();
+      const base = settledStats(w);
       const fd = await px.shm_open('/anon', O_CREAT | O_RDWR);
       await px.ftruncate(fd, PAGE_SIZE);
       await rejectsWith(px.mmap(null, PAGE_SIZE, RW, MAP_PRIVATE | MAP_ANONYMOUS, fd, 0), 'EINVAL', 'mmap');
@@ -84,7 +84,7 @@ describe.each(ARCHS)('MAP_ANONYMOUS and msync (%s)', (_name, arch) => {
       await rejectsWith(px.mmap(null, PAGE_SIZE, 8, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 'EINVAL', 'mmap');
       await px.close(fd);
       await px.shm_unlink('/anon');
-      expect(w.kernel.stats()).toEqual(base);
+      expect(settledStats(w)).toEqual(base);
     });
   });
 

@@ -157,7 +157,14 @@ export class ProcessMemory {
     this.#locked(() => this.#k.vm.unmap(this.#p, a, n));
   }
 
-  /** Changes the permissions of whole pages (a shared page stays copy-on-write when WRITE is asked). */
+  /**
+   * Changes the permissions of whole pages (a shared page stays copy-on-write when WRITE is
+   * asked). A read-only page of a region mapping becomes writable again only when the mapping
+   * was made with the right to write — a shared one through a capability with WRITE (to a
+   * writable region), a private one with WRITE asked (it stays copy-on-write) — else
+   * `PermissionDenied`, nothing changed. (A process remembers up to 127 such mappings apart;
+   * adjacent ones count once, and the pages of any beyond cannot be raised again.)
+   */
   protect(va: number, length: number, perms: number): void {
     const a = checkAddress(va);
     const n = checkLength(length);

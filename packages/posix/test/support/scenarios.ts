@@ -1,5 +1,5 @@
 import type { Process } from '@veridian/core';
-import { AF_UNIX, O_CREAT, O_NONBLOCK, O_RDWR, POLLIN, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
+import { AF_UNIX, MAP_SHARED, O_CREAT, O_NONBLOCK, O_RDWR, PAGE_SIZE, POLLIN, PROT_READ, PROT_WRITE, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
 
 function fails(fn: () => unknown, code: string): void {
   try {
@@ -68,6 +68,31 @@ const SCENARIOS: Record<string, (px: Posix, args: Record<string, number>) => voi
     const fd = m.msg_control![0]!.cmsg_data[0]!;
     eq(px.writeSync(fd, new Uint8Array([5, 4, 3, 2, 1])), 5, 'write through the passed descriptor');
     px.closeSync(fd);
+  },
+  /** SCM_RIGHTS of a shared memory descriptor between worker CPUs: the receiver maps the object the sender unlinked and closed. */
+  'shm-send'(px, a) {
+    const fd = px.shm_openSync('/wshm', O_CREAT | O_RDWR);
+    px.ftruncateSync(fd, 2 * PAGE_SIZE);
+    const va = px.mmapSync(null, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+    px.proc.memory.write(va + PAGE_SIZE, new Uint8Array([11, 12]));
+    px.sendmsgSync(a.sock!, { msg_iov: [new Uint8Array([1])], msg_control: [{ cmsg_level: SOL_SOCKET, cmsg_type: SCM_RIGHTS, cmsg_data: [fd] }] });
+    px.shm_unlinkSync('/wshm');
+    px.closeSync(fd);
+    eq(px.recvSync(a.sock!, new Uint8Array(1), 1, 0), 1, 'the receiver wrote');
+    eq(Array.from(px.proc.memory.read(va, 2)), [21, 22], 'the receiver wrote through its mapping');
+    px.munmap(va, 2 * PAGE_SIZE);
+  },
+  'shm-recv'(px, a) {
+    const m: MsgHdr = { msg_iov: [new Uint8Array(4)] };
+    eq(px.recvmsgSync(a.sock!, m), 1, 'one byte');
+    const fd = m.msg_control![0]!.cmsg_data[0]!;
+    eq(px.fstatSync(fd).st_size, 2 * PAGE_SIZE, 'fstat of the passed descriptor');
+    const va = px.mmapSync(null, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+    eq(Array.from(px.proc.memory.read(va + PAGE_SIZE, 2)), [11, 12], 'the sender\'s bytes');
+    px.proc.memory.write(va, new Uint8Array([21, 22]));
+    px.closeSync(fd);
+    px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
+    px.munmap(va, 2 * PAGE_SIZE);
   },
   /** poll on a worker CPU. */
   poll(px) {

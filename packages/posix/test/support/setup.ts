@@ -70,3 +70,14 @@ export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: s
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }
+
+/**
+ * The kernel's counts less the endpoints the object server keeps pooled for later descriptions
+ * (each one endpoint and one capability of `posixd`, reused, not leaked): what a leak check of
+ * frames, capabilities and records compares.
+ */
+export function settledStats(w: World): ReturnType<Kernel['stats']> {
+  const s = w.kernel.stats();
+  const pooled = w.host.stats().pooledEndpoints;
+  return { ...s, endpoints: s.endpoints - pooled, capabilities: s.capabilities - pooled };
+}

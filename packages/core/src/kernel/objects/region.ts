@@ -121,7 +121,8 @@ export class Regions {
   /**
    * Maps the region `handle` names into `p` with `perms` (default: what the region and the
    * capability allow): MAP is needed, and READ / WRITE for each permission asked. Returns the
-   * address. The entries are lazy; every frame gains a reference.
+   * address. The entries are lazy; every frame gains a reference. A mapping made with the
+   * right to write remembers it (`VaMap.grant`), so `protect` may make its pages writable again.
    */
   map(p: number, handle: number, perms: number | undefined, view: RegionView = {}): number {
     const k = this.#k;
@@ -156,6 +157,8 @@ export class Regions {
       for (let i = 0; i < mapped; i++) k.refs.retain(frames[i]!);
     }
     k.va.take(p, first, pages);
+    // What protect may raise these pages to later: a shared mapping whose capability and region allow writing, a private one made with WRITE.
+    if ((priv ? want : allowed) & PagePerm.WRITE) k.va.grant(p, first, pages, priv);
     return first * FRAME_SIZE;
   }
 

@@ -4,6 +4,7 @@ import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { H, P } from '../records/layout.js';
+import { Grant } from './va-map.js';
 
 /** Permission bits a process may ask for its memory. */
 const USER_PERMS = PagePerm.READ | PagePerm.WRITE;
@@ -92,7 +93,9 @@ export class ProcessVm {
 
   /**
    * Changes the permissions of whole pages. A page another mapping shares stays read-only
-   * with the COW marker when WRITE is asked, so a write still copies it first.
+   * with the COW marker when WRITE is asked, so a write still copies it first (a page of a
+   * private region mapping too). A read-only page of a region is made writable only when its
+   * mapping was made with the right to write (`PermissionDenied` otherwise, nothing changed).
    */
   protect(p: number, va: number, length: number, perms: number): void {
     const k = this.#k;
@@ -103,11 +106,11 @@ export class ProcessVm {
     this.read(p, first, pages, frames, info);
     if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     for (let i = 0; i < pages; i++) {
-      // A region page mapped read-only stays so: its capability, not protect, says who may write
-      // (a private copy-on-write mapping may become writable: its writes copy).
+      // A region page mapped read-only becomes writable again only when its mapping was made
+      // with the right to write (`VaMap.grant`): the capability, not protect, says who may write.
       const cowPage = ((info[i]! >> FrameInfo.MARKER_SHIFT) & COW) !== 0;
-      if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && !cowPage && k.refs.isRegion(frames[i]!)) {
-        throw new IpcError('PermissionDenied', 'a shared region mapped read-only cannot be made writable (map it again with WRITE)');
+      if (frames[i]! >= 0 && (perms & PagePerm.WRITE) !== 0 && (info[i]! & PagePerm.WRITE) === 0 && !cowPage && k.refs.isRegion(frames[i]!) && k.va.grantOf(p, first + i) === Grant.NONE) {
+        throw new IpcError('PermissionDenied', 'a shared region mapped without the right to write cannot be made writable');
       }
     }
     // Pending pages get their entries first (LAZY), so protect sees every page in the tables.
@@ -120,9 +123,12 @@ export class ProcessVm {
     for (let i = 0; i < pages; i++) {
       if (frames[i]! < 0) continue;
       const lazy = (info[i]! >> FrameInfo.MARKER_SHIFT) & LAZY;
-      // Shared (a copy-on-write page another mapping holds) — region pages are shared on purpose, writes and all.
-      const shared = k.refs.count(frames[i]!) > 1 && (!k.refs.isRegion(frames[i]!) || ((info[i]! >> FrameInfo.MARKER_SHIFT) & COW) !== 0);
+      // Shared (a copy-on-write page another mapping holds) — region pages are shared on purpose,
+      // writes and all, except those of a private mapping: made writable, they are copy-on-write again.
+      const region = k.refs.isRegion(frames[i]!);
+      const cow = ((info[i]! >> FrameInfo.MARKER_SHIFT) & COW) !== 0;
       const write = (perms & PagePerm.WRITE) !== 0;
+      const shared = write && (region && !cow ? k.va.grantOf(p, first + i) === Grant.PRIVATE : k.refs.count(frames[i]!) > 1 && (!region || cow));
       const want = write && shared ? perms & ~PagePerm.WRITE : perms;
       const markers = lazy | (write && shared ? COW : 0);
       space.protect((first + i) * FRAME_SIZE, FRAME_SIZE, want | PagePerm.USER, markers);

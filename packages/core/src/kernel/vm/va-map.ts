@@ -8,12 +8,20 @@ export const VM_BASE = 0x1000_0000;
 
 /**
  * VM frame words: 0 = number of free extents, then (first page, pages) pairs sorted by page,
- * up to {@link PENDING_BASE}; the pending ranges (`pending.ts`) keep the rest.
+ * up to {@link GRANTS}; then the write records of region mappings (see {@link VaMap.grant}):
+ * their count, then (first page, pages × 2 + private) pairs, unsorted; from
+ * {@link PENDING_BASE} the pending ranges (`pending.ts`) keep the rest.
  */
 const COUNT = 0;
 const PAIRS = 2;
+const GRANTS = 512;
 /** Free extents one frame holds. */
-const MAX_EXTENTS = (PENDING_BASE - PAIRS) / 2;
+const MAX_EXTENTS = (GRANTS - PAIRS) / 2;
+/** Write records one frame holds. */
+const MAX_GRANTS = (PENDING_BASE - GRANTS - 2) / 2;
+
+/** What {@link VaMap.grantOf} says of a page: mapped from a region with the right to write (shared), privately with WRITE, or neither. */
+export const Grant = { NONE: 0, SHARED: 1, PRIVATE: 2 } as const;
 
 /**
  * The free virtual ranges of one process, inside the machine's process-memory window
@@ -98,6 +106,7 @@ export class VaMap {
   free(p: number, page: number, pages: number): void {
     const i32 = this.#k.i32;
     const w = this.#words(this.#k.procs.get(p, P.VM));
+    this.#ungrant(w, page, pages);
     let n = i32[w + COUNT]!;
     let i = 0;
     while (i < n && i32[w + PAIRS + i * 2]! < page) i++;
@@ -125,6 +134,85 @@ export class VaMap {
       i32[at] = page;
       i32[at + 1] = pages;
       i32[w + COUNT] = n + 1;
+    }
+  }
+
+  /**
+   * Records that `[page, page + pages)` (just taken) maps a region through a capability that
+   * allowed writing — `priv`: a private mapping made with WRITE — so `protect` may make its
+   * read-only pages writable again (a private one copy-on-write). Merges with an adjacent
+   * record of the same kind; when the records are full nothing is recorded (those pages then
+   * cannot be raised again: the safe side). Cleared when the pages are freed.
+   */
+  grant(p: number, page: number, pages: number, priv: boolean): void {
+    const i32 = this.#k.i32;
+    const w = this.#words(this.#k.procs.get(p, P.VM)) + GRANTS;
+    const n = i32[w]!;
+    const kind = priv ? 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const at = w + 2 + i * 2;
+      if ((i32[at + 1]! & 1) !== kind) continue;
+      const f = i32[at]!;
+      const len = i32[at + 1]! >>> 1;
+      if (f + len === page) return void (i32[at + 1] = (len + pages) * 2 + kind);
+      if (page + pages === f) return void ((i32[at] = page), (i32[at + 1] = (len + pages) * 2 + kind));
+    }
+    if (n === MAX_GRANTS) return;
+    i32[w + 2 + n * 2] = page;
+    i32[w + 3 + n * 2] = pages * 2 + kind;
+    i32[w] = n + 1;
+  }
+
+  /** The {@link Grant} of `page` of `p`. */
+  grantOf(p: number, page: number): number {
+    const f = this.#k.procs.get(p, P.VM);
+    if (f === 0) return Grant.NONE;
+    const i32 = this.#k.i32;
+    const w = this.#words(f) + GRANTS;
+    for (let i = 0, n = i32[w]!; i < n; i++) {
+      const s = i32[w + 2 + i * 2]!;
+      const e = i32[w + 3 + i * 2]!;
+      if (page >= s && page < s + (e >>> 1)) return e & 1 ? Grant.PRIVATE : Grant.SHARED;
+    }
+    return Grant.NONE;
+  }
+
+  /** Removes `[page, page + pages)` from the write records (split when needed; a part that finds no room is dropped). */
+  #ungrant(vw: number, page: number, pages: number): void {
+    const i32 = this.#k.i32;
+    const w = vw + GRANTS;
+    for (let i = 0; i < i32[w]!; ) {
+      const at = w + 2 + i * 2;
+      const s = i32[at]!;
+      const kind = i32[at + 1]! & 1;
+      const e = s + (i32[at + 1]! >>> 1);
+      if (e <= page || s >= page + pages) {
+        i++;
+        continue;
+      }
+      const n = i32[w]!;
+      // The part after the freed range goes to a new record (or is lost when there is no room).
+      if (e > page + pages && s < page) {
+        if (n < MAX_GRANTS) {
+          i32[w + 2 + n * 2] = page + pages;
+          i32[w + 3 + n * 2] = (e - page - pages) * 2 + kind;
+          i32[w] = n + 1;
+        }
+        i32[at + 1] = (page - s) * 2 + kind;
+        i++;
+      } else if (s < page) {
+        i32[at + 1] = (page - s) * 2 + kind;
+        i++;
+      } else if (e > page + pages) {
+        i32[at] = page + pages;
+        i32[at + 1] = (e - page - pages) * 2 + kind;
+        i++;
+      } else {
+        const last = w + 2 + (n - 1) * 2;
+        i32[at] = i32[last]!;
+        i32[at + 1] = i32[last + 1]!;
+        i32[w] = n - 1;
+      }
     }
   }
 
