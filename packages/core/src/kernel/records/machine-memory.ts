@@ -344,7 +344,7 @@ export class MachineMemory {
    * Copy of every kernel record word (processes with their message shadows, registry, names,
    * endpoints, slots; then the ring records, their registry words and the subscriber records;
    * then the frame reference counts) for state comparison. The ring slots (message payloads)
-   * are left out.
+   * are left out, and each process's park counter reads 0 (a statistic, see `P.PARKS`).
    */
   snapshotRecords(): Int32Array {
     const a = this.recordsEnd - this.recordsStart;
@@ -356,6 +356,9 @@ export class MachineMemory {
     out.set(this.i32.subarray(this.ringBase, this.ringSlotBase), a);
     out.set(this.i32.subarray(this.frefBase, this.frefBase + this.phys.frameCount), b);
     out.set(this.i32.subarray(regionBase, regionBase + regionWords), b + this.phys.frameCount);
+    // A park counter is a statistic, not state: a thread parks on its own time, and two
+    // snapshots of an unchanged kernel must compare equal whenever it does.
+    for (let p = 0, at = this.procBase - this.recordsStart + P.PARKS; p < this.nproc; p++, at += P.SIZE) out[at] = 0;
     return out;
   }
 }
