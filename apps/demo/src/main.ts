@@ -30,10 +30,7 @@ console.log(paint('bold', 'VeridianOS IPC SDK demo') + ` — one kernel, ${parse
 const results: ArchResult[] = [];
 const progress = startProgress(parsed.arches.length * STEPS);
 try {
-  for (const name of parsed.arches) {
-    progress.tick(`${name}: key-value`);
-    results.push(await runOn(ARCHES[name], parsed, progress));
-  }
+  for (const name of parsed.arches) results.push(await runOn(ARCHES[name], parsed, progress));
 } finally {
   progress.stop();
 }

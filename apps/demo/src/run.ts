@@ -25,8 +25,19 @@ export interface ArchResult {
   ok: boolean;
 }
 
-/** Steps {@link runOn} reports to its progress: one per scene, and the leak check. */
-export const STEPS = 9;
+/** The scenes after the key-value one (which starts the server the kill scene stops), in order. */
+const LATER_SCENES: ReadonlyArray<readonly [string, (s: Scene, outDir: string, server: Awaited<ReturnType<typeof kvScene>>) => Promise<unknown>]> = [
+  ['zero-copy', (s) => zeroCopyScene(s)],
+  ['regions', (s) => regionScene(s)],
+  ['async', (s) => asyncScene(s)],
+  ['security', (s, outDir) => securityScene(s, outDir)],
+  ['posix', (s) => posixScene(s)],
+  ['crash', (s) => crashScene(s)],
+  ['kill', (s, _outDir, server) => killScene(s, server)],
+];
+
+/** Steps {@link runOn} reports to its progress: the key-value scene, the others, the leak check. */
+export const STEPS = LATER_SCENES.length + 2;
 
 export async function runOn(arch: Arch, opts: Options, progress: Progress): Promise<ArchResult> {
   console.log(paint('bold', `\n=== ${arch.name} ===`));
@@ -53,23 +64,13 @@ export async function runOn(arch: Arch, opts: Options, progress: Progress): Prom
   // A crash is reported here, in one line, instead of Node's warning with a stack on stderr.
   kernel.on('error', ({ name, error }) => console.log(`[kernel] process "${name}" crashed: ${error instanceof Error ? error.message : String(error)} (reported on the kernel's 'error' event)`));
 
-  const step = (next: string) => progress.tick(`${arch.name}: ${next}`);
+  progress.tick(`${arch.name}: key-value`);
   const server = await kvScene(s);
-  step('zero-copy');
-  await zeroCopyScene(s);
-  step('regions');
-  await regionScene(s);
-  step('async');
-  await asyncScene(s);
-  step('security');
-  await securityScene(s, outDir);
-  step('posix');
-  await posixScene(s);
-  step('crash');
-  await crashScene(s);
-  step('kill');
-  await killScene(s, server);
-  step('leak check');
+  for (const [name, scene] of LATER_SCENES) {
+    progress.tick(`${arch.name}: ${name}`);
+    await scene(s, outDir, server);
+  }
+  progress.tick(`${arch.name}: leak check`);
 
   await kernel.idle();
   const after = kernel.stats();

@@ -25,25 +25,35 @@ export interface Allocation {
   gcs: number;
 }
 
+/** One count: start it before the measured calls, finish it after them. */
+function counter(): (calls: number) => Allocation {
+  const profiler = new GCProfiler();
+  profiler.start();
+  const before = getHeapStatistics().used_heap_size;
+  return (calls) => {
+    const after = getHeapStatistics().used_heap_size;
+    const { freed, gcs } = freedBy(profiler);
+    return { bytesPerCall: (after - before + freed) / calls, calls, gcs };
+  };
+}
+
+const least = (a: Allocation | undefined, b: Allocation): Allocation => (a === undefined || b.bytesPerCall < a.bytesPerCall ? b : a);
+
 /**
  * Heap bytes per call of `run(n)`, which makes `n` calls: warmed first (so the optimised code,
- * its feedback and any lazily made state exist before counting), then measured over `calls`.
+ * its feedback and any lazily made state exist before counting), then measured over `calls`,
+ * {@link ROUNDS} times. The least count is kept: a one-off allocation of the engine (a tier-up
+ * finishing, code and feedback of an optimised function) lands in one of them, an allocation
+ * per call in all.
  */
 export function allocationOf(run: (n: number) => void, calls = 200_000, warm = 50_000): Allocation {
   run(warm);
   run(warm);
-  // The least of three counts: a one-off allocation of the engine (a tier-up finishing, code
-  // and feedback of an optimised function) lands in one of them, an allocation per call in all.
   let best: Allocation | undefined;
   for (let round = 0; round < ROUNDS; round++) {
-    const profiler = new GCProfiler();
-    profiler.start();
-    const before = getHeapStatistics().used_heap_size;
+    const done = counter();
     run(calls);
-    const after = getHeapStatistics().used_heap_size;
-    const { freed, gcs } = freedBy(profiler);
-    const a = { bytesPerCall: (after - before + freed) / calls, calls, gcs };
-    if (best === undefined || a.bytesPerCall < best.bytesPerCall) best = a;
+    best = least(best, done(calls));
   }
   return best!;
 }
@@ -54,14 +64,9 @@ export async function allocationOfAsync(run: (n: number) => Promise<void>, calls
   await run(warm);
   let best: Allocation | undefined;
   for (let round = 0; round < ROUNDS; round++) {
-    const profiler = new GCProfiler();
-    profiler.start();
-    const before = getHeapStatistics().used_heap_size;
+    const done = counter();
     await run(calls);
-    const after = getHeapStatistics().used_heap_size;
-    const { freed, gcs } = freedBy(profiler);
-    const a = { bytesPerCall: (after - before + freed) / calls, calls, gcs };
-    if (best === undefined || a.bytesPerCall < best.bytesPerCall) best = a;
+    best = least(best, done(calls));
   }
   return best!;
 }

@@ -41,50 +41,11 @@ export class FutexWaiter {
 
   /**
    * Waits until `i32[word] !== 0` or `timeoutMs` passes. `parked` is the word the waker reads
-   * to decide whether `Atomics.notify` is needed. Returns true if woken, false on timeout.
+   * to decide whether `Atomics.notify` is needed (this waiter's own: 1 while it is parked).
+   * Returns true if woken, false on timeout. {@link FutexWaiter.waitChange} with `seen` 0.
    */
   wait(i32: Int32Array, word: number, parked: number, timeoutMs: number): boolean {
-    const spinNs = this.#spinNs;
-    if (spinNs > 0) {
-      // Most answers come within a few hundred spins: look for them before paying for the clock.
-      for (let i = 0; i < FAST_SPINS; i++) {
-        if (Atomics.load(i32, word) !== 0) {
-          // Answered fast: let the budget drift down slowly, so a peer that always answers
-          // fast does not keep a long spin reserved.
-          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs >> 8; // integers only: a fraction would box a heap number per store
-          return true;
-        }
-      }
-    } else if (Atomics.load(i32, word) !== 0) return true;
-    const start = performance.now();
-    if (spinNs > 0) {
-      const spinEnd = start + spinNs / 1e6;
-      for (let i = 1; ; i++) {
-        if (Atomics.load(i32, word) !== 0) {
-          this.#shortParks = 0;
-          return true;
-        }
-        // Reading the clock costs more than a load: look at it every 64 spins.
-        if ((i & 63) === 0 && performance.now() >= spinEnd) break;
-      }
-    }
-    const deadline = timeoutMs === Infinity ? Infinity : start + timeoutMs;
-    const parkedAt = performance.now();
-    this.#countPark(i32);
-    Atomics.store(i32, parked, 1);
-    try {
-      for (;;) {
-        if (Atomics.load(i32, word) !== 0) {
-          this.#adapt((performance.now() - parkedAt) * 1e6);
-          return true;
-        }
-        const left = deadline === Infinity ? undefined : deadline - performance.now();
-        if (left !== undefined && left <= 0) return false;
-        Atomics.wait(i32, word, 0, left);
-      }
-    } finally {
-      Atomics.store(i32, parked, 0);
-    }
+    return this.waitChange(i32, word, 0, parked, timeoutMs);
   }
 
   #countPark(i32: Int32Array): void {
@@ -106,14 +67,17 @@ export class FutexWaiter {
    * Waits until `i32[word] !== seen` (a sequence word that wakers bump, shared by any number of
    * waiters) or `timeoutMs` passes, with the same adaptive spin as {@link FutexWaiter.wait}.
    * `parked` counts the waiters parked in `Atomics.wait` (the waker notifies only when it is
-   * non-zero). Returns true if the word changed, false on timeout.
+   * non-zero; a waiter's own word reads 1 while it is parked). Returns true if the word
+   * changed, false on timeout.
    */
   waitChange(i32: Int32Array, word: number, seen: number, parked: number, timeoutMs: number): boolean {
     const spinNs = this.#spinNs;
     if (spinNs > 0) {
       for (let i = 0; i < FAST_SPINS; i++) {
         if (Atomics.load(i32, word) !== seen) {
-          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs >> 8; // integers only: a fraction would box a heap number per store
+          // Answered fast: let the budget drift down slowly, so a peer that always answers fast
+          // does not keep a long spin reserved (integers only: a fraction would box a number).
+          if (!this.#fixed && this.#spinNs > MIN_SPIN_NS) this.#spinNs -= this.#spinNs >> 8;
           return true;
         }
       }
@@ -126,6 +90,7 @@ export class FutexWaiter {
           this.#shortParks = 0;
           return true;
         }
+        // Reading the clock costs more than a load: look at it every 64 spins.
         if ((i & 63) === 0 && performance.now() >= spinEnd) break;
       }
     }

@@ -4,14 +4,12 @@ import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { P } from '../records/layout.js';
 // The list entries are the descriptor's (`ipc/transfer-layout.ts`): `frame × 64 | perms << 2 | LAZY << 1 | COW`.
-import { B, E_COW, E_SHIFT, PER_LIST, entryWord } from '../ipc/transfer-layout.js';
+import { B, E_COW, E_SHIFT, PER_LIST, entryWord, listWords } from '../ipc/transfer-layout.js';
 
 /** What {@link PendingRanges} `#each` does to each pending entry. */
 const Each = { OVERLAY: 0, CONSUME: 1, RELEASE: 2, SHARE: 3, REWRITE: 4, INSTALL_READ: 5, INSTALL_WRITE: 6 } as const;
 const NO_WORDS = new Int32Array(0);
 
-/** log2 of the entries of one list frame. */
-const LIST_SHIFT = Math.log2(PER_LIST);
 
 /** Pending-range records in a process's VM frame (after its free extents): count at word 1. */
 const COUNT = 1;
@@ -234,9 +232,9 @@ export class PendingRanges {
       const d = phys.frameOffset(i32[r + R_DESC]!) >> 2;
       // One list frame at a time: its word index is found once, not once per page.
       for (let pg = lo; pg < hi; ) {
-        const l = (pg - rf) >>> LIST_SHIFT;
-        const list = (phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2) - l * PER_LIST - rf;
-        for (const end = Math.min(hi, rf + (l + 1) * PER_LIST); pg < end; pg++) {
+        const list = listWords(i32, phys, d, pg - rf) - rf;
+        // To the end of this list frame (entries rf + l·PER_LIST …), or of the range.
+        for (const end = Math.min(hi, pg - ((pg - rf) % PER_LIST) + PER_LIST); pg < end; pg++) {
           const ew = list + pg;
           const e = i32[ew]!;
           if (e === 0) continue;
