@@ -83,6 +83,31 @@ describe('async channels (one CPU)', () => {
       expect(ch.receiveBatch(out)).toBe(0);
     }));
 
+  it('a one-slot channel holds exactly one message under every policy (its slot is never taken twice)', () =>
+    inProcess((p) => {
+      const one = (overflow: 'reject' | 'drop-oldest' | 'drop-newest' | 'block') => p.channel(p.createChannel({ type: 'async', bufferSize: 1, overflow }));
+      const rej = one('reject');
+      expect(rej.trySend(msg(1))).toBe(true);
+      expect(rej.trySend(msg(2))).toBe(false);
+      expect(rej.sendBatch([msg(3), msg(4)])).toBe(0);
+      expect(rej.stats().queued).toBe(1);
+      expect(rej.tryReceive()!.type).toBe(1);
+      expect(rej.tryReceive()).toBe(null);
+      const old = one('drop-oldest');
+      for (let i = 0; i < 5; i++) expect(old.trySend(msg(i))).toBe(true);
+      expect([old.stats().queued, old.stats().drops, old.tryReceive()!.type]).toEqual([1, 4, 4]);
+      const nw = one('drop-newest');
+      for (let i = 0; i < 5; i++) nw.trySend(msg(i));
+      expect([nw.stats().queued, nw.stats().drops, nw.tryReceive()!.type]).toEqual([1, 4, 0]);
+      // Many laps through the one slot: every message once, in order.
+      const blk = one('block');
+      for (let i = 0; i < 300; i++) {
+        expect(blk.trySend(msg(i & 0xff))).toBe(true);
+        expect(blk.trySend(msg(0))).toBe(false);
+        expect(blk.tryReceive()!.type).toBe(i & 0xff);
+      }
+    }));
+
   it('receiveAsync waits and is woken by a send from another process; close drains then ChannelClosed; for await ends', async () => {
     const k = testKernel();
     let handle = 0;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messagePayload } from '@veridian/core';
+import { Rights, messagePayload } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
 
 const here = (f: string) => new URL(`./support/${f}`, import.meta.url);
@@ -19,6 +19,31 @@ describe('worker CPUs', () => {
     const w = k.spawnWorker(here('move-worker.ts'), { name: 'mover', args: { name: 'mv', pages: 256 } });
     expect(await w.exited).toMatchObject({ reason: 'returned' });
     expect(await s.exited).toMatchObject({ reason: 'returned' });
+    expect(k.stats()).toEqual(base);
+  });
+
+  it('a worker moves buffers through a one-slot async channel to a main-CPU consumer: the very frames, in order, blocking while full', async () => {
+    const k = testKernel({ frames: 2048 });
+    const base = k.stats();
+    const ctl = new Int32Array(new SharedArrayBuffer(4));
+    const w = k.spawnWorker(here('async-move-worker.ts'), { name: 'async-mover', args: { ctl: ctl.buffer, pages: 64, count: 8 } });
+    const c = k.spawn({ name: 'consumer' }, async (p) => {
+      const h = p.createChannel({ type: 'async', bufferSize: 1, overflow: 'block' });
+      k.processCapability(p.pid, w.pid);
+      Atomics.store(ctl, 0, p.grant(h, w.pid, Rights.SEND));
+      Atomics.notify(ctl, 0);
+      const ch = p.channel(h);
+      for (let j = 0; j < 8; j++) {
+        const m = await ch.receiveAsync();
+        expect(m.type).toBe(j);
+        const sent = new Int32Array(m.bytes.slice(0, m.length).buffer);
+        expect(Array.from(p.memory.frames(m.buffer!.va, 16))).toEqual(Array.from(sent));
+        for (let i = 0; i < 64; i += 9) expect(p.memory.read(m.buffer!.va + i * 4096, 1)[0]).toBe((j + i) & 0xff);
+        p.memory.unmap(m.buffer!.va, m.buffer!.length);
+      }
+    });
+    expect(await w.exited).toMatchObject({ reason: 'returned' });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
     expect(k.stats()).toEqual(base);
   });
 

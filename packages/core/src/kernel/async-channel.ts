@@ -4,7 +4,7 @@ import { createMessageBuffer, type MessageBuffer, type SmallMessage } from '../c
 import { Rights } from '../contracts/rights.js';
 import { checkInt, checkOptions, rejected } from './args.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
-import { Outgoing, Push } from './ipc/async.js';
+import { Outgoing, Push, Take } from './ipc/async.js';
 import { M, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
@@ -80,16 +80,30 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
    * or discarded under `drop-newest`). Throws `ChannelClosed`, `PermissionDenied`, … .
    */
   trySend(message: SmallMessage): boolean {
-    const m = this.outgoing(message);
-    const a = this.o.k.async;
-    a.enter();
-    try {
-      this.check(Rights.SEND);
-      if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
-      return a.push(this.r, m, this.o.pid) === Push.OK;
-    } finally {
-      a.leave();
+    return this.#push(this.outgoing(message, undefined, true)) === Push.OK;
+  }
+
+  /**
+   * Pushes `m` under the ring's policy; returns a {@link Push} result (never `LOCKED`). Lock-free,
+   * but for a message with a buffer, or one whose push must discard a message holding one: those
+   * go through the kernel lock (`AsyncSyscalls.pushLocked`).
+   */
+  #push(m: Outgoing): number {
+    const { o } = this;
+    if (m.buffer === null) {
+      const a = o.k.async;
+      let res: number;
+      a.enter();
+      try {
+        this.check(Rights.SEND);
+        if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
+        res = a.push(this.r, m, o.pid);
+      } finally {
+        a.leave();
+      }
+      if (res !== Push.LOCKED) return res;
     }
+    return o.sys.pushLocked(o.p, o.pid, this.handle, m);
   }
 
   /**
@@ -115,16 +129,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
 
   /** True when sent (or dropped by the policy); false when a `block` ring is full; throws `ChannelFull` for `reject`. */
   #sendNow(message: SmallMessage): boolean {
-    const m = this.outgoing(message);
-    const a = this.o.k.async;
-    a.enter();
-    try {
-      this.check(Rights.SEND);
-      if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
-      if (a.push(this.r, m, this.o.pid) !== Push.FULL) return true;
-    } finally {
-      a.leave();
-    }
+    if (this.#push(this.outgoing(message, undefined, true)) !== Push.FULL) return true;
     if (this.#policy === Overflow.REJECT) throw new IpcError('ChannelFull', 'async channel full');
     return false;
   }
@@ -141,10 +146,13 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     let sent = 0;
     const a = this.o.k.async;
     for (let from = 0; from < messages.length; ) {
-      const n = Math.min(batch.length, messages.length - from);
-      for (let i = 0; i < n; i++) this.outgoing(messages[from + i], batch[i]!);
-      a.enter();
+      const run = Math.min(batch.length, messages.length - from);
+      // A run of messages without buffers goes lock-free; a message with one goes on its own.
+      let n = 0;
+      while (n < run && this.outgoing(messages[from + n], batch[n]!, true).buffer === null) n++;
       let pushed = 0;
+      let res: number = Push.OK;
+      a.enter();
       try {
         this.check(Rights.SEND);
         if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
@@ -155,7 +163,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
             continue;
           }
           // Full: the policy decides, one message at a time.
-          const res = a.push(this.r, batch[pushed]!, this.o.pid);
+          res = a.push(this.r, batch[pushed]!, this.o.pid);
           if (res !== Push.OK) break;
           pushed++;
         }
@@ -163,8 +171,20 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
         a.leave();
       }
       sent += pushed;
+      from += pushed;
+      if (res === Push.LOCKED) {
+        // Room needs a message with a buffer discarded: under the lock (outside the ring epoch).
+        if (this.#push(batch[pushed]!) !== Push.OK) break;
+        sent++;
+        from++;
+        continue;
+      }
       if (pushed < n) break;
-      from += n;
+      if (n < run) {
+        if (this.#push(batch[n]!) !== Push.OK) break;
+        sent++;
+        from++;
+      }
     }
     return sent;
   }
@@ -218,15 +238,17 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
   #take(buf: MessageBuffer): boolean {
     const a = this.o.k.async;
     if (this.hasCaps) return this.#takeWithCaps(buf);
+    let taken: number;
     a.enter();
     try {
       this.check(Rights.RECEIVE);
-      if (a.pop(this.r, buf)) return true;
-      if (a.closed(this.r) && !a.ready(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
-      return false;
+      taken = a.pop(this.r, buf);
+      if (taken === Take.EMPTY && a.closed(this.r) && !a.ready(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
     } finally {
       a.leave();
     }
+    // A message with capabilities or a buffer (sent before this receiver saw the ring's flag).
+    return taken === Take.LOCKED ? this.#takeWithCaps(buf) : taken === Take.OK;
   }
 
   /** A ring that has carried capabilities: take and mint under the lock, with room checked first. */
@@ -240,9 +262,21 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
       a.leave();
     }
     return o.sys.withRoom(o.p, o.pid, () => {
-      if (!a.pop(this.r, buf, this.#snaps)) {
+      // The buffer's receiver is checked before the claim: OutOfMemory leaves the message queued.
+      if (a.pop(this.r, buf, this.#snaps, true, o.p) === Take.EMPTY) {
         if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
         return false;
+      }
+      const desc = a.lastDesc;
+      a.lastDesc = 0;
+      if (desc !== 0) {
+        try {
+          buf.buffer = o.k.asyncBuffers.deliver(o.p, desc);
+        } catch (e) {
+          // Not expected after the check; never leak the frames.
+          o.k.asyncBuffers.discard(desc);
+          throw e;
+        }
       }
       o.sys.mint(o.p, this.#snaps, buf.capCount, buf.caps);
       return true;

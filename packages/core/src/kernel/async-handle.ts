@@ -107,15 +107,19 @@ export abstract class RingHandle {
   }
 
   /** Checks `message` and turns it into the slot image (capabilities snapshotted under the lock). @internal */
-  protected outgoing(message: unknown, into: Outgoing = this.#out): Outgoing {
+  protected outgoing(message: unknown, into: Outgoing = this.#out, buffers = false): Outgoing {
     const m = checkMessage(message);
     const n = m.caps === undefined ? 0 : m.caps.length;
     if (m.data.length > MAX_SMALL_DATA || n > MAX_SMALL_CAPS) {
-      throw new IpcError('MessageTooLarge', `async messages carry at most ${MAX_SMALL_DATA} bytes and ${MAX_SMALL_CAPS} capabilities (larger payloads need the zero-copy shared buffers, not landed yet)`);
+      throw new IpcError('MessageTooLarge', `async messages carry at most ${MAX_SMALL_DATA} bytes and ${MAX_SMALL_CAPS} capabilities inline; ${buffers ? 'a larger payload travels as message.buffer (a SharedBuffer)' : 'topics carry no buffers'}`);
     }
+    const buffer = m.buffer ?? null;
+    if (buffer !== null && !buffers) throw new IpcError('InvalidArgument', 'topic messages carry no buffer (send it over an async channel, or map a shared region)');
     into.type = m.type;
     into.data = m.data;
     into.capCount = n;
+    into.buffer = buffer;
+    into.transfer = m.transfer;
     if (n > 0) {
       this.o.sys.snapshotCaps(this.o.p, this.o.pid, m.caps!, into.caps);
       Atomics.store(this.o.k.i32, this.o.k.rings.t.word(this.r, R.HAS_CAPS), 1);

@@ -6,6 +6,7 @@ import { lockWord, unlockWord } from '../memory/spinlock.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
+import { AsyncBuffers } from './ipc/async-buffer.js';
 import { PassiveIpc } from './ipc/passive.js';
 import { SyncIpc } from './ipc/sync.js';
 import { CallFastPath } from './ipc/fastpath.js';
@@ -70,6 +71,7 @@ export class KernelContext {
   readonly rings: Rings;
   readonly topics: Topics;
   readonly async: AsyncRings;
+  readonly asyncBuffers: AsyncBuffers;
   readonly multicast: Multicast;
   readonly hub: AsyncHub;
   readonly policies: Policies;
@@ -113,6 +115,7 @@ export class KernelContext {
     this.rings = new Rings(this);
     this.topics = new Topics(this);
     this.async = new AsyncRings(this);
+    this.asyncBuffers = new AsyncBuffers(this);
     this.multicast = new Multicast(this.i32, this.async, this.topics.subs);
     this.hub = new AsyncHub(this);
     this.policies = new Policies(this);

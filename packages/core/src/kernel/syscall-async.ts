@@ -3,6 +3,7 @@ import { Rights } from '../contracts/rights.js';
 import type { KernelContext } from './context.js';
 import { M, R, RingKind, S, SB } from './records/layout.js';
 import { Rings, type RingSpec } from './objects/ring.js';
+import { Push, type Outgoing } from './ipc/async.js';
 
 /** Counters of one async channel or topic (u32, they wrap). */
 export interface RingStats {
@@ -129,6 +130,37 @@ export class AsyncSyscalls {
     return this.#locked(p, pid, () => {
       if (this.#k.caps.freeSlots(p) < 4) throw new IpcError('OutOfMemory', "receiver's capability space has no room for a message's capabilities");
       return take();
+    });
+  }
+
+  /**
+   * Pushes `m` into the channel behind `handle` (needs SEND) under the kernel lock: a message
+   * with a buffer (checked, staged, pushed, and carried — or, when the ring does not take it,
+   * undone — as one step), or one whose push must discard a message holding a buffer. Returns
+   * a {@link Push} result (never `LOCKED`).
+   */
+  pushLocked(p: number, pid: number, handle: number, m: Outgoing): number {
+    return this.#locked(p, pid, () => {
+      const k = this.#k;
+      const r = k.rings.resolve(p, handle, Rings.objectKind(RingKind.CHANNEL), Rights.SEND);
+      if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', 'channel closed');
+      if (m.buffer === null) return k.async.push(r, m, pid, true);
+      const b = k.asyncBuffers;
+      const mode = b.check(p, m.buffer, m.transfer);
+      const f = b.stage(p, m.buffer, mode);
+      m.desc = f;
+      let res: number = Push.FULL;
+      try {
+        res = k.async.push(r, m, pid, true);
+      } finally {
+        m.desc = 0;
+        if (res === Push.OK) {
+          b.carry(p, f);
+          // Receivers of this ring go straight to the locked take (the slot itself also says so).
+          Atomics.store(k.i32, k.rings.t.word(r, R.HAS_CAPS), 1);
+        } else b.cancel(p, f);
+      }
+      return res;
     });
   }
 

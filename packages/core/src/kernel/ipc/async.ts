@@ -1,4 +1,5 @@
 import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
+import type { SharedBuffer } from '../../contracts/shared-buffer.js';
 import type { KernelContext } from '../context.js';
 import { CPU_RING_EPOCH, H, M, Overflow, R, RS } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
@@ -12,7 +13,29 @@ export const Push = {
   FULL: 1,
   /** Full: the new message was dropped (drop-newest). */
   DROPPED: 2,
+  /** Not tried: making room means discarding a message that holds a buffer (retry under the kernel lock). */
+  LOCKED: 3,
 } as const;
+
+/** Results of a take. */
+export const Take = {
+  /** Nothing ready. */
+  EMPTY: 0,
+  /** Taken. */
+  OK: 1,
+  /** Not taken: the message at the tail carries capabilities or a buffer, which only a take under the kernel lock may claim. */
+  LOCKED: 2,
+} as const;
+
+/** Payload bytes of `m`: its inline data and its buffer. */
+function bytesOf(m: Outgoing): number {
+  return m.buffer === null ? m.data.length : m.data.length + m.buffer.length;
+}
+
+/** Slot info bit: the slot holds a buffer descriptor (word {@link RS.DESC}). */
+const INFO_BUFFER = 1 << 10;
+/** Slot info bits that make a take need the kernel lock (capabilities to mint, a buffer to map). */
+const INFO_HEAVY = (0x7 << 7) | INFO_BUFFER;
 
 /**
  * The message a lock-free operation carries, decoded once from the user's message: type,
@@ -23,9 +46,18 @@ export class Outgoing {
   data: Uint8Array = new Uint8Array(0);
   capCount = 0;
   readonly caps = new Int32Array(MAX_SMALL_CAPS * M.CAP_WORDS);
+  /** The buffer the message carries (`null`: none), its transfer as given, and — once staged — its descriptor frame. */
+  buffer: SharedBuffer | null = null;
+  transfer: unknown = undefined;
+  desc = 0;
 }
 
 /**
+ * Sequence words of channel slots are Vyukov's doubled — free for position `pos`: `pos × 2`;
+ * holding the message of `pos`: `pos × 2 + 1`; freed for the next lap: `(pos + capacity) × 2`
+ * — so that a ring of one slot, where `pos + 1` is both "published" and "free for the next
+ * position" in the original scheme, is unambiguous. Arithmetic wraps modulo 2^32.
+ *
  * The lock-free data path of asynchronous channels: a bounded multi-producer multi-consumer
  * queue of fixed slots in machine memory (Vyukov's: every slot carries a sequence number;
  * a producer claims position `pos` by a compare-and-swap on the head once the slot's sequence
@@ -74,10 +106,10 @@ export class AsyncRings {
    * Pushes `m` into channel ring `r` from `senderPid` under the ring's policy (drop-oldest
    * makes room by discarding the oldest message). Returns a {@link Push} result.
    */
-  push(r: number, m: Outgoing, senderPid: number): number {
+  push(r: number, m: Outgoing, senderPid: number, locked = false): number {
     const i32 = this.#i32;
     const t = this.t;
-        const cap = t.get(r, R.CAP);
+    const cap = t.get(r, R.CAP);
     const mask = cap - 1;
     let retries = 0;
     if (i32[H.SHARED] === 0) {
@@ -85,11 +117,11 @@ export class AsyncRings {
       // same protocol with plain loads and stores.
       const pos = t.get(r, R.HEAD);
       const sl = t.slot(r, pos & mask);
-      if (t.getSlot(sl, RS.SEQ) === pos) {
+      if (t.getSlot(sl, RS.SEQ) === pos << 1) {
         t.set(r, R.HEAD, (pos + 1) | 0);
         this.#write(sl, m, senderPid);
-        t.setSlot(sl, RS.SEQ, (pos + 1) | 0);
-        this.#count(r, 1, m.data.length, 0);
+        t.setSlot(sl, RS.SEQ, (pos << 1) | 1);
+        this.#count(r, 1, bytesOf(m), 0);
         if (t.get(r, R.WAITERS) !== 0) this.#published(r);
         return Push.OK;
       }
@@ -97,12 +129,12 @@ export class AsyncRings {
     for (;;) {
       const pos = Atomics.load(i32, t.word(r, R.HEAD));
       const sl = t.slot(r, pos & mask);
-      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - pos) | 0;
+      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - (pos << 1)) | 0;
       if (dif === 0) {
         if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + 1) | 0) === pos) {
           this.#write(sl, m, senderPid);
-          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + 1) | 0);
-          this.#count(r, 1, m.data.length, retries);
+          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos << 1) | 1);
+          this.#count(r, 1, bytesOf(m), retries);
           this.#published(r);
           return Push.OK;
         }
@@ -112,7 +144,9 @@ export class AsyncRings {
         Atomics.add(i32, t.word(r, R.FULL), 1);
         const policy = t.get(r, R.POLICY);
         if (policy === Overflow.DROP_OLDEST) {
-          if (this.pop(r, null)) Atomics.add(i32, t.word(r, R.DROPS), 1);
+          const taken = this.pop(r, null, undefined, locked);
+          if (taken === Take.LOCKED) return Push.LOCKED;
+          if (taken === Take.OK) Atomics.add(i32, t.word(r, R.DROPS), 1);
           continue;
         }
         if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
@@ -133,7 +167,7 @@ export class AsyncRings {
   pushBatch(r: number, batch: readonly Outgoing[], from: number, n: number, senderPid: number): number {
     const i32 = this.#i32;
     const t = this.t;
-        const cap = t.get(r, R.CAP);
+    const cap = t.get(r, R.CAP);
     const mask = cap - 1;
     let retries = 0;
     const local = i32[H.SHARED] === 0;
@@ -142,7 +176,7 @@ export class AsyncRings {
       let k = 0;
       if (local) {
         // One CPU: plain loads and stores (see push).
-        while (k < n && k < cap && t.getSlot(t.slot(r, (pos + k) & mask), RS.SEQ) === ((pos + k) | 0)) k++;
+        while (k < n && k < cap && t.getSlot(t.slot(r, (pos + k) & mask), RS.SEQ) === (pos + k) << 1) k++;
         if (k === 0) return 0;
         t.set(r, R.HEAD, (pos + k) | 0);
         let bytes = 0;
@@ -151,16 +185,16 @@ export class AsyncRings {
           const sl = t.slot(r, (pos + j) & mask);
           this.#write(sl, m, senderPid);
           bytes += m.data.length;
-          t.setSlot(sl, RS.SEQ, (pos + j + 1) | 0);
+          t.setSlot(sl, RS.SEQ, ((pos + j) << 1) | 1);
         }
         this.#count(r, k, bytes, 0);
         if (t.get(r, R.WAITERS) !== 0) this.#published(r);
         return k;
       }
       // Slots free for positions pos, pos+1, …: their sequence equals their position.
-      while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === ((pos + k) | 0)) k++;
+      while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === (pos + k) << 1) k++;
       if (k === 0) {
-        if (((Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - pos) | 0) < 0) {
+        if (((Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - (pos << 1)) | 0) < 0) {
           if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
           return 0;
         }
@@ -177,7 +211,7 @@ export class AsyncRings {
         const sl = t.slot(r, (pos + j) & mask);
         this.#write(sl, m, senderPid);
         bytes += m.data.length;
-        Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + j + 1) | 0);
+        Atomics.store(i32, t.slotWord(sl, RS.SEQ), ((pos + j) << 1) | 1);
       }
       this.#count(r, k, bytes, retries);
       this.#published(r);
@@ -187,43 +221,93 @@ export class AsyncRings {
 
   /**
    * Takes the oldest message of channel ring `r` into `buf` (or discards it when `buf` is
-   * null). Returns false when the ring is empty. Capability snapshots land in `caps` (the
-   * caller mints them). Lock-free.
+   * null). Returns a {@link Take} result. Capability snapshots land in `caps` (the caller mints
+   * them). Lock-free; a message carrying capabilities or a buffer is only claimed when `locked`
+   * (the caller holds the kernel lock): then a buffer's receiver `dst` is checked before the
+   * claim (`OutOfMemory` leaves the message in the ring), its descriptor lands in
+   * {@link AsyncRings.lastDesc}, and a discarded one is freed.
    */
-  pop(r: number, buf: MessageBuffer | null, caps?: Int32Array): boolean {
+  pop(r: number, buf: MessageBuffer | null, caps?: Int32Array, locked = false, dst = -1): number {
     const i32 = this.#i32;
     const t = this.t;
-        const cap = t.get(r, R.CAP);
+    const cap = t.get(r, R.CAP);
     const mask = cap - 1;
     let retries = 0;
     if (i32[H.SHARED] === 0) {
       // One CPU: plain loads and stores (see push).
       const pos = t.get(r, R.TAIL);
       const sl = t.slot(r, pos & mask);
-      if (t.getSlot(sl, RS.SEQ) !== ((pos + 1) | 0)) return false;
+      if (t.getSlot(sl, RS.SEQ) !== ((pos << 1) | 1)) return Take.EMPTY;
+      const desc = this.#claimable(sl, locked, dst);
+      if (desc < 0) return Take.LOCKED;
       t.set(r, R.TAIL, (pos + 1) | 0);
-      if (buf) this.read(sl, buf, caps);
-      t.setSlot(sl, RS.SEQ, (pos + cap) | 0);
+      this.#took(sl, buf, caps, desc);
+      t.setSlot(sl, RS.SEQ, (pos + cap) << 1);
       if (t.get(r, R.SPACE_WAITERS) !== 0) this.#freed(r);
-      return true;
+      return Take.OK;
     }
     for (;;) {
       const pos = Atomics.load(i32, t.word(r, R.TAIL));
       const sl = t.slot(r, pos & mask);
-      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - ((pos + 1) | 0)) | 0;
+      const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - ((pos << 1) | 1)) | 0;
       if (dif === 0) {
+        // Published: its words are stable until it is claimed (a claim by another CPU fails our CAS).
+        const desc = this.#claimable(sl, locked, dst);
+        if (desc < 0) {
+          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          return Take.LOCKED;
+        }
         if (Atomics.compareExchange(i32, t.word(r, R.TAIL), pos, (pos + 1) | 0) === pos) {
-          if (buf) this.read(sl, buf, caps);
-          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + cap) | 0);
+          this.#took(sl, buf, caps, desc);
+          Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + cap) << 1);
           if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
           this.#freed(r);
-          return true;
+          return Take.OK;
         }
         retries++;
       } else if (dif < 0) {
         if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
-        return false;
+        return Take.EMPTY;
       } else retries++;
+    }
+  }
+
+  /** Descriptor frame of the buffer the last locked {@link AsyncRings.pop} into a buffer took (0: none); the caller delivers it. */
+  lastDesc = 0;
+
+  /**
+   * Whether the published slot at word `sl` may be claimed now: −1 when it needs the lock and
+   * the caller lacks it; else its descriptor frame (0: none), the receiver checked for it.
+   */
+  #claimable(sl: number, locked: boolean, dst: number): number {
+    const t = this.t;
+    const info = t.getSlot(sl, RS.INFO);
+    if ((info & INFO_HEAVY) === 0) return 0;
+    if (!locked) return -1;
+    if ((info & INFO_BUFFER) === 0) return 0;
+    const desc = t.getSlot(sl, RS.DESC);
+    if (dst >= 0) this.#k.asyncBuffers.checkReceiver(desc, dst);
+    return desc;
+  }
+
+  /** The claimed slot `sl` into `buf` — or, with `buf` null, discarded (a buffer's frames freed). */
+  #took(sl: number, buf: MessageBuffer | null, caps: Int32Array | undefined, desc: number): void {
+    if (buf) {
+      this.read(sl, buf, caps);
+      this.lastDesc = desc;
+    } else if (desc !== 0) this.#k.asyncBuffers.discard(desc);
+  }
+
+  /** Ring `r` is released: the buffers of the messages still in it are freed (lock held; nothing else takes from it now). */
+  discardAll(r: number): void {
+    const t = this.t;
+    const cap = t.get(r, R.CAP);
+    const head = t.get(r, R.HEAD);
+    for (let pos = t.get(r, R.TAIL); pos !== head; pos = (pos + 1) | 0) {
+      const sl = t.slot(r, pos & (cap - 1));
+      if (t.getSlot(sl, RS.SEQ) !== ((pos << 1) | 1) || (t.getSlot(sl, RS.INFO) & INFO_BUFFER) === 0) continue;
+      this.#k.asyncBuffers.discard(t.getSlot(sl, RS.DESC));
+      t.setSlot(sl, RS.INFO, t.getSlot(sl, RS.INFO) & ~INFO_BUFFER);
     }
   }
 
@@ -233,7 +317,7 @@ export class AsyncRings {
     const t = this.t;
     const pos = Atomics.load(i32, t.word(r, R.TAIL));
     const sl = t.slot(r, pos & (t.get(r, R.CAP) - 1));
-    return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === ((pos + 1) | 0);
+    return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === ((pos << 1) | 1);
   }
 
   /** Writes a message into the slot at word `sl` (its sequence is the caller's). */
@@ -241,7 +325,8 @@ export class AsyncRings {
     const t = this.t;
     const data = m.data;
     const n = data.length;
-    t.setSlot(sl, RS.INFO, n | (m.capCount << 7));
+    t.setSlot(sl, RS.INFO, n | (m.capCount << 7) | (m.desc !== 0 ? INFO_BUFFER : 0));
+    t.setSlot(sl, RS.DESC, m.desc);
     t.setSlot(sl, RS.TYPE, m.type | 0);
     t.setSlot(sl, RS.SENDER_LO, senderPid % 0x100000000 | 0);
     t.setSlot(sl, RS.SENDER_HI, Math.floor(senderPid / 0x100000000));

@@ -80,8 +80,8 @@ export class Rings {
     t.set(r, R.POLICY, spec.policy);
     t.set(r, R.CAP, spec.capacity);
     t.set(r, R.OWNER, p);
-    // Channel slots start at their position (Vyukov); topic slots at 0 (nothing published).
-    for (let i = 0; i < spec.capacity; i++) t.setSlot(t.slot(r, i), RS.SEQ, spec.kind === RingKind.CHANNEL ? i : 0);
+    // Channel slots start free for their position (ipc/async.ts); topic slots at 0 (nothing published).
+    for (let i = 0; i < spec.capacity; i++) t.setSlot(t.slot(r, i), RS.SEQ, spec.kind === RingKind.CHANNEL ? i << 1 : 0);
     const head = k.procs.get(p, P.RING_HEAD);
     t.set(r, R.ONEXT, head);
     if (head !== 0) t.set(head - 1, R.OPREV, r + 1);
@@ -179,6 +179,7 @@ export class Rings {
     const t = this.t;
     const i32 = k.i32;
     if (t.get(r, R.KIND) === RingKind.TOPIC) k.topics.releaseAllOf(r);
+    else k.async.discardAll(r);
     const gen = t.getU(r, R.GEN);
     t.setU(r, R.CLOSED_AT, gen);
     t.setRegistry(r, RegistryWord.CLOSED);

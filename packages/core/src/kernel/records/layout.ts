@@ -394,6 +394,8 @@ export const RS = {
   /** Sender pid, low and high 32 bits. */
   SENDER_LO: 3,
   SENDER_HI: 4,
+  /** Frame of the descriptor of the buffer the message carries (the info word says whether it does). */
+  DESC: 5,
   /** 64 bytes of payload. */
   DATA: 8,
   /** Four capability snapshots (kind, object, generation, rights). */
