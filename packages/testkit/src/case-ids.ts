@@ -59,6 +59,8 @@ export const LANDED_CASES = {
     'async.wake-waiting-consumer',
     'async.close-drains',
     'async.multi-producer-cross-cpu',
+    'async.buffer-transfer',
+    'async.one-slot',
   ],
   topic: ['topic.fanout', 'topic.late-subscriber', 'topic.slow-subscriber', 'topic.unsubscribe', 'topic.publish-requires-send', 'topic.cleanup-on-exit'],
   mmu: [

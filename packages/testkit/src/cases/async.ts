@@ -1,5 +1,5 @@
 /** Conformance cases of asynchronous channels: lock-free rings, batches, overflow policies, cross-CPU wake-ups. */
-import { IpcError, Rights, createMessageBuffer, type Kernel, type Process, type ProcessHandle } from '@veridian/core';
+import { IpcError, Rights, SharedBuffer, createMessageBuffer, type Kernel, type Process, type ProcessHandle } from '@veridian/core';
 import { expect } from 'vitest';
 import { codeOf, pattern, rejection, returned, settle } from '../support/harness.js';
 import { workerUrl } from '../support/worker-url.js';
@@ -231,6 +231,87 @@ export const asyncCases: CaseTable<'async'> = {
           expect(s.casRetries).toBeGreaterThanOrEqual(0);
         },
       );
+    },
+  },
+  'async.buffer-transfer': {
+    checks:
+      "a channel message carries a SharedBuffer: by Move the consumer maps the producer's very frames (the producer's access faults), by Share the same frames copy-on-write (a write copies one page), by Copy new frames; a send the ring refuses leaves the producer's pages and the frame counts as they were; a message discarded by drop-oldest frees its frames; kernel.stats() returns to baseline",
+    async run(ctx) {
+      const PAGE = 4096;
+      const k = ctx.kernel({ frames: 1024 });
+      const base = k.stats();
+      await one(k, (p) => {
+        const ch = p.channel(p.createChannel({ type: 'async', bufferSize: 2, overflow: 'reject' }));
+        const va = p.memory.map(16 * PAGE);
+        for (let i = 0; i < 16; i++) p.memory.write(va + i * PAGE, pattern(8, i));
+        const frames = Array.from(p.memory.frames(va, 16));
+        // Share, then Move, of the same pages: the ring holds both.
+        expect(ch.trySend({ type: 1, data: pattern(4, 1), buffer: new SharedBuffer(va, 16 * PAGE), transfer: 'share' })).toBe(true);
+        expect(p.memory.pages(va, 16).every((s) => s.copyOnWrite && !s.writable), 'shared pages are copy-on-write').toBe(true);
+        const shared = ch.tryReceive()!.buffer!;
+        expect(Array.from(p.memory.frames(shared.va, 16)), 'Share maps the same frames').toEqual(frames);
+        p.memory.write(shared.va + 3 * PAGE, Uint8Array.of(99));
+        expect(Array.from(p.memory.frames(shared.va, 16)).filter((f, i) => f !== frames[i]).length, 'a write copies one page').toBe(1);
+        expect(p.memory.read(va + 3 * PAGE, 8), 'the other side keeps the old contents').toEqual(pattern(8, 3));
+        p.memory.unmap(shared.va, shared.length);
+        // A refused send changes nothing.
+        expect(ch.trySend(msg(2))).toBe(true);
+        expect(ch.trySend(msg(3))).toBe(true);
+        const before = k.snapshot();
+        const kept = Array.from(p.memory.frames(va, 16));
+        for (const transfer of ['move', 'share', 'copy'] as const) expect(ch.trySend({ type: 4, data: new Uint8Array(0), buffer: new SharedBuffer(va, 16 * PAGE), transfer }), `a ${transfer} into a full ring`).toBe(false);
+        expect(codeOf(() => ch.trySend({ type: 4, data: new Uint8Array(0), buffer: new SharedBuffer(0x7f00_0000, 10) })), 'a buffer outside mapped memory').toBe('AccessFault');
+        const after = k.snapshot();
+        expect([after.freeFrames, after.frames], 'frames after refused sends').toEqual([before.freeFrames, before.frames]);
+        expect(Array.from(p.memory.frames(va, 16)), "the producer's pages after refused sends").toEqual(kept);
+        expect(p.memory.pages(va, 16).every((s) => s.mapped && s.present), "the producer's pages stay mapped").toBe(true);
+        expect(p.memory.read(va + 5 * PAGE, 8)).toEqual(pattern(8, 5));
+        expect(drain(ch)).toEqual([2, 3]);
+        // Move: the very frames, and the producer faults.
+        const mine = Array.from(p.memory.frames(va, 16));
+        expect(ch.trySend({ type: 5, data: new Uint8Array(0), buffer: new SharedBuffer(va, 16 * PAGE), transfer: 'move' })).toBe(true);
+        expect(codeOf(() => p.memory.read(va, 1)), "the producer's access after a Move").toBe('AccessFault');
+        const moved = ch.tryReceive()!.buffer!;
+        expect(Array.from(p.memory.frames(moved.va, 16)), 'Move maps the same frames').toEqual(mine);
+        expect(p.memory.read(moved.va + 7 * PAGE, 8)).toEqual(pattern(8, 7));
+        // Copy: new frames, the same bytes.
+        expect(ch.trySend({ type: 6, data: new Uint8Array(0), buffer: new SharedBuffer(moved.va + 10, 3 * PAGE), transfer: 'copy' })).toBe(true);
+        const copied = ch.tryReceive()!.buffer!;
+        expect(p.memory.read(copied.va, 3 * PAGE), 'Copy carries the bytes').toEqual(p.memory.read(moved.va + 10, 3 * PAGE));
+        expect(Array.from(p.memory.frames(copied.va, 3)).some((f) => mine.includes(f)), 'Copy uses new frames').toBe(false);
+        expect(copied.va % PAGE, 'the offset in the page is kept').toBe(10);
+        p.memory.unmap(copied.va - 10, 4 * PAGE);
+        // drop-oldest discards a message holding a buffer: its frames come back.
+        const lossy = p.channel(p.createChannel({ type: 'async', bufferSize: 1, overflow: 'drop-oldest' }));
+        expect(lossy.trySend({ type: 7, data: new Uint8Array(0), buffer: new SharedBuffer(moved.va, 16 * PAGE), transfer: 'move' })).toBe(true);
+        const held = k.stats().freeFrames;
+        expect(lossy.trySend(msg(8))).toBe(true);
+        expect(k.stats().freeFrames - held, 'frames freed by the discard').toBeGreaterThanOrEqual(16);
+        expect(drain(lossy)).toEqual([8]);
+      });
+      expect(k.stats()).toEqual(base);
+    },
+  },
+  'async.one-slot': {
+    checks: 'a one-slot channel holds exactly one message under every overflow policy, lap after lap: a second send is refused, dropped or replaces the first as its policy says, never written into the occupied slot',
+    async run(ctx) {
+      await one(ctx.kernel(), (p) => {
+        const ring = (overflow: 'reject' | 'drop-oldest' | 'drop-newest') => p.channel(p.createChannel({ type: 'async', bufferSize: 1, overflow }));
+        const rej = ring('reject');
+        for (let lap = 0; lap < 300; lap++) {
+          expect(rej.trySend(msg(lap & 0xff))).toBe(true);
+          expect(rej.trySend(msg(0x100)), 'a second message into a full one-slot ring').toBe(false);
+          expect(rej.stats().queued).toBe(1);
+          expect(drain(rej)).toEqual([lap & 0xff]);
+        }
+        const old = ring('drop-oldest');
+        for (let i = 0; i < 5; i++) old.trySend(msg(i));
+        expect(drain(old)).toEqual([4]);
+        const nw = ring('drop-newest');
+        for (let i = 0; i < 5; i++) nw.trySend(msg(i));
+        expect(drain(nw)).toEqual([0]);
+        expect([old.stats().drops, nw.stats().drops]).toEqual([4, 4]);
+      });
     },
   },
 };
