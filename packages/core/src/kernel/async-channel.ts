@@ -5,6 +5,7 @@ import { Rights } from '../contracts/rights.js';
 import { checkInt, checkOptions, rejected } from './args.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
 import { Outgoing, Push, Take } from './ipc/async.js';
+import { AsyncKind } from './debug/async-events.js';
 import { M, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
@@ -89,6 +90,22 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
    * go through the kernel lock (`AsyncSyscalls.pushLocked`).
    */
   #push(m: Outgoing): number {
+    const ev = this.o.k.asyncEvents;
+    if (!ev.on) return this.#push0(m);
+    ev.stamp(m, true);
+    let res: number;
+    try {
+      res = this.#push0(m);
+    } catch (e) {
+      ev.sent(AsyncKind.SEND, this.o.pid, this.r, m, e);
+      throw e;
+    }
+    // A send that waits for room is one event, when it completes.
+    if (res !== Push.FULL || this.#policy !== Overflow.BLOCK) ev.sent(AsyncKind.SEND, this.o.pid, this.r, m, res === Push.OK ? undefined : FULL);
+    return res;
+  }
+
+  #push0(m: Outgoing): number {
     const { o } = this;
     if (m.buffer === null) {
       const a = o.k.async;
@@ -145,6 +162,11 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     while (batch.length < messages.length && batch.length < 1024) batch.push(new Outgoing());
     let sent = 0;
     const a = this.o.k.async;
+    if (this.o.k.asyncEvents.on) {
+      // Observed: one message (and one event) at a time.
+      while (sent < messages.length && this.#push(this.outgoing(messages[sent], batch[0], true)) === Push.OK) sent++;
+      return sent;
+    }
     for (let from = 0; from < messages.length; ) {
       const run = Math.min(batch.length, messages.length - from);
       // A run of messages without buffers goes lock-free; a message with one goes on its own.
@@ -236,6 +258,20 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
 
   /** Takes one message into `buf`: true if one was taken; throws once closed and drained. */
   #take(buf: MessageBuffer): boolean {
+    const ev = this.o.k.asyncEvents;
+    if (!ev.on) return this.#take0(buf);
+    let taken: boolean;
+    try {
+      taken = this.#take0(buf);
+    } catch (e) {
+      ev.refused(AsyncKind.RECEIVE, this.o.pid, this.r, e);
+      throw e;
+    }
+    if (taken) ev.taken(AsyncKind.RECEIVE, this.o.pid, this.r, buf);
+    return taken;
+  }
+
+  #take0(buf: MessageBuffer): boolean {
     const a = this.o.k.async;
     if (this.hasCaps) return this.#takeWithCaps(buf);
     let taken: number;
@@ -283,6 +319,8 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     });
   }
 }
+
+const FULL = new IpcError('ChannelFull', 'async channel full (its overflow policy refused or dropped the message)');
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOTHING = (): void => undefined;

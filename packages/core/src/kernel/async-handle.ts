@@ -120,6 +120,7 @@ export abstract class RingHandle {
     into.capCount = n;
     into.buffer = buffer;
     into.transfer = m.transfer;
+    into.ts = into.flow = 0;
     if (n > 0) {
       this.o.sys.snapshotCaps(this.o.p, this.o.pid, m.caps!, into.caps);
       Atomics.store(this.o.k.i32, this.o.k.rings.t.word(this.r, R.HAS_CAPS), 1);

@@ -7,6 +7,7 @@ import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
 import { AsyncBuffers } from './ipc/async-buffer.js';
+import { AsyncEvents } from './debug/async-events.js';
 import { PassiveIpc } from './ipc/passive.js';
 import { SyncIpc } from './ipc/sync.js';
 import { CallFastPath } from './ipc/fastpath.js';
@@ -72,6 +73,7 @@ export class KernelContext {
   readonly topics: Topics;
   readonly async: AsyncRings;
   readonly asyncBuffers: AsyncBuffers;
+  readonly asyncEvents: AsyncEvents;
   readonly multicast: Multicast;
   readonly hub: AsyncHub;
   readonly policies: Policies;
@@ -116,6 +118,7 @@ export class KernelContext {
     this.topics = new Topics(this);
     this.async = new AsyncRings(this);
     this.asyncBuffers = new AsyncBuffers(this);
+    this.asyncEvents = new AsyncEvents(this);
     this.multicast = new Multicast(this.i32, this.async, this.topics.subs);
     this.hub = new AsyncHub(this);
     this.policies = new Policies(this);

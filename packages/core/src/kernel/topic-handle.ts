@@ -5,7 +5,8 @@ import { Rights } from '../contracts/rights.js';
 import { checkOptions } from './args.js';
 import { checkBufferSize } from './async-channel.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
-import { Push } from './ipc/async.js';
+import { Push, type Outgoing } from './ipc/async.js';
+import { AsyncKind } from './debug/async-events.js';
 import { EMPTY } from './ipc/multicast.js';
 import { M, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
@@ -56,6 +57,22 @@ export class Topic extends RingHandle {
    */
   publish(message: SmallMessage): boolean {
     const m = this.outgoing(message);
+    const ev = this.o.k.asyncEvents;
+    if (!ev.on) return this.#publish(m);
+    ev.stamp(m, false);
+    let ok: boolean;
+    try {
+      ok = this.#publish(m);
+    } catch (e) {
+      ev.sent(AsyncKind.PUBLISH, this.o.pid, this.r, m, e);
+      throw e;
+    }
+    // A refused publish is retried by the waiting variants: the one that succeeds is the event.
+    if (ok) ev.sent(AsyncKind.PUBLISH, this.o.pid, this.r, m);
+    return ok;
+  }
+
+  #publish(m: Outgoing): boolean {
     const a = this.o.k.async;
     a.enter();
     try {
@@ -155,6 +172,21 @@ export class Subscription implements AsyncIterable<MessageBuffer> {
   }
 
   #take(): MessageBuffer | undefined {
+    const o = this.#o;
+    const ev = o.k.asyncEvents;
+    if (!ev.on) return this.#take0();
+    let got: MessageBuffer | undefined;
+    try {
+      got = this.#take0();
+    } catch (e) {
+      ev.refused(AsyncKind.TOPIC_RECEIVE, o.pid, this.#r, e);
+      throw e;
+    }
+    if (got) ev.taken(AsyncKind.TOPIC_RECEIVE, o.pid, this.#r, got);
+    return got;
+  }
+
+  #take0(): MessageBuffer | undefined {
     const { k } = this.#o;
     const a = k.async;
     const caps = Atomics.load(k.i32, k.rings.t.word(this.#r, R.HAS_CAPS)) !== 0;

@@ -1,5 +1,6 @@
 import type { KernelContext } from '../context.js';
-import { E, H, ObsFlag } from '../records/layout.js';
+import { E, H, ObsFlag, R, RingKind } from '../records/layout.js';
+import { RegistryWord } from '../records/registry-word.js';
 import { toChromeTrace, type ChromeTrace } from './chrome-trace.js';
 import type { KernelEvent } from './events.js';
 import { LatencyHistograms } from './histograms.js';
@@ -56,9 +57,11 @@ export class AuditTrail {
   }
 }
 
-/** Statistics of one endpoint (`/sys/kernel/debug/ipc/channels`). */
+/** Statistics of one endpoint, async channel or topic (`/sys/kernel/debug/ipc/channels`). */
 export interface ChannelStats {
-  /** Endpoint id. */
+  /** `'endpoint'` (synchronous), `'async'` (an async channel) or `'topic'`. */
+  kind: 'endpoint' | 'async' | 'topic';
+  /** Endpoint id, or the channel's or topic's id (a separate id space). */
   endpoint: number;
   name: string | undefined;
   /** Owner pid. */
@@ -67,13 +70,13 @@ export interface ChannelStats {
   messages: number;
   /** Payload bytes sent into it (while tracing is on). */
   bytes: number;
-  /** Callers queued now. */
+  /** Callers queued now (async channels: messages in the ring; topics: 0). */
   queueDepth: number;
-  /** Messages refused (rate limit, filter, full queue; while tracing is on). */
+  /** Messages refused (rate limit, filter, full queue; while tracing is on). Async channels and topics: dropped by the overflow policy or missed by lapped subscribers (always counted). */
   drops: number;
-  /** Sends and calls that found no receiver waiting and had to queue (while tracing is on). */
+  /** Sends and calls that found no receiver waiting and had to queue (while tracing is on). Async channels and topics: CAS retries (always counted). */
   contention: number;
-  /** Latency percentiles in ns (call → reply; send → receive for one-way messages), `null` before any. */
+  /** Latency percentiles in ns (call → reply; send → receive for one-way messages; async: send → receive, publish → each subscriber's receive), `null` before any. */
   p50: number | null;
   p99: number | null;
   p999: number | null;
@@ -153,6 +156,7 @@ export class MessageTrace {
         const c = k.obs.counters(e);
         const owner = k.eps.get(e, E.OWNER);
         out.push({
+          kind: 'endpoint',
           endpoint: id,
           name: k.endpoints.name(e) || undefined,
           owner: owner >= 0 ? k.procs.pid(owner) : 0,
@@ -166,7 +170,35 @@ export class MessageTrace {
           p999: this.#hist.percentile(id, 99.9),
         });
       }
+      this.#rings(out);
       return out;
     });
+  }
+
+  /** Appends a line per open async channel and topic (lock held): the ring's own counters, latencies from the trace. */
+  #rings(out: ChannelStats[]): void {
+    const k = this.#k;
+    const t = k.rings.t;
+    for (let r = 0; r < t.count; r++) {
+      if (t.registry(r) === RegistryWord.CLOSED) continue;
+      const id = t.getU(r, R.GEN) * 0x10000 + r;
+      const topic = t.get(r, R.KIND) === RingKind.TOPIC;
+      const u = (f: number) => t.get(r, f) >>> 0;
+      const key = -1 - id;
+      out.push({
+        kind: topic ? 'topic' : 'async',
+        endpoint: id,
+        name: undefined,
+        owner: k.procs.pid(t.get(r, R.OWNER)),
+        messages: u(R.MSGS),
+        bytes: u(R.BYTES),
+        queueDepth: topic ? 0 : (t.get(r, R.HEAD) - t.get(r, R.TAIL)) >>> 0,
+        drops: u(R.DROPS),
+        contention: u(R.RETRIES),
+        p50: this.#hist.percentile(key, 50),
+        p99: this.#hist.percentile(key, 99),
+        p999: this.#hist.percentile(key, 99.9),
+      });
+    }
   }
 }

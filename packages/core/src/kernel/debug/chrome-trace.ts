@@ -22,13 +22,13 @@ export interface ChromeTrace {
 
 /** The process whose track an event belongs to: the one whose kernel entry acted, or the receiver. */
 function actor(e: KernelEvent): number {
-  return e.kind === 'receive' ? e.dst : e.src;
+  return e.kind === 'receive' || e.kind === 'async-receive' || e.kind === 'topic-receive' ? e.dst : e.src;
 }
 
 /**
  * Turns kernel events into the Chrome trace-event format: one `X` slice per event on the track
  * of its process (`pid`) and CPU (`tid`), `M` metadata naming each, and flow events (`s` → `f`)
- * linking each message's send to its receive and each call to its reply. A flow is written only
+ * linking each message's send to its receive (an async channel's too) and each call to its reply. A flow is written only
  * when both its ends are among `events` (the ring may have dropped one), so every flow id in
  * the output has exactly one start and one end.
  */
@@ -38,10 +38,10 @@ export function toChromeTrace(events: readonly KernelEvent[], processName: (pid:
   const ends = new Map<number, KernelEvent>();
   const tracks = new Map<number, Set<number>>();
   for (const e of events) {
-    if ((e.kind === 'send' || e.kind === 'call') && e.result === 'ok') {
+    if ((e.kind === 'send' || e.kind === 'call' || e.kind === 'async-send') && e.result === 'ok') {
       if (e.flow !== 0) starts.set(e.flow, e);
       if (e.callFlow !== 0) starts.set(e.callFlow, e);
-    } else if (e.kind === 'receive' && e.flow !== 0) ends.set(e.flow, e);
+    } else if ((e.kind === 'receive' || e.kind === 'async-receive') && e.flow !== 0) ends.set(e.flow, e);
     else if ((e.kind === 'reply' || e.kind === 'reply-error') && e.callFlow !== 0) ends.set(e.callFlow, e);
   }
   const us = (ns: number) => ns / 1000;

@@ -50,7 +50,7 @@ function ns(v: number | null): string {
  * | --- | --- | --- |
  * | `/sys/kernel/debug/ipc/trace` | `1` or `0` and a newline | `1` turns the message trace on, `0` off |
  * | `/sys/kernel/debug/ipc/messages` | the newest traced events (≤ 256), one per line | — |
- * | `/sys/kernel/debug/ipc/channels` | a header and one line per open endpoint: messages, bytes, queue depth, drops, contention, latency p50/p99/p999 (ns) | — |
+ * | `/sys/kernel/debug/ipc/channels` | a header and one line per open endpoint, then one per open async channel and topic (named `(async)` / `(topic)`): messages, bytes, queue depth, drops, contention, latency p50/p99/p999 (ns) | — |
  *
  * Reading the directory lists the files. An unknown path fails with a {@link DebugFsError} of
  * code `ENOENT`; writing a read-only file `EACCES`; writing anything but `0`/`1` to `trace`
@@ -85,7 +85,7 @@ export class DebugFs {
           .map((e) => line(e) + '\n')
           .join('');
       default: {
-        const rows = this.#trace.channels().map((c) => `${c.endpoint} ${c.name ?? '-'} ${c.owner} ${c.messages} ${c.bytes} ${c.queueDepth} ${c.drops} ${c.contention} ${ns(c.p50)} ${ns(c.p99)} ${ns(c.p999)}\n`);
+        const rows = this.#trace.channels().map((c) => `${c.endpoint} ${c.name ?? (c.kind === 'endpoint' ? '-' : `(${c.kind})`)} ${c.owner} ${c.messages} ${c.bytes} ${c.queueDepth} ${c.drops} ${c.contention} ${ns(c.p50)} ${ns(c.p99)} ${ns(c.p999)}\n`);
         return 'endpoint name owner messages bytes queue drops contention p50_ns p99_ns p999_ns\n' + rows.join('');
       }
     }

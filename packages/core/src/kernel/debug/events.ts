@@ -7,9 +7,14 @@ import type { IpcErrorCode } from '../../contracts/errors.js';
  * - `send` / `call`: a sender's message entered an endpoint (delivered, queued, or refused);
  * - `receive`: a message landed in a receiver (`src` the sender, `dst` the receiver);
  * - `reply`: a server's reply was delivered to its caller (or refused);
- * - `reply-error`: a server failed a call with an error code.
+ * - `reply-error`: a server failed a call with an error code;
+ * - `async-send` / `async-receive`: a message entered an async channel (or was refused or
+ *   dropped by its overflow policy: `ChannelFull`), a receiver took one (`endpoint` is the
+ *   channel's id; `dst` of a send is 0: no receiver is chosen at a send);
+ * - `publish` / `topic-receive`: a message was published to a topic, a subscriber took one
+ *   (`endpoint` is the topic's id; no flow ids: one publish reaches many subscribers).
  */
-export type KernelEventKind = 'send' | 'call' | 'receive' | 'reply' | 'reply-error';
+export type KernelEventKind = 'send' | 'call' | 'receive' | 'reply' | 'reply-error' | 'async-send' | 'async-receive' | 'publish' | 'topic-receive';
 
 /** One kernel event. */
 export interface KernelEvent {
@@ -22,7 +27,7 @@ export interface KernelEvent {
   readonly src: number;
   /** Receiving process (pid), or 0 when not known yet (queued, or refused before a receiver was chosen). */
   readonly dst: number;
-  /** Endpoint id, or 0 for a reply to a call whose endpoint is gone. */
+  /** Endpoint id (0 for a reply to a call whose endpoint is gone); for the async and topic kinds the channel's or topic's id. */
   readonly endpoint: number;
   /** Message type. */
   readonly type: number;
@@ -41,7 +46,12 @@ export interface KernelEvent {
 }
 
 /** Kind codes as stored in ring records. */
-export const KIND_CODE = { send: 1, call: 2, receive: 3, reply: 4, 'reply-error': 5 } as const satisfies Record<KernelEventKind, number>;
+export const KIND_CODE = { send: 1, call: 2, receive: 3, reply: 4, 'reply-error': 5, 'async-send': 6, 'async-receive': 7, publish: 8, 'topic-receive': 9 } as const satisfies Record<KernelEventKind, number>;
+
+/** True for the kind codes of async channels and topics (their `endpoint` is a ring id, which may equal an endpoint's). */
+export function isRingKind(code: number): boolean {
+  return code >= KIND_CODE['async-send'];
+}
 
 /** Kind of a stored code. */
-export const KIND_OF: readonly (KernelEventKind | undefined)[] = [undefined, 'send', 'call', 'receive', 'reply', 'reply-error'];
+export const KIND_OF: readonly (KernelEventKind | undefined)[] = [undefined, 'send', 'call', 'receive', 'reply', 'reply-error', 'async-send', 'async-receive', 'publish', 'topic-receive'];

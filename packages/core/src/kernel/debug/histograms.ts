@@ -1,4 +1,5 @@
 import hdr from 'hdr-histogram-js';
+import { isRingKind } from './events.js';
 import type { EventRing } from './ring.js';
 
 /** Highest latency a histogram tracks (60 s in ns); larger values are clamped. */
@@ -32,7 +33,9 @@ export class LatencyHistograms {
     for (let n = first; n < end; n++) {
       const lat = ring.latencyOf(n);
       if (lat < 0) continue;
-      const ep = ring.endpointOf(n);
+      // Ring ids and endpoint ids are separate spaces: rings are keyed −1 − id.
+      const id = ring.endpointOf(n);
+      const ep = isRingKind(ring.kindOf(n)) ? -1 - id : id;
       let h = this.#byEndpoint.get(ep);
       if (h === undefined) {
         h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, autoResize: false });
@@ -43,7 +46,7 @@ export class LatencyHistograms {
     this.#cursor = end;
   }
 
-  /** Latency percentile `p` (0–100) of endpoint id `ep` in ns, or `null` when nothing was recorded. */
+  /** Latency percentile `p` (0–100) of endpoint id `ep` (or `−1 − id` for an async channel or topic) in ns, or `null` when nothing was recorded. */
   percentile(ep: number, p: number): number | null {
     const h = this.#byEndpoint.get(ep);
     return h === undefined || h.totalCount === 0 ? null : h.getValueAtPercentile(p);

@@ -207,10 +207,49 @@ export class Observer {
   }
 
   #nextFlow(): number {
-    const w = this.#obs + O.FLOW;
-    const f = this.#u32[w]!;
-    this.#u32[w] = f === 0xffffffff ? 1 : f + 1;
-    return f;
+    return this.nextFlow();
+  }
+
+  /**
+   * A new flow id (never 0). Atomic: the lock-free async paths take theirs outside the lock.
+   * The word starts at 1 and wraps from 2^32 − 1 back past 0.
+   */
+  nextFlow(): number {
+    for (;;) {
+      const f = Atomics.add(this.#k.i32, this.#obs + O.FLOW, 1) >>> 0;
+      if (f !== 0) return f;
+    }
+  }
+
+  /**
+   * Writes one event of an async channel or topic (lock held): `kind` a code of the async kinds,
+   * `status` 0 or an error number, `ring` the ring id. Keeps the fields of any syscall
+   * observation of this CPU as they were.
+   */
+  ringEvent(kind: number, status: number, src: number, dst: number, ring: number, type: number, size: number, caps: number, flow: number, latency: number): void {
+    const flags = this.#flags;
+    const now = this.#now;
+    const t0 = this.#type0;
+    const s0 = this.#size;
+    const c0 = this.#caps;
+    this.#flags = Atomics.load(this.#k.i32, H.OBS_FLAGS);
+    this.#now = this.now();
+    this.#type0 = type;
+    this.#size = size;
+    this.#caps = caps;
+    this.#emit(kind, status, src, dst, ring, flow, 0, latency);
+    this.#flags = flags;
+    this.#now = now;
+    this.#type0 = t0;
+    this.#size = s0;
+    this.#caps = c0;
+  }
+
+  /** Nanoseconds from `sent` (a send time as {@link RingSlots} keeps it: high word mod 2^21) to now, clamped for the trace ring. */
+  ringLatency(sent: number): number {
+    const span = 2 ** 21 * TWO32;
+    const lat = (((this.now() - sent) % span) + span) % span;
+    return Math.min(NO_LATENCY - 1, lat);
   }
 
   /** The counters of endpoint `e`, reset when it is a new incarnation. Returns their word index. */

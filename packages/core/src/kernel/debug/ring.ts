@@ -93,6 +93,12 @@ export class EventRing {
     return v === NO_LATENCY ? -1 : v;
   }
 
+  /** The kind code of record `n` (or -1). */
+  kindOf(n: number): number {
+    if (n < this.written - this.capacity || n >= this.written || this.capacity === 0) return -1;
+    return this.#u32[this.#base + RING.SIZE + (n % this.capacity) * R.WORDS + R.META]! & 0xff;
+  }
+
   /** The endpoint id of record `n` (or -1). */
   endpointOf(n: number): number {
     if (n < this.written - this.capacity || n >= this.written || this.capacity === 0) return -1;

@@ -1,9 +1,11 @@
-import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
-import type { SharedBuffer } from '../../contracts/shared-buffer.js';
+import type { MessageBuffer } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
-import { CPU_RING_EPOCH, H, M, Overflow, R, RS } from '../records/layout.js';
+import { CPU_RING_EPOCH, H, Overflow, R, RS } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
 import { wakeAllFutex } from '../sched/futex.js';
+import { INFO_BUFFER, INFO_HEAVY, type Outgoing, RingSlots, bytesOf } from './ring-slot.js';
+
+export { Outgoing } from './ring-slot.js';
 
 /** Results of a lock-free push. */
 export const Push = {
@@ -27,31 +29,6 @@ export const Take = {
   LOCKED: 2,
 } as const;
 
-/** Payload bytes of `m`: its inline data and its buffer. */
-function bytesOf(m: Outgoing): number {
-  return m.buffer === null ? m.data.length : m.data.length + m.buffer.length;
-}
-
-/** Slot info bit: the slot holds a buffer descriptor (word {@link RS.DESC}). */
-const INFO_BUFFER = 1 << 10;
-/** Slot info bits that make a take need the kernel lock (capabilities to mint, a buffer to map). */
-const INFO_HEAVY = (0x7 << 7) | INFO_BUFFER;
-
-/**
- * The message a lock-free operation carries, decoded once from the user's message: type,
- * payload, capability snapshots (taken under the lock only when there are any).
- */
-export class Outgoing {
-  type = 0;
-  data: Uint8Array = new Uint8Array(0);
-  capCount = 0;
-  readonly caps = new Int32Array(MAX_SMALL_CAPS * M.CAP_WORDS);
-  /** The buffer the message carries (`null`: none), its transfer as given, and — once staged — its descriptor frame. */
-  buffer: SharedBuffer | null = null;
-  transfer: unknown = undefined;
-  desc = 0;
-}
-
 /**
  * Sequence words of channel slots are Vyukov's doubled — free for position `pos`: `pos × 2`;
  * holding the message of `pos`: `pos × 2 + 1`; freed for the next lap: `(pos + capacity) × 2`
@@ -72,19 +49,17 @@ export class Outgoing {
 export class AsyncRings {
   readonly #k: KernelContext;
   readonly #i32: Int32Array;
-  readonly #u8: Uint8Array;
   readonly #epoch: number;
-  readonly #slot0: number;
-  readonly #views: (Uint8Array | undefined)[] = [];
+  /** The slot codec (shared with the multicast path). */
+  readonly slots: RingSlots;
   readonly t: RingTable;
 
   constructor(k: KernelContext) {
     this.#k = k;
     this.#i32 = k.i32;
-    this.#u8 = new Uint8Array(k.mm.buffer);
     this.#epoch = k.mm.cpuState(k.cpu) + CPU_RING_EPOCH;
     this.t = k.rings.t;
-    this.#slot0 = k.mm.ringSlotBase;
+    this.slots = new RingSlots(k.mm, this.t);
   }
 
   /** Enters a lock-free ring operation (RCU read side). */
@@ -119,7 +94,7 @@ export class AsyncRings {
       const sl = t.slot(r, pos & mask);
       if (t.getSlot(sl, RS.SEQ) === pos << 1) {
         t.set(r, R.HEAD, (pos + 1) | 0);
-        this.#write(sl, m, senderPid);
+        this.slots.write(sl, m, senderPid);
         t.setSlot(sl, RS.SEQ, (pos << 1) | 1);
         this.#count(r, 1, bytesOf(m), 0);
         if (t.get(r, R.WAITERS) !== 0) this.#published(r);
@@ -132,7 +107,7 @@ export class AsyncRings {
       const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - (pos << 1)) | 0;
       if (dif === 0) {
         if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + 1) | 0) === pos) {
-          this.#write(sl, m, senderPid);
+          this.slots.write(sl, m, senderPid);
           Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos << 1) | 1);
           this.#count(r, 1, bytesOf(m), retries);
           this.#published(r);
@@ -183,7 +158,7 @@ export class AsyncRings {
         for (let j = 0; j < k; j++) {
           const m = batch[from + j]!;
           const sl = t.slot(r, (pos + j) & mask);
-          this.#write(sl, m, senderPid);
+          this.slots.write(sl, m, senderPid);
           bytes += m.data.length;
           t.setSlot(sl, RS.SEQ, ((pos + j) << 1) | 1);
         }
@@ -209,7 +184,7 @@ export class AsyncRings {
       for (let j = 0; j < k; j++) {
         const m = batch[from + j]!;
         const sl = t.slot(r, (pos + j) & mask);
-        this.#write(sl, m, senderPid);
+        this.slots.write(sl, m, senderPid);
         bytes += m.data.length;
         Atomics.store(i32, t.slotWord(sl, RS.SEQ), ((pos + j) << 1) | 1);
       }
@@ -293,7 +268,7 @@ export class AsyncRings {
   /** The claimed slot `sl` into `buf` — or, with `buf` null, discarded (a buffer's frames freed). */
   #took(sl: number, buf: MessageBuffer | null, caps: Int32Array | undefined, desc: number): void {
     if (buf) {
-      this.read(sl, buf, caps);
+      this.slots.read(sl, buf, caps);
       this.lastDesc = desc;
     } else if (desc !== 0) this.#k.asyncBuffers.discard(desc);
   }
@@ -320,43 +295,6 @@ export class AsyncRings {
     return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === ((pos << 1) | 1);
   }
 
-  /** Writes a message into the slot at word `sl` (its sequence is the caller's). */
-  #write(sl: number, m: Outgoing, senderPid: number): void {
-    const t = this.t;
-    const data = m.data;
-    const n = data.length;
-    t.setSlot(sl, RS.INFO, n | (m.capCount << 7) | (m.desc !== 0 ? INFO_BUFFER : 0));
-    t.setSlot(sl, RS.DESC, m.desc);
-    t.setSlot(sl, RS.TYPE, m.type | 0);
-    t.setSlot(sl, RS.SENDER_LO, senderPid % 0x100000000 | 0);
-    t.setSlot(sl, RS.SENDER_HI, Math.floor(senderPid / 0x100000000));
-    if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
-    const nc = m.capCount * M.CAP_WORDS;
-    for (let i = 0; i < nc; i++) t.setSlot(sl, RS.CAPS + i, m.caps[i]!);
-  }
-
-  /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
-  read(sl: number, buf: MessageBuffer, caps?: Int32Array): void {
-    const t = this.t;
-    const info = t.getSlot(sl, RS.INFO);
-    const n = info & 0x7f;
-    const nc = (info >>> 7) & 0x7;
-    buf.type = t.getSlot(sl, RS.TYPE) >>> 0;
-    buf.sender = (t.getSlot(sl, RS.SENDER_HI) >>> 0) * 0x100000000 + (t.getSlot(sl, RS.SENDER_LO) >>> 0);
-    buf.flags = 0;
-    buf.capCount = nc;
-    buf.large = null;
-    buf.largeCaps = null;
-    buf.buffer = null;
-    const bytes = buf.bytes;
-    // One copy of the slot's 64 bytes (element loads from shared memory cost far more than a
-    // set), then the tail past the length is cleared in the receiver's own memory.
-    bytes.set(this.#view(sl));
-    if (n < 64) bytes.fill(0, n);
-    buf.length = n;
-    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = t.getSlot(sl, RS.CAPS + i);
-  }
-
   #count(r: number, msgs: number, bytes: number, retries: number): void {
     const i32 = this.#i32;
     const t = this.t;
@@ -369,12 +307,6 @@ export class AsyncRings {
     Atomics.add(i32, t.word(r, R.MSGS), msgs);
     Atomics.add(i32, t.word(r, R.BYTES), bytes);
     if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
-  }
-
-  /** The 64 payload bytes of the slot at word `sl` (a view made once per slot, so reading allocates nothing after the first time). */
-  #view(sl: number): Uint8Array {
-    const i = (sl - this.#slot0) / RS.SIZE;
-    return (this.#views[i] ??= new Uint8Array(this.#k.mm.buffer, this.t.slotWord(sl, RS.DATA) * 4, 64));
   }
 
   /** After a publish: wake the consumers that wait (one notify for all), if any. */
@@ -403,11 +335,6 @@ export class AsyncRings {
   /** Wakes blocked publishers of ring `r` after a subscriber advanced (same protocol). */
   freed(r: number): void {
     this.#freed(r);
-  }
-
-  /** Writes a message into slot word `sl` (the multicast path). */
-  write(sl: number, m: Outgoing, senderPid: number): void {
-    this.#write(sl, m, senderPid);
   }
 
   /** Adds to ring `r`'s message and byte counters (the multicast path). */

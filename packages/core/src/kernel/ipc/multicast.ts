@@ -56,7 +56,7 @@ export class Multicast {
     }
     const sl = t.slot(r, pos & mask);
     Atomics.store(i32, t.slotWord(sl, RS.SEQ), 0);
-    this.#rings.write(sl, m, senderPid);
+    this.#rings.slots.write(sl, m, senderPid);
     Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + 1) | 0);
     this.#rings.count(r, 1, m.data.length, retries);
     this.#rings.published(r);
@@ -94,7 +94,7 @@ export class Multicast {
       const sl = t.slot(r, cursor & mask);
       const seq = Atomics.load(i32, t.slotWord(sl, RS.SEQ));
       if (seq === ((cursor + 1) | 0)) {
-        this.#rings.read(sl, buf, caps);
+        this.#rings.slots.read(sl, buf, caps);
         if (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === seq) {
           Atomics.store(i32, subs.word(s, SB.CURSOR), (cursor + 1) | 0);
           const total = missed + subs.get(s, SB.PENDING);

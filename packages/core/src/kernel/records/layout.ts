@@ -396,6 +396,9 @@ export const RS = {
   SENDER_HI: 4,
   /** Frame of the descriptor of the buffer the message carries (the info word says whether it does). */
   DESC: 5,
+  /** Send time's low word and trace flow id of an observed message (0 when not observed). */
+  TS_LO: 6,
+  FLOW: 7,
   /** 64 bytes of payload. */
   DATA: 8,
   /** Four capability snapshots (kind, object, generation, rights). */

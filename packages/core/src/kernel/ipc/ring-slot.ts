@@ -1,0 +1,117 @@
+import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
+import type { SharedBuffer } from '../../contracts/shared-buffer.js';
+import type { MachineMemory } from '../records/machine-memory.js';
+import { H, M, RS } from '../records/layout.js';
+import type { RingTable } from '../records/tables.js';
+
+/**
+ * The slot image of async channels and topics (one codec for both): info word, type, sender,
+ * buffer descriptor, send time and flow id, 64 payload bytes, capability snapshots.
+ */
+/** Payload bytes of `m`: its inline data and its buffer. */
+export function bytesOf(m: Outgoing): number {
+  return m.buffer === null ? m.data.length : m.data.length + m.buffer.length;
+}
+
+/** Slot info bit: the slot holds a buffer descriptor (word {@link RS.DESC}). */
+export const INFO_BUFFER = 1 << 10;
+/** First info bit of the send time's high word. */
+const INFO_TS_SHIFT = 11;
+const TWO32 = 0x100000000;
+
+/** Slot info bits that make a take need the kernel lock (capabilities to mint, a buffer to map). */
+export const INFO_HEAVY = (0x7 << 7) | INFO_BUFFER;
+
+/**
+ * The message a lock-free operation carries, decoded once from the user's message: type,
+ * payload, capability snapshots (taken under the lock only when there are any).
+ */
+export class Outgoing {
+  type = 0;
+  data: Uint8Array = new Uint8Array(0);
+  capCount = 0;
+  readonly caps = new Int32Array(MAX_SMALL_CAPS * M.CAP_WORDS);
+  /** Send time (ns on the kernel's time line) and trace flow id, when observed (else 0). */
+  ts = 0;
+  flow = 0;
+  /** The buffer the message carries (`null`: none), its transfer as given, and — once staged — its descriptor frame. */
+  buffer: SharedBuffer | null = null;
+  transfer: unknown = undefined;
+  desc = 0;
+}
+
+/** Writes and reads ring slots (the lock-free paths own the sequence words). Allocation-free after each slot's first read. */
+export class RingSlots {
+  readonly #mm: MachineMemory;
+  readonly #i32: Int32Array;
+  readonly #u8: Uint8Array;
+  readonly #slot0: number;
+  readonly #views: (Uint8Array | undefined)[] = [];
+  readonly t: RingTable;
+
+  constructor(mm: MachineMemory, t: RingTable) {
+    this.#mm = mm;
+    this.#i32 = mm.i32;
+    this.#u8 = new Uint8Array(mm.buffer);
+    this.#slot0 = mm.ringSlotBase;
+    this.t = t;
+  }
+
+  /** Writes a message into the slot at word `sl` (its sequence is the caller's). */
+  write(sl: number, m: Outgoing, senderPid: number): void {
+    const t = this.t;
+    const data = m.data;
+    const n = data.length;
+    // The send time's high word (mod 2^21) rides in the info word's free bits: a latency over
+    // 2^53 ns would wrap, not one over 4.3 s.
+    t.setSlot(sl, RS.INFO, n | (m.capCount << 7) | (m.desc !== 0 ? INFO_BUFFER : 0) | ((m.ts / TWO32) << INFO_TS_SHIFT));
+    t.setSlot(sl, RS.DESC, m.desc);
+    t.setSlot(sl, RS.TS_LO, m.ts % TWO32 | 0);
+    t.setSlot(sl, RS.FLOW, m.flow);
+    t.setSlot(sl, RS.TYPE, m.type | 0);
+    t.setSlot(sl, RS.SENDER_LO, senderPid % 0x100000000 | 0);
+    t.setSlot(sl, RS.SENDER_HI, Math.floor(senderPid / 0x100000000));
+    if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
+    const nc = m.capCount * M.CAP_WORDS;
+    for (let i = 0; i < nc; i++) t.setSlot(sl, RS.CAPS + i, m.caps[i]!);
+  }
+
+  /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
+  read(sl: number, buf: MessageBuffer, caps?: Int32Array): void {
+    const t = this.t;
+    const info = t.getSlot(sl, RS.INFO);
+    const n = info & 0x7f;
+    const nc = (info >>> 7) & 0x7;
+    buf.type = t.getSlot(sl, RS.TYPE) >>> 0;
+    buf.sender = (t.getSlot(sl, RS.SENDER_HI) >>> 0) * 0x100000000 + (t.getSlot(sl, RS.SENDER_LO) >>> 0);
+    buf.flags = 0;
+    buf.capCount = nc;
+    buf.large = null;
+    buf.largeCaps = null;
+    buf.buffer = null;
+    const bytes = buf.bytes;
+    // One copy of the slot's 64 bytes (element loads from shared memory cost far more than a
+    // set), then the tail past the length is cleared in the receiver's own memory.
+    bytes.set(this.#view(sl));
+    if (n < 64) bytes.fill(0, n);
+    buf.length = n;
+    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = t.getSlot(sl, RS.CAPS + i);
+    if (this.#i32[H.OBS_FLAGS] === 0) {
+      this.lastFlow = this.lastSent = 0;
+      return;
+    }
+    this.lastFlow = t.getSlot(sl, RS.FLOW) >>> 0;
+    this.lastSent = (info >>> INFO_TS_SHIFT) * TWO32 + (t.getSlot(sl, RS.TS_LO) >>> 0);
+  }
+
+  /** Flow id and send time (ns; its high word mod 2^21) of the last message {@link RingSlots.read} read while observing (0 otherwise). */
+  lastFlow = 0;
+  lastSent = 0;
+
+  /** The 64 payload bytes of the slot at word `sl` (a view made once per slot, so reading allocates nothing after the first time). */
+  #view(sl: number): Uint8Array {
+    const i = (sl - this.#slot0) / RS.SIZE;
+    return (this.#views[i] ??= new Uint8Array(this.#mm.buffer, this.t.slotWord(sl, RS.DATA) * 4, 64));
+  }
+
+}
