@@ -7,7 +7,7 @@ import { checkBufferSize } from './async-channel.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
 import { Push, type Outgoing } from './ipc/async.js';
 import { AsyncKind } from './debug/async-events.js';
-import { EMPTY } from './ipc/multicast.js';
+import { EMPTY, NEEDS_LOCK } from './ipc/multicast.js';
 import { M, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
@@ -191,13 +191,16 @@ export class Subscription implements AsyncIterable<MessageBuffer> {
     const a = k.async;
     const caps = Atomics.load(k.i32, k.rings.t.word(this.#r, R.HAS_CAPS)) !== 0;
     if (caps) return this.#takeWithCaps();
+    let got: number;
     a.enter();
     try {
       this.#check();
-      return this.#got(k.multicast.receive(this.#r, this.#s, this.#buf));
+      got = k.multicast.receive(this.#r, this.#s, this.#buf);
     } finally {
       a.leave();
     }
+    // Capabilities published before this subscriber saw the topic's flag: read and mint under the lock.
+    return got === NEEDS_LOCK ? this.#takeWithCaps() : this.#got(got);
   }
 
   #takeWithCaps(): MessageBuffer | undefined {

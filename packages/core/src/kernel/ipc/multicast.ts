@@ -2,9 +2,13 @@ import type { MessageBuffer } from '../../contracts/message.js';
 import { Overflow, R, RS, SB } from '../records/layout.js';
 import type { RingTable, SubscriberTable } from '../records/tables.js';
 import { Push, type AsyncRings, type Outgoing } from './async.js';
+import { INFO_HEAVY } from './ring-slot.js';
 
 /** A subscription read found nothing new. */
 export const EMPTY = -1;
+
+/** A subscription read without the lock found a message with capabilities (it is left for a read under the lock, which mints them). */
+export const NEEDS_LOCK = -2;
 
 /**
  * The lock-free data path of topics: one ring of slots, written once per message, and a
@@ -80,7 +84,8 @@ export class Multicast {
   /**
    * Reads the next message of subscriber `s` (of topic ring `r`) into `buf`. Returns the number
    * of messages it missed before this one (0 normally; a lossy topic overwrote them), or
-   * {@link EMPTY}. Snapshots of capabilities land in `caps`.
+   * {@link EMPTY}. Snapshots of capabilities land in `caps`; without `caps` (a read outside the
+   * kernel lock) a message that carries capabilities is not read: {@link NEEDS_LOCK}.
    */
   receive(r: number, s: number, buf: MessageBuffer, caps?: Int32Array): number {
     const i32 = this.#i32;
@@ -94,6 +99,8 @@ export class Multicast {
       const sl = t.slot(r, cursor & mask);
       const seq = Atomics.load(i32, t.slotWord(sl, RS.SEQ));
       if (seq === ((cursor + 1) | 0)) {
+        // A torn read of the info word only sends the caller to the locked read, which re-reads.
+        if (caps === undefined && (t.getSlot(sl, RS.INFO) & INFO_HEAVY) !== 0) return NEEDS_LOCK;
         this.#rings.slots.read(sl, buf, caps);
         if (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === seq) {
           Atomics.store(i32, subs.word(s, SB.CURSOR), (cursor + 1) | 0);
