@@ -162,7 +162,7 @@ export interface LockStats {
 
 /** A copy of the kernel's state: two equal snapshots mean nothing in the kernel changed. */
 export interface KernelSnapshot {
-  /** Every kernel record word (processes, registry, names, endpoints, capability slots, message shadows), each process's park counter read as 0 (a statistic that changes whenever its thread parks). */
+  /** Every kernel record word (processes, registry, names, endpoints, capability slots, message shadows), not the per-process statistics (a park counter changes whenever a thread parks: it is not kernel state). */
   records: Int32Array;
   /** Free frames. */
   freeFrames: number;

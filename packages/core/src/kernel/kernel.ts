@@ -10,7 +10,7 @@ import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
 import { nodePlatform } from './platform/node.js';
 import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
-import { H, P, PState } from './records/layout.js';
+import { H, P, PS, PState } from './records/layout.js';
 import { MachineMemory } from './records/machine-memory.js';
 import { O } from './records/obs-region.js';
 import { checkName } from './records/names.js';
@@ -378,12 +378,12 @@ export class Kernel {
   /** Lock held: records how new process `p` waits (`SpawnOptions.wait`, by its index in {@link WAIT_POLICIES}). */
   #waits(p: number, wait: number): number {
     this.#k.procs.set(p, P.WAIT, wait);
-    this.#k.procs.set(p, P.PARKS, 0);
+    this.#k.i32[this.memory.statsBase + p * PS.SIZE + PS.PARKS] = 0;
     return p;
   }
 
   #parks(p: number, pid: number): number {
-    return this.#k.registry.resolvePid(pid) === p ? this.#k.procs.get(p, P.PARKS) >>> 0 : 0;
+    return this.#k.registry.resolvePid(pid) === p ? this.#k.i32[this.memory.statsBase + p * PS.SIZE + PS.PARKS]! >>> 0 : 0;
   }
 
   #named(pid: number, name: string): void {

@@ -83,6 +83,8 @@ export const H = {
   NREGION: 43,
   GFREE_HEAD: 44,
   GFREE_TAIL: 45,
+  /** Int32 index of the per-process statistics ({@link PS}): counters that are not kernel state. */
+  STATS_BASE: 46,
   /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
   DOORBELL: 48,
   WAKE_HEAD: 49,
@@ -186,8 +188,6 @@ export const P = {
   VM_PAGES: 58,
   /** How this process's thread waits when it blocks ({@link WaitCode}: adaptive, spin or park). */
   WAIT: 59,
-  /** Times this process's thread parked (`Atomics.wait`) in a blocking wait (u32, wraps). */
-  PARKS: 60,
   /** The kernel-owned message shadow ({@link M}): lines 4–8. */
   MSG: 64,
   SIZE: 144,
@@ -323,6 +323,16 @@ export const CPU_RING_EPOCH = 1;
  * table.
  * Positions are u32 counters that wrap; only their differences are compared.
  */
+/**
+ * Per-process statistics words, outside the kernel records (a state snapshot leaves them out:
+ * a thread parks on its own time, and two snapshots of an unchanged kernel must compare equal).
+ */
+export const PS = {
+  /** Times this process's thread parked (`Atomics.wait`) in a blocking wait (u32, wraps). */
+  PARKS: 0,
+  SIZE: 1,
+} as const;
+
 export const R = {
   /** Next position producers claim. */
   HEAD: 0,

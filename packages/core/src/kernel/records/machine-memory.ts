@@ -1,6 +1,6 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PState, R, REG_WORDS, RG, RS, S, SB } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PS, PState, R, REG_WORDS, RG, RS, S, SB } from './layout.js';
 import { RegistryWord } from './registry-word.js';
 import { formatObs, obsWords, type ObsSizes } from './obs-region.js';
 
@@ -89,6 +89,8 @@ export class MachineMemory {
   readonly ringSlotBase: number;
   /** Int32 index of the frame reference counts (one word per physical frame). */
   readonly frefBase: number;
+  /** Int32 index of the per-process statistics ({@link PS}). */
+  readonly statsBase: number;
   readonly #frames: Uint32Array[] = [];
   readonly #shadows: Uint32Array[] = [];
   readonly #shadowCaps: Int32Array[] = [];
@@ -126,6 +128,7 @@ export class MachineMemory {
     this.subBase = this.ringRegBase + Math.ceil(this.nring / LINE_WORDS) * LINE_WORDS;
     this.ringSlotBase = this.subBase + this.nsub * SB.SIZE;
     this.frefBase = h(H.FREF_BASE);
+    this.statsBase = h(H.STATS_BASE);
     for (let p = 0; p < this.nproc; p++) {
       this.#frames.push(this.u32.subarray(this.frameBase + p * REG_WORDS, this.frameBase + (p + 1) * REG_WORDS));
       const m = this.procBase + p * P.SIZE + P.MSG;
@@ -194,7 +197,9 @@ export class MachineMemory {
     const regions = sizes.regions ?? 64;
     if (!Number.isInteger(regions) || regions < 1 || regions > 4096) throw new IpcError('InvalidArgument', 'regions must be an integer in [1, 4096]');
     const regionBase = line(frefBase + frames);
-    const total = (regionBase + regions * RG.SIZE) * 4;
+    // Per-process statistics last: not part of any state snapshot.
+    const statsBase = line(regionBase + regions * RG.SIZE);
+    const total = (statsBase + processes * PS.SIZE) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(total);
@@ -233,6 +238,7 @@ export class MachineMemory {
       [H.FREF_BASE, frefBase],
       [H.REGION_BASE, regionBase],
       [H.NREGION, regions],
+      [H.STATS_BASE, statsBase],
       [H.GFREE_HEAD, 1],
       [H.GFREE_TAIL, regions],
       [H.OBS_FLAGS, obs.auditRecords > 0 ? ObsFlag.AUDIT : 0],
@@ -344,7 +350,7 @@ export class MachineMemory {
    * Copy of every kernel record word (processes with their message shadows, registry, names,
    * endpoints, slots; then the ring records, their registry words and the subscriber records;
    * then the frame reference counts) for state comparison. The ring slots (message payloads)
-   * are left out, and each process's park counter reads 0 (a statistic, see `P.PARKS`).
+   * are left out, and so are the per-process statistics ({@link PS}).
    */
   snapshotRecords(): Int32Array {
     const a = this.recordsEnd - this.recordsStart;
@@ -356,9 +362,6 @@ export class MachineMemory {
     out.set(this.i32.subarray(this.ringBase, this.ringSlotBase), a);
     out.set(this.i32.subarray(this.frefBase, this.frefBase + this.phys.frameCount), b);
     out.set(this.i32.subarray(regionBase, regionBase + regionWords), b + this.phys.frameCount);
-    // A park counter is a statistic, not state: a thread parks on its own time, and two
-    // snapshots of an unchanged kernel must compare equal whenever it does.
-    for (let p = 0, at = this.procBase - this.recordsStart + P.PARKS; p < this.nproc; p++, at += P.SIZE) out[at] = 0;
     return out;
   }
 }

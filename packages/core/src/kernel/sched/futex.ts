@@ -27,7 +27,7 @@ export class FutexWaiter {
   #shortParks = 0;
   /** Times this waiter parked (one per wait that reached `Atomics.wait`). */
   parks = 0;
-  /** Word of the waiter's memory that mirrors {@link FutexWaiter.parks} (a process's `P.PARKS`), or -1. */
+  /** Word of the waiter's memory that mirrors {@link FutexWaiter.parks} (a process's statistics word `PS.PARKS`), or -1. */
   parksWord = -1;
 
   /**

@@ -1,6 +1,6 @@
 import { IPC_ERROR_NUMBERS } from '../../contracts/errors.js';
 import type { KernelContext } from '../context.js';
-import { H, P, PState } from '../records/layout.js';
+import { H, P, PS, PState } from '../records/layout.js';
 import { WaitCode } from './futex.js';
 
 /** How long CPU 0 spins on its doorbell before it parks the thread (a worker answers in µs), by `P.WAIT` ({@link WaitCode}). */
@@ -35,7 +35,8 @@ export function blockMainSync(k: KernelContext, p: number, timeoutNs: number, re
     const spinEnd = Math.min(deadline, now + spinMs);
     while (Atomics.load(i32, H.DOORBELL) === seen && performance.now() < spinEnd);
     if (Atomics.load(i32, H.DOORBELL) === seen) {
-      procs.set(p, P.PARKS, (procs.get(p, P.PARKS) + 1) | 0);
+      const w = k.mm.statsBase + p * PS.SIZE + PS.PARKS;
+      i32[w] = (i32[w]! + 1) | 0;
       k.platform.wait(i32, H.DOORBELL, seen, deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now()));
     }
   }

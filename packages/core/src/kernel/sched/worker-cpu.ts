@@ -1,7 +1,7 @@
 import { IPC_ERROR_NUMBERS } from '../../contracts/errors.js';
 import type { MessageBuffer } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
-import { P } from '../records/layout.js';
+import { P, PS } from '../records/layout.js';
 import { FutexWaiter } from './futex.js';
 import type { CpuPort } from './wake.js';
 
@@ -45,7 +45,7 @@ export class WorkerCpu implements CpuPort, CpuRuntime {
     this.k = k;
     k.port = this;
     this.#futex = new FutexWaiter(k.platform.cpuCount(), k.procs.get(p, P.WAIT));
-    this.#futex.parksWord = k.procs.word(p, P.PARKS);
+    this.#futex.parksWord = k.mm.statsBase + p * PS.SIZE + PS.PARKS;
   }
 
   readyLocal(): void {
