@@ -6,7 +6,7 @@ import { checkInt, checkOptions, rejected } from './args.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
 import { Outgoing, Push, Take } from './ipc/async.js';
 import { AsyncKind } from './debug/async-events.js';
-import { M, Overflow, R, RingKind } from './records/layout.js';
+import { H, M, ObsFlag, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
 /** What an async channel does with a message sent while it is full. */
@@ -90,12 +90,17 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
    * go through the kernel lock (`AsyncSyscalls.pushLocked`).
    */
   #push(m: Outgoing): number {
-    const ev = this.o.k.asyncEvents;
-    if (!ev.on) return this.#push0(m);
+    const k = this.o.k;
+    const flags = k.i32[H.OBS_FLAGS]!;
+    if (flags === 0) return this.#push0(m, false);
+    // A channel with a security policy sends under the lock (its bucket is kernel state).
+    const policed = (flags & ObsFlag.POLICY) !== 0 && k.policies.recordOf(k.policies.ringKey(this.r)) >= 0;
+    const ev = k.asyncEvents;
+    if (!ev.on) return this.#push0(m, policed);
     ev.stamp(m, true);
     let res: number;
     try {
-      res = this.#push0(m);
+      res = this.#push0(m, policed);
     } catch (e) {
       ev.sent(AsyncKind.SEND, this.o.pid, this.r, m, e);
       throw e;
@@ -105,9 +110,9 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     return res;
   }
 
-  #push0(m: Outgoing): number {
+  #push0(m: Outgoing, policed: boolean): number {
     const { o } = this;
-    if (m.buffer === null) {
+    if (m.buffer === null && !policed) {
       const a = o.k.async;
       let res: number;
       a.enter();
@@ -154,7 +159,9 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
   /**
    * Sends `messages` in order with as few claims of the ring as their number allows (one per
    * run of free slots); never blocks. Returns how many are in the ring: all of them unless it
-   * filled up (the rest were not taken — or, under `drop-newest`, were discarded).
+   * filled up (the rest were not taken — or, under `drop-newest`, were discarded). A message
+   * refused by the channel's security policy ends the batch too; its error (`RateLimited`,
+   * `Filtered`) is thrown when it is the first.
    */
   sendBatch(messages: readonly SmallMessage[]): number {
     if (!Array.isArray(messages)) throw new IpcError('InvalidArgument', 'messages must be an array');
@@ -162,9 +169,14 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     while (batch.length < messages.length && batch.length < 1024) batch.push(new Outgoing());
     let sent = 0;
     const a = this.o.k.async;
-    if (this.o.k.asyncEvents.on) {
-      // Observed: one message (and one event) at a time.
-      while (sent < messages.length && this.#push(this.outgoing(messages[sent], batch[0], true)) === Push.OK) sent++;
+    if (this.o.k.i32[H.OBS_FLAGS] !== 0) {
+      // Observed or policed: one message (one event, one policy check) at a time. A refusal
+      // after the first message ends the batch; on the first it is thrown.
+      try {
+        while (sent < messages.length && this.#push(this.outgoing(messages[sent], batch[0], true)) === Push.OK) sent++;
+      } catch (e) {
+        if (sent === 0) throw e;
+      }
       return sent;
     }
     for (let from = 0; from < messages.length; ) {

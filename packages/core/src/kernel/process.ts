@@ -145,8 +145,8 @@ export class Process {
   }
 
   /**
-   * Sets the security policy of endpoint `ep` (needs RECEIVE: the server sets it), or clears it
-   * with `null`: a per-sender rate limit and a message filter ({@link EndpointPolicy}). A
+   * Sets the security policy of endpoint, async channel or topic `ep` (needs RECEIVE), or clears
+   * it with `null`: a per-sender rate limit and a message filter ({@link EndpointPolicy}). A
    * message it refuses fails with `RateLimited` or `Filtered` and changes nothing else.
    *
    * @example

@@ -1,9 +1,10 @@
 import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { KernelContext } from './context.js';
-import { M, R, RingKind, S, SB } from './records/layout.js';
+import { H, M, ObsFlag, R, RingKind, S, SB } from './records/layout.js';
 import { Rings, type RingSpec } from './objects/ring.js';
 import { Push, type Outgoing } from './ipc/async.js';
+import { bytesOf } from './ipc/ring-slot.js';
 
 /** Counters of one async channel or topic (u32, they wrap). */
 export interface RingStats {
@@ -144,24 +145,62 @@ export class AsyncSyscalls {
       const k = this.#k;
       const r = k.rings.resolve(p, handle, Rings.objectKind(RingKind.CHANNEL), Rights.SEND);
       if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', 'channel closed');
-      if (m.buffer === null) return k.async.push(r, m, pid, true);
-      const b = k.asyncBuffers;
-      const mode = b.check(p, m.buffer, m.transfer);
-      const f = b.stage(p, m.buffer, mode);
-      m.desc = f;
-      let res: number = Push.FULL;
-      try {
-        res = k.async.push(r, m, pid, true);
-      } finally {
-        m.desc = 0;
-        if (res === Push.OK) {
-          b.carry(p, f);
-          // Receivers of this ring go straight to the locked take (the slot itself also says so).
-          Atomics.store(k.i32, k.rings.t.word(r, R.HAS_CAPS), 1);
-        } else b.cancel(p, f);
-      }
-      return res;
+      return this.#policed(p, pid, r, m, () => (m.buffer === null ? k.async.push(r, m, pid, true) : this.#pushBuffer(p, pid, r, m)));
     });
+  }
+
+  /**
+   * Publishes `m` to the topic behind `handle` (needs SEND) under the kernel lock: the path of a
+   * topic with a security policy. Returns a {@link Push} result.
+   */
+  publishLocked(p: number, pid: number, handle: number, m: Outgoing): number {
+    return this.#locked(p, pid, () => {
+      const k = this.#k;
+      const r = k.rings.resolve(p, handle, Rings.objectKind(RingKind.TOPIC), Rights.SEND);
+      if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', 'topic closed');
+      return this.#policed(p, pid, r, m, () => k.multicast.publish(r, m, pid));
+    });
+  }
+
+  /**
+   * Runs `push` under ring `r`'s security policy, if it has one: the filter and the rate limit
+   * are checked first (`Filtered`, `RateLimited`: nothing sent), the sender's bucket is debited
+   * only when the message entered the ring. Lock held.
+   */
+  #policed(p: number, pid: number, r: number, m: Outgoing, push: () => number): number {
+    const k = this.#k;
+    if ((Atomics.load(k.i32, H.OBS_FLAGS) & ObsFlag.POLICY) === 0) return push();
+    k.policies.check(p, pid, k.policies.ringKey(r), m.type, bytesOf(m), k.obs.now());
+    let res: number = Push.FULL;
+    try {
+      res = push();
+    } finally {
+      if (res === Push.OK) k.policies.commit();
+      else k.policies.cancel();
+    }
+    return res;
+  }
+
+  /** A message with a buffer: checked, staged, pushed, and carried — or undone when the ring does not take it. Lock held. */
+  #pushBuffer(p: number, pid: number, r: number, m: Outgoing): number {
+    const k = this.#k;
+    const b = k.asyncBuffers;
+    const buffer = m.buffer!;
+    const mode = b.check(p, buffer, m.transfer);
+    const f = b.stage(p, buffer, mode);
+    m.desc = f;
+    let res: number = Push.FULL;
+    try {
+      res = k.async.push(r, m, pid, true);
+    } finally {
+      m.desc = 0;
+      if (res === Push.OK) {
+        b.carry(p, f);
+        // Receivers of this ring go straight to the locked take (the slot itself also says so).
+        Atomics.store(k.i32, k.rings.t.word(r, R.HAS_CAPS), 1);
+      } else b.cancel(p, f);
+    }
+    return res;
   }
 
   /** Counters of ring `r`. */

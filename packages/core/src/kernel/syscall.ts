@@ -295,7 +295,16 @@ export class Syscalls {
 
   /** Sets or clears (`null`) the security policy of endpoint `handle` (needs RECEIVE: the server's own). */
   setPolicy(p: number, pid: number, handle: number, spec: PolicySpec | null): void {
-    this.#object(p, pid, () => this.#k.policies.set(this.#k.endpoints.endpointOf(p, handle, Rights.RECEIVE), p, spec));
+    this.#object(p, pid, () => this.#k.policies.set(this.#policyKey(p, handle), p, spec));
+  }
+
+  /** The policy key of the endpoint, async channel or topic behind `handle` (needs RECEIVE). */
+  #policyKey(p: number, handle: number): number {
+    const k = this.#k;
+    const s = k.caps.find(p, handle);
+    const kind = s < 0 ? ObjectKind.Endpoint : k.slots.get(s, S.KIND);
+    if (kind === ObjectKind.Ring || kind === ObjectKind.Topic) return k.policies.ringKey(k.rings.resolve(p, handle, kind, Rights.RECEIVE));
+    return k.endpoints.endpointOf(p, handle, Rights.RECEIVE);
   }
 
   /** Endpoint record behind a RECEIVE capability (for a passive server's registration). */

@@ -8,7 +8,7 @@ import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-hand
 import { Push, type Outgoing } from './ipc/async.js';
 import { AsyncKind } from './debug/async-events.js';
 import { EMPTY, NEEDS_LOCK } from './ipc/multicast.js';
-import { M, Overflow, R, RingKind } from './records/layout.js';
+import { H, M, ObsFlag, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
 /** Options of {@link Process.createTopic}. */
@@ -57,12 +57,16 @@ export class Topic extends RingHandle {
    */
   publish(message: SmallMessage): boolean {
     const m = this.outgoing(message);
-    const ev = this.o.k.asyncEvents;
-    if (!ev.on) return this.#publish(m);
+    const k = this.o.k;
+    const flags = k.i32[H.OBS_FLAGS]!;
+    if (flags === 0) return this.#publish(m, false);
+    const policed = (flags & ObsFlag.POLICY) !== 0 && k.policies.recordOf(k.policies.ringKey(this.r)) >= 0;
+    const ev = k.asyncEvents;
+    if (!ev.on) return this.#publish(m, policed);
     ev.stamp(m, false);
     let ok: boolean;
     try {
-      ok = this.#publish(m);
+      ok = this.#publish(m, policed);
     } catch (e) {
       ev.sent(AsyncKind.PUBLISH, this.o.pid, this.r, m, e);
       throw e;
@@ -72,7 +76,9 @@ export class Topic extends RingHandle {
     return ok;
   }
 
-  #publish(m: Outgoing): boolean {
+  #publish(m: Outgoing, policed: boolean): boolean {
+    // A topic with a security policy publishes under the lock (its bucket is kernel state).
+    if (policed) return this.o.sys.publishLocked(this.o.p, this.o.pid, this.handle, m) === Push.OK;
     const a = this.o.k.async;
     a.enter();
     try {

@@ -1,6 +1,7 @@
 import { IpcError } from '../../contracts/errors.js';
 import type { KernelContext } from '../context.js';
-import { E, H, NONE, ObsFlag, P, S } from '../records/layout.js';
+import { E, H, NONE, ObsFlag, P, R, S } from '../records/layout.js';
+import { RegistryWord } from '../records/registry-word.js';
 import { B, O, PR, PolicyBit } from '../records/obs-region.js';
 import type { PolicySpec } from './config.js';
 
@@ -51,12 +52,34 @@ export class Policies {
     this.#n = k.i32[o + O.NPOL]!;
   }
 
-  /** Word index of endpoint `e`'s live policy record, or -1. */
+  /**
+   * Word index of the live policy record of key `e`, or -1. A policy key is an endpoint
+   * record index, or `endpoints + r` for ring record `r` (an async channel or topic).
+   */
   recordOf(e: number): number {
     const i = this.#i32[this.#map + e]! - 1;
     if (i < 0) return -1;
     const r = this.#base + i * this.#words;
-    return this.#i32[r + PR.EP] === e && this.#i32[r + PR.START] === this.#k.eps.get(e, E.START) ? r : -1;
+    return this.#i32[r + PR.EP] === e && this.#i32[r + PR.START] === this.#start(e) ? r : -1;
+  }
+
+  /** The policy key of ring record `r`. */
+  ringKey(r: number): number {
+    return this.#k.mm.nep + r;
+  }
+
+  /** First generation of the current incarnation of the object of key `e` (as an int32). */
+  #start(e: number): number {
+    const k = this.#k;
+    const nep = k.mm.nep;
+    return e < nep ? k.eps.get(e, E.START) : k.rings.t.get(e - nep, R.START);
+  }
+
+  /** True while the object of key `e` is open. */
+  #open(e: number): boolean {
+    const k = this.#k;
+    const nep = k.mm.nep;
+    return e < nep ? k.eps.open(e) : k.rings.t.registry(e - nep) !== RegistryWord.CLOSED;
   }
 
   /** Messages the policy of `e` refused. */
@@ -89,7 +112,7 @@ export class Policies {
       for (let i = 0; i < this.#n && r < 0; i++) {
         const c = this.#base + i * this.#words;
         const owner = i32[c + PR.EP]!;
-        if (owner === NONE || i32[c + PR.START] !== k.eps.get(owner, E.START) || !k.eps.open(owner)) r = c;
+        if (owner === NONE || i32[c + PR.START] !== this.#start(owner) || !this.#open(owner)) r = c;
       }
       if (r < 0) throw new IpcError('OutOfMemory', `all ${this.#n} policy records are in use (KernelOptions.policies)`);
     }
@@ -99,7 +122,7 @@ export class Policies {
     if (fresh && old !== NONE && i32[this.#map + old] === (r - this.#base) / this.#words + 1) i32[this.#map + old] = 0;
     i32.fill(0, r, r + this.#words);
     i32[r + PR.EP] = e;
-    i32[r + PR.START] = k.eps.get(e, E.START);
+    i32[r + PR.START] = this.#start(e);
     let flags = 0;
     if (spec.msgRate > 0) flags |= PolicyBit.RATE_MSGS;
     if (spec.byteRate > 0) flags |= PolicyBit.RATE_BYTES;

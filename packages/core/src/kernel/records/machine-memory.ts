@@ -184,7 +184,7 @@ export class MachineMemory {
     // The observability region comes last (additive), 8-byte aligned for its float64 word.
     w = line(w);
     const obsBase = w;
-    const obs: ObsSizes = { processes, endpoints, policies: sizes.policies ?? 16, auditRecords: audit, traceRecords: sizes.traceRecords ?? 1024 };
+    const obs: ObsSizes = { processes, endpoints, rings, policies: sizes.policies ?? 16, auditRecords: audit, traceRecords: sizes.traceRecords ?? 1024 };
     w += obsWords(obs);
     const physOffset = Math.ceil((w * 4) / FRAME_SIZE) * FRAME_SIZE;
     // The ring region comes after everything else, so no earlier offset moves.

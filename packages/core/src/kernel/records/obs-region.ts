@@ -137,6 +137,8 @@ export const R = {
 export interface ObsSizes {
   processes: number;
   endpoints: number;
+  /** Ring records: the policy map has a word per endpoint, then one per ring (policy key `endpoints + ring`). */
+  rings: number;
   policies: number;
   auditRecords: number;
   traceRecords: number;
@@ -145,7 +147,7 @@ export interface ObsSizes {
 /** Words the region needs. */
 export function obsWords(s: ObsSizes): number {
   const polWords = PR.BUCKETS + s.processes * B.SIZE;
-  return O.SIZE + s.endpoints + s.policies * polWords + s.endpoints * EC.SIZE + s.processes * PT.SIZE + 2 * RING.SIZE + (s.auditRecords + s.traceRecords) * R.WORDS + 16;
+  return O.SIZE + s.endpoints + s.rings + s.policies * polWords + s.endpoints * EC.SIZE + s.processes * PT.SIZE + 2 * RING.SIZE + (s.auditRecords + s.traceRecords) * R.WORDS + 16;
 }
 
 /** Formats the region at word `base` (8-byte aligned) of `i32`. */
@@ -155,7 +157,7 @@ export function formatObs(i32: Int32Array, base: number, s: ObsSizes): void {
   i32[base + O.NPOL] = s.policies;
   i32[base + O.POL_WORDS] = polWords;
   i32[base + O.POLMAP] = w;
-  w += s.endpoints;
+  w += s.endpoints + s.rings;
   i32[base + O.POLBASE] = w;
   for (let i = 0; i < s.policies; i++) i32[w + i * polWords + PR.EP] = -1;
   w += s.policies * polWords;
