@@ -67,12 +67,14 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
   readonly #snaps = new Int32Array(4 * M.CAP_WORDS);
   readonly #batch: Outgoing[] = [];
   readonly #policy: number;
+  readonly #i32: Int32Array;
   readonly #tryReceive = (): MessageBuffer | undefined => (this.#take(this.#buf) ? this.#buf : undefined);
 
   /** @internal use {@link Process.channel} */
   constructor(o: AsyncOwner, handle: CapHandle) {
     super(o, handle, RingKind.CHANNEL);
     this.#policy = o.k.rings.t.get(this.r, R.POLICY);
+    this.#i32 = o.k.i32;
   }
 
   /**
@@ -90,9 +92,9 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
    * go through the kernel lock (`AsyncSyscalls.pushLocked`).
    */
   #push(m: Outgoing): number {
-    const k = this.o.k;
-    const flags = k.i32[H.OBS_FLAGS]!;
+    const flags = this.#i32[H.OBS_FLAGS]!;
     if (flags === 0) return this.#push0(m, false);
+    const k = this.o.k;
     // A channel with a security policy sends under the lock (its bucket is kernel state).
     const policed = (flags & ObsFlag.POLICY) !== 0 && k.policies.recordOf(k.policies.ringKey(this.r)) >= 0;
     const ev = k.asyncEvents;
@@ -270,6 +272,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
 
   /** Takes one message into `buf`: true if one was taken; throws once closed and drained. */
   #take(buf: MessageBuffer): boolean {
+    if (this.#i32[H.OBS_FLAGS] === 0) return this.#take0(buf);
     const ev = this.o.k.asyncEvents;
     if (!ev.on) return this.#take0(buf);
     let taken: boolean;

@@ -128,9 +128,12 @@ export abstract class RingHandle {
     return into;
   }
 
-  /** True when messages on this ring may carry capabilities (receivers mint under the lock). @internal */
+  /**
+   * True when messages on this ring may carry capabilities or buffers (receivers take them under
+   * the lock). A hint, read plainly: each slot says whether its take needs the lock. @internal
+   */
   protected get hasCaps(): boolean {
-    return Atomics.load(this.o.k.i32, this.o.k.rings.t.word(this.r, R.HAS_CAPS)) !== 0;
+    return this.o.k.i32[this.o.k.rings.t.word(this.r, R.HAS_CAPS)] !== 0;
   }
 
   /** True once the ring was closed. */

@@ -245,9 +245,9 @@ export class Observer {
     this.#caps = c0;
   }
 
-  /** Nanoseconds from `sent` (a send time as {@link RingSlots} keeps it: high word mod 2^21) to now, clamped for the trace ring. */
+  /** Nanoseconds from `sent` (a send time as {@link RingSlots} keeps it: high word mod 2^20) to now, clamped for the trace ring. */
   ringLatency(sent: number): number {
-    const span = 2 ** 21 * TWO32;
+    const span = 2 ** 20 * TWO32;
     const lat = (((this.now() - sent) % span) + span) % span;
     return Math.min(NO_LATENCY - 1, lat);
   }

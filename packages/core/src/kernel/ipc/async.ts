@@ -213,10 +213,11 @@ export class AsyncRings {
       const pos = t.get(r, R.TAIL);
       const sl = t.slot(r, pos & mask);
       if (t.getSlot(sl, RS.SEQ) !== ((pos << 1) | 1)) return Take.EMPTY;
-      const desc = this.#claimable(sl, locked, dst);
+      const desc = (t.getSlot(sl, RS.INFO) & INFO_HEAVY) === 0 ? 0 : this.#claimable(sl, locked, dst);
       if (desc < 0) return Take.LOCKED;
       t.set(r, R.TAIL, (pos + 1) | 0);
-      this.#took(sl, buf, caps, desc);
+      if (buf !== null) this.slots.read(sl, buf, caps);
+      if (desc !== 0) this.#took(buf, desc);
       t.setSlot(sl, RS.SEQ, (pos + cap) << 1);
       if (t.get(r, R.SPACE_WAITERS) !== 0) this.#freed(r);
       return Take.OK;
@@ -227,13 +228,14 @@ export class AsyncRings {
       const dif = (Atomics.load(i32, t.slotWord(sl, RS.SEQ)) - ((pos << 1) | 1)) | 0;
       if (dif === 0) {
         // Published: its words are stable until it is claimed (a claim by another CPU fails our CAS).
-        const desc = this.#claimable(sl, locked, dst);
+        const desc = (t.getSlot(sl, RS.INFO) & INFO_HEAVY) === 0 ? 0 : this.#claimable(sl, locked, dst);
         if (desc < 0) {
           if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
           return Take.LOCKED;
         }
         if (Atomics.compareExchange(i32, t.word(r, R.TAIL), pos, (pos + 1) | 0) === pos) {
-          this.#took(sl, buf, caps, desc);
+          if (buf !== null) this.slots.read(sl, buf, caps);
+          if (desc !== 0) this.#took(buf, desc);
           Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + cap) << 1);
           if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
           this.#freed(r);
@@ -251,26 +253,23 @@ export class AsyncRings {
   lastDesc = 0;
 
   /**
-   * Whether the published slot at word `sl` may be claimed now: −1 when it needs the lock and
-   * the caller lacks it; else its descriptor frame (0: none), the receiver checked for it.
+   * Whether the published slot at word `sl`, which carries capabilities or a buffer, may be
+   * claimed now: −1 when the caller lacks the lock; else its descriptor frame (0: none), the
+   * receiver checked for it.
    */
   #claimable(sl: number, locked: boolean, dst: number): number {
-    const t = this.t;
-    const info = t.getSlot(sl, RS.INFO);
-    if ((info & INFO_HEAVY) === 0) return 0;
     if (!locked) return -1;
-    if ((info & INFO_BUFFER) === 0) return 0;
+    const t = this.t;
+    if ((t.getSlot(sl, RS.INFO) & INFO_BUFFER) === 0) return 0;
     const desc = t.getSlot(sl, RS.DESC);
     if (dst >= 0) this.#k.asyncBuffers.checkReceiver(desc, dst);
     return desc;
   }
 
-  /** The claimed slot `sl` into `buf` — or, with `buf` null, discarded (a buffer's frames freed). */
-  #took(sl: number, buf: MessageBuffer | null, caps: Int32Array | undefined, desc: number): void {
-    if (buf) {
-      this.slots.read(sl, buf, caps);
-      this.lastDesc = desc;
-    } else if (desc !== 0) this.#k.asyncBuffers.discard(desc);
+  /** A claimed slot held buffer descriptor `desc`: the caller delivers it (`buf` given), or its frames are freed (discarded). */
+  #took(buf: MessageBuffer | null, desc: number): void {
+    if (buf) this.lastDesc = desc;
+    else this.#k.asyncBuffers.discard(desc);
   }
 
   /** Ring `r` is released: the buffers of the messages still in it are freed (lock held; nothing else takes from it now). */

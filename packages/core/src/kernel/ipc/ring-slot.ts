@@ -1,7 +1,7 @@
 import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
 import type { SharedBuffer } from '../../contracts/shared-buffer.js';
 import type { MachineMemory } from '../records/machine-memory.js';
-import { H, M, RS } from '../records/layout.js';
+import { M, RS } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
 
 /**
@@ -16,7 +16,10 @@ export function bytesOf(m: Outgoing): number {
 /** Slot info bit: the slot holds a buffer descriptor (word {@link RS.DESC}). */
 export const INFO_BUFFER = 1 << 10;
 /** First info bit of the send time's high word. */
-const INFO_TS_SHIFT = 11;
+/** Slot info bit: the message was stamped (send time and flow id in {@link RS.TS_LO}, {@link RS.FLOW} and the bits above). */
+const INFO_STAMPED = 1 << 11;
+/** First info bit of the send time's high word (mod 2^20). */
+const INFO_TS_SHIFT = 12;
 const TWO32 = 0x100000000;
 
 /** Slot info bits that make a take need the kernel lock (capabilities to mint, a buffer to map). */
@@ -43,7 +46,6 @@ export class Outgoing {
 /** Writes and reads ring slots (the lock-free paths own the sequence words). Allocation-free after each slot's first read. */
 export class RingSlots {
   readonly #mm: MachineMemory;
-  readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   readonly #slot0: number;
   readonly #views: (Uint8Array | undefined)[] = [];
@@ -51,7 +53,6 @@ export class RingSlots {
 
   constructor(mm: MachineMemory, t: RingTable) {
     this.#mm = mm;
-    this.#i32 = mm.i32;
     this.#u8 = new Uint8Array(mm.buffer);
     this.#slot0 = mm.ringSlotBase;
     this.t = t;
@@ -62,15 +63,20 @@ export class RingSlots {
     const t = this.t;
     const data = m.data;
     const n = data.length;
-    // The send time's high word (mod 2^21) rides in the info word's free bits: a latency over
-    // 2^53 ns would wrap, not one over 4.3 s.
-    t.setSlot(sl, RS.INFO, n | (m.capCount << 7) | (m.desc !== 0 ? INFO_BUFFER : 0) | ((m.ts / TWO32) << INFO_TS_SHIFT));
-    t.setSlot(sl, RS.DESC, m.desc);
-    t.setSlot(sl, RS.TS_LO, m.ts % TWO32 | 0);
-    t.setSlot(sl, RS.FLOW, m.flow);
+    // Only a stamped (observed) message writes its send time and flow id: the send time's high
+    // word (mod 2^20) rides in the info word's free bits, so a latency over 2^52 ns would wrap,
+    // not one over 4.3 s. The descriptor word is written only with a buffer (the bit says so).
+    const info = n | (m.capCount << 7);
+    if (m.ts !== 0) {
+      const hi = Math.floor(m.ts / TWO32);
+      t.setSlot(sl, RS.INFO, info | INFO_STAMPED | (hi << INFO_TS_SHIFT) | (m.desc !== 0 ? INFO_BUFFER : 0));
+      t.setSlot(sl, RS.TS_LO, (m.ts - hi * TWO32) | 0);
+      t.setSlot(sl, RS.FLOW, m.flow);
+    } else t.setSlot(sl, RS.INFO, m.desc !== 0 ? info | INFO_BUFFER : info);
+    if (m.desc !== 0) t.setSlot(sl, RS.DESC, m.desc);
     t.setSlot(sl, RS.TYPE, m.type | 0);
-    t.setSlot(sl, RS.SENDER_LO, senderPid % 0x100000000 | 0);
-    t.setSlot(sl, RS.SENDER_HI, Math.floor(senderPid / 0x100000000));
+    t.setSlot(sl, RS.SENDER_LO, senderPid | 0);
+    t.setSlot(sl, RS.SENDER_HI, senderPid > 0xffffffff ? Math.floor(senderPid / TWO32) : 0);
     if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
     const nc = m.capCount * M.CAP_WORDS;
     for (let i = 0; i < nc; i++) t.setSlot(sl, RS.CAPS + i, m.caps[i]!);
@@ -96,15 +102,16 @@ export class RingSlots {
     if (n < 64) bytes.fill(0, n);
     buf.length = n;
     if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = t.getSlot(sl, RS.CAPS + i);
-    if (this.#i32[H.OBS_FLAGS] === 0) {
-      this.lastFlow = this.lastSent = 0;
-      return;
-    }
-    this.lastFlow = t.getSlot(sl, RS.FLOW) >>> 0;
-    this.lastSent = (info >>> INFO_TS_SHIFT) * TWO32 + (t.getSlot(sl, RS.TS_LO) >>> 0);
+    if ((info & INFO_STAMPED) !== 0) this.#stamped(sl, info);
+    else if (this.lastSent !== 0) this.lastFlow = this.lastSent = 0;
   }
 
-  /** Flow id and send time (ns; its high word mod 2^21) of the last message {@link RingSlots.read} read while observing (0 otherwise). */
+  #stamped(sl: number, info: number): void {
+    this.lastFlow = this.t.getSlot(sl, RS.FLOW) >>> 0;
+    this.lastSent = (info >>> INFO_TS_SHIFT) * TWO32 + (this.t.getSlot(sl, RS.TS_LO) >>> 0);
+  }
+
+  /** Flow id and send time (ns; its high word mod 2^20) of the last message {@link RingSlots.read} read while observing (0 otherwise). */
   lastFlow = 0;
   lastSent = 0;
 
