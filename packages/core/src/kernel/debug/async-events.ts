@@ -49,7 +49,9 @@ export class AsyncEvents {
   /** Process `pid`'s send or publish (`kind`) of `m` into ring `r` ended: `error` its refusal (`undefined`: it entered the ring). */
   sent(kind: number, pid: number, r: number, m: Outgoing, error?: unknown): void {
     const status = error === undefined ? 0 : errno(error);
-    this.#write(kind, status, pid, 0, r, m.type, bytesOf(m), m.capCount, status === 0 ? m.flow : 0, NO_LATENCY);
+    // At the stamp, taken before the message entered the ring: its receive, maybe on another
+    // CPU, may be written first, but is never earlier.
+    this.#write(kind, status, pid, 0, r, m.type, bytesOf(m), m.capCount, status === 0 ? m.flow : 0, NO_LATENCY, m.ts);
   }
 
   /** Process `pid` took `buf` from ring `r` (`kind`): the slot's flow id and send time were just read into the ring slots' last fields. */
@@ -66,12 +68,12 @@ export class AsyncEvents {
     this.#write(kind, errno(error), pid, 0, r, 0, 0, 0, 0, NO_LATENCY);
   }
 
-  #write(kind: number, status: number, src: number, dst: number, r: number, type: number, size: number, caps: number, flow: number, lat: number): void {
+  #write(kind: number, status: number, src: number, dst: number, r: number, type: number, size: number, caps: number, flow: number, lat: number, at = 0): void {
     const k = this.#k;
     const id = k.rings.t.getU(r, R.GEN) * 0x10000 + r;
     k.lock();
     try {
-      k.obs.ringEvent(kind, status, src, dst, id, type, size, caps, flow, lat);
+      k.obs.ringEvent(kind, status, src, dst, id, type, size, caps, flow, lat, at);
     } finally {
       k.unlock();
     }

@@ -28,7 +28,8 @@ function actor(e: KernelEvent): number {
 /**
  * Turns kernel events into the Chrome trace-event format: one `X` slice per event on the track
  * of its process (`pid`) and CPU (`tid`), `M` metadata naming each, and flow events (`s` → `f`)
- * linking each message's send to its receive (an async channel's too) and each call to its reply. A flow is written only
+ * linking each message's send to its receive (`message`; an async channel's: `async message`) and
+ * each call to its reply (`call→reply`). A flow is written only
  * when both its ends are among `events` (the ring may have dropped one), so every flow id in
  * the output has exactly one start and one end.
  */
@@ -64,7 +65,7 @@ export function toChromeTrace(events: readonly KernelEvent[], processName: (pid:
   for (const [id, s] of starts) {
     const f = ends.get(id);
     if (!f) continue;
-    const name = id === s.callFlow ? 'call→reply' : 'message';
+    const name = id === s.callFlow ? 'call→reply' : s.kind === 'async-send' ? 'async message' : 'message';
     out.push({ name, cat: 'flow', ph: 's', id, ts: us(s.ts), pid: actor(s), tid: s.cpu });
     out.push({ name, cat: 'flow', ph: 'f', bp: 'e', id, ts: us(f.ts), pid: actor(f), tid: f.cpu });
   }

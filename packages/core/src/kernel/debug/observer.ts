@@ -223,17 +223,17 @@ export class Observer {
 
   /**
    * Writes one event of an async channel or topic (lock held): `kind` a code of the async kinds,
-   * `status` 0 or an error number, `ring` the ring id. Keeps the fields of any syscall
-   * observation of this CPU as they were.
+   * `status` 0 or an error number, `ring` the ring id, `at` its time (0: now). Keeps the fields
+   * of any syscall observation of this CPU as they were.
    */
-  ringEvent(kind: number, status: number, src: number, dst: number, ring: number, type: number, size: number, caps: number, flow: number, latency: number): void {
+  ringEvent(kind: number, status: number, src: number, dst: number, ring: number, type: number, size: number, caps: number, flow: number, latency: number, at = 0): void {
     const flags = this.#flags;
     const now = this.#now;
     const t0 = this.#type0;
     const s0 = this.#size;
     const c0 = this.#caps;
     this.#flags = Atomics.load(this.#k.i32, H.OBS_FLAGS);
-    this.#now = this.now();
+    this.#now = at > 0 ? at : this.now();
     this.#type0 = type;
     this.#size = size;
     this.#caps = caps;
