@@ -121,6 +121,11 @@ describe('the zero-copy and region scenes', () => {
 describe('the async and POSIX scenes', () => {
   it('per arch: the consumer drains the channel and every subscriber sees the topic in order, each on a worker CPU', () => {
     expect(quick.match(/\[consumer CPU [1-9]\d*\] drained 100 messages \(types sum 5050\); the channel closed behind them/g)).toHaveLength(3);
+    // The 1 MiB Move through the channel: the consumer's frames are the ones the producer named, mapped lazily.
+    const moves = [...quick.matchAll(/\[producer\] moved 1 MiB \(frames ([\d, ]+), …\) through the same ring; reading it here now -> AccessFault\n/g)].map((m) => m[1]);
+    const took = [...quick.matchAll(/\[consumer CPU [1-9]\d*\] took a 1 MiB buffer by Move: frames ([\d, ]+), … are the producer's; 0 pages present before the first read, page 5 reads 5/g)].map((m) => m[1]);
+    expect(moves).toHaveLength(3);
+    expect(took).toEqual(moves);
     expect(quick.match(/\[sub[0-2] CPU [1-9]\d*\] saw all 100 publications in order \(missed 0\)/g)).toHaveLength(9);
     expect(quick.match(/topic publications 100/g)).toHaveLength(3);
   });

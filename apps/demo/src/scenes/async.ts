@@ -1,9 +1,10 @@
 /**
  * Asynchronous channel and topic: the producer on CPU 0, the channel's consumer and the
  * topic's subscribers each on a worker CPU. The capability to each ring travels in an ordinary
- * synchronous call; after that nobody takes the kernel lock per message.
+ * synchronous call; after that nobody takes the kernel lock per message. A 1 MiB payload rides
+ * the same channel as a zero-copy buffer by Move: the consumer maps the producer's very frames.
  */
-import type { ProcessHandle } from '@veridian/core';
+import { SharedBuffer, type ProcessHandle } from '@veridian/core';
 import { readReport, reportBuffer } from '../report.js';
 import type { Scene } from '../scene.js';
 import { heading, worker } from '../ui.js';
@@ -35,6 +36,18 @@ export async function asyncScene(s: Scene): Promise<void> {
     const st = ch.stats();
     channelMessages = st.messages;
     console.log(`[producer] sent ${n} through a 64-slot ring to a worker CPU (overflow 'block'; ${st.fullEvents} times full) without taking the kernel lock`);
+    // A payload over 64 bytes rides as a zero-copy buffer: 1 MiB by Move, frame numbers inline.
+    const va = p.memory.map(1 << 20);
+    for (let i = 0; i < 256; i++) p.memory.write(va + i * 4096, Uint8Array.of(i));
+    const frames = p.memory.frames(va, 16);
+    await ch.sendAsync({ type: 0, data: new Uint8Array(frames.buffer), buffer: new SharedBuffer(va, 1 << 20), transfer: 'move' });
+    let gone = 'still readable';
+    try {
+      p.memory.read(va, 1);
+    } catch (e) {
+      gone = (e as { code?: string }).code ?? String(e);
+    }
+    console.log(`[producer] moved 1 MiB (frames ${Array.from(frames.subarray(0, 4)).join(', ')}, …) through the same ring; reading it here now -> ${gone}`);
     ch.close();
 
     const t = p.topic(p.createTopic({ bufferSize: 64, slowSubscriber: 'block' }));

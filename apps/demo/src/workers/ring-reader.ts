@@ -25,15 +25,29 @@ export default function ringReader(proc: Process, args: RingReaderArgs): void {
     const ch = proc.channel(cap);
     let got = 0;
     let sum = 0;
+    const lines: string[] = [];
     try {
       for (;;) {
-        sum += ch.receiveSync().type;
+        const r = ch.receiveSync();
+        if (r.buffer !== null) {
+          // The 1 MiB Move: the frames mapped here are the producer's (their numbers came inline).
+          const b = r.buffer;
+          const sent = new Int32Array(r.bytes.slice(0, r.length).buffer);
+          const mine = proc.memory.frames(b.va, sent.length);
+          const same = sent.every((f, i) => f === mine[i]);
+          const present = proc.memory.pages(b.va, b.length / 4096).filter((p) => p.present).length;
+          const page5 = proc.memory.read(b.va + 5 * 4096, 1)[0];
+          lines.push(`took a ${b.length / (1 << 20)} MiB buffer by Move: frames ${Array.from(mine.subarray(0, 4)).join(', ')}, … ${same ? 'are' : 'are NOT'} the producer's; ${present} pages present before the first read, page 5 reads ${page5}`);
+          proc.memory.unmap(b.va, b.length);
+          continue;
+        }
+        sum += r.type;
         got++;
       }
     } catch (e) {
       if (!(e instanceof IpcError && e.code === 'ChannelClosed')) throw e;
     }
-    writeReport(args.report, [`drained ${got} messages (types sum ${sum}); the channel closed behind them`]);
+    writeReport(args.report, [...lines, `drained ${got} messages (types sum ${sum}); the channel closed behind them`]);
     return;
   }
   // Subscribe before replying, so the publisher only starts once every subscriber listens.
