@@ -83,6 +83,28 @@ describe('async channels (one CPU)', () => {
       expect(ch.receiveBatch(out)).toBe(0);
     }));
 
+  it('a send refused by a full ring, a receive from an empty one and a closed send change no kernel state (contention counts are statistics)', async () => {
+    const k = testKernel();
+    const h = k.spawn({ name: 't' }, async (p) => {
+      const ch = p.channel(p.createChannel({ type: 'async', bufferSize: 2, overflow: 'reject' }));
+      ch.trySend(msg(1));
+      ch.trySend(msg(2));
+      const before = k.snapshot();
+      expect(ch.trySend(msg(3))).toBe(false);
+      expect(await code(ch.sendAsync(msg(4)))).toBe('ChannelFull');
+      expect(ch.sendBatch([msg(5)])).toBe(0);
+      expect(k.snapshot()).toEqual(before);
+      expect(ch.stats().fullEvents).toBe(3);
+      const empty = p.channel(p.createChannel({ type: 'async' }));
+      const before2 = k.snapshot();
+      expect(empty.tryReceive()).toBe(null);
+      expect(await code(empty.receiveAsync({ timeout: 0 }))).toBe('Timeout');
+      expect(k.snapshot()).toEqual(before2);
+    });
+    const exit = await h.exited;
+    if (exit.reason !== 'returned') throw exit.error;
+  });
+
   it('a one-slot channel holds exactly one message under every policy (its slot is never taken twice)', () =>
     inProcess((p) => {
       const one = (overflow: 'reject' | 'drop-oldest' | 'drop-newest' | 'block') => p.channel(p.createChannel({ type: 'async', bufferSize: 1, overflow }));

@@ -1,7 +1,7 @@
 import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { KernelContext } from './context.js';
-import { H, M, ObsFlag, R, RingKind, S, SB } from './records/layout.js';
+import { H, M, ObsFlag, R, RingKind, RST, S, SB } from './records/layout.js';
 import { Rings, type RingSpec } from './objects/ring.js';
 import { Push, type Outgoing } from './ipc/async.js';
 import { bytesOf } from './ipc/ring-slot.js';
@@ -214,8 +214,8 @@ export class AsyncSyscalls {
       messages: u(R.MSGS),
       bytes: u(R.BYTES),
       drops: u(R.DROPS),
-      fullEvents: u(R.FULL),
-      casRetries: u(R.RETRIES),
+      fullEvents: this.#k.i32[t.stat(r, RST.FULL)]! >>> 0,
+      casRetries: this.#k.i32[t.stat(r, RST.RETRIES)]! >>> 0,
       queued: kind === 'channel' ? (t.get(r, R.HEAD) - t.get(r, R.TAIL)) >>> 0 : 0,
       capacity: t.get(r, R.CAP),
       closed: t.get(r, R.CLOSED) !== 0,

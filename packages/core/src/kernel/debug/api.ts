@@ -1,5 +1,5 @@
 import type { KernelContext } from '../context.js';
-import { E, H, ObsFlag, R, RingKind } from '../records/layout.js';
+import { E, H, ObsFlag, R, RingKind, RST } from '../records/layout.js';
 import { RegistryWord } from '../records/registry-word.js';
 import { toChromeTrace, type ChromeTrace } from './chrome-trace.js';
 import type { KernelEvent } from './events.js';
@@ -194,7 +194,7 @@ export class MessageTrace {
         bytes: u(R.BYTES),
         queueDepth: topic ? 0 : (t.get(r, R.HEAD) - t.get(r, R.TAIL)) >>> 0,
         drops: u(R.DROPS),
-        contention: u(R.RETRIES),
+        contention: k.i32[t.stat(r, RST.RETRIES)]! >>> 0,
         p50: this.#hist.percentile(key, 50),
         p99: this.#hist.percentile(key, 99),
         p999: this.#hist.percentile(key, 99.9),

@@ -1,6 +1,6 @@
 import type { MessageBuffer } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
-import { CPU_RING_EPOCH, H, Overflow, R, RS } from '../records/layout.js';
+import { CPU_RING_EPOCH, H, Overflow, R, RS, RST } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
 import { wakeAllFutex } from '../sched/futex.js';
 import { INFO_BUFFER, INFO_HEAVY, type Outgoing, RingSlots, bytesOf } from './ring-slot.js';
@@ -116,7 +116,7 @@ export class AsyncRings {
         retries++;
       } else if (dif < 0) {
         // Full.
-        Atomics.add(i32, t.word(r, R.FULL), 1);
+        Atomics.add(i32, t.stat(r, RST.FULL), 1);
         const policy = t.get(r, R.POLICY);
         if (policy === Overflow.DROP_OLDEST) {
           const taken = this.pop(r, null, undefined, locked);
@@ -124,7 +124,7 @@ export class AsyncRings {
           if (taken === Take.OK) Atomics.add(i32, t.word(r, R.DROPS), 1);
           continue;
         }
-        if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+        if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
         if (policy === Overflow.DROP_NEWEST) {
           Atomics.add(i32, t.word(r, R.DROPS), 1);
           return Push.DROPPED;
@@ -170,7 +170,7 @@ export class AsyncRings {
       while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === (pos + k) << 1) k++;
       if (k === 0) {
         if (((Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - (pos << 1)) | 0) < 0) {
-          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
           return 0;
         }
         retries++;
@@ -230,20 +230,20 @@ export class AsyncRings {
         // Published: its words are stable until it is claimed (a claim by another CPU fails our CAS).
         const desc = (t.getSlot(sl, RS.INFO) & INFO_HEAVY) === 0 ? 0 : this.#claimable(sl, locked, dst);
         if (desc < 0) {
-          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
           return Take.LOCKED;
         }
         if (Atomics.compareExchange(i32, t.word(r, R.TAIL), pos, (pos + 1) | 0) === pos) {
           if (buf !== null) this.slots.read(sl, buf, caps);
           if (desc !== 0) this.#took(buf, desc);
           Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + cap) << 1);
-          if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+          if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
           this.#freed(r);
           return Take.OK;
         }
         retries++;
       } else if (dif < 0) {
-        if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+        if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
         return Take.EMPTY;
       } else retries++;
     }
@@ -305,7 +305,7 @@ export class AsyncRings {
     }
     Atomics.add(i32, t.word(r, R.MSGS), msgs);
     Atomics.add(i32, t.word(r, R.BYTES), bytes);
-    if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+    if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
   }
 
   /** After a publish: wake the consumers that wait (one notify for all), if any. */

@@ -1,5 +1,5 @@
 import type { MessageBuffer } from '../../contracts/message.js';
-import { Overflow, R, RS, SB } from '../records/layout.js';
+import { Overflow, R, RS, RST, SB } from '../records/layout.js';
 import type { RingTable, SubscriberTable } from '../records/tables.js';
 import { Push, type AsyncRings, type Outgoing } from './async.js';
 import { INFO_HEAVY } from './ring-slot.js';
@@ -49,8 +49,8 @@ export class Multicast {
           const gate = this.minCursor(r, pos);
           Atomics.store(i32, t.word(r, R.GATE), gate);
           if (((pos - gate) | 0) >= cap) {
-            Atomics.add(i32, t.word(r, R.FULL), 1);
-            if (retries) Atomics.add(i32, t.word(r, R.RETRIES), retries);
+            Atomics.add(i32, t.stat(r, RST.FULL), 1);
+            if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
             return Push.FULL;
           }
         }

@@ -1,6 +1,6 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PS, PState, R, REG_WORDS, RG, RS, S, SB } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PS, PState, R, REG_WORDS, RG, RS, RST, S, SB } from './layout.js';
 import { RegistryWord } from './registry-word.js';
 import { formatObs, obsWords, type ObsSizes } from './obs-region.js';
 
@@ -91,6 +91,8 @@ export class MachineMemory {
   readonly frefBase: number;
   /** Int32 index of the per-process statistics ({@link PS}). */
   readonly statsBase: number;
+  /** Int32 index of the per-ring statistics ({@link RST}), after the per-process ones. */
+  readonly ringStatsBase: number;
   readonly #frames: Uint32Array[] = [];
   readonly #shadows: Uint32Array[] = [];
   readonly #shadowCaps: Int32Array[] = [];
@@ -129,6 +131,7 @@ export class MachineMemory {
     this.ringSlotBase = this.subBase + this.nsub * SB.SIZE;
     this.frefBase = h(H.FREF_BASE);
     this.statsBase = h(H.STATS_BASE);
+    this.ringStatsBase = this.statsBase + this.nproc * PS.SIZE;
     for (let p = 0; p < this.nproc; p++) {
       this.#frames.push(this.u32.subarray(this.frameBase + p * REG_WORDS, this.frameBase + (p + 1) * REG_WORDS));
       const m = this.procBase + p * P.SIZE + P.MSG;
@@ -199,7 +202,7 @@ export class MachineMemory {
     const regionBase = line(frefBase + frames);
     // Per-process statistics last: not part of any state snapshot.
     const statsBase = line(regionBase + regions * RG.SIZE);
-    const total = (statsBase + processes * PS.SIZE) * 4;
+    const total = (statsBase + processes * PS.SIZE + rings * RST.SIZE) * 4;
     let buffer: SharedArrayBuffer;
     try {
       buffer = new SharedArrayBuffer(total);
@@ -350,7 +353,7 @@ export class MachineMemory {
    * Copy of every kernel record word (processes with their message shadows, registry, names,
    * endpoints, slots; then the ring records, their registry words and the subscriber records;
    * then the frame reference counts) for state comparison. The ring slots (message payloads)
-   * are left out, and so are the per-process statistics ({@link PS}).
+   * are left out, and so are the statistics ({@link PS}, {@link RST}).
    */
   snapshotRecords(): Int32Array {
     const a = this.recordsEnd - this.recordsStart;

@@ -39,12 +39,10 @@ export const R = {
   FREE_NEXT: 58,
   /** Non-zero once a message with capabilities was sent: receivers take the lock to mint them. */
   HAS_CAPS: 59,
-  /** Counters (u32, wrap): messages, payload bytes, dropped messages, times found full, CAS retries. */
+  /** Counters (u32, wrap): messages, payload bytes, dropped messages (state: each is a message in or out; the contention statistics are in {@link RST}). */
   MSGS: 64,
   BYTES: 65,
   DROPS: 66,
-  FULL: 67,
-  RETRIES: 68,
   /** Topic: subscribers now. */
   NSUBS: 69,
   /** Topic: subscriber table (subscriber index + 1 per entry; 0 = empty). */
@@ -100,4 +98,17 @@ export const SB = {
   /** Missed messages not yet reported (reported with the next message received). */
   PENDING: 7,
   SIZE: 16,
+} as const;
+
+/**
+ * Per-ring statistics words, outside the ring records (in the statistics area after the
+ * per-process ones): contention counts, not kernel state, so a state snapshot leaves them out —
+ * a send refused by a full ring changes nothing but them. Reset when the record is reused.
+ */
+export const RST = {
+  /** Times a sender found the ring full (u32, wraps). */
+  FULL: 0,
+  /** Compare-and-swap retries (u32, wraps). */
+  RETRIES: 1,
+  SIZE: 2,
 } as const;

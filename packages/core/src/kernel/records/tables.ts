@@ -1,4 +1,4 @@
-import { E, P, PState, R, RS, S, SB } from './layout.js';
+import { E, P, PState, R, RS, RST, S, SB } from './layout.js';
 import type { MachineMemory } from './machine-memory.js';
 import { makeId } from './ids.js';
 import { RegistryWord } from './registry-word.js';
@@ -209,11 +209,20 @@ export class RingTable {
     this.#slotBase = mm.ringSlotBase;
     this.#slotsPer = mm.ringSlots;
     this.count = mm.nring;
+    this.#stats = mm.ringStatsBase;
   }
 
-  /** Zeroes every word of ring record `r`. */
+  readonly #stats: number;
+
+  /** Zeroes every word of ring record `r` and its statistics. */
   clear(r: number): void {
     this.#i32.fill(0, this.#base + r * R.SIZE, this.#base + (r + 1) * R.SIZE);
+    this.#i32.fill(0, this.#stats + r * RST.SIZE, this.#stats + (r + 1) * RST.SIZE);
+  }
+
+  /** Int32 index of statistics word `f` ({@link RST}) of ring `r`. */
+  stat(r: number, f: number): number {
+    return this.#stats + r * RST.SIZE + f;
   }
 
   word(r: number, f: number): number {
