@@ -145,6 +145,11 @@ describe('zero-copy buffers', () => {
       expect(await code(send({ buffer: new SharedBuffer(big, 65 * PAGE) }))).toBe('MessageTooLarge');
       expect(await code(p.send(small, { type: 1, data: EMPTY, buffer: new SharedBuffer(va, 3 * PAGE) }, { timeout: 0 }))).toBe('MessageTooLarge');
       expect(await code(send({ buffer: { va, length: PAGE } }))).toBe('InvalidArgument');
+      // Forged on SharedBuffer's prototype and frozen, with fields its constructor would refuse.
+      for (const [fva, flen] of [[va + 0.5, PAGE], [va, 0.5], [va, 2 ** 60], [String(va), PAGE]] as const) {
+        const forged = Object.freeze(Object.create(SharedBuffer.prototype, { va: { value: fva, enumerable: true }, length: { value: flen, enumerable: true } }) as SharedBuffer);
+        expect(await code(send({ buffer: forged }))).toBe('InvalidArgument');
+      }
       expect(await code(send({ buffer: new SharedBuffer(va, PAGE), transfer: 'steal' }))).toBe('InvalidArgument');
       expect(await code(send({ transfer: 'move' }))).toBe('InvalidArgument');
       expect(() => new SharedBuffer(-1, 1)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));

@@ -22,6 +22,18 @@ export type TransferMode = 'move' | 'share' | 'copy';
 /** The {@link TransferMode} values, in their wire order. */
 export const TRANSFER_MODES: readonly TransferMode[] = Object.freeze(['move', 'share', 'copy']);
 
+/** Every SharedBuffer the constructor made (checked): what the kernel accepts as a message's buffer. */
+const MADE = new WeakSet<object>();
+
+/**
+ * True when `x` is a SharedBuffer made by its constructor — so its `va` and `length` were
+ * checked and are frozen data properties. An object merely built on `SharedBuffer.prototype`
+ * (`Object.create`, a forged frozen copy) is not one.
+ */
+export function isSharedBuffer(x: unknown): x is SharedBuffer {
+  return typeof x === 'object' && x !== null && MADE.has(x);
+}
+
 /**
  * A range of a process's memory — any address and length, not only whole pages — that a
  * message carries (field `buffer` of the message, with `transfer` choosing the
@@ -51,6 +63,7 @@ export class SharedBuffer {
     this.va = va;
     this.length = length;
     Object.freeze(this);
+    MADE.add(this);
   }
 
   /** The same memory from `offset` for `length` bytes (within this buffer). */

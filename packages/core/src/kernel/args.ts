@@ -1,7 +1,7 @@
 import { IPC_ERROR_NUMBERS, IpcError, type IpcErrorCode } from '../contracts/errors.js';
-import type { SmallMessage } from '../contracts/message.js';
+import { MAX_SMALL_CAPS, MAX_SMALL_DATA, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { Rights } from '../contracts/rights.js';
-import { SharedBuffer } from '../contracts/shared-buffer.js';
+import { SharedBuffer, isSharedBuffer } from '../contracts/shared-buffer.js';
 import { Mode } from './ipc/transfer.js';
 
 /**
@@ -43,13 +43,27 @@ export function checkMessage(message: unknown, what = 'message'): SmallMessage {
     for (let i = 0; i < caps.length; i++) if (!isU32(caps[i])) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
   }
   if (m.buffer !== undefined) {
-    // Only a SharedBuffer itself (frozen data properties), so the kernel reads the same range twice.
-    if (typeof m.buffer !== 'object' || m.buffer === null || Object.getPrototypeOf(m.buffer) !== SharedBuffer.prototype || !Object.isFrozen(m.buffer)) {
+    // Only a SharedBuffer its constructor made (checked fields, frozen data properties), so the
+    // kernel reads the same valid range every time: an object forged on its prototype is refused.
+    if (!isSharedBuffer(m.buffer) || Object.getPrototypeOf(m.buffer) !== SharedBuffer.prototype) {
       throw new IpcError('InvalidArgument', `${what}.buffer must be a SharedBuffer (new SharedBuffer(va, length))`);
     }
     transferMode(m.transfer, what);
   } else if (m.transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
   return m as SmallMessage;
+}
+
+/**
+ * Checks a message buffer from user code that the kernel is to fill: an object whose `bytes`
+ * is a `Uint8Array` of at least 64 bytes and `caps` a `Uint32Array` of at least 4 (what
+ * `createMessageBuffer()` makes). Checked before anything is taken, so a bad one loses nothing.
+ */
+export function checkMessageBuffer(buf: unknown, what = 'buffer'): MessageBuffer {
+  const b = buf as Partial<MessageBuffer> | null;
+  if (typeof b !== 'object' || b === null || !(b.bytes instanceof Uint8Array) || b.bytes.length < MAX_SMALL_DATA || !(b.caps instanceof Uint32Array) || b.caps.length < MAX_SMALL_CAPS) {
+    throw new IpcError('InvalidArgument', `${what} must be a message buffer (createMessageBuffer())`);
+  }
+  return b as MessageBuffer;
 }
 
 /** The descriptor number of a {@link TransferMode} (`undefined` is Move); anything else is `InvalidArgument`. */

@@ -2,7 +2,7 @@ import type { CapHandle } from '../contracts/capability.js';
 import { IpcError } from '../contracts/errors.js';
 import { createMessageBuffer, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { Rights } from '../contracts/rights.js';
-import { checkInt, checkOptions, rejected } from './args.js';
+import { checkInt, checkMessageBuffer, checkOptions, rejected } from './args.js';
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
 import { Outgoing, Push, Take } from './ipc/async.js';
 import { AsyncKind } from './debug/async-events.js';
@@ -141,14 +141,24 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     } catch (e) {
       return rejected(e);
     }
-    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options).then(NOTHING);
+    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options).then(NOTHING, (e: unknown) => this.#gaveUp(message, e));
+  }
+
+  /** A send that waited for room ended without it (its other refusals are events of `#push`): the timeout is an event too. */
+  #gaveUp(message: SmallMessage, e: unknown): never {
+    if (e instanceof IpcError && e.code === 'Timeout' && this.o.k.asyncEvents.on) this.o.k.asyncEvents.timedOut(AsyncKind.SEND, this.o.pid, this.r, message);
+    throw e;
   }
 
   /** Worker CPUs: {@link AsyncChannel.sendAsync} that blocks the thread instead (spin, then park). */
   sendSync(message: SmallMessage, options?: AsyncWaitOptions): void {
     this.requireSync();
     if (this.#sendNow(message)) return;
-    this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options);
+    try {
+      this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options);
+    } catch (e) {
+      this.#gaveUp(message, e);
+    }
   }
 
   /** True when sent (or dropped by the policy); false when a `block` ring is full; throws `ChannelFull` for `reject`. */
@@ -236,6 +246,8 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
    * taken.
    */
   receiveBatch(out: MessageBuffer[]): number {
+    if (!Array.isArray(out)) throw new IpcError('InvalidArgument', 'out must be an array of message buffers');
+    for (let i = 0; i < out.length; i++) checkMessageBuffer(out[i], `out[${i}]`);
     let n = 0;
     try {
       while (n < out.length && this.#take(out[n]!)) n++;

@@ -4,7 +4,7 @@ import type { FastPathAbi } from '../contracts/fast-path.js';
 import { MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { writeSlot, type RegisterFrame } from '../contracts/register-frame.js';
 import { Syscall } from '../contracts/syscall.js';
-import { checkErrorCode, checkHandle, checkInt, checkMessage, checkOptions, checkPid, checkRights, checkTimeout, rejected } from './args.js';
+import { checkErrorCode, checkHandle, checkInt, checkMessage, checkMessageBuffer, checkOptions, checkPid, checkRights, checkTimeout, rejected } from './args.js';
 import type { KernelContext } from './context.js';
 import type { BlockingOptions, EndpointOptions } from './kernel-types.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
@@ -79,7 +79,7 @@ export class Process {
 
   /** @internal Decodes a message delivered to this process (the CPU's receive path). */
   receiveInto(buf: MessageBuffer): void {
-    this.#check.receiveInto(buf);
+    this.#check.receiveInto(checkMessageBuffer(buf));
   }
 
   /** True while the process exists. */

@@ -92,12 +92,25 @@ export class Topic extends RingHandle {
 
   /** Publishes, waiting for the slowest subscriber of a `block` topic (`timeout`, `signal`). */
   publishAsync(message: SmallMessage, options?: AsyncWaitOptions): Promise<void> {
-    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.publish(message) ? true : undefined), options).then(() => undefined);
+    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.publish(message) ? true : undefined), options).then(
+      () => undefined,
+      (e: unknown) => this.#gaveUp(message, e),
+    );
+  }
+
+  /** A publish that waited for the slowest subscriber timed out: an event too (its other refusals are events of `publish`). */
+  #gaveUp(message: SmallMessage, e: unknown): never {
+    if (e instanceof IpcError && e.code === 'Timeout' && this.o.k.asyncEvents.on) this.o.k.asyncEvents.timedOut(AsyncKind.PUBLISH, this.o.pid, this.r, message);
+    throw e;
   }
 
   /** Worker CPUs: {@link Topic.publishAsync} that blocks the thread. */
   publishSync(message: SmallMessage, options?: AsyncWaitOptions): void {
-    this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.publish(message) ? true : undefined), options);
+    try {
+      this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.publish(message) ? true : undefined), options);
+    } catch (e) {
+      this.#gaveUp(message, e);
+    }
   }
 
   /** Subscribes this process (needs RECEIVE): the subscription sees every message published from now on, in order. It ends with the process. */

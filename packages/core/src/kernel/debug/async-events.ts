@@ -1,5 +1,5 @@
 import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
-import type { MessageBuffer } from '../../contracts/message.js';
+import type { MessageBuffer, SmallMessage } from '../../contracts/message.js';
 import type { KernelContext } from '../context.js';
 import { bytesOf, type Outgoing } from '../ipc/ring-slot.js';
 import { H, ObsFlag, R } from '../records/layout.js';
@@ -61,6 +61,12 @@ export class AsyncEvents {
     const size = buf.length + (buf.buffer === null ? 0 : buf.buffer.length);
     const lat = slots.lastSent === 0 ? NO_LATENCY : k.obs.ringLatency(slots.lastSent);
     this.#write(kind, 0, buf.sender, pid, r, buf.type, size, buf.capCount, slots.lastFlow, lat);
+  }
+
+  /** Process `pid`'s send or publish (`kind`) of `message` into ring `r` waited for room and timed out (`Timeout`): nothing entered the ring. */
+  timedOut(kind: number, pid: number, r: number, message: SmallMessage): void {
+    const size = message.data.length + (message.buffer === undefined ? 0 : message.buffer.length);
+    this.#write(kind, IPC_ERROR_NUMBERS.Timeout, pid, 0, r, message.type, size, message.caps?.length ?? 0, 0, NO_LATENCY);
   }
 
   /** Process `pid`'s receive (`kind`) from ring `r` failed with `error`. */
