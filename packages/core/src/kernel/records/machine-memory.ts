@@ -89,9 +89,9 @@ export class MachineMemory {
   readonly ringSlotBase: number;
   /** Int32 index of the frame reference counts (one word per physical frame). */
   readonly frefBase: number;
-  /** Int32 index of the per-process statistics ({@link PS}). */
+  /** Int32 index of the per-process statistics (`PS`). */
   readonly statsBase: number;
-  /** Int32 index of the per-ring statistics ({@link RST}), after the per-process ones. */
+  /** Int32 index of the per-ring statistics (`RST`), after the per-process ones. */
   readonly ringStatsBase: number;
   readonly #frames: Uint32Array[] = [];
   readonly #shadows: Uint32Array[] = [];
@@ -353,7 +353,7 @@ export class MachineMemory {
    * Copy of every kernel record word (processes with their message shadows, registry, names,
    * endpoints, slots; then the ring records, their registry words and the subscriber records;
    * then the frame reference counts) for state comparison. The ring slots (message payloads)
-   * are left out, and so are the statistics ({@link PS}, {@link RST}).
+   * are left out, and so are the statistics (`PS`, `RST`).
    */
   snapshotRecords(): Int32Array {
     const a = this.recordsEnd - this.recordsStart;
