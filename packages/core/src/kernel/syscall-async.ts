@@ -1,7 +1,7 @@
 import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { KernelContext } from './context.js';
-import { H, M, ObsFlag, R, RingKind, RST, S, SB } from './records/layout.js';
+import { H, M, ObsFlag, Overflow, R, RingKind, RST, S, SB } from './records/layout.js';
 import { Rings, type RingSpec } from './objects/ring.js';
 import { Push, type Outgoing } from './ipc/async.js';
 import { bytesOf } from './ipc/ring-slot.js';
@@ -187,6 +187,13 @@ export class AsyncSyscalls {
     const b = k.asyncBuffers;
     const buffer = m.buffer!;
     const mode = b.check(p, buffer, m.transfer);
+    // A full ring that will not make room refuses before anything is staged (a blocked sender
+    // retries this in a loop: no page-table work each time).
+    const policy = k.rings.t.get(r, R.POLICY);
+    if ((policy === Overflow.REJECT || policy === Overflow.BLOCK) && !k.async.hasRoom(r)) {
+      Atomics.add(k.i32, k.rings.t.stat(r, RST.FULL), 1);
+      return Push.FULL;
+    }
     const f = b.stage(p, buffer, mode);
     m.desc = f;
     let res: number = Push.FULL;

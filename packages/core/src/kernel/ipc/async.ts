@@ -285,6 +285,15 @@ export class AsyncRings {
     }
   }
 
+  /** True when channel ring `r` has a free slot at its head now (reads only). */
+  hasRoom(r: number): boolean {
+    const i32 = this.#i32;
+    const t = this.t;
+    const pos = Atomics.load(i32, t.word(r, R.HEAD));
+    const sl = t.slot(r, pos & (t.get(r, R.CAP) - 1));
+    return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === pos << 1;
+  }
+
   /** True when channel ring `r` has a message ready at its tail. */
   ready(r: number): boolean {
     const i32 = this.#i32;
