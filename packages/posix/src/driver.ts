@@ -48,6 +48,21 @@ function ipc(e: unknown, syscall: string): PosixError {
   throw e;
 }
 
+/**
+ * What a call throws: its PosixError, an IpcError's errno — and for a `TypeError`, which only a
+ * wrongly typed argument from plain JavaScript causes (a buffer that is not one, an object
+ * without its fields), `EFAULT`, as the kernel answers a bad pointer.
+ */
+function fromThrown(e: unknown, syscall: string): unknown {
+  if (e instanceof TypeError) return new PosixError('EFAULT', syscall, { detail: `a bad argument (${e.message})`, cause: e });
+  return PosixError.from(e, syscall);
+}
+
+/** The length of `b` when it is a byte array (the default `nbyte` of a call), else 0 (the call then refuses `b`). @internal */
+export function lengthOf(b: unknown): number {
+  return b instanceof Uint8Array ? b.length : 0;
+}
+
 /** Runs `make()`'s requests with `await` (any CPU; CPU 0 is the usual). @internal */
 export async function runAsync<T>(l: Link, syscall: string, make: () => Steps<T>): Promise<T> {
   try {
@@ -64,7 +79,7 @@ export async function runAsync<T>(l: Link, syscall: string, make: () => Steps<T>
     }
     return r.value;
   } catch (e) {
-    throw PosixError.from(e, syscall);
+    throw fromThrown(e, syscall);
   }
 }
 
@@ -85,7 +100,7 @@ export function runSync<T>(l: Link, syscall: string, make: () => Steps<T>): T {
     }
     return r.value;
   } catch (e) {
-    throw PosixError.from(e, syscall);
+    throw fromThrown(e, syscall);
   }
 }
 

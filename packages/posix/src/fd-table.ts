@@ -64,21 +64,35 @@ export class FdTable implements Link {
     return n;
   }
 
-  /** Drops descriptor `fd`; yields the server request when it was the description's last. */
+  /**
+   * Drops descriptor `fd`; yields the server request when it was the description's last. The
+   * server is told first: a request refused with `EINVAL` (another call of this process is
+   * pending) leaves the descriptor open, as if the close had not been made. Any other outcome
+   * closes it (a server that no longer knows the description, or is gone, cannot keep it open).
+   */
   *release(fd: number): Steps<void> {
     const e = this.#fds[fd]!;
-    this.#fds[fd] = undefined;
-    if (--e.d.refs > 0) return;
-    if (e.d.kind === Kind.SHM) this.closeShm(e.d);
+    if (e.d.refs > 1) {
+      this.#fds[fd] = undefined;
+      e.d.refs--;
+      return;
+    }
+    let failure: Error | undefined;
     try {
       yield { op: Op.CLOSE, caps: [e.d.cap] };
-    } finally {
-      try {
-        this.proc.close(e.d.cap);
-      } catch {
-        /* already gone */
-      }
+    } catch (err) {
+      if (err instanceof PosixError && err.code === 'EINVAL') throw err;
+      failure = err instanceof Error ? err : new Error(String(err));
     }
+    this.#fds[fd] = undefined;
+    e.d.refs--;
+    if (e.d.kind === Kind.SHM) this.closeShm(e.d);
+    try {
+      this.proc.close(e.d.cap);
+    } catch {
+      /* already gone */
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Installs descriptions the server handed over (`recvmsg`, inheritance): `info` is [n, (info, status, extra)×n]. */

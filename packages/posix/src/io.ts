@@ -26,7 +26,7 @@ export function* recvSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   const sock = syscall === 'recv' || syscall === 'recvmsg';
   if (sock && e.d.kind !== Kind.SOCKET) throw new PosixError('ENOTSOCK', syscall);
   if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & R)) throw new PosixError('EBADF', syscall);
-  if (!Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
+  if (!(buf instanceof Uint8Array) || !Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) throw new PosixError('EOPNOTSUPP', syscall);
   const nb = (e.d.status & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0;
   const rf = (nb ? ReqFlag.NONBLOCK : 0) | (flags & MSG_PEEK ? ReqFlag.PEEK : 0);
@@ -62,7 +62,7 @@ export function* sendSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   const sock = syscall === 'send' || syscall === 'sendmsg';
   if (sock && e.d.kind !== Kind.SOCKET) throw new PosixError('ENOTSOCK', syscall);
   if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & W)) throw new PosixError('EBADF', syscall);
-  if (!Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
+  if (!(buf instanceof Uint8Array) || !Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR)) throw new PosixError('EOPNOTSUPP', syscall);
   const passed = passFds.map((f) => t.entry(f, syscall).d);
   if (passed.length > MAX_CAPS_PER_CALL) throw new PosixError('EINVAL', syscall, { detail: `at most ${MAX_CAPS_PER_CALL} descriptors per message` });

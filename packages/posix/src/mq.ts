@@ -1,7 +1,7 @@
 import { Rights } from '@veridian/core';
 
 import { MQ_PRIO_MAX, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_NONBLOCK, O_RDONLY, O_WRONLY, SIGEV_NONE, SIGEV_THREAD } from './constants.js';
-import { define, type Drive } from './driver.js';
+import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import { WRITE_CHUNK } from './io.js';
@@ -140,22 +140,25 @@ function mqDesc(t: FdTable, mqdes: number, syscall: string, mode: number): Descr
   return e.d;
 }
 
-function* mqSendSteps(t: FdTable, mqdes: number, msg: Uint8Array, len: number, prio: number, abs: Timespec | undefined, syscall: string): Steps<void> {
+/** What a timed call without a timespec checks (a bad one: `EINVAL` when it would wait), never "untimed". */
+const NO_TIMESPEC = Object.freeze({}) as Timespec;
+
+function* mqSendSteps(t: FdTable, mqdes: number, msg: Uint8Array, len: number, prio: number, abs: Timespec | null, syscall: string): Steps<void> {
   const d = mqDesc(t, mqdes, syscall, W);
-  if (!Number.isInteger(len) || len < 0 || len > msg.length) throw new PosixError('EFAULT', syscall);
+  if (!(msg instanceof Uint8Array) || !Number.isInteger(len) || len < 0 || len > msg.length) throw new PosixError('EFAULT', syscall);
   if (!Number.isInteger(prio) || prio < 0 || prio >= MQ_PRIO_MAX) throw new PosixError('EINVAL', syscall);
   if (len > WRITE_CHUNK - 8) throw new PosixError('EMSGSIZE', syscall);
   const body = msg.subarray(0, len);
   const nb = d.status & O_NONBLOCK ? ReqFlag.NONBLOCK : 0;
-  if (abs) yield { op: Op.MQ_SEND, flags: nb | ReqFlag.TIMED, arg: prio, data: timed(relative(abs), body), caps: [d.cap] };
+  if (abs !== null) yield { op: Op.MQ_SEND, flags: nb | ReqFlag.TIMED, arg: prio, data: timed(relative(abs), body), caps: [d.cap] };
   else yield { op: Op.MQ_SEND, flags: nb, arg: prio, data: body, caps: [d.cap] };
 }
 
-function* mqReceiveSteps(t: FdTable, mqdes: number, buf: Uint8Array, len: number, prio: { value: number } | undefined, abs: Timespec | undefined, syscall: string): Steps<number> {
+function* mqReceiveSteps(t: FdTable, mqdes: number, buf: Uint8Array, len: number, prio: { value: number } | undefined, abs: Timespec | null, syscall: string): Steps<number> {
   const d = mqDesc(t, mqdes, syscall, R);
-  if (!Number.isInteger(len) || len < 0 || len > buf.length) throw new PosixError('EFAULT', syscall);
+  if (!(buf instanceof Uint8Array) || !Number.isInteger(len) || len < 0 || len > buf.length) throw new PosixError('EFAULT', syscall);
   const nb = d.status & O_NONBLOCK ? ReqFlag.NONBLOCK : 0;
-  const reply = abs ? yield { op: Op.MQ_RECEIVE, flags: nb | ReqFlag.TIMED, data: timed(relative(abs), words(len)), caps: [d.cap] } : yield { op: Op.MQ_RECEIVE, flags: nb, data: words(len), caps: [d.cap] };
+  const reply = abs !== null ? yield { op: Op.MQ_RECEIVE, flags: nb | ReqFlag.TIMED, data: timed(relative(abs), words(len)), caps: [d.cap] } : yield { op: Op.MQ_RECEIVE, flags: nb, data: words(len), caps: [d.cap] };
   buf.set(reply.data);
   if (prio) prio.value = reply.arg;
   return reply.data.length;
@@ -207,14 +210,14 @@ export function installMq(proto: Posix, drive: Drive): void {
     mq_closeSync(mqdes: number) { drive.sync(this, 'mq_close', (t) => mqCloseSteps(t, mqdes)); },
     mq_unlink(name: string) { return drive.async(this, 'mq_unlink', () => mqUnlinkSteps(name)); },
     mq_unlinkSync(name: string) { drive.sync(this, 'mq_unlink', () => mqUnlinkSteps(name)); },
-    mq_send(mqdes: number, msg_ptr: Uint8Array, msg_len: number = msg_ptr.length, msg_prio = 0) { return drive.async(this, 'mq_send', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, undefined, 'mq_send')); },
-    mq_sendSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number = msg_ptr.length, msg_prio = 0) { drive.sync(this, 'mq_send', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, undefined, 'mq_send')); },
-    mq_timedsend(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: number, abs_timeout: Timespec) { return drive.async(this, 'mq_timedsend', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, abs_timeout, 'mq_timedsend')); },
-    mq_timedsendSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: number, abs_timeout: Timespec) { drive.sync(this, 'mq_timedsend', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, abs_timeout, 'mq_timedsend')); },
-    mq_receive(mqdes: number, msg_ptr: Uint8Array, msg_len: number = msg_ptr.length, msg_prio?: { value: number }) { return drive.async(this, 'mq_receive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio, undefined, 'mq_receive')); },
-    mq_receiveSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number = msg_ptr.length, msg_prio?: { value: number }) { return drive.sync(this, 'mq_receive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio, undefined, 'mq_receive')); },
-    mq_timedreceive(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: { value: number } | null | undefined, abs_timeout: Timespec) { return drive.async(this, 'mq_timedreceive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio ?? undefined, abs_timeout, 'mq_timedreceive')); },
-    mq_timedreceiveSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: { value: number } | null | undefined, abs_timeout: Timespec) { return drive.sync(this, 'mq_timedreceive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio ?? undefined, abs_timeout, 'mq_timedreceive')); },
+    mq_send(mqdes: number, msg_ptr: Uint8Array, msg_len: number = lengthOf(msg_ptr), msg_prio = 0) { return drive.async(this, 'mq_send', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, null, 'mq_send')); },
+    mq_sendSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number = lengthOf(msg_ptr), msg_prio = 0) { drive.sync(this, 'mq_send', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, null, 'mq_send')); },
+    mq_timedsend(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: number, abs_timeout: Timespec) { return drive.async(this, 'mq_timedsend', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, abs_timeout ?? NO_TIMESPEC, 'mq_timedsend')); },
+    mq_timedsendSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: number, abs_timeout: Timespec) { drive.sync(this, 'mq_timedsend', (t) => mqSendSteps(t, mqdes, msg_ptr, msg_len, msg_prio, abs_timeout ?? NO_TIMESPEC, 'mq_timedsend')); },
+    mq_receive(mqdes: number, msg_ptr: Uint8Array, msg_len: number = lengthOf(msg_ptr), msg_prio?: { value: number }) { return drive.async(this, 'mq_receive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio, null, 'mq_receive')); },
+    mq_receiveSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number = lengthOf(msg_ptr), msg_prio?: { value: number }) { return drive.sync(this, 'mq_receive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio, null, 'mq_receive')); },
+    mq_timedreceive(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: { value: number } | null | undefined, abs_timeout: Timespec) { return drive.async(this, 'mq_timedreceive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio ?? undefined, abs_timeout ?? NO_TIMESPEC, 'mq_timedreceive')); },
+    mq_timedreceiveSync(mqdes: number, msg_ptr: Uint8Array, msg_len: number, msg_prio: { value: number } | null | undefined, abs_timeout: Timespec) { return drive.sync(this, 'mq_timedreceive', (t) => mqReceiveSteps(t, mqdes, msg_ptr, msg_len, msg_prio ?? undefined, abs_timeout ?? NO_TIMESPEC, 'mq_timedreceive')); },
     mq_getattr(mqdes: number) { return drive.async(this, 'mq_getattr', (t) => mqGetattrSteps(t, mqdes, 'mq_getattr')); },
     mq_getattrSync(mqdes: number) { return drive.sync(this, 'mq_getattr', (t) => mqGetattrSteps(t, mqdes, 'mq_getattr')); },
     mq_setattr(mqdes: number, mqstat: Pick<MqAttr, 'mq_flags'>, omqstat?: MqAttr) { return drive.async(this, 'mq_setattr', (t) => mqSetattrSteps(t, mqdes, mqstat, omqstat)); },

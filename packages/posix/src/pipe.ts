@@ -1,7 +1,7 @@
 import { Rights } from '@veridian/core';
 
 import { O_CLOEXEC, O_NONBLOCK } from './constants.js';
-import { define, type Drive } from './driver.js';
+import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import { recvSteps, sendSteps } from './io.js';
@@ -73,9 +73,9 @@ export function installPipe(proto: Posix, drive: Drive): void {
     pipeSync() { return drive.sync(this, 'pipe', (t) => pipeSteps(t, 0, 'pipe')); },
     pipe2(flags: number) { return drive.async(this, 'pipe2', (t) => pipeSteps(t, flags, 'pipe2')); },
     pipe2Sync(flags: number) { return drive.sync(this, 'pipe2', (t) => pipeSteps(t, flags, 'pipe2')); },
-    read(fildes: number, buf: Uint8Array, nbyte: number = buf.length) { return drive.async(this, 'read', (t) => recvSteps(t, fildes, buf, nbyte, 0, 'read')); },
-    readSync(fildes: number, buf: Uint8Array, nbyte: number = buf.length) { return drive.sync(this, 'read', (t) => recvSteps(t, fildes, buf, nbyte, 0, 'read')); },
-    write(fildes: number, buf: Uint8Array, nbyte: number = buf.length) { return drive.async(this, 'write', (t) => sendSteps(t, fildes, buf, nbyte, 0, [], 'write')); },
-    writeSync(fildes: number, buf: Uint8Array, nbyte: number = buf.length) { return drive.sync(this, 'write', (t) => sendSteps(t, fildes, buf, nbyte, 0, [], 'write')); },
+    read(fildes: number, buf: Uint8Array, nbyte: number = lengthOf(buf)) { return drive.async(this, 'read', (t) => recvSteps(t, fildes, buf, nbyte, 0, 'read')); },
+    readSync(fildes: number, buf: Uint8Array, nbyte: number = lengthOf(buf)) { return drive.sync(this, 'read', (t) => recvSteps(t, fildes, buf, nbyte, 0, 'read')); },
+    write(fildes: number, buf: Uint8Array, nbyte: number = lengthOf(buf)) { return drive.async(this, 'write', (t) => sendSteps(t, fildes, buf, nbyte, 0, [], 'write')); },
+    writeSync(fildes: number, buf: Uint8Array, nbyte: number = lengthOf(buf)) { return drive.sync(this, 'write', (t) => sendSteps(t, fildes, buf, nbyte, 0, [], 'write')); },
   });
 }

@@ -1,4 +1,4 @@
-import { POLLNVAL } from './constants.js';
+import { POLLERR, POLLHUP, POLLNVAL } from './constants.js';
 import { define, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
@@ -29,9 +29,22 @@ declare module './posix.js' {
   }
 }
 
-function* pollSteps(t: FdTable, fds: PollFd[], nfds: number, timeout: number): Steps<number> {
+/** Longest finite wait (ms): POSIX's `int` timeout; a larger number waits this long. */
+const MAX_TIMEOUT_MS = 0x7fffffff;
+
+function* pollSteps(t: FdTable, fds: PollFd[], nfdsArg: number | undefined, timeout: number): Steps<number> {
+  if (!Array.isArray(fds)) throw new PosixError('EFAULT', 'poll', { detail: 'fds must be an array of { fd, events, revents }' });
+  const nfds = nfdsArg ?? fds.length;
   if (!Number.isInteger(nfds) || nfds < 0 || nfds > fds.length) throw new PosixError('EINVAL', 'poll');
-  const ask: number[] = [];
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) throw new PosixError('EINVAL', 'poll', { detail: 'timeout must be a number of milliseconds (negative: forever)' });
+  for (let i = 0; i < nfds; i++) {
+    const p = fds[i] as PollFd | null | undefined;
+    if (typeof p !== 'object' || p === null || typeof p.fd !== 'number' || typeof p.events !== 'number') throw new PosixError('EFAULT', 'poll', { detail: `fds[${i}] must be { fd, events, revents }` });
+  }
+  // One request entry per distinct descriptor (the limit counts descriptors, not entries).
+  const unique: number[] = [];
+  const slot: number[] = new Array<number>(nfds).fill(-1);
+  const events: number[] = [];
   let invalid = 0;
   for (let i = 0; i < nfds; i++) {
     const p = fds[i]!;
@@ -40,20 +53,32 @@ function* pollSteps(t: FdTable, fds: PollFd[], nfds: number, timeout: number): S
     if (!t.get(p.fd)) {
       p.revents = POLLNVAL;
       invalid++;
-    } else ask.push(i);
+      continue;
+    }
+    let u = unique.indexOf(p.fd);
+    if (u < 0) {
+      u = unique.push(p.fd) - 1;
+      events.push(0);
+    }
+    events[u]! |= p.events & 0xffff;
+    slot[i] = u;
   }
-  if (ask.length > MAX_CAPS_PER_CALL) throw new PosixError('EINVAL', 'poll', { detail: `at most ${MAX_CAPS_PER_CALL} descriptors` });
-  const ms = invalid > 0 ? 0 : timeout < 0 ? -1 : Math.floor(timeout);
-  if (ask.length === 0) {
+  if (unique.length > MAX_CAPS_PER_CALL) throw new PosixError('EINVAL', 'poll', { detail: `at most ${MAX_CAPS_PER_CALL} distinct descriptors` });
+  const ms = invalid > 0 ? 0 : timeout < 0 ? -1 : Math.min(Math.floor(timeout), MAX_TIMEOUT_MS);
+  if (unique.length === 0) {
     if (invalid === 0 && ms !== 0) yield* sleepSteps(ms);
     return invalid;
   }
-  const reply = yield { op: Op.POLL, data: words(ms, ...ask.map((i) => fds[i]!.events & 0xffff)), caps: ask.map((i) => t.get(fds[i]!.fd)!.d.cap) };
+  const reply = yield { op: Op.POLL, data: words(ms, ...events), caps: unique.map((fd) => t.get(fd)!.d.cap) };
   let n = invalid;
-  ask.forEach((i, k) => {
-    fds[i]!.revents = readWord(reply.data, k);
-    if (fds[i]!.revents) n++;
-  });
+  for (let i = 0; i < nfds; i++) {
+    const u = slot[i]!;
+    if (u < 0) continue;
+    const p = fds[i]!;
+    // Each entry sees its own events of what the descriptor reported (and the conditions always reported).
+    p.revents = readWord(reply.data, u) & ((p.events & 0xffff) | POLLHUP | POLLERR | POLLNVAL);
+    if (p.revents) n++;
+  }
   return n;
 }
 
@@ -66,7 +91,7 @@ function* sleepSteps(ms: number): Steps<void> {
 /** Adds the poll methods to `Posix.prototype` (called once by posix.ts). @internal */
 export function installPoll(proto: Posix, drive: Drive): void {
   define(proto, {
-    poll(fds: PollFd[], nfds: number = fds.length, timeout = -1) { return drive.async(this, 'poll', (t) => pollSteps(t, fds, nfds, timeout)); },
-    pollSync(fds: PollFd[], nfds: number = fds.length, timeout = -1) { return drive.sync(this, 'poll', (t) => pollSteps(t, fds, nfds, timeout)); },
+    poll(fds: PollFd[], nfds?: number, timeout = -1) { return drive.async(this, 'poll', (t) => pollSteps(t, fds, nfds, timeout)); },
+    pollSync(fds: PollFd[], nfds?: number, timeout = -1) { return drive.sync(this, 'poll', (t) => pollSteps(t, fds, nfds, timeout)); },
   });
 }

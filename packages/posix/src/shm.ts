@@ -168,7 +168,9 @@ export class ShmCalls {
 
   *mmap(addr: number | null | undefined, len: number, prot: number, flags: number, fd: number, off: number): Steps<number> {
     if (addr !== null && addr !== undefined && !isInt(addr)) throw new PosixError('EINVAL', 'mmap', { detail: 'addr is null or a hint (an address)' });
-    if (!isInt(len, 1, SHM_SIZE_MAX)) throw new PosixError('EINVAL', 'mmap', { detail: 'len must be an integer > 0' });
+    if (!isInt(len, 1)) throw new PosixError('EINVAL', 'mmap', { detail: 'len must be an integer > 0' });
+    // Larger than any mapping can be: no room for it (POSIX lists EINVAL only for a len of 0).
+    if (len > SHM_SIZE_MAX) throw new PosixError('ENOMEM', 'mmap', { detail: `len is over ${SHM_SIZE_MAX} bytes` });
     const perms = pagePerms(prot, 'mmap');
     const kind = isInt(flags) ? flags & (MAP_SHARED | MAP_PRIVATE) : 0;
     if (!isInt(flags) || (flags & ~MAP_ANONYMOUS) !== kind || kind === (MAP_SHARED | MAP_PRIVATE) || kind === 0) throw new PosixError('EINVAL', 'mmap', { detail: 'flags is MAP_SHARED or MAP_PRIVATE, optionally with MAP_ANONYMOUS (other flags are not supported)' });

@@ -1,7 +1,7 @@
 import { Rights } from '@veridian/core';
 
 import { AF_UNIX, MSG_WAITALL, O_NONBLOCK, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
-import { define, type Drive } from './driver.js';
+import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import { recvSteps, sendSteps } from './io.js';
@@ -125,10 +125,10 @@ export function installSocket(proto: Posix, drive: Drive): void {
   define(proto, {
     socketpair(domain: number, type: number, protocol = 0) { return drive.async(this, 'socketpair', (t) => socketpairSteps(t, domain, type, protocol)); },
     socketpairSync(domain: number, type: number, protocol = 0) { return drive.sync(this, 'socketpair', (t) => socketpairSteps(t, domain, type, protocol)); },
-    send(socket: number, buffer: Uint8Array, length: number = buffer.length, flags = 0) { return drive.async(this, 'send', (t) => sendSteps(t, socket, buffer, length, flags, [], 'send')); },
-    sendSync(socket: number, buffer: Uint8Array, length: number = buffer.length, flags = 0) { return drive.sync(this, 'send', (t) => sendSteps(t, socket, buffer, length, flags, [], 'send')); },
-    recv(socket: number, buffer: Uint8Array, length: number = buffer.length, flags = 0) { return drive.async(this, 'recv', (t) => recvSteps(t, socket, buffer, length, flags, 'recv')); },
-    recvSync(socket: number, buffer: Uint8Array, length: number = buffer.length, flags = 0) { return drive.sync(this, 'recv', (t) => recvSteps(t, socket, buffer, length, flags, 'recv')); },
+    send(socket: number, buffer: Uint8Array, length: number = lengthOf(buffer), flags = 0) { return drive.async(this, 'send', (t) => sendSteps(t, socket, buffer, length, flags, [], 'send')); },
+    sendSync(socket: number, buffer: Uint8Array, length: number = lengthOf(buffer), flags = 0) { return drive.sync(this, 'send', (t) => sendSteps(t, socket, buffer, length, flags, [], 'send')); },
+    recv(socket: number, buffer: Uint8Array, length: number = lengthOf(buffer), flags = 0) { return drive.async(this, 'recv', (t) => recvSteps(t, socket, buffer, length, flags, 'recv')); },
+    recvSync(socket: number, buffer: Uint8Array, length: number = lengthOf(buffer), flags = 0) { return drive.sync(this, 'recv', (t) => recvSteps(t, socket, buffer, length, flags, 'recv')); },
     sendmsg(socket: number, message: MsgHdr, flags = 0) { return drive.async(this, 'sendmsg', (t) => sendmsgSteps(t, socket, message, flags)); },
     sendmsgSync(socket: number, message: MsgHdr, flags = 0) { return drive.sync(this, 'sendmsg', (t) => sendmsgSteps(t, socket, message, flags)); },
     recvmsg(socket: number, message: MsgHdr, flags = 0) { return drive.async(this, 'recvmsg', (t) => recvmsgSteps(t, socket, message, flags)); },
