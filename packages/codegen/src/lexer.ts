@@ -176,7 +176,8 @@ export function tokenize(source: SourceText, diagnostics: DiagnosticBag): Token[
     const written = text.slice(digitsStart, i);
     const trailing = i;
     while (i < text.length && isIdentPart(text[i]!)) i++;
-    const valid = written.length > 0 && trailing === i && !written.startsWith('_') && !written.endsWith('_') && !written.includes('__');
+    // `_` only between digits: not at either end, not doubled, not beside `.` or an exponent.
+    const valid = written.length > 0 && trailing === i && !written.startsWith('_') && !written.endsWith('_') && !written.includes('__') && !/_[.eE]|[.eE][_+-]?_/.test(radix === 10 ? written : '');
     const kindName = radix === 16 ? 'hexadecimal' : radix === 2 ? 'binary' : 'decimal';
     if (!valid) {
       diagnostics.report('VIDL0004', source.span(start, i - start), { base: kindName, text: JSON.stringify(text.slice(start, i)) });

@@ -2,12 +2,17 @@ import type { ConstValue, TypeArgument, TypeExpression } from './ast.js';
 import type { DiagnosticBag } from './diagnostics.js';
 import { INTEGER_TYPES, type BitsModel, type ConstModel, type ConstantValue, type DeclarationModel, type EnumModel, type Type } from './model.js';
 import type { DeclarationSymbol, FileScope, Resolution } from './scope.js';
+
+/** Largest finite f32 (2^128 − 2^104). */
+const F32_MAX = 3.4028234663852886e38;
 import type { Span } from './source.js';
 
 /** Largest bound a length prefix (u32) can express. */
 export const MAX_BOUND = 0xffff_ffff;
 
 const PRIMITIVES = new Set(['bool', 'u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'f32', 'f64']);
+/** The other built-in type names (IDL.md §4). */
+const BUILT_IN_TYPES = new Set(['string', 'bytes', 'vector', 'array', 'cap', 'client', 'server']);
 
 /** A human name for a declaration kind: "struct Stat", "protocol File". */
 export function describeDeclaration(decl: DeclarationModel): string {
@@ -112,6 +117,11 @@ export class TypeResolver {
         const arg = expr.args[0]!;
         if (arg.kind === 'IntegerLiteral' || arg.optional || arg.hasArgs) {
           this.#diagnostics.report('VIDL0203', arg.span, { builtin: builtin!, found: arg.kind === 'IntegerLiteral' ? 'a number' : 'a type expression' });
+          return { kind: 'error' };
+        }
+        // A built-in type is not a protocol (and not an unknown name either).
+        if (arg.name.parts.length === 1 && (PRIMITIVES.has(arg.name.text) || BUILT_IN_TYPES.has(arg.name.text))) {
+          this.#diagnostics.report('VIDL0203', arg.span, { builtin: builtin!, found: `${arg.name.text}, a built-in type` });
           return { kind: 'error' };
         }
         const resolved = scope.resolve(arg.name, false);
@@ -278,9 +288,14 @@ export class TypeResolver {
     if (type.kind === 'primitive') {
       if (type.name === 'bool') return typeof value === 'boolean' ? value : mismatch();
       if (type.name === 'f32' || type.name === 'f64') {
-        if (typeof value === 'number') return value;
-        if (typeof value === 'bigint') return Number(value);
-        return mismatch();
+        const v = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : undefined;
+        if (v === undefined) return mismatch();
+        // Finite in its own width (an f32 rounds to infinity from 2^128 − 2^103 on).
+        if (!Number.isFinite(type.name === 'f32' ? Math.fround(v) : v)) {
+          this.#diagnostics.report(rangeCode, span, { value: describeValue(value), type: type.name, rule: `the range is ±${type.name === 'f32' ? F32_MAX : Number.MAX_VALUE} (finite)` });
+          return undefined;
+        }
+        return v;
       }
       if (typeof value !== 'bigint') return mismatch();
       const range = INTEGER_TYPES[type.name];
