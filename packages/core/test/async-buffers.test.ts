@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rights, SharedBuffer, type Kernel, type Process } from '../src/index.js';
 import { testKernel } from './support/kernel.js';
+import { mapEveryFrame } from './support/memory.js';
 import { code, ok } from './support/outcome.js';
 
 const PAGE = 4096;
@@ -231,15 +232,8 @@ describe('zero-copy buffers over async channels', () => {
         expect(ch.trySend({ type: 5, data: EMPTY, buffer: new SharedBuffer(va, PAGE), transfer: 'move' })).toBe(true);
         const t = p.topic(p.createTopic({}));
         expect(await code(() => t.publish({ type: 1, data: EMPTY, buffer: new SharedBuffer(va, PAGE) } as never))).toBe('InvalidArgument');
-        // Every frame, a page at a time: the consumer, which never mapped memory, has no frame for its address map.
-        const pages: number[] = [];
-        for (;;) {
-          try {
-            pages.push(p.memory.map(PAGE));
-          } catch {
-            break;
-          }
-        }
+        // Every frame: the consumer, which never mapped memory, has no frame for its address map.
+        const pages = mapEveryFrame(p);
         expect(k.stats().freeFrames).toBe(0);
         release();
         await refusedP;

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, Rights, type ChromeTrace, type KernelEvent } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
+import { flowsOk } from './support/trace.ts';
 
 const ROOT = '/sys/kernel/debug/ipc';
 const here = (f: string) => new URL(`./support/${f}`, import.meta.url);
@@ -33,18 +34,6 @@ async function pair(k: ReturnType<typeof testKernel>, produce: (ch: ReturnType<P
   const exits = await Promise.all([consumer.exited, producer.exited]);
   for (const e of exits) if (e.reason !== 'returned') throw e.error;
   return ids;
-}
-
-function flowsOk(trace: ChromeTrace): number {
-  const starts = new Map<number, number>();
-  const ends = new Map<number, number>();
-  for (const e of trace.traceEvents) {
-    if (e.ph === 's') starts.set(e.id!, (starts.get(e.id!) ?? 0) + 1);
-    if (e.ph === 'f') ends.set(e.id!, (ends.get(e.id!) ?? 0) + 1);
-  }
-  expect([...starts.keys()].sort()).toEqual([...ends.keys()].sort());
-  for (const n of [...starts.values(), ...ends.values()]) expect(n).toBe(1);
-  return starts.size;
 }
 
 describe('async channels and topics, observed', () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { IpcError, ManualClock, Rights, SharedBuffer, type ChromeTrace, type Kernel, type Process } from '../src/index.js';
 import { testKernel } from './support/kernel.js';
+import { flowsOk } from './support/trace.ts';
 
 const PAGE = 4096;
 const EMPTY = new Uint8Array(0);
@@ -579,18 +580,6 @@ describe('hostile: policies', () => {
     }
   });
 });
-
-function flowsOk(trace: ChromeTrace): number {
-  const starts = new Map<number, number>();
-  const ends = new Map<number, number>();
-  for (const e of trace.traceEvents) {
-    if (e.ph === 's') starts.set(e.id!, (starts.get(e.id!) ?? 0) + 1);
-    if (e.ph === 'f') ends.set(e.id!, (ends.get(e.id!) ?? 0) + 1);
-  }
-  expect([...starts.keys()].sort()).toEqual([...ends.keys()].sort());
-  for (const n of [...starts.values(), ...ends.values()]) expect(n).toBe(1);
-  return starts.size;
-}
 
 describe('hostile: observability', () => {
   it('trace with drops, OOM-free buffer sends, a blocked send and a batch: every flow one s and one f', async () => {

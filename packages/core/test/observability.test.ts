@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DebugFsError, IpcError, ManualClock, type ChromeTrace, type KernelEvent } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
+import { flowsOk } from './support/trace.ts';
 
 const here = (f: string) => new URL(`./support/${f}`, import.meta.url);
 const ROOT = '/sys/kernel/debug/ipc';
@@ -12,17 +13,6 @@ function echo(k: ReturnType<typeof testKernel>, name: string): void {
     let m = await p.receive(ep);
     for (;;) m = await p.replyReceive(m.sender, { type: m.type + 1, data: m.bytes.slice(0, m.length) }, ep);
   });
-}
-
-function flowsOk(trace: ChromeTrace): void {
-  const starts = new Map<number, number>();
-  const ends = new Map<number, number>();
-  for (const e of trace.traceEvents) {
-    if (e.ph === 's') starts.set(e.id!, (starts.get(e.id!) ?? 0) + 1);
-    if (e.ph === 'f') ends.set(e.id!, (ends.get(e.id!) ?? 0) + 1);
-  }
-  expect([...starts.keys()].sort()).toEqual([...ends.keys()].sort());
-  for (const n of [...starts.values(), ...ends.values()]) expect(n).toBe(1);
 }
 
 describe('audit trail', () => {

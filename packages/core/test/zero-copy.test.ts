@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IPC_BUFFER_VA, ManualClock, PagePerm, SharedBuffer, type Kernel, type Process } from '../src/index.js';
 import { testKernel } from './support/kernel.js';
+import { mapEveryFrame } from './support/memory.js';
 import { code, ok } from './support/outcome.js';
 
 const PAGE = 4096;
@@ -226,15 +227,7 @@ describe('zero-copy buffers', () => {
     const freedP = new Promise<void>((r) => (freed = r));
     const hog = k.spawn({ name: 'hog', priority: 5 }, async (p) => {
       await sentP;
-      // Every frame, a page at a time (its address map and page table come out of the same pool).
-      const pages: number[] = [];
-      for (;;) {
-        try {
-          pages.push(p.memory.map(PAGE));
-        } catch {
-          break;
-        }
-      }
+      const pages = mapEveryFrame(p);
       expect(k.stats().freeFrames).toBe(0);
       await new Promise<void>((r) => (hogStop = r));
       for (const va of pages.slice(0, 4)) p.memory.unmap(va, PAGE);

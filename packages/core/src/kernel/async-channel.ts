@@ -6,7 +6,7 @@ import { checkInt, checkMessageBuffer, checkOptions, rejected } from './args.js'
 import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-handle.js';
 import { Outgoing, Push, Take } from './ipc/async.js';
 import { AsyncKind } from './debug/async-events.js';
-import { H, M, ObsFlag, Overflow, R, RingKind } from './records/layout.js';
+import { H, M, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
 /** What an async channel does with a message sent while it is full. */
@@ -96,7 +96,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     if (flags === 0) return this.#push0(m, false);
     const k = this.o.k;
     // A channel with a security policy sends under the lock (its bucket is kernel state).
-    const policed = (flags & ObsFlag.POLICY) !== 0 && k.policies.recordOf(k.policies.ringKey(this.r)) >= 0;
+    const policed = this.policed(flags);
     const ev = k.asyncEvents;
     if (!ev.on) return this.#push0(m, policed);
     ev.stamp(m, true);
@@ -141,13 +141,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     } catch (e) {
       return rejected(e);
     }
-    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options).then(NOTHING, (e: unknown) => this.#gaveUp(message, e));
-  }
-
-  /** A send that waited for room ended without it (its other refusals are events of `#push`): the timeout is an event too. */
-  #gaveUp(message: SmallMessage, e: unknown): never {
-    if (e instanceof IpcError && e.code === 'Timeout' && this.o.k.asyncEvents.on) this.o.k.asyncEvents.timedOut(AsyncKind.SEND, this.o.pid, this.r, message);
-    throw e;
+    return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options).then(NOTHING, (e: unknown) => this.gaveUp(AsyncKind.SEND, message, e));
   }
 
   /** Worker CPUs: {@link AsyncChannel.sendAsync} that blocks the thread instead (spin, then park). */
@@ -157,7 +151,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     try {
       this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.#sendNow(message) ? true : undefined), options);
     } catch (e) {
-      this.#gaveUp(message, e);
+      this.gaveUp(AsyncKind.SEND, message, e);
     }
   }
 

@@ -1,10 +1,10 @@
 import { IpcError } from '../contracts/errors.js';
-import { MAX_SMALL_CAPS, MAX_SMALL_DATA } from '../contracts/message.js';
+import { MAX_SMALL_CAPS, MAX_SMALL_DATA, type SmallMessage } from '../contracts/message.js';
 import { checkHandle, checkMessage, checkTimeout, rejected } from './args.js';
 import type { KernelContext } from './context.js';
 import type { AsyncWaiter } from './ipc/async-wait.js';
 import { Outgoing } from './ipc/async.js';
-import { P, R, S } from './records/layout.js';
+import { ObsFlag, P, R, S } from './records/layout.js';
 import { FutexWaiter } from './sched/futex.js';
 import { AsyncSyscalls } from './syscall-async.js';
 
@@ -126,6 +126,19 @@ export abstract class RingHandle {
       Atomics.store(this.o.k.i32, this.o.k.rings.t.word(this.r, R.HAS_CAPS), 1);
     }
     return into;
+  }
+
+  /** True when this ring has a security policy now (`flags`: the header's observation word): its sends go under the lock. @internal */
+  protected policed(flags: number): boolean {
+    const k = this.o.k;
+    return (flags & ObsFlag.POLICY) !== 0 && k.policies.recordOf(k.policies.ringKey(this.r)) >= 0;
+  }
+
+  /** A send or publish (`kind`) that waited for room ended without it: a timeout is an event too (its other refusals are events of the push). Rethrows `e`. @internal */
+  protected gaveUp(kind: number, message: SmallMessage, e: unknown): never {
+    const ev = this.o.k.asyncEvents;
+    if (e instanceof IpcError && e.code === 'Timeout' && ev.on) ev.timedOut(kind, this.o.pid, this.r, message);
+    throw e;
   }
 
   /**

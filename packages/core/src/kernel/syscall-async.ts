@@ -143,8 +143,7 @@ export class AsyncSyscalls {
   pushLocked(p: number, pid: number, handle: number, m: Outgoing): number {
     return this.#locked(p, pid, () => {
       const k = this.#k;
-      const r = k.rings.resolve(p, handle, Rings.objectKind(RingKind.CHANNEL), Rights.SEND);
-      if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', 'channel closed');
+      const r = this.#openForSend(p, handle, RingKind.CHANNEL);
       return this.#policed(p, pid, r, m, () => (m.buffer === null ? k.async.push(r, m, pid, true) : this.#pushBuffer(p, pid, r, m)));
     });
   }
@@ -156,10 +155,17 @@ export class AsyncSyscalls {
   publishLocked(p: number, pid: number, handle: number, m: Outgoing): number {
     return this.#locked(p, pid, () => {
       const k = this.#k;
-      const r = k.rings.resolve(p, handle, Rings.objectKind(RingKind.TOPIC), Rights.SEND);
-      if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', 'topic closed');
+      const r = this.#openForSend(p, handle, RingKind.TOPIC);
       return this.#policed(p, pid, r, m, () => k.multicast.publish(r, m, pid));
     });
+  }
+
+  /** The ring of `kind` behind `handle` of `p`, with SEND and open (`ChannelClosed` once closed). Lock held. */
+  #openForSend(p: number, handle: number, kind: number): number {
+    const k = this.#k;
+    const r = k.rings.resolve(p, handle, Rings.objectKind(kind), Rights.SEND);
+    if (k.rings.t.get(r, R.CLOSED) !== 0) throw new IpcError('ChannelClosed', kind === RingKind.TOPIC ? 'topic closed' : 'channel closed');
+    return r;
   }
 
   /**

@@ -8,7 +8,7 @@ import { RingHandle, type AsyncOwner, type AsyncWaitOptions } from './async-hand
 import { Push, type Outgoing } from './ipc/async.js';
 import { AsyncKind } from './debug/async-events.js';
 import { EMPTY, NEEDS_LOCK } from './ipc/multicast.js';
-import { H, M, ObsFlag, Overflow, R, RingKind } from './records/layout.js';
+import { H, M, Overflow, R, RingKind } from './records/layout.js';
 import type { RingStats } from './syscall-async.js';
 
 /** Options of {@link Process.createTopic}. */
@@ -60,7 +60,7 @@ export class Topic extends RingHandle {
     const k = this.o.k;
     const flags = k.i32[H.OBS_FLAGS]!;
     if (flags === 0) return this.#publish(m, false);
-    const policed = (flags & ObsFlag.POLICY) !== 0 && k.policies.recordOf(k.policies.ringKey(this.r)) >= 0;
+    const policed = this.policed(flags);
     const ev = k.asyncEvents;
     if (!ev.on) return this.#publish(m, policed);
     ev.stamp(m, false);
@@ -94,14 +94,8 @@ export class Topic extends RingHandle {
   publishAsync(message: SmallMessage, options?: AsyncWaitOptions): Promise<void> {
     return this.waitAsync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.publish(message) ? true : undefined), options).then(
       () => undefined,
-      (e: unknown) => this.#gaveUp(message, e),
+      (e: unknown) => this.gaveUp(AsyncKind.PUBLISH, message, e),
     );
-  }
-
-  /** A publish that waited for the slowest subscriber timed out: an event too (its other refusals are events of `publish`). */
-  #gaveUp(message: SmallMessage, e: unknown): never {
-    if (e instanceof IpcError && e.code === 'Timeout' && this.o.k.asyncEvents.on) this.o.k.asyncEvents.timedOut(AsyncKind.PUBLISH, this.o.pid, this.r, message);
-    throw e;
   }
 
   /** Worker CPUs: {@link Topic.publishAsync} that blocks the thread. */
@@ -109,7 +103,7 @@ export class Topic extends RingHandle {
     try {
       this.waitSync(R.SPACE, R.SPACE_WAITERS, R.SPACE_PARKED, () => (this.publish(message) ? true : undefined), options);
     } catch (e) {
-      this.#gaveUp(message, e);
+      this.gaveUp(AsyncKind.PUBLISH, message, e);
     }
   }
 

@@ -100,8 +100,8 @@ export class Observer {
     else if (call && procs.state(p) === PState.BLOCKED_REPLY) dst = procs.get(p, P.REPLY_SERVER);
     else if (!call && st === 0) dst = this.#peer;
     const tracing = (this.#flags & ObsFlag.TRACE) !== 0;
-    const flow = tracing ? this.#nextFlow() : 0;
-    const callFlow = tracing && call ? this.#nextFlow() : 0;
+    const flow = tracing ? this.nextFlow() : 0;
+    const callFlow = tracing && call ? this.nextFlow() : 0;
     const t = this.#pt + p * PT.SIZE;
     const u = this.#u32;
     u[t + PT.FLOW] = flow;
@@ -204,10 +204,6 @@ export class Observer {
   #latency(t: number): number {
     const sent = this.#u32[t + PT.TS_HI]! * TWO32 + this.#u32[t + PT.TS_LO]!;
     return Math.min(NO_LATENCY - 1, Math.max(0, this.#now - sent));
-  }
-
-  #nextFlow(): number {
-    return this.nextFlow();
   }
 
   /**
