@@ -1,13 +1,12 @@
 import type { CapHandle } from '../contracts/capability.js';
-import { MonotonicClock, type Clock } from '../contracts/clock.js';
+import type { Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { Arch } from '../contracts/arch.js';
-import { checkInt, checkOptions, checkPid, checkRights } from './args.js';
+import { checkInt, checkPid, checkRights } from './args.js';
+import { WAIT_POLICIES, kernelConfig, spawnConfig } from './kernel-options.js';
 import { KernelContext } from './context.js';
 import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions } from './kernel-types.js';
-import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
-import { nodePlatform } from './platform/node.js';
 import type { Platform } from './platform/platform.js';
 import { Process } from './process.js';
 import { H, P, PS, PState } from './records/layout.js';
@@ -25,9 +24,6 @@ import { AuditTrail, MessageTrace } from './debug/api.js';
 import { DebugFs } from './debug/debugfs.js';
 
 export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
-
-/** The wait policies by their code in a process record (`P.WAIT`, sched/futex.ts `WaitCode`). */
-const WAIT_POLICIES: readonly NonNullable<SpawnOptions['wait']>[] = ['adaptive', 'spin', 'park'];
 
 /** What {@link Kernel.on} reports: a process that crashed (its body threw). */
 export interface KernelErrorEvent {
@@ -88,38 +84,19 @@ export class Kernel {
 
   /** @internal use {@link createKernel} */
   constructor(options: KernelOptions) {
-    const o = checkOptions<KernelOptions>(options, 'kernel options');
-    if (typeof o.arch !== 'object' || o.arch === null || typeof o.arch.createMmu !== 'function') throw new IpcError('InvalidArgument', 'options.arch must be an Arch backend');
+    const o = kernelConfig(options);
     this.arch = o.arch;
-    this.clock = o.clock ?? new MonotonicClock();
-    this.platform = o.platform ?? nodePlatform;
-    const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
-    const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
-    const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
-    const nodes = numaNodes(o.numaNodes, o.frames);
-    if (o.fastPath !== undefined && typeof o.fastPath !== 'boolean') throw new IpcError('InvalidArgument', 'options.fastPath must be a boolean');
-    this.memory = MachineMemory.create({
-      numaNodes: nodes,
-      frames: nodes ? nodes.reduce((a, b) => a + b, 1) : (o.frames ?? 4096),
-      processes: o.processes ?? 64,
-      endpoints: o.endpoints ?? 256,
-      capSlots: o.capSlots ?? 256,
-      cpus,
-      policies: o.policies === undefined ? 16 : checkInt(o.policies, 'policies', 1, 1024),
-      auditRecords: audit,
-      traceRecords: trace === undefined ? 1024 : checkInt(trace, 'trace.records', 1, 1 << 20),
-      rings: o.rings,
-      ringSlots: o.ringSlots,
-      subscribers: o.subscribers,
-    });
+    this.clock = o.clock;
+    this.platform = o.platform;
+    const cpus = o.cpus;
+    this.memory = MachineMemory.create(o.memory);
     // Worker CPUs align their timestamps to CPU 0's clock, unless it is manual (then they cannot).
     if (this.clock.manual) new Float64Array(this.memory.buffer, (this.memory.obsBase + O.ORIGIN) * 4, 1)[0] = NaN;
-    const maxTransfer = o.maxTransfer === undefined ? 64 << 20 : checkInt(o.maxTransfer, 'maxTransfer', 1, 1 << 30);
-    this.#setWindow(maxTransfer);
+    this.#setWindow(o.maxTransfer);
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
-    this.#k.fastpath.enabled = o.fastPath !== false;
+    this.#k.fastpath.enabled = o.fastPath;
     this.#registry = this.#k.eps.registryTable();
     this.#cpu = new MainCpu(this.#k);
     this.#sys = new Syscalls(this.#k);
@@ -149,7 +126,7 @@ export class Kernel {
    * scheduler first picks the process; the process exits when `body` settles.
    */
   spawn(options: SpawnOptions, body: (proc: Process) => unknown): ProcessHandle {
-    const { name, priority, wait } = this.#spawnOptions(options);
+    const { name, priority, wait } = spawnConfig(options);
     if (typeof body !== 'function') throw new IpcError('InvalidArgument', 'body must be a function (proc) => …');
     const k = this.#k;
     const p = k.withLock(() => this.#waits(k.processes.create(name, priority, 0), wait));
@@ -201,7 +178,7 @@ export class Kernel {
    */
   spawnWorker(module: string | URL, options: WorkerSpawnOptions): ProcessHandle {
     const url = this.platform.resolveWorkerModule(module);
-    const { name, priority, wait } = this.#spawnOptions(options);
+    const { name, priority, wait } = spawnConfig(options);
     const k = this.#k;
     const cpu = this.#workers.takeCpu();
     let p: number;
@@ -367,14 +344,6 @@ export class Kernel {
     return this.shutdown();
   }
 
-  #spawnOptions(options: SpawnOptions): { name: string; priority: number; wait: number } {
-    const o = checkOptions<SpawnOptions>(options, 'spawn options');
-    if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
-    const wait = o.wait === undefined ? 0 : WAIT_POLICIES.indexOf(o.wait);
-    if (wait < 0) throw new IpcError('InvalidArgument', `wait must be one of ${WAIT_POLICIES.map((w) => `'${w}'`).join(', ')}`);
-    return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY), wait };
-  }
-
   /** Lock held: records how new process `p` waits (`SpawnOptions.wait`, by its index in {@link WAIT_POLICIES}). */
   #waits(p: number, wait: number): number {
     this.#k.procs.set(p, P.WAIT, wait);
@@ -408,16 +377,6 @@ export class Kernel {
     if (this.#listeners.size === 0) this.platform.warn(`process "${e.name}" (pid ${e.pid}) crashed: ${e.error instanceof Error ? e.error.message : String(e.error)}`, e.error);
     for (const l of this.#listeners) l(e);
   }
-}
-
-/** Frame counts of `options.numaNodes` (checked), or undefined without NUMA. */
-function numaNodes(nodes: unknown, frames: number | undefined): number[] | undefined {
-  if (nodes === undefined) return undefined;
-  if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > 8) throw new IpcError('InvalidArgument', 'numaNodes must list 1 to 8 nodes { frames }');
-  const sizes = nodes.map((n: unknown, i) => checkInt(checkOptions<{ frames: number }>(n, `numaNodes[${i}]`).frames, `numaNodes[${i}].frames`, 1, 1 << 20));
-  const total = sizes.reduce((a, b) => a + b, 1);
-  if (frames !== undefined && frames !== total) throw new IpcError('InvalidArgument', `frames (${frames}) must be the nodes' frames + 1 (${total}) when numaNodes is given`);
-  return sizes;
 }
 
 /**

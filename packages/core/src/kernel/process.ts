@@ -1,10 +1,12 @@
 import type { Capability, CapHandle } from '../contracts/capability.js';
 import { IpcError, type IpcErrorCode } from '../contracts/errors.js';
 import type { FastPathAbi } from '../contracts/fast-path.js';
-import { MessageFlags, MessageInfo, createMessageBuffer, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
-import { writeSlot, type RegisterFrame } from '../contracts/register-frame.js';
+import { createMessageBuffer, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import type { RegisterFrame } from '../contracts/register-frame.js';
 import { Syscall } from '../contracts/syscall.js';
-import { checkErrorCode, checkHandle, checkInt, checkMessage, checkMessageBuffer, checkOptions, checkPid, checkRights, checkTimeout, rejected } from './args.js';
+import { checkErrorCode, checkHandle, checkInt, checkMessageBuffer, checkPid, checkRights, rejected } from './args.js';
+import { endpointConfig } from './kernel-options.js';
+import { ProcessEntry } from './process-entry.js';
 import type { KernelContext } from './context.js';
 import type { BlockingOptions, EndpointOptions } from './kernel-types.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
@@ -13,7 +15,7 @@ import { serveLoop } from './serve-loop.js';
 import { runPassiveHandler } from './passive-call.js';
 import { checkPolicy, type EndpointPolicy } from './policy/config.js';
 import { checkName } from './records/names.js';
-import { NONE, P } from './records/layout.js';
+import { P } from './records/layout.js';
 import { MainCpu } from './sched/main-cpu.js';
 import { KILLED, type CpuRuntime } from './sched/worker-cpu.js';
 import type { Syscalls } from './syscall.js';
@@ -21,9 +23,6 @@ import { AsyncChannel, channelSpec, type ChannelOptions } from './async-channel.
 import { asyncOwner, type AsyncOwner } from './async-handle.js';
 import { ProcessMemory } from './memory-handle.js';
 import { Topic, topicSpec, type TopicOptions } from './topic-handle.js';
-
-const EMPTY = new Uint8Array(0);
-
 
 /**
  * A process as its own code sees it: one thread of control holding capability handles.
@@ -61,7 +60,7 @@ export class Process {
   readonly #recvBuf: MessageBuffer = createMessageBuffer();
   readonly #passiveDone: Promise<MessageBuffer> = Promise.resolve(this.#callBuf);
   readonly #check: ProcessValidator;
-  readonly #passiveBuf = (r: number): MessageBuffer => (this.#rt as MainCpu).passiveEntry(r).buf;
+  readonly #in: ProcessEntry;
 
   /** @internal */
   constructor(rt: CpuRuntime, sys: Syscalls, p: number) {
@@ -75,6 +74,7 @@ export class Process {
     this.frame = rt.k.mm.frame(p);
     this.#fp = rt.k.arch.fastPath;
     this.#check = new ProcessValidator(rt.k, p);
+    this.#in = new ProcessEntry(rt, sys, p, this.pid, this.frame);
   }
 
   /** @internal Decodes a message delivered to this process (the CPU's receive path). */
@@ -101,15 +101,7 @@ export class Process {
 
   /** Creates an endpoint owned by this process; returns a handle with every right. It closes when this process exits. */
   createEndpoint(options?: EndpointOptions): CapHandle {
-    const o = checkOptions<EndpointOptions>(options);
-    const spec = {
-      name: o.name === undefined ? undefined : checkName(o.name, 'endpoint name'),
-      capacity: o.capacity === undefined ? 64 : checkInt(o.capacity, 'capacity', 1, 0xffff),
-      timeoutNs: o.timeout === undefined ? 0 : checkInt(o.timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER),
-      registerOnly: o.registerOnly === undefined ? false : o.registerOnly === true,
-      maxTransfer: o.maxTransfer === undefined ? 0 : checkInt(o.maxTransfer, 'maxTransfer', 1, 1 << 30),
-    };
-    if (o.registerOnly !== undefined && typeof o.registerOnly !== 'boolean') throw new IpcError('InvalidArgument', 'registerOnly must be a boolean');
+    const spec = endpointConfig(options);
     return this.#sys.createEndpoint(this.#p, this.pid, spec);
   }
 
@@ -182,7 +174,7 @@ export class Process {
   call(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.callSync(ch, request, options));
-      const st = this.#enter(Syscall.IpcCall, ch, request, options, 0);
+      const st = this.#in.enter(Syscall.IpcCall, ch, request, options, 0);
       // The reply is always this process's call buffer: one promise resolved to it serves every passive call.
       if (st === PASSIVE) return (this.#runPassive(), this.#passiveDone);
       return this.#rt.blockAsync(this.#p, this.#sys.timeoutNs, this.#callBuf) as Promise<MessageBuffer>;
@@ -207,7 +199,7 @@ export class Process {
    * ```
    */
   callSync(ch: CapHandle, request: SmallMessage, options?: BlockingOptions): MessageBuffer {
-    const st = this.#enter(Syscall.IpcCall, ch, request, options, 0, true);
+    const st = this.#in.enter(Syscall.IpcCall, ch, request, options, 0, true);
     if (st === PASSIVE) return this.#runPassive();
     return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#callBuf);
   }
@@ -215,7 +207,7 @@ export class Process {
   /** Sends a one-way message (needs SEND); resolves once a receiver has taken it. */
   send(ch: CapHandle, message: SmallMessage, options?: BlockingOptions): Promise<void> {
     try {
-      if (this.#enter(Syscall.IpcSend, ch, message, options, 0) !== BLOCKED) return Promise.resolve();
+      if (this.#in.enter(Syscall.IpcSend, ch, message, options, 0) !== BLOCKED) return Promise.resolve();
       if (this.#rt.synchronous) {
         this.#status(this.#rt.blockSync(this.#p, this.#sys.timeoutNs));
         return Promise.resolve();
@@ -234,7 +226,7 @@ export class Process {
   receive(ep: CapHandle, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.receiveSync(ep, options));
-      return this.#afterReceive(this.#receive(ep, options));
+      return this.#afterReceive(this.#in.receive(ep, options));
     } catch (e) {
       return rejected(e);
     }
@@ -243,7 +235,7 @@ export class Process {
   /** Worker CPUs only: {@link Process.receive} without a promise. */
   receiveSync(ep: CapHandle, options?: BlockingOptions): MessageBuffer {
     this.#requireSync();
-    const st = this.#receive(ep, options);
+    const st = this.#in.receive(ep, options);
     return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#recvBuf);
   }
 
@@ -253,16 +245,13 @@ export class Process {
    * caller that has exited is `ProcessNotFound`.
    */
   reply(to: number, response: SmallMessage): void {
-    this.#enter(Syscall.IpcReply, 0, response, undefined, checkPid(to, 'to'));
+    this.#in.enter(Syscall.IpcReply, 0, response, undefined, checkPid(to, 'to'));
   }
 
   /** Fails the pending call of process `to` with `code` (its `call` rejects with that `IpcError`). One-shot, like {@link Process.reply}. */
   replyError(to: number, code: IpcErrorCode): void {
     const status = checkErrorCode(code);
-    const target = checkPid(to, 'to');
-    this.#idle();
-    writeSlot(this.frame, this.#fp.layout.syscall, Syscall.IpcReplyError);
-    this.#sys.ipc(this.#p, this.pid, target, status, undefined, this.#passiveBuf);
+    this.#in.replyError(checkPid(to, 'to'), status);
   }
 
   /**
@@ -273,7 +262,7 @@ export class Process {
   replyReceive(to: number, response: SmallMessage, ep: CapHandle, options?: BlockingOptions): Promise<MessageBuffer> {
     try {
       if (this.#rt.synchronous) return Promise.resolve(this.replyReceiveSync(to, response, ep, options));
-      return this.#afterReceive(this.#enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to')));
+      return this.#afterReceive(this.#in.enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to')));
     } catch (e) {
       return rejected(e);
     }
@@ -282,7 +271,7 @@ export class Process {
   /** Worker CPUs only: {@link Process.replyReceive} without a promise. */
   replyReceiveSync(to: number, response: SmallMessage, ep: CapHandle, options?: BlockingOptions): MessageBuffer {
     this.#requireSync();
-    const st = this.#enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to'));
+    const st = this.#in.enter(Syscall.IpcReplyReceive, checkHandle(ep, 'ep'), response, options, checkPid(to, 'to'));
     return this.#finish(st === BLOCKED ? this.#rt.blockSync(this.#p, this.#sys.timeoutNs) : st, this.#recvBuf);
   }
 
@@ -357,43 +346,6 @@ export class Process {
   }
 
   // ---------------------------------------------------------------- internals
-
-  /** No other blocking operation of this process is in progress (its frame may be written). */
-  #idle(): void {
-    if (this.#rt.pending(this.#p)) throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time');
-  }
-
-  /**
-   * Checks the arguments, puts `message` in the registers for syscall `sys` (staging a large
-   * one first) and enters the kernel. Returns its status.
-   */
-  #enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread = false): number {
-    const m = checkMessage(message, sys === Syscall.IpcCall || sys === Syscall.IpcSend ? 'message' : 'response');
-    const timeout = checkTimeout(options);
-    checkHandle(ch, 'channel');
-    this.#idle();
-    if (!isLargeMessage(m)) {
-      this.#fp.encode(sys, ch, m, this.frame);
-      if (sys === Syscall.IpcCall && this.#k.fastpath.call(this.#p, this.pid, this.#passiveBuf) !== NONE) return PASSIVE;
-    } else {
-      const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
-      this.#sys.stageLarge(this.#p, this.pid, m, toEndpoint ? ch : -1, target);
-      this.#k.large.fill(this.#p, m.data);
-      this.#fp.encode(sys, ch, { type: m.type, data: EMPTY }, this.frame);
-      writeSlot(this.frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
-    }
-    return this.#sys.ipc(this.#p, this.pid, target, 0, timeout, this.#passiveBuf, blocksThread);
-  }
-
-  #receive(ep: CapHandle, options: BlockingOptions | undefined): number {
-    checkHandle(ep, 'ep');
-    const timeout = checkTimeout(options);
-    this.#idle();
-    const L = this.#fp.layout;
-    writeSlot(this.frame, L.syscall, Syscall.IpcReceive);
-    writeSlot(this.frame, L.endpoint, ep);
-    return this.#sys.ipc(this.#p, this.pid, 0, 0, timeout, this.#passiveBuf);
-  }
 
   /** Runs the handler of the passive server that took this process's call; returns the reply. */
   #runPassive(): MessageBuffer {

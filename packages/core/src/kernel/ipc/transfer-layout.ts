@@ -1,5 +1,6 @@
 /** The words and codes of a zero-copy buffer in a large-message descriptor (`transfer.ts`). */
-import { FrameInfo, PageMarker, PagePerm } from '../../contracts/mmu.js';
+import { FrameInfo, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
+import type { KernelContext } from '../context.js';
 import { FRAME_SIZE, type PhysicalMemory } from '../../memory/physical-memory.js';
 
 /** Transfer modes as stored in a descriptor (0 = the message carries no buffer). */
@@ -63,4 +64,34 @@ export function whole(va: number, length: number, pages: number): { from: number
   let to = end % FRAME_SIZE === 0 ? pages : pages - 1;
   if (to < from) to = from;
   return { from, to };
+}
+
+/** Entry `i` of descriptor `d`'s page list. */
+export function descEntry(k: KernelContext, d: number, i: number): number {
+  return k.i32[entryWord(k.i32, k.mm.phys, d, i)]!;
+}
+
+/**
+ * Applies `want(entry, page)` — packed perms and markers, or −1 to leave the page alone — to
+ * pages `[from, to)` of the sender, one protect per run of equal results.
+ */
+export function protectRuns(k: KernelContext, space: AddressSpace, d: number, from: number, to: number, want: (e: number, i: number) => number): void {
+  const first = k.i32[d + B.FIRST]!;
+  let run = from;
+  while (run < to) {
+    const w = want(descEntry(k, d, run), run);
+    let end = run + 1;
+    while (end < to && want(descEntry(k, d, end), end) === w) end++;
+    if (w >= 0) space.protect((first + run) * FRAME_SIZE, (end - run) * FRAME_SIZE, w & 0xff, w >> 8);
+    run = end;
+  }
+}
+
+/** Frees descriptor `d`'s list frames; it carries no buffer any more. */
+export function freeLists(k: KernelContext, d: number): void {
+  const i32 = k.i32;
+  for (let l = i32[d + B.LISTS]! - 1; l >= 0; l--) k.mm.phys.freeFrame(i32[d + B.LIST0 + l]!);
+  i32[d + B.LISTS] = 0;
+  i32[d + B.MODE] = Mode.NONE;
+  i32[d + B.STATE] = State.NONE;
 }

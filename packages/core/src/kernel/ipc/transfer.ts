@@ -1,5 +1,5 @@
 import { IpcError } from '../../contracts/errors.js';
-import { FrameInfo, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
+import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
 import { SharedBuffer } from '../../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
@@ -7,7 +7,8 @@ import type { KernelContext } from '../context.js';
 import { pageSpan } from '../vm/process-vm.js';
 import { P } from '../records/layout.js';
 
-import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, entryWord, listWords, pack, receiverPage, whole } from './transfer-layout.js';
+import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, freeLists, listWords, pack, protectRuns, receiverPage, whole } from './transfer-layout.js';
+import { cancelTransfer } from './transfer-cancel.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
 
@@ -137,7 +138,7 @@ export class Transfers {
     // Share: writable pages become read-only COW. A Move's pages stay live until the send is
     // delivered in this same kernel entry or parked (`park`) when it is queued.
     if (mode === Mode.SHARE) {
-      this.#protectRuns(k.spaces.of(p), d, from, to, (e) => {
+      protectRuns(k, k.spaces.of(p), d, from, to, (e) => {
         const perms = (e >> 2) & FrameInfo.PERMS;
         const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
         return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
@@ -160,7 +161,7 @@ export class Transfers {
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
     if (i32[d + B.HANDED] === 0) {
-      this.#protectRuns(k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
+      protectRuns(k, k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
       k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, true);
     }
     i32[d + B.STATE] = State.PARKED;
@@ -268,97 +269,19 @@ export class Transfers {
       throw e;
     }
     k.va.take(dst, first, pages);
-    this.#freeLists(d);
+    freeLists(k, d);
     return this.#buffer(dst, first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
   }
 
   /** Undoes a staged buffer (the send failed, timed out or was cancelled): `p`'s pages as before. Lock held. */
   cancel(p: number, d: number): void {
-    const k = this.#k;
-    const i32 = k.i32;
-    const state = i32[d + B.STATE]!;
-    if (i32[d + B.MODE] === Mode.NONE || state === State.NONE || state === State.ADOPTED) return;
-    const pages = i32[d + B.PAGES]!;
-    const from = i32[d + B.WHOLE_FROM]!;
-    const to = i32[d + B.WHOLE_TO]!;
-    const mode = i32[d + B.MODE]!;
-    if ((state === State.STAGED || state === State.PARKED) && i32[d + B.HANDED] === 1) {
-      // A pending range handed over whole: it becomes the sender's pending range again, as it was.
-      this.#restorePending(p, d);
-      return;
-    }
-    if (state === State.STAGED && mode === Mode.MOVE) {
-      // Never parked: the sender's pages were never touched; only the edge copies go.
-      for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
-    } else if ((state === State.STAGED || state === State.PARKED) && mode !== Mode.COPY) {
-      for (let i = from; i < to; i++) {
-        const f = this.#entry(d, i) >>> E_SHIFT;
-        if (mode !== Mode.MOVE) k.refs.release(f);
-      }
-      // Back to the sender's own perms and markers (a Share page another mapping still holds
-      // stays COW); a page the sender unmapped meanwhile is left alone.
-      const space = k.spaces.of(p);
-      const { frames, info } = k.vm.scratch(pages);
-      frameOps.readFrames(space, i32[d + B.FIRST]! * FRAME_SIZE, pages, frames, info);
-      if (mode === Mode.MOVE) k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, false);
-      this.#protectRuns(space, d, from, to, (e, i) => {
-        const f = e >>> E_SHIFT;
-        // A pending page (no entry): its list entry gets back the sender's own state.
-        if (mode === Mode.SHARE && frames[i] === f && (info[i]! & FrameInfo.PRESENT) === 0 && k.pending.entryOf(p, i32[d + B.FIRST]! + i) >= 0) {
-          k.pending.rewrite(p, i32[d + B.FIRST]! + i, e);
-          return -1;
-        }
-        if (frames[i] !== f) return -1;
-        const perms = (e >> 2) & FrameInfo.PERMS;
-        const markers = (e & E_LAZY ? LAZY : 0) | (e & E_COW ? COW : 0);
-        if (mode === Mode.SHARE && k.refs.count(f) > 1 && (perms & PagePerm.WRITE) !== 0) return pack(perms & ~PagePerm.WRITE, markers | COW);
-        return pack(perms, markers);
-      });
-      for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
-    } else {
-      // Carried (or a Copy): the descriptor holds one reference on every frame. Last taken, first freed.
-      for (let i = pages - 1; i >= 0; i--) k.refs.release(this.#entry(d, i) >>> E_SHIFT);
-    }
-    this.#freeLists(d);
-  }
-
-  /**
-   * Applies `want(entry, page)` — packed perms and markers, or −1 to leave the page alone — to
-   * pages `[from, to)` of the sender, one protect per run of equal results.
-   */
-  #protectRuns(space: AddressSpace, d: number, from: number, to: number, want: (e: number, i: number) => number): void {
-    const first = this.#k.i32[d + B.FIRST]!;
-    let run = from;
-    while (run < to) {
-      const w = want(this.#entry(d, run), run);
-      let end = run + 1;
-      while (end < to && want(this.#entry(d, end), end) === w) end++;
-      if (w >= 0) space.protect((first + run) * FRAME_SIZE, (end - run) * FRAME_SIZE, w & 0xff, w >> 8);
-      run = end;
-    }
+    cancelTransfer(this.#k, p, d);
   }
 
   /** Initialises the buffer words of a descriptor frame taken without zeroing (no buffer). */
   clear(d: number): void {
     const i32 = this.#k.i32;
     i32.fill(0, d + B.MODE, d + B.LIST0);
-  }
-
-  /** Gives a handed-over list back to `p` as the pending range it was (a cancelled Move). */
-  #restorePending(p: number, d: number): void {
-    const k = this.#k;
-    const i32 = k.i32;
-    const phys = k.mm.phys;
-    // The lists move into a fresh descriptor frame of their own (this one is freed by its owner).
-    const frame = phys.allocFrame();
-    const w = phys.frameOffset(frame) >> 2;
-    const n = i32[d + B.LISTS]!;
-    for (let l = 0; l < n; l++) i32[w + B.LIST0 + l] = i32[d + B.LIST0 + l]!;
-    i32[w + B.LISTS] = n;
-    k.pending.add(p, i32[d + B.FIRST]!, i32[d + B.PAGES]!, frame, true);
-    i32[d + B.LISTS] = 0;
-    i32[d + B.MODE] = Mode.NONE;
-    i32[d + B.STATE] = State.NONE;
   }
 
   /**
@@ -382,11 +305,6 @@ export class Transfers {
     return this.#k.i32[d + B.STATE] === State.ADOPTED;
   }
 
-  #entry(d: number, i: number): number {
-    return this.#k.i32[entryWord(this.#k.i32, this.#k.mm.phys, d, i)]!;
-  }
-
-
   /**
    * The buffer `(va, length)` of process `dst`: the one delivered last when it names the same
    * range (a SharedBuffer is a frozen value), so a ping-pong of one buffer allocates nothing.
@@ -397,14 +315,5 @@ export class Transfers {
     const n = new SharedBuffer(va, length);
     this.#buffers[dst] = n;
     return n;
-  }
-
-  #freeLists(d: number): void {
-    const k = this.#k;
-    const i32 = k.i32;
-    for (let l = i32[d + B.LISTS]! - 1; l >= 0; l--) k.mm.phys.freeFrame(i32[d + B.LIST0 + l]!);
-    i32[d + B.LISTS] = 0;
-    i32[d + B.MODE] = Mode.NONE;
-    i32[d + B.STATE] = State.NONE;
   }
 }

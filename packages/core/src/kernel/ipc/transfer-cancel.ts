@@ -1,0 +1,70 @@
+import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
+import { frameOps } from '../../mmu/frame-ops.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import type { KernelContext } from '../context.js';
+import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, Mode, State, descEntry, freeLists, pack, protectRuns } from './transfer-layout.js';
+
+/** Undoes a staged buffer (the send failed, timed out or was cancelled): `p`'s pages as before. Lock held. */
+export function cancelTransfer(k: KernelContext, p: number, d: number): void {
+  const i32 = k.i32;
+  const state = i32[d + B.STATE]!;
+  if (i32[d + B.MODE] === Mode.NONE || state === State.NONE || state === State.ADOPTED) return;
+  const pages = i32[d + B.PAGES]!;
+  const from = i32[d + B.WHOLE_FROM]!;
+  const to = i32[d + B.WHOLE_TO]!;
+  const mode = i32[d + B.MODE]!;
+  if ((state === State.STAGED || state === State.PARKED) && i32[d + B.HANDED] === 1) {
+    // A pending range handed over whole: it becomes the sender's pending range again, as it was.
+    restorePending(k, p, d);
+    return;
+  }
+  if (state === State.STAGED && mode === Mode.MOVE) {
+    // Never parked: the sender's pages were never touched; only the edge copies go.
+    for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
+  } else if ((state === State.STAGED || state === State.PARKED) && mode !== Mode.COPY) {
+    for (let i = from; i < to; i++) {
+      const f = descEntry(k, d, i) >>> E_SHIFT;
+      if (mode !== Mode.MOVE) k.refs.release(f);
+    }
+    // Back to the sender's own perms and markers (a Share page another mapping still holds
+    // stays COW); a page the sender unmapped meanwhile is left alone.
+    const space = k.spaces.of(p);
+    const { frames, info } = k.vm.scratch(pages);
+    frameOps.readFrames(space, i32[d + B.FIRST]! * FRAME_SIZE, pages, frames, info);
+    if (mode === Mode.MOVE) k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, false);
+    protectRuns(k, space, d, from, to, (e, i) => {
+      const f = e >>> E_SHIFT;
+      // A pending page (no entry): its list entry gets back the sender's own state.
+      if (mode === Mode.SHARE && frames[i] === f && (info[i]! & FrameInfo.PRESENT) === 0 && k.pending.entryOf(p, i32[d + B.FIRST]! + i) >= 0) {
+        k.pending.rewrite(p, i32[d + B.FIRST]! + i, e);
+        return -1;
+      }
+      if (frames[i] !== f) return -1;
+      const perms = (e >> 2) & FrameInfo.PERMS;
+      const markers = (e & E_LAZY ? LAZY : 0) | (e & E_COW ? COW : 0);
+      if (mode === Mode.SHARE && k.refs.count(f) > 1 && (perms & PagePerm.WRITE) !== 0) return pack(perms & ~PagePerm.WRITE, markers | COW);
+      return pack(perms, markers);
+    });
+    for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
+  } else {
+    // Carried (or a Copy): the descriptor holds one reference on every frame. Last taken, first freed.
+    for (let i = pages - 1; i >= 0; i--) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
+  }
+  freeLists(k, d);
+}
+
+/** Gives a handed-over list back to `p` as the pending range it was (a cancelled Move). */
+function restorePending(k: KernelContext, p: number, d: number): void {
+  const i32 = k.i32;
+  const phys = k.mm.phys;
+  // The lists move into a fresh descriptor frame of their own (this one is freed by its owner).
+  const frame = phys.allocFrame();
+  const w = phys.frameOffset(frame) >> 2;
+  const n = i32[d + B.LISTS]!;
+  for (let l = 0; l < n; l++) i32[w + B.LIST0 + l] = i32[d + B.LIST0 + l]!;
+  i32[w + B.LISTS] = n;
+  k.pending.add(p, i32[d + B.FIRST]!, i32[d + B.PAGES]!, frame, true);
+  i32[d + B.LISTS] = 0;
+  i32[d + B.MODE] = Mode.NONE;
+  i32[d + B.STATE] = State.NONE;
+}

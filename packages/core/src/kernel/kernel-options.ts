@@ -1,0 +1,93 @@
+import { MonotonicClock, type Clock } from '../contracts/clock.js';
+import { IpcError } from '../contracts/errors.js';
+import type { Arch } from '../contracts/arch.js';
+import { checkInt, checkOptions } from './args.js';
+import type { EndpointOptions, KernelOptions, SpawnOptions } from './kernel-types.js';
+import type { EndpointSpec } from './objects/endpoint.js';
+import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
+import { nodePlatform } from './platform/node.js';
+import type { Platform } from './platform/platform.js';
+import { checkName } from './records/names.js';
+import type { MachineMemory } from './records/machine-memory.js';
+
+/** The wait policies by their code in a process record (`P.WAIT`, sched/futex.ts `WaitCode`). */
+export const WAIT_POLICIES: readonly NonNullable<SpawnOptions['wait']>[] = ['adaptive', 'spin', 'park'];
+
+/** {@link KernelOptions} checked, with every default filled in (nothing is created yet). */
+export interface KernelConfig {
+  readonly arch: Arch;
+  readonly clock: Clock;
+  readonly platform: Platform;
+  readonly cpus: number;
+  readonly memory: Parameters<typeof MachineMemory.create>[0];
+  readonly maxTransfer: number;
+  readonly fastPath: boolean;
+  readonly seed: number | undefined;
+}
+
+/** Checks every kernel option (also from plain JavaScript) before anything is allocated. */
+export function kernelConfig(options: KernelOptions): KernelConfig {
+  const o = checkOptions<KernelOptions>(options, 'kernel options');
+  if (typeof o.arch !== 'object' || o.arch === null || typeof o.arch.createMmu !== 'function') throw new IpcError('InvalidArgument', 'options.arch must be an Arch backend');
+  const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
+  const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
+  const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
+  const nodes = numaNodes(o.numaNodes, o.frames);
+  if (o.fastPath !== undefined && typeof o.fastPath !== 'boolean') throw new IpcError('InvalidArgument', 'options.fastPath must be a boolean');
+  return {
+    arch: o.arch,
+    clock: o.clock ?? new MonotonicClock(),
+    platform: o.platform ?? nodePlatform,
+    cpus,
+    memory: {
+      numaNodes: nodes,
+      frames: nodes ? nodes.reduce((a, b) => a + b, 1) : (o.frames ?? 4096),
+      processes: o.processes ?? 64,
+      endpoints: o.endpoints ?? 256,
+      capSlots: o.capSlots ?? 256,
+      cpus,
+      policies: o.policies === undefined ? 16 : checkInt(o.policies, 'policies', 1, 1024),
+      auditRecords: audit,
+      traceRecords: trace === undefined ? 1024 : checkInt(trace, 'trace.records', 1, 1 << 20),
+      rings: o.rings,
+      ringSlots: o.ringSlots,
+      subscribers: o.subscribers,
+    },
+    maxTransfer: o.maxTransfer === undefined ? 64 << 20 : checkInt(o.maxTransfer, 'maxTransfer', 1, 1 << 30),
+    fastPath: o.fastPath !== false,
+    seed: o.seed,
+  };
+}
+
+/** Frame counts of `options.numaNodes` (checked), or undefined without NUMA. */
+function numaNodes(nodes: unknown, frames: number | undefined): number[] | undefined {
+  if (nodes === undefined) return undefined;
+  if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > 8) throw new IpcError('InvalidArgument', 'numaNodes must list 1 to 8 nodes { frames }');
+  const sizes = nodes.map((n: unknown, i) => checkInt(checkOptions<{ frames: number }>(n, `numaNodes[${i}]`).frames, `numaNodes[${i}].frames`, 1, 1 << 20));
+  const total = sizes.reduce((a, b) => a + b, 1);
+  if (frames !== undefined && frames !== total) throw new IpcError('InvalidArgument', `frames (${frames}) must be the nodes' frames + 1 (${total}) when numaNodes is given`);
+  return sizes;
+}
+
+/** {@link SpawnOptions} checked: the name, the priority (default 10) and the wait policy's code. */
+export function spawnConfig(options: SpawnOptions): { name: string; priority: number; wait: number } {
+  const o = checkOptions<SpawnOptions>(options, 'spawn options');
+  if (options === undefined) throw new IpcError('InvalidArgument', 'spawn options { name, priority? } are required');
+  const wait = o.wait === undefined ? 0 : WAIT_POLICIES.indexOf(o.wait);
+  if (wait < 0) throw new IpcError('InvalidArgument', `wait must be one of ${WAIT_POLICIES.map((w) => `'${w}'`).join(', ')}`);
+  return { name: checkName(o.name, 'process name'), priority: o.priority === undefined ? 10 : checkInt(o.priority, 'priority', MIN_PRIORITY, MAX_PRIORITY), wait };
+}
+
+/** {@link EndpointOptions} checked, with defaults: what `objects/endpoint.ts` creates. */
+export function endpointConfig(options: EndpointOptions | undefined): EndpointSpec {
+  const o = checkOptions<EndpointOptions>(options);
+  const spec = {
+    name: o.name === undefined ? undefined : checkName(o.name, 'endpoint name'),
+    capacity: o.capacity === undefined ? 64 : checkInt(o.capacity, 'capacity', 1, 0xffff),
+    timeoutNs: o.timeout === undefined ? 0 : checkInt(o.timeout, 'timeout', 0, Number.MAX_SAFE_INTEGER),
+    registerOnly: o.registerOnly === undefined ? false : o.registerOnly === true,
+    maxTransfer: o.maxTransfer === undefined ? 0 : checkInt(o.maxTransfer, 'maxTransfer', 1, 1 << 30),
+  };
+  if (o.registerOnly !== undefined && typeof o.registerOnly !== 'boolean') throw new IpcError('InvalidArgument', 'registerOnly must be a boolean');
+  return spec;
+}
