@@ -50,7 +50,8 @@ export class CallFastPath {
   call(p: number, pid: number, buf: (r: number) => MessageBuffer): number {
     const k = this.#k;
     const { procs, eps, slots, messages: msg } = k;
-    if (!this.enabled) return NONE;
+    // Only a passive server of this CPU takes a fast-path call: without one, do not take the lock twice.
+    if (!this.enabled || k.port === undefined || k.port.passiveServers === 0) return NONE;
     k.lock();
     try {
       if (k.i32[H.OBS_FLAGS] !== 0) return NONE;

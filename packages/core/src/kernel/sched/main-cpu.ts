@@ -94,6 +94,9 @@ export class MainCpu implements CpuPort, CpuRuntime {
 
   readonly #dispatchLater = (): void => this.dispatch();
 
+  /** Servers of this CPU in {@link MainCpu.setPassive} (the fast path is skipped while there are none). */
+  passiveServers = 0;
+
   isPassive(r: number, e: number): boolean {
     const entry = this.#passive[r];
     return entry !== undefined && entry.e === e && this.#resolvers[r] !== undefined;
@@ -251,7 +254,7 @@ export class MainCpu implements CpuPort, CpuRuntime {
     this.#clearTimer(p);
     this.#resolvers[p] = undefined;
     this.#rejecters[p] = undefined;
-    this.#passive[p] = undefined;
+    this.clearPassive(p);
     this.#starters[p] = undefined;
     this.#readers[p] = undefined;
     this.#inIpc[p] = false;
@@ -279,11 +282,13 @@ export class MainCpu implements CpuPort, CpuRuntime {
 
   /** Makes process `p` a passive server of endpoint `e`: same-CPU calls run `handler` directly. */
   setPassive(p: number, e: number, handler: PassiveHandler, buf: MessageBuffer): void {
+    if (this.#passive[p] === undefined) this.passiveServers++;
     this.#passive[p] = { e, handler, buf };
   }
 
   /** Stops the passive fast path for `p`. */
   clearPassive(p: number): void {
+    if (this.#passive[p] !== undefined) this.passiveServers--;
     this.#passive[p] = undefined;
   }
 

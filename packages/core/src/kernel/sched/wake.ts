@@ -21,6 +21,8 @@ export interface CpuPort {
   readyLocal(p: number, switchTo: number): void;
   /** True when server `r` of this CPU, waiting on endpoint `e`, serves calls passively. */
   isPassive(r: number, e: number): boolean;
+  /** How many servers of this CPU serve passively (0: no call can take the fast path here). */
+  readonly passiveServers: number;
 }
 
 /** How a wake-up affects who runs next on the woken process's CPU. */

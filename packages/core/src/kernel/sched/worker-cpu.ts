@@ -56,6 +56,9 @@ export class WorkerCpu implements CpuPort, CpuRuntime {
     return false;
   }
 
+  /** A worker CPU has no passive servers (`serve` there loops on receive). */
+  readonly passiveServers = 0;
+
   pending(): boolean {
     // Blocking is synchronous here: when the process's own code runs, nothing is pending.
     return false;
