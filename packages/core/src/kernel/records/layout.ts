@@ -126,10 +126,13 @@ export const CpuState = {
  * line under a spinning reader; lines 2–3 hold cold fields.
  */
 export const P = {
+  // Line 0: what a call or reply between two CPUs touches (state, queues, reply links, result),
+  // so a round trip moves as few cache lines as it can.
   /** Generation (u32): the high part of the pid. */
   GEN: 0,
   STATE: 1,
-  PRIO: 2,
+  /** Head of this process's reply-waiter list (callers awaiting its reply). */
+  RHEAD: 2,
   EFF: 3,
   CPU: 4,
   /** Endpoint the process is queued on (sender or receiver), or passively serving. */
@@ -141,8 +144,8 @@ export const P = {
   REPLY_SERVER: 8,
   /** Wake status (0 or an error number). */
   RESULT: 9,
-  /** {@link Op} of a queued sender. */
-  OP: 10,
+  /** Links in the reply-waiter list of the server this process awaits. */
+  RNEXT: 10,
   /** Non-zero: a kill was requested; the next kernel entry unwinds. */
   KILL: 11,
   /** Bumped on every blocking operation (timeouts and wake-ups name the one they belong to). */
@@ -151,19 +154,19 @@ export const P = {
   CALL_EP: 13,
   /** High part (pid / 2^32) of the sender of the message last delivered to this process. */
   SENDER_HI: 14,
-  /** Non-zero while a worker waits with a timeout (it will act again by itself). */
-  TIMED: 15,
+  RPREV: 15,
+  // Line 1: the futex a worker spins on, and fields a round trip reads rarely or not at all.
   FUTEX: 16,
   PARKED: 17,
+  PRIO: 18,
+  /** {@link Op} of a queued sender. */
+  OP: 19,
+  /** Non-zero while a worker waits with a timeout (it will act again by itself). */
+  TIMED: 20,
   ASID: 32,
   ROOT: 33,
   IPCBUF: 34,
   NAME: 35, // 8 words, 32 bytes UTF-8
-  /** Links in the reply-waiter list of the server this process awaits. */
-  RNEXT: 43,
-  RPREV: 44,
-  /** Head of this process's reply-waiter list (callers awaiting its reply). */
-  RHEAD: 45,
   /** Head of the list of endpoints this process owns. */
   EHEAD: 46,
   /** Free capability slots, least recently freed first (slot indices). */
@@ -252,8 +255,9 @@ export const E = {
   /** Default call timeout in ns: low 32 bits (TIMEOUT_HI holds the rest). */
   TIMEOUT_LO: 8,
   TIMEOUT_HI: 9,
-  NAME: 10, // 8 words
-  MSGS: 18,
+  /** Messages delivered through the endpoint (on the queue heads' line, which a delivery writes anyway). */
+  MSGS: 10,
+  NAME: 11, // 8 words
   /** Current generation while open; the next incarnation's first generation while free (u32). */
   GEN: 19,
   /** First generation of the current (or last) incarnation. */

@@ -72,9 +72,11 @@ export class WorkerCpu implements CpuPort, CpuRuntime {
     const k = this.k;
     const procs = k.procs;
     const seq = procs.get(p, P.SEQ);
-    procs.set(p, P.TIMED, timeoutNs === Infinity ? 0 : 1);
-    const woken = this.#futex.wait(k.i32, procs.word(p, P.FUTEX), procs.word(p, P.PARKED), timeoutNs === Infinity ? Infinity : timeoutNs / 1e6);
-    procs.set(p, P.TIMED, 0);
+    // Written only for a timed wait (0 otherwise): a store per wait would move the record's line.
+    const timed = timeoutNs !== Infinity;
+    if (timed) procs.set(p, P.TIMED, 1);
+    const woken = this.#futex.wait(k.i32, procs.word(p, P.FUTEX), procs.word(p, P.PARKED), timed ? timeoutNs / 1e6 : Infinity);
+    if (timed) procs.set(p, P.TIMED, 0);
     if (!woken) k.withLock(() => k.processes.cancelIfBlocked(p, seq, IPC_ERROR_NUMBERS.Timeout));
     if (Atomics.load(k.i32, procs.word(p, P.KILL)) !== 0) {
       k.withLock(() => k.processes.cancelIfBlocked(p, seq, KILLED));
