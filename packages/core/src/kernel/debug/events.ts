@@ -13,6 +13,11 @@ import type { IpcErrorCode } from '../../contracts/errors.js';
  *   channel's id; `dst` of a send is 0: no receiver is chosen at a send);
  * - `publish` / `topic-receive`: a message was published to a topic, a subscriber took one
  *   (`endpoint` is the topic's id; no flow ids: one publish reaches many subscribers).
+ *
+ * An operation that blocked (its first event says `ok`: queued, or delivered and awaiting the
+ * reply) and then ended without its peer — its timeout ran out, it or its server was killed, its
+ * endpoint closed — is recorded a second time with that result (`Timeout`, `ProcessNotFound`,
+ * `ChannelClosed`), so every blocked operation's outcome is in the trail.
  */
 export type KernelEventKind = 'send' | 'call' | 'receive' | 'reply' | 'reply-error' | 'async-send' | 'async-receive' | 'publish' | 'topic-receive';
 

@@ -193,6 +193,40 @@ export class Observer {
     }
   }
 
+  /**
+   * Process `p`'s blocked operation ends with error `status` without its peer's syscall: the
+   * timeout ran out, it or its server was killed, its endpoint closed. Its event is written
+   * again with that result (the syscall that blocked recorded `ok`: queued or delivered). Lock
+   * held; called before the wait is undone (it reads what `p` waits in).
+   */
+  ended(p: number, status: number): void {
+    const k = this.#k;
+    const procs = k.procs;
+    const st = procs.state(p);
+    let kind: number = KIND_CODE.receive;
+    let e = procs.get(p, P.WAIT_EP);
+    let dst = 0;
+    let type = 0;
+    let size = 0;
+    let caps = 0;
+    if (st === PState.BLOCKED_REPLY) {
+      kind = KIND_CODE.call;
+      e = procs.get(p, P.CALL_EP);
+      const r = procs.get(p, P.REPLY_SERVER);
+      if (r !== NONE && procs.live(r)) dst = procs.pid(r);
+    } else if (st === PState.BLOCKED_SEND) {
+      kind = procs.get(p, P.OP) === Op.CALL ? KIND_CODE.call : KIND_CODE.send;
+      // The parked message is still whole in the kernel-owned shadow.
+      const shadow = k.mm.shadow(p);
+      const info = readSlot(shadow, this.#info);
+      type = readSlot(shadow, this.#type);
+      const large = (MessageInfo.flags(info) & MessageFlags.LARGE) !== 0;
+      size = large ? k.large.outgoingLength(p) : MessageInfo.length(info);
+      caps = large ? k.large.outgoingCaps(p) : MessageInfo.capCount(info);
+    } else if (st !== PState.BLOCKED_RECV) return;
+    this.ringEvent(kind, status, procs.pid(p), dst, e === NONE ? 0 : k.eps.id(e), type, size, caps, 0, NO_LATENCY);
+  }
+
   /** Writes one event to each ring that is on. */
   #emit(kind: number, status: number, src: number, dst: number, ep: number, flow: number, flow2: number, lat: number): void {
     const f = this.#flags;

@@ -130,13 +130,16 @@ export class Endpoints {
   close(e: number): void {
     const k = this.#k;
     const { eps, procs, queues, wake, large } = k;
+    const observed = k.i32[H.OBS_FLAGS] !== 0;
     for (let c = eps.get(e, E.QHEAD); c !== NONE; c = eps.get(e, E.QHEAD)) {
+      if (observed) k.obs.ended(c, ERR.ChannelClosed);
       queues.removeSender(e, c);
       large.dropOutgoing(c);
       procs.set(c, P.WAIT_EP, NONE);
       wake.wake(c, ERR.ChannelClosed);
     }
     for (let r = eps.get(e, E.RHEAD); r !== NONE; r = eps.get(e, E.RHEAD)) {
+      if (observed) k.obs.ended(r, ERR.ChannelClosed);
       queues.removeReceiver(e, r);
       procs.set(r, P.WAIT_EP, NONE);
       wake.wake(r, ERR.ChannelClosed);

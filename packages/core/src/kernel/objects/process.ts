@@ -2,7 +2,7 @@ import { IPC_ERROR_NUMBERS, IpcError } from '../../contracts/errors.js';
 import { PagePerm, type AddressSpace } from '../../contracts/mmu.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import type { KernelContext } from '../context.js';
-import { E, NONE, Op, P, PState } from '../records/layout.js';
+import { E, H, NONE, Op, P, PState } from '../records/layout.js';
 import { readName, writeName } from '../records/names.js';
 import { wakeFutex } from '../sched/futex.js';
 
@@ -94,9 +94,12 @@ export class Processes {
     const k = this.#k;
     const procs = k.procs;
     if (!procs.live(p)) return;
+    const observed = k.i32[H.OBS_FLAGS] !== 0;
+    if (observed && procs.blocked(p)) k.obs.ended(p, ERR.ProcessNotFound);
     this.cancelWait(p);
     // Callers waiting for this process's reply learn that the server is gone.
     for (let c = procs.get(p, P.RHEAD); c !== NONE; c = procs.get(p, P.RHEAD)) {
+      if (observed) k.obs.ended(c, ERR.ChannelClosed);
       k.queues.removeReplyWaiter(c);
       k.wake.wake(c, ERR.ChannelClosed);
     }
@@ -163,6 +166,8 @@ export class Processes {
   cancelIfBlocked(p: number, seq: number, status: number): boolean {
     const procs = this.#k.procs;
     if (!procs.live(p) || procs.get(p, P.SEQ) !== seq || !procs.blocked(p)) return false;
+    // Recorded with its result; a kill (a negative status, not an error number) as ProcessNotFound.
+    if (this.#k.i32[H.OBS_FLAGS] !== 0) this.#k.obs.ended(p, status < 0 ? ERR.ProcessNotFound : status);
     this.cancelWait(p);
     this.#k.wake.wake(p, status);
     return true;
