@@ -36,8 +36,10 @@ export interface PageTableGolden {
     /** Physical address (hex string). */
     pa: string;
     pageSize: number;
-    /** `PagePerm` names, e.g. `["READ","WRITE","USER"]`. */
+    /** `PagePerm` names mapped, e.g. `["READ","WRITE","USER"]`. */
     perms: string[];
+    /** `PagePerm` names `lookup` reads back, when the arch widens the request (default: `perms`). */
+    lookupPerms?: string[];
     /** `PageMarker` names. */
     markers: string[];
     global: boolean;

@@ -298,7 +298,7 @@ export const mmuCases: CaseTable<'mmu'> = {
   },
 
   'mmu.golden-entries': {
-    checks: "map writes the golden leaf entry (and table flags, table addresses masked by the arch's tableAddressMask) of every vector the backend supplies (`golden.pageTable`), lookup reads its fields back, and splitAddress gives the golden indices",
+    checks: "map writes the golden leaf entry (and table flags, table addresses masked by the arch's tableAddressMask) of every vector the backend supplies (`golden.pageTable`), lookup reads its fields back (address, size, permissions, markers, global, accessed, dirty), and splitAddress gives the golden indices",
     needsGolden: 'pageTable',
     run(ctx) {
       const golden = ctx.golden.pageTable!;
@@ -318,7 +318,7 @@ export const mmuCases: CaseTable<'mmu'> = {
           const masked = walk.map((v, i) => (i < walk.length - 1 ? v & ~TABLE_ADDRESS : v));
           expect(masked.map(hex64), `${e.name}: entries along the walk`).toEqual(e.tableFlags);
         }
-        expect(space.lookup(va), `${e.name}: lookup`).toMatchObject({ pa, size: e.pageSize, markers, global: e.global, accessed: false, dirty: false });
+        expect(space.lookup(va), `${e.name}: lookup`).toMatchObject({ pa, size: e.pageSize, perms: flagsOf(PagePerm, e.lookupPerms ?? e.perms), markers, global: e.global, accessed: false, dirty: false });
       }
       const { mmu } = machine(ctx.arch);
       for (const s of golden.indices) expect(mmu.splitAddress(vaOf(s.va)), `split of ${s.va}`).toEqual({ indices: s.indices, offset: s.offset });
