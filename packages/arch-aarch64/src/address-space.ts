@@ -365,6 +365,11 @@ export class Aarch64AddressSpace implements AddressSpace {
    * ```
    */
   setAccessFlag(va: VirtualAddress, length: number): number {
+    return this.setAccessed(va, length);
+  }
+
+  /** The contract's name for {@link Aarch64AddressSpace.setAccessFlag} (the kernel's fault handler calls it on an access flag fault). */
+  setAccessed(va: VirtualAddress, length: number): number {
     this.#live();
     const start = this.#range(va, length, PAGE);
     const state = this.#ctx.state;

@@ -1,4 +1,4 @@
-import { FRAME_SIZE, IpcError } from '@veridian/core';
+import { tableFramesBound, FRAME_SIZE, IpcError } from '@veridian/core';
 import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TableReclaim, TlbStats, VirtualAddress } from '@veridian/core';
 import { Aarch64AddressSpace } from './address-space.js';
 import { Aarch64PageFault, Dfsc } from './fault.js';
@@ -72,6 +72,8 @@ export class Aarch64Mmu implements Mmu {
   readonly phys: PhysicalMemory;
   /** Physical address of the shared state; pass as `options.sharedState` to attach. */
   readonly sharedState: number;
+  /** Address spaces that can exist at once: one ASID each, ASID 0 reserved. */
+  readonly maxAddressSpaces: number;
   readonly #ctx: MmuContext;
 
   /** Creates an MMU with fresh shared state, or attaches to `options.sharedState`. */
@@ -88,6 +90,7 @@ export class Aarch64Mmu implements Mmu {
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = state.pa;
+    this.maxAddressSpaces = state.asidCount - 1;
     this.#ctx = new MmuContext(phys, state, cpus, entries, mair, options.hardwareAccessFlag ?? true);
   }
 
@@ -112,6 +115,11 @@ export class Aarch64Mmu implements Mmu {
   /** TLB counters of this instance (live object). */
   get tlbStats(): TlbStats {
     return this.#ctx.stats;
+  }
+
+  /** Page-table frames mapping `pages` consecutive pages can allocate: 512 entries a table, 4 levels (48-bit addresses, 4 KiB granule). */
+  tableFramesFor(pages: number): number {
+    return tableFramesBound(pages, 4, 512);
   }
 
   /** See {@link splitVirtualAddress}. */

@@ -1,4 +1,4 @@
-import { AccessKind, IpcError, MmuSharedState, checkAttach, checkCpu, checkTlbShape } from '@veridian/core';
+import { tableFramesBound, AccessKind, IpcError, MmuSharedState, checkAttach, checkCpu, checkTlbShape } from '@veridian/core';
 import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
 import { SV39, SV48, indexAt, toLinear, type PagingMode } from './address.js';
 import { Riscv64AddressSpace } from './address-space.js';
@@ -43,6 +43,8 @@ export class Riscv64Mmu implements Mmu {
   readonly cpuCount: number;
   readonly phys: PhysicalMemory;
   readonly sharedState: number;
+  /** Address spaces that can exist at once: one ASID each, ASID 0 reserved. */
+  readonly maxAddressSpaces: number;
   /** The paging scheme of this instance. */
   readonly mode: PagingMode;
   readonly #ctx: MmuContext;
@@ -60,9 +62,15 @@ export class Riscv64Mmu implements Mmu {
     this.cpuCount = cpus;
     this.mode = mode;
     this.sharedState = state.pa;
+    this.maxAddressSpaces = state.asidCount - 1;
     // The reclaimer scans one reader slot per hart: make sure it covers ours.
     state.reclaim.registerCpus(cpus);
     this.#ctx = new MmuContext(phys, state, mode, cpus, entries, options.sum ?? true, options.mxr ?? false);
+  }
+
+  /** Page-table frames mapping `pages` consecutive pages can allocate: 512 entries a table, the paging mode's levels. */
+  tableFramesFor(pages: number): number {
+    return tableFramesBound(pages, this.mode.levels, 512);
   }
 
   /** ASIDLEN of the shared state. */

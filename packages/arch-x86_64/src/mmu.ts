@@ -1,4 +1,4 @@
-import { FaultHandlerList, IpcError, AccessKind, checkAttach, checkCpu } from '@veridian/core';
+import { tableFramesBound, FaultHandlerList, IpcError, AccessKind, checkAttach, checkCpu } from '@veridian/core';
 import type { Mmu, MmuOptions, PageFaultHandler, PhysicalMemory, TlbStats, VirtualAddress } from '@veridian/core';
 import { indexAt, toLinear } from './address.js';
 import { X86AddressSpace } from './address-space.js';
@@ -42,6 +42,8 @@ export class X86Mmu implements Mmu {
   readonly cpuCount: number;
   readonly phys: PhysicalMemory;
   readonly sharedState: number;
+  /** Address spaces that can exist at once: one ASID each, ASID 0 reserved. */
+  readonly maxAddressSpaces: number;
   readonly #ctx: MmuContext;
 
   /** Creates the MMU (or attaches to one with `options.sharedState`); see `MmuOptions` in `@veridian/core`. */
@@ -56,6 +58,7 @@ export class X86Mmu implements Mmu {
     this.phys = phys;
     this.cpuCount = cpus;
     this.sharedState = shared.pa;
+    this.maxAddressSpaces = shared.asidCount - 1;
     this.maxPhysAddr = maxPhysAddr;
     // Every instance, creator or attacher, makes the grace period watch its CPUs' walks.
     shared.reclaim.registerCpus(cpus);
@@ -85,6 +88,11 @@ export class X86Mmu implements Mmu {
   pkru(cpu: number): number {
     this.#cpu(cpu);
     return this.#ctx.tlb.pkru[cpu]!;
+  }
+
+  /** Page-table frames mapping `pages` consecutive pages can allocate: 512 entries a table, 4 levels. */
+  tableFramesFor(pages: number): number {
+    return tableFramesBound(pages, 4, 512);
   }
 
   /** WRPKRU on `cpu`: takes effect for the next access, TLB hits included (see {@link X86Mmu.pkru}). */

@@ -61,7 +61,8 @@ export interface AddressSpaceLayout {
  *
  * export const myArch: Arch = Object.freeze({
  *   name: 'my-arch',
- *   pageSizes: [4096, 2 * 1024 * 1024],
+ *   pageSizes: [4096, 2 * 1024 * 1024], // the first must be 4096: the kernel's frame size
+ *   addressSpace: { vaBits: 39, userTop: 1n << 38n, tableAddressMask: ((1n << 54n) - 1n) & ~0x3ffn },
  *   fastPath: myFastPath, // a FastPathAbi: the registers a small message travels in
  *   createMmu: createMyMmu, // (phys, options) => Mmu over page tables in machine memory
  *   moduleUrl: import.meta.url,

@@ -12,7 +12,7 @@ export const PagePerm = {
   READ: 0x1,
   WRITE: 0x2,
   EXECUTE: 0x4,
-  /** Accessible from user mode (EL0 / ring 3). */
+  /** Accessible from user mode (the least privileged level: ring 3, EL0, U-mode, …). */
   USER: 0x8,
 } as const;
 
@@ -52,7 +52,7 @@ export type FaultReason =
   | 'lazy'
   /** An entry on the walk has a bit set that the architecture reserves (must be zero). */
   | 'reserved-bit'
-  /** The leaf's accessed flag is clear and the hardware does not set it: software must. */
+  /** The leaf's accessed flag is clear and the hardware does not set it: software must ({@link AddressSpace.setAccessed}). */
   | 'access-flag';
 
 /** A leaf mapping as read back from the page tables. */
@@ -61,7 +61,7 @@ export interface PageMapping {
   readonly va: VirtualAddress;
   /** Physical address the page maps to. */
   readonly pa: number;
-  /** Page size in bytes (4 KiB, 2 MiB or 1 GiB). */
+  /** Page size in bytes (one of the arch's `pageSizes`). */
   readonly size: number;
   /** {@link PagePerm} bits. */
   readonly perms: PagePerms;
@@ -208,9 +208,17 @@ export interface AddressSpace {
    */
   readFrames?(va: VirtualAddress, count: number, frames: Int32Array, info: Int32Array, at?: number): number;
   /**
+   * Sets the accessed flag of every valid leaf in `[va, va + length)`; returns how many it set.
+   * Required of a backend whose {@link AddressSpace.translate} raises `'access-flag'` faults (a
+   * CPU that does not set the flag itself, e.g. Arm without hardware access-flag management):
+   * the kernel's fault handler calls it and retries the access. Optional otherwise.
+   */
+  setAccessed?(va: VirtualAddress, length: number): number;
+  /**
    * Translates an access by `cpu` (default 0) through its TLB, walking the tables on a miss;
-   * sets accessed (and dirty on write) bits. On a fault, runs the fault handlers, retries once
-   * if one repaired it, else throws {@link PageFault}.
+   * sets accessed (and dirty on write) bits where the hardware would. `user` (default `false`):
+   * the access is made in user mode, so pages without {@link PagePerm.USER} refuse it. On a
+   * fault, runs the fault handlers, retries if one repaired it, else throws {@link PageFault}.
    */
   translate(va: VirtualAddress, access: AccessKind, cpu?: number, user?: boolean): number;
   /** Reads the leaf mapping covering `va` from the tables (no TLB, no side effects). */
@@ -260,6 +268,19 @@ export interface Mmu {
    * as `options.sharedState` to `createMmu` on another thread to attach to the same MMU.
    */
   readonly sharedState: number;
+  /**
+   * How many address spaces can exist at once (the ASIDs the MMU hands out, each held for a
+   * space's whole life), if it is bounded: the kernel refuses more process records than that at
+   * `createKernel`, instead of failing a spawn later. Omit it when the MMU has no such bound.
+   */
+  readonly maxAddressSpaces?: number;
+  /**
+   * At most how many page-table frames mapping `pages` consecutive 4 KiB pages into an address
+   * space can allocate. The kernel checks that many are free before it commits to mapping a
+   * received buffer. Omit it to let the kernel assume the worst case for `addressSpace.vaBits`
+   * (tables of 256 entries).
+   */
+  tableFramesFor?(pages: number): number;
   /** Splits `va` into table indices (top level first) and the offset within a 4 KiB page; throws `AccessFault` for an invalid address. */
   splitAddress(va: VirtualAddress): { indices: number[]; offset: number };
   /** Creates an empty address space with a fresh ASID. */

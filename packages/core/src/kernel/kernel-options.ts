@@ -2,6 +2,7 @@ import { MonotonicClock, type Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
 import type { Arch } from '../contracts/arch.js';
 import { checkInt, checkOptions } from './args.js';
+import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { EndpointOptions, KernelOptions, SpawnOptions } from './kernel-types.js';
 import type { EndpointSpec } from './objects/endpoint.js';
 import { MAX_PRIORITY, MIN_PRIORITY } from './objects/process.js';
@@ -28,7 +29,7 @@ export interface KernelConfig {
 /** Checks every kernel option (also from plain JavaScript) before anything is allocated. */
 export function kernelConfig(options: KernelOptions): KernelConfig {
   const o = checkOptions<KernelOptions>(options, 'kernel options');
-  if (typeof o.arch !== 'object' || o.arch === null || typeof o.arch.createMmu !== 'function') throw new IpcError('InvalidArgument', 'options.arch must be an Arch backend');
+  checkArch(o.arch);
   const cpus = o.cpus === undefined ? 8 : checkInt(o.cpus, 'cpus', 1, 64);
   const audit = o.audit === undefined ? 0 : checkInt(checkOptions<{ records: number }>(o.audit, 'options.audit').records, 'audit.records', 1, 1 << 20);
   const trace = o.trace === undefined ? undefined : checkOptions<{ records: number }>(o.trace, 'options.trace').records;
@@ -57,6 +58,36 @@ export function kernelConfig(options: KernelOptions): KernelConfig {
     fastPath: o.fastPath !== false,
     seed: o.seed,
   };
+}
+
+/**
+ * Checks the parts of an {@link Arch} the kernel relies on before it builds anything, so a
+ * backend that breaks the contract (also one written in plain JavaScript) is one clear
+ * `InvalidArgument`, not a `TypeError` or a failure at a process's first page.
+ */
+export function checkArch(arch: unknown): asserts arch is Arch {
+  const bad = (what: string): never => {
+    throw new IpcError('InvalidArgument', `options.arch ${what} (see the Arch contract in @veridian/core)`);
+  };
+  if (typeof arch !== 'object' || arch === null) bad('must be an Arch backend object');
+  const a = arch as Partial<Record<keyof Arch, unknown>>;
+  if (typeof a.createMmu !== 'function') bad('must have createMmu(phys, options)');
+  if (typeof a.name !== 'string' || a.name === '') bad('must have a non-empty name');
+  const sizes = a.pageSizes;
+  if (!Array.isArray(sizes) || sizes.length === 0 || !sizes.every((n, i) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0 && (i === 0 || n > (sizes[i - 1] as number)))) {
+    bad('pageSizes must list powers of two, smallest first');
+  }
+  if ((sizes as number[])[0] !== FRAME_SIZE) bad(`pageSizes must start with ${FRAME_SIZE}: the kernel's frame size, in which it maps every page`);
+  const as = a.addressSpace as Partial<Record<string, unknown>> | undefined;
+  if (typeof as !== 'object' || as === null) bad('must have an addressSpace layout { vaBits, userTop, tableAddressMask }');
+  const space = as as Partial<Record<string, unknown>>;
+  if (!Number.isInteger(space.vaBits) || (space.vaBits as number) < 13 || (space.vaBits as number) > 64) bad('addressSpace.vaBits must be an integer in [13, 64]');
+  if (typeof space.userTop !== 'bigint' || space.userTop <= 0n) bad('addressSpace.userTop must be a positive bigint');
+  if (typeof space.tableAddressMask !== 'bigint') bad('addressSpace.tableAddressMask must be a bigint');
+  const fp = a.fastPath as Partial<Record<string, unknown>> | undefined;
+  if (typeof fp !== 'object' || fp === null || typeof fp.encode !== 'function' || typeof fp.decode !== 'function' || typeof fp.layout !== 'object' || fp.layout === null) {
+    bad('must have a fastPath { layout, encode, decode }');
+  }
 }
 
 /** Frame counts of `options.numaNodes` (checked), or undefined without NUMA. */

@@ -94,6 +94,9 @@ export class Kernel {
     if (this.clock.manual) new Float64Array(this.memory.buffer, (this.memory.obsBase + O.ORIGIN) * 4, 1)[0] = NaN;
     this.#setWindow(o.maxTransfer);
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
+    // One address space (ASID) per live process, held for its whole life.
+    const spaces = mmu.maxAddressSpaces;
+    if (spaces !== undefined && this.memory.nproc > spaces) throw new IpcError('InvalidArgument', `processes (${this.memory.nproc}) must not exceed the ${spaces} address spaces the ${this.arch.name} MMU holds at once`);
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
     this.#k.fastpath.enabled = o.fastPath;
@@ -178,6 +181,9 @@ export class Kernel {
    */
   spawnWorker(module: string | URL, options: WorkerSpawnOptions): ProcessHandle {
     const url = this.platform.resolveWorkerModule(module);
+    if (typeof this.arch.moduleUrl !== 'string' || typeof this.arch.exportName !== 'string' || this.arch.exportName === '') {
+      throw new IpcError('InvalidArgument', `arch ${this.arch.name} cannot run on worker CPUs: it needs moduleUrl and exportName (the module and export a worker loads it from)`);
+    }
     const { name, priority, wait } = spawnConfig(options);
     const k = this.#k;
     const cpu = this.#workers.takeCpu();
@@ -197,7 +203,7 @@ export class Kernel {
     let settle!: (e: ProcessExit) => void;
     const exited = new Promise<ProcessExit>((r) => (settle = r));
     const thread = this.platform.startCpu(
-      { buffer: this.memory.buffer, p, cpu, module: url, archUrl: this.arch.moduleUrl, archExport: this.arch.exportName, args: (options as WorkerSpawnOptions).args },
+      { buffer: this.memory.buffer, p, cpu, module: url, archUrl: this.arch.moduleUrl, archExport: this.arch.exportName, archName: this.arch.name, args: (options as WorkerSpawnOptions).args },
       {
         report: (m) => {
           report = m;

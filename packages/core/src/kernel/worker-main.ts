@@ -15,14 +15,30 @@ export interface WorkerReport {
   error?: string;
 }
 
+/** The arch a worker CPU runs: the export `Arch.exportName` of `Arch.moduleUrl`, checked to be CPU 0's backend. */
+async function loadArch(data: CpuThreadData): Promise<Arch> {
+  const archModule = (await import(data.archUrl)) as Record<string, unknown>;
+  const arch = archModule[data.archExport] as Partial<Arch> | undefined;
+  if (typeof arch !== 'object' || arch === null || typeof arch.createMmu !== 'function') {
+    throw new IpcError('InvalidArgument', `${data.archUrl} has no Arch export named "${data.archExport}" (Arch.moduleUrl / Arch.exportName)`);
+  }
+  if (arch.name !== data.archName) throw new IpcError('InvalidArgument', `export "${data.archExport}" of ${data.archUrl} is arch "${String(arch.name)}", CPU 0 runs "${data.archName}"`);
+  return arch as Arch;
+}
+
 /**
  * A worker CPU, host-neutral: attaches to machine memory, loads the arch and the process's
  * module, runs it, and cleans the process up when it returns, throws or is killed. @internal
  */
 export async function runWorkerCpu(data: CpuThreadData, platform: Platform): Promise<WorkerReport> {
   const mm = MachineMemory.attach(data.buffer);
-  const archModule = (await import(data.archUrl)) as Record<string, unknown>;
-  const arch = archModule[data.archExport] as Arch;
+  let arch: Arch;
+  try {
+    arch = await loadArch(data);
+  } catch (e) {
+    // CPU 0 tears the process down when this thread exits (it never ran).
+    return { reason: 'crashed', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  }
   const mmu = arch.createMmu(mm.phys, { cpus: mm.i32[H.NCPU]!, sharedState: mm.u32[H.MMU_SHARED]! });
   const k = new KernelContext(mm, arch, mmu, new MonotonicClock(), platform, data.cpu);
   const cpu = new WorkerCpu(k, data.p);

@@ -3,6 +3,7 @@ import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
 import { SharedBuffer } from '../../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
+import { tableFramesBound } from '../../mmu/table-bound.js';
 import type { KernelContext } from '../context.js';
 import { pageSpan } from '../vm/process-vm.js';
 import { P } from '../records/layout.js';
@@ -11,6 +12,15 @@ import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST,
 import { cancelTransfer } from './transfer-cancel.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
+
+/**
+ * Page-table frames mapping `pages` consecutive pages may allocate: the MMU's own bound, or
+ * the worst case for the arch's address width (tables of 256 entries) when it gives none.
+ */
+function tableFrames(k: KernelContext, pages: number): number {
+  if (typeof k.mmu.tableFramesFor === 'function') return k.mmu.tableFramesFor(pages);
+  return tableFramesBound(pages, Math.ceil((k.arch.addressSpace.vaBits - 12) / 8), 256);
+}
 
 /**
  * Zero-copy buffers of large messages (`message.buffer`), kernel side, lock held.
@@ -206,7 +216,7 @@ export class Transfers {
     const vmFrame = k.procs.get(dst, P.VM) === 0 ? 1 : 0;
     if (vmFrame > k.mm.phys.freeFrames) throw new IpcError('OutOfMemory', "no frame for the receiver's address map");
     if (k.va.find(dst, pages) < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages in the receiver`);
-    if (!k.pending.hasRoom(dst) && k.mm.phys.freeFrames < vmFrame + Math.ceil(pages / 512) + 8) throw new IpcError('OutOfMemory', 'no frames for the page tables the receiver needs');
+    if (!k.pending.hasRoom(dst) && k.mm.phys.freeFrames < vmFrame + tableFrames(k, pages)) throw new IpcError('OutOfMemory', 'no frames for the page tables the receiver needs');
   }
 
   /**

@@ -53,6 +53,8 @@ export interface CpuThreadData {
   readonly module: string;
   readonly archUrl: string;
   readonly archExport: string;
+  /** `Arch.name` on CPU 0: the export a worker loads must be the same backend. */
+  readonly archName: string;
   readonly args: unknown;
 }
 

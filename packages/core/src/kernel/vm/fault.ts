@@ -21,7 +21,9 @@ const TABLE_SLACK = 4;
  *   frame is being carried by a Move in flight (the sender's parked pages), which faults;
  * - **copy-on-write**: a write to a COW page copies it into a fresh frame when another
  *   mapping still shares the frame (only that page; the others keep the old contents), or
- *   simply makes it writable again when this is the last reference.
+ *   simply makes it writable again when this is the last reference;
+ * - **access flag**: on a CPU that leaves the accessed flag to software, sets it
+ *   ({@link AddressSpace.setAccessed}).
  *
  * Every other fault is left to throw. Runs inside the kernel's memory accesses, lock held.
  */
@@ -29,6 +31,14 @@ export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pendin
   const scratch = new Int32Array(1);
   const one = new Int32Array(1);
   return (fault: PageFault, space: AddressSpace): boolean => {
+    if (fault.reason === 'access-flag') {
+      // A CPU that leaves the accessed flag to software: set it on the page (or the block that
+      // maps it) and let the access retry. A backend without setAccessed cannot be helped.
+      if (typeof space.setAccessed !== 'function') return false;
+      const at = Number(fault.address);
+      const va = fault.mapping ? Number(fault.mapping.va) : at - (at % FRAME_SIZE);
+      return space.setAccessed(va, fault.mapping ? fault.mapping.size : FRAME_SIZE) > 0;
+    }
     let m: { readonly va: VirtualAddress; readonly pa: number; readonly size: number; readonly perms: number; readonly markers: number } | undefined = fault.mapping;
     if (m === undefined && fault.reason === 'not-present') {
       // A pending page (a received buffer not touched yet): install it from its range's list.
