@@ -41,9 +41,24 @@ export function checkIncludeCycles(libraries: readonly LibraryModel[], diagnosti
   const reported = new Set<string>();
   const path: Array<{ decl: Composite; via: string }> = [];
 
-  const visit = (decl: Composite): void => {
+  // An explicit stack rather than recursion: a chain of thousands of structs is fine input.
+  const frames: Array<{ decl: Composite; edges: Array<{ to: Composite; via: string }>; next: number }> = [];
+  const enter = (decl: Composite) => {
     state.set(decl, 'active');
-    for (const edge of edges(decl)) {
+    frames.push({ decl, edges: edges(decl), next: 0 });
+  };
+  const visit = (root: Composite): void => {
+    enter(root);
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1]!;
+      const { decl } = frame;
+      const edge = frame.edges[frame.next++];
+      if (!edge) {
+        state.set(decl, 'done');
+        frames.pop();
+        if (frames.length > 0) path.pop();
+        continue;
+      }
       const s = state.get(edge.to);
       if (s === 'active') {
         const start = path.findIndex((p) => p.decl === edge.to);
@@ -61,10 +76,8 @@ export function checkIncludeCycles(libraries: readonly LibraryModel[], diagnosti
       }
       if (s === 'done') continue;
       path.push({ decl, via: edge.via });
-      visit(edge.to);
-      path.pop();
+      enter(edge.to);
     }
-    state.set(decl, 'done');
   };
 
   for (const library of libraries) {

@@ -6,27 +6,34 @@ export const RESERVED_MESSAGE_TYPE_MIN = 0xffff_ff00;
 
 const hex = (n: bigint | number, digits: number) => `0x${n.toString(16).padStart(digits, '0')}`;
 
-/** True when a value of `type` can hold a capability. */
-export function carriesCapability(type: Type, seen = new Set<object>()): boolean {
-  switch (type.kind) {
-    case 'capability':
-      return true;
-    case 'vector':
-    case 'array':
-      return carriesCapability(type.element, seen);
-    case 'optional':
-      return carriesCapability(type.inner, seen);
-    case 'named': {
-      const decl = type.decl;
-      if (seen.has(decl)) return false;
-      seen.add(decl);
-      if (decl.kind === 'struct') return decl.fields.some((f) => carriesCapability(f.type, seen));
-      if (decl.kind === 'union') return decl.members.some((m) => carriesCapability(m.type, seen));
-      return false;
+/** True when a value of `type` can hold a capability (a worklist, not recursion: chains of declarations may be long). */
+export function carriesCapability(type: Type): boolean {
+  const seen = new Set<object>();
+  const work: Type[] = [type];
+  for (let t = work.pop(); t !== undefined; t = work.pop()) {
+    switch (t.kind) {
+      case 'capability':
+        return true;
+      case 'vector':
+      case 'array':
+        work.push(t.element);
+        break;
+      case 'optional':
+        work.push(t.inner);
+        break;
+      case 'named': {
+        const decl = t.decl;
+        if (seen.has(decl)) break;
+        seen.add(decl);
+        if (decl.kind === 'struct') work.push(...decl.fields.map((f) => f.type));
+        else if (decl.kind === 'union') work.push(...decl.members.map((m) => m.type));
+        break;
+      }
+      default:
+        break;
     }
-    default:
-      return false;
   }
+  return false;
 }
 
 /**

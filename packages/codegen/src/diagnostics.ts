@@ -114,7 +114,11 @@ export const DIAGNOSTIC_CODES = {
   },
   VIDL0501: { severity: 'error', title: 'generated name collision', message: "{first} and {second} both generate '{name}'; rename one of them" },
   VIDL0901: { severity: 'error', title: 'file is not valid UTF-8', message: 'invalid UTF-8 byte {byte} at byte offset {offset}: .vidl files are UTF-8 text' },
-  VIDL0902: { severity: 'error', title: 'too deep for the compiler', message: 'nesting or a chain of declarations deeper than the compiler can follow; split it with named declarations' },
+  VIDL0902: {
+    severity: 'error',
+    title: 'too deep for the compiler',
+    message: 'type expressions nest at most {limit} deep: declare the inner part as a struct of its own',
+  },
 } as const satisfies Record<string, DiagnosticCodeInfo>;
 
 /** A stable diagnostic code such as `VIDL0101`. */

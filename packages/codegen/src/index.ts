@@ -28,7 +28,7 @@ export {
 } from './diagnostics.js';
 export { SourceText, type Span } from './source.js';
 export { tokenize, type Token, type TokenKind } from './lexer.js';
-export { parse } from './parser.js';
+export { parse, MAX_TYPE_NESTING } from './parser.js';
 export { check } from './checker.js';
 export type * from './ast.js';
 export type * from './model.js';

@@ -132,37 +132,57 @@ export function primitiveSize(name: PrimitiveName): number {
  * vector), a union tag and a capability index are u32, so those are at least 4; a struct,
  * array or optional takes the largest alignment inside it. Every value starts at a multiple
  * of its alignment, which makes its encoding independent of where it sits.
+ *
+ * That is the largest alignment of anything reachable from `type`, so it is found with a
+ * worklist over the types and declarations it reaches (recursion through optionals and vectors
+ * adds nothing new, and a chain of declarations of any length needs no stack).
  */
-export function alignmentOf(type: Type, seen: Set<TypeDeclaration> = new Set()): number {
-  switch (type.kind) {
-    case 'primitive':
-      return PRIMITIVE_SIZES[type.name];
-    case 'string':
-    case 'bytes':
-    case 'capability':
-      return 4;
-    case 'vector':
-      return Math.max(4, alignmentOf(type.element, seen));
-    case 'array':
-      return alignmentOf(type.element, seen);
-    case 'optional':
-      return alignmentOf(type.inner, seen);
-    case 'named':
-      return declarationAlignment(type.decl, seen);
-    case 'error':
-      return 1;
+export function alignmentOf(type: Type): number {
+  const seen = new Set<TypeDeclaration>();
+  const work: Type[] = [type];
+  let alignment = 1;
+  for (let t = work.pop(); t !== undefined; t = work.pop()) {
+    switch (t.kind) {
+      case 'primitive':
+        alignment = Math.max(alignment, PRIMITIVE_SIZES[t.name]);
+        break;
+      case 'string':
+      case 'bytes':
+      case 'capability':
+        alignment = Math.max(alignment, 4);
+        break;
+      case 'vector':
+        alignment = Math.max(alignment, 4);
+        work.push(t.element);
+        break;
+      case 'array':
+        work.push(t.element);
+        break;
+      case 'optional':
+        work.push(t.inner);
+        break;
+      case 'named': {
+        const decl = t.decl;
+        if (decl.kind === 'enum' || decl.kind === 'bits') {
+          alignment = Math.max(alignment, INTEGER_TYPES[decl.underlying].size);
+          break;
+        }
+        if (seen.has(decl)) break;
+        seen.add(decl);
+        if (decl.kind === 'union') alignment = Math.max(alignment, 4);
+        for (const m of decl.kind === 'struct' ? decl.fields : decl.members) work.push(m.type);
+        break;
+      }
+      case 'error':
+        break;
+    }
   }
+  return alignment;
 }
 
-/** Alignment of a declared type (recursion through optionals and vectors adds nothing new). */
-export function declarationAlignment(decl: TypeDeclaration, seen: Set<TypeDeclaration> = new Set()): number {
-  if (decl.kind === 'enum' || decl.kind === 'bits') return INTEGER_TYPES[decl.underlying].size;
-  if (seen.has(decl)) return 1;
-  seen.add(decl);
-  const types = decl.kind === 'struct' ? decl.fields.map((f) => f.type) : decl.members.map((m) => m.type);
-  const inner = types.reduce((a, t) => Math.max(a, alignmentOf(t, seen)), 1);
-  seen.delete(decl);
-  return decl.kind === 'union' ? Math.max(4, inner) : inner;
+/** Alignment of a declared type (see {@link alignmentOf}). */
+export function declarationAlignment(decl: TypeDeclaration): number {
+  return alignmentOf({ kind: 'named', decl });
 }
 
 /** Alignment of a message body (the request, response or event parameters as a struct). */
@@ -175,6 +195,28 @@ class LayoutCalculator {
   readonly #matrices = new Map<TypeDeclaration, Matrix>();
   readonly #active = new Set<TypeDeclaration>();
   readonly #caps = new Map<TypeDeclaration, number>();
+
+  /**
+   * Computes every declaration `types` reach, dependencies first, so that {@link matrix} and
+   * {@link caps} then find each declaration they meet cached and recurse only along a type's
+   * own nesting (bounded by the parser), never along a chain of declarations. A declaration
+   * on a cycle (through an optional or a vector) can nest without bound: its size is unbounded.
+   */
+  prepare(types: readonly Type[]): void {
+    const roots: TypeDeclaration[] = [];
+    for (const type of types) collectDeclarations(type, roots);
+    const fresh = roots.filter((d) => d.kind !== 'enum' && d.kind !== 'bits' && !(this.#matrices.has(d) && this.#caps.has(d)));
+    if (fresh.length === 0) return;
+    for (const component of componentsDependenciesFirst(fresh)) {
+      const cyclic = component.length > 1 || referencedDeclarations(component[0]!).includes(component[0]!);
+      for (const decl of component) {
+        if (this.#matrices.has(decl)) continue;
+        if (cyclic) this.#matrices.set(decl, unbounded());
+        else this.#declaration(decl);
+      }
+      if (!this.#caps.has(component[0]!)) this.#componentCaps(component, cyclic);
+    }
+  }
 
   matrix(type: Type): Matrix {
     switch (type.kind) {
@@ -246,21 +288,23 @@ class LayoutCalculator {
     if (decl.kind === 'enum' || decl.kind === 'bits') return 0;
     const cached = this.#caps.get(decl);
     if (cached !== undefined) return cached;
-    const cycle = stronglyConnected(decl);
+    this.prepare([{ kind: 'named', decl }]);
+    return this.#caps.get(decl)!;
+  }
+
+  /** Capabilities of the declarations of one component, whose dependencies outside it are done. */
+  #componentCaps(component: readonly TypeDeclaration[], cyclic: boolean): void {
+    const cycle = new Set(cyclic ? component : []);
     // Inside a cycle a value can nest again and again; any capability in it repeats without bound.
     const local = (d: TypeDeclaration): number => {
       if (d.kind === 'struct') return d.fields.reduce((n, f) => n + this.#capsOutside(f.type, cycle), 0);
       if (d.kind === 'union') return d.members.reduce((n, m) => Math.max(n, this.#capsOutside(m.type, cycle)), 0);
       return 0;
     };
-    if (cycle.size > 0) {
-      const any = [...cycle].some((d) => local(d) > 0);
-      for (const d of cycle) this.#caps.set(d, any ? Infinity : 0);
-      return any ? Infinity : 0;
-    }
-    const n = local(decl);
-    this.#caps.set(decl, n);
-    return n;
+    if (cyclic) {
+      const any = component.some((d) => local(d) > 0);
+      for (const d of component) this.#caps.set(d, any ? Infinity : 0);
+    } else for (const d of component) this.#caps.set(d, local(d));
   }
 
   /** Like {@link caps}, counting references back into `cycle` as zero. */
@@ -282,37 +326,66 @@ class LayoutCalculator {
   }
 }
 
+/** The declarations `type` names, at any depth of its own nesting (not through them). */
+function collectDeclarations(type: Type, out: TypeDeclaration[]): void {
+  for (let t: Type | undefined = type; t !== undefined; ) {
+    if (t.kind === 'named') out.push(t.decl);
+    t = t.kind === 'vector' || t.kind === 'array' ? t.element : t.kind === 'optional' ? t.inner : undefined;
+  }
+}
+
 function referencedDeclarations(decl: TypeDeclaration): TypeDeclaration[] {
   const out: TypeDeclaration[] = [];
-  const walk = (type: Type): void => {
-    if (type.kind === 'named') out.push(type.decl);
-    else if (type.kind === 'vector' || type.kind === 'array') walk(type.element);
-    else if (type.kind === 'optional') walk(type.inner);
-  };
-  if (decl.kind === 'struct') decl.fields.forEach((f) => walk(f.type));
-  if (decl.kind === 'union') decl.members.forEach((m) => walk(m.type));
+  if (decl.kind === 'struct') decl.fields.forEach((f) => collectDeclarations(f.type, out));
+  if (decl.kind === 'union') decl.members.forEach((m) => collectDeclarations(m.type, out));
   return out;
 }
 
-function reachable(from: TypeDeclaration): Set<TypeDeclaration> {
-  const seen = new Set<TypeDeclaration>();
-  const stack = referencedDeclarations(from);
-  while (stack.length > 0) {
-    const d = stack.pop()!;
-    if (seen.has(d)) continue;
-    seen.add(d);
-    stack.push(...referencedDeclarations(d));
+/**
+ * The strongly connected components of the declarations reachable from `roots`, each after
+ * every component it refers to (Tarjan's algorithm with an explicit stack).
+ */
+export function componentsDependenciesFirst(roots: readonly TypeDeclaration[]): TypeDeclaration[][] {
+  const index = new Map<TypeDeclaration, number>();
+  const low = new Map<TypeDeclaration, number>();
+  const onStack = new Set<TypeDeclaration>();
+  const stack: TypeDeclaration[] = [];
+  const components: TypeDeclaration[][] = [];
+  const frames: Array<{ decl: TypeDeclaration; next: TypeDeclaration[]; i: number }> = [];
+  const enter = (decl: TypeDeclaration) => {
+    index.set(decl, index.size);
+    low.set(decl, index.get(decl)!);
+    stack.push(decl);
+    onStack.add(decl);
+    frames.push({ decl, next: referencedDeclarations(decl), i: 0 });
+  };
+  for (const root of roots) {
+    if (index.has(root)) continue;
+    enter(root);
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1]!;
+      const to = frame.next[frame.i++];
+      if (to !== undefined) {
+        if (!index.has(to)) enter(to);
+        else if (onStack.has(to)) low.set(frame.decl, Math.min(low.get(frame.decl)!, index.get(to)!));
+        continue;
+      }
+      frames.pop();
+      const parent = frames[frames.length - 1];
+      if (parent) low.set(parent.decl, Math.min(low.get(parent.decl)!, low.get(frame.decl)!));
+      if (low.get(frame.decl) === index.get(frame.decl)) {
+        const component: TypeDeclaration[] = [];
+        for (;;) {
+          const d = stack.pop()!;
+          onStack.delete(d);
+          component.push(d);
+          if (d === frame.decl) break;
+        }
+        components.push(component);
+      }
+    }
   }
-  return seen;
-}
-
-/** The declarations on a cycle through `decl` (empty when `decl` cannot contain itself). */
-function stronglyConnected(decl: TypeDeclaration): Set<TypeDeclaration> {
-  const forward = reachable(decl);
-  if (!forward.has(decl)) return new Set();
-  const cycle = new Set<TypeDeclaration>([decl]);
-  for (const d of forward) if (reachable(d).has(decl)) cycle.add(d);
-  return cycle;
+  return components;
 }
 
 /**
@@ -364,16 +437,19 @@ export class Layout {
 
   /** Max encoded size of a value of `type` starting at offset 0. */
   maxSize(type: Type): number {
+    this.#calculator.prepare([type]);
     return maxFromZero(this.#calculator.matrix(type));
   }
 
   /** Max capabilities of a value of `type`. */
   maxCaps(type: Type): number {
+    this.#calculator.prepare([type]);
     return this.#calculator.caps(type);
   }
 
   /** Layout of a message body: `fields` encoded as a struct at offset 0 (no fields: zero bytes). */
   body(fields: readonly FieldModel[], extra: readonly Type[] = []): MessageLayout {
+    this.#calculator.prepare([...fields.map((f) => f.type), ...extra]);
     const alignment = bodyAlignment(fields);
     const matrix = fields.length === 0 ? identity() : sequence(step(0, alignment), ...fields.map((f) => this.#calculator.matrix(f.type)));
     let maxSize = maxFromZero(matrix);

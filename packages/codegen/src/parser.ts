@@ -30,7 +30,15 @@ const KNOWN_ATTRIBUTES: Readonly<Record<string, { where: string; argument: boole
   selector: { where: 'method', argument: true },
 };
 
-/** Thrown inside the parser to unwind to the nearest recovery point (never escapes {@link parse}). */
+/**
+ * How deeply type expressions may nest (`vector<vector<…>>`, `array<T?, N>`, …): the type at
+ * this depth may not have type arguments of its own. The compiler walks types recursively
+ * (resolution, layout, emission), so the limit is what keeps hostile input from running any of
+ * those walks out of stack; deeper input is VIDL0902 at the first type past the limit.
+ * Nothing else in the grammar nests.
+ */
+export const MAX_TYPE_NESTING = 256;
+
 /** Thrown to unwind to the nearest recovery point after a syntax error has been reported. */
 class SyntaxAbort extends Error {}
 
@@ -49,6 +57,8 @@ class Parser {
   #pos = 0;
   /** Set after a syntax error until the parser resynchronises, so one mistake gives one error. */
   #panic = false;
+  /** How many type expressions enclose the one being parsed (see {@link MAX_TYPE_NESTING}). */
+  #typeDepth = 0;
 
   constructor(source: SourceText, tokens: Token[], diagnostics: DiagnosticBag) {
     this.#source = source;
@@ -263,6 +273,21 @@ class Parser {
   // ------------------------------------------------------------------ types and values
 
   #type(): TypeExpression {
+    if (this.#typeDepth >= MAX_TYPE_NESTING) {
+      // Reported at the first type past the limit, before recursing any further.
+      if (!this.#panic) this.#diagnostics.report('VIDL0902', this.#peek().span, { limit: MAX_TYPE_NESTING });
+      this.#panic = true;
+      throw new SyntaxAbort();
+    }
+    this.#typeDepth++;
+    try {
+      return this.#typeAtDepth();
+    } finally {
+      this.#typeDepth--;
+    }
+  }
+
+  #typeAtDepth(): TypeExpression {
     const name = this.#qualifiedName('a type');
     const args: TypeArgument[] = [];
     let hasArgs = false;

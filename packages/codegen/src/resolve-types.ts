@@ -52,18 +52,27 @@ export class TypeResolver {
   readonly #scopeOf: (symbol: DeclarationSymbol) => FileScope;
   readonly #symbolOf: (model: ConstModel) => DeclarationSymbol;
   readonly #ensureMembers: (decl: EnumModel | BitsModel) => void;
+  readonly #memberValue: (decl: EnumModel | BitsModel, member: string) => ConstantValue | undefined;
+  readonly #isPending: (node: object) => boolean;
   readonly #state = new Map<ConstModel, 'resolving' | 'done'>();
 
   /**
    * `scopeOf` gives a declaration's file scope, `symbolOf` a constant's symbol, and
-   * `ensureMembers` evaluates an enum's or bits' members on first use (values may refer to constants).
+   * `ensureMembers` evaluates an enum's or bits' members on first use (values may refer to constants),
+   * `memberValue` one member's value (members may refer to members declared after them), and
+   * `isPending` says whether a declaration or member is being evaluated further up: the checker
+   * evaluates what a value needs first, so reaching a pending one means a cycle.
    */
   constructor(
     diagnostics: DiagnosticBag,
     scopeOf: (symbol: DeclarationSymbol) => FileScope,
     symbolOf: (model: ConstModel) => DeclarationSymbol,
     ensureMembers: (decl: EnumModel | BitsModel) => void,
+    memberValue: (decl: EnumModel | BitsModel, member: string) => ConstantValue | undefined,
+    isPending: (node: object) => boolean,
   ) {
+    this.#memberValue = memberValue;
+    this.#isPending = isPending;
     this.#diagnostics = diagnostics;
     this.#scopeOf = scopeOf;
     this.#symbolOf = symbolOf;
@@ -201,7 +210,7 @@ export class TypeResolver {
     const symbol = this.#symbolOf(model);
     const node = symbol.node;
     if (node.kind !== 'Const') return undefined;
-    if (state === 'resolving') {
+    if (state === 'resolving' || (state === undefined && this.#isPending(node))) {
       this.#diagnostics.report('VIDL0209', node.value.span, { name: model.name });
       this.#state.set(model, 'done');
       return undefined;
@@ -251,8 +260,7 @@ export class TypeResolver {
         if (resolved.kind === 'member') {
           const decl = resolved.symbol.model;
           if (decl.kind !== 'enum' && decl.kind !== 'bits') return undefined;
-          this.#ensureMembers(decl);
-          const memberValue = decl.members.find((m) => m.name === resolved.member)?.value;
+          const memberValue = this.#memberValue(decl, resolved.member);
           if (memberValue === undefined) return undefined;
           if (type.kind === 'named' && type.decl !== decl) {
             this.#diagnostics.report('VIDL0208', node.span, { value: node.name.text, type: expected, rule: `it is a member of ${decl.name}` });

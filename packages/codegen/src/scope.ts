@@ -54,8 +54,17 @@ export class FileScope {
    * `lib.Enum.MEMBER`) resolves to the member. Reports and returns `undefined` on failure.
    */
   resolve(name: QualifiedName, allowMember: boolean): Resolution | undefined {
+    return this.#resolve(name, allowMember, this.#diagnostics, true);
+  }
+
+  /** Like {@link resolve}, but reports nothing and marks no import used (to look ahead at what a value needs). */
+  peek(name: QualifiedName, allowMember: boolean): Resolution | undefined {
+    return this.#resolve(name, allowMember, QUIET, false);
+  }
+
+  #resolve(name: QualifiedName, allowMember: boolean, diagnostics: Pick<DiagnosticBag, 'report'>, markUsed: boolean): Resolution | undefined {
     const parts = name.parts.map((p) => p.name);
-    const local = this.#lookup(this.#library, parts, name, allowMember);
+    const local = this.#lookup(this.#library, parts, name, allowMember, diagnostics);
     if (local) return local;
     // The longest prefix that names a library wins: `a.b.C` is C in library a.b.
     for (let split = parts.length - 1; split >= 1; split--) {
@@ -63,30 +72,31 @@ export class FileScope {
       const library = this.#libraries.get(libraryName);
       if (!library) continue;
       if (library !== this.#library && !this.#imports.has(libraryName)) {
-        this.#diagnostics.report('VIDL0105', name.span, { name: name.text, library: libraryName });
+        diagnostics.report('VIDL0105', name.span, { name: name.text, library: libraryName });
         return undefined;
       }
-      this.used.add(libraryName);
-      const found = this.#lookup(library, parts.slice(split), name, allowMember);
+      if (markUsed) this.used.add(libraryName);
+      const found = this.#lookup(library, parts.slice(split), name, allowMember, diagnostics);
       if (found) return found;
-      this.#diagnostics.report('VIDL0101', name.span, { name: parts.slice(split).join('.'), scope: `library ${libraryName}`, suggestion: '' });
+      diagnostics.report('VIDL0101', name.span, { name: parts.slice(split).join('.'), scope: `library ${libraryName}`, suggestion: '' });
       return undefined;
     }
     // `nope.lib.T` after a failed `import nope.lib;`: the import's diagnostic already says it all.
     for (let split = parts.length - 1; split >= 1; split--) if (this.#missing.has(parts.slice(0, split).join('.'))) return undefined;
+    if (!markUsed) return undefined; // a quiet look-ahead needs no "did you mean"
     const suggestion = this.#suggest(parts[parts.length - 1]!);
-    this.#diagnostics.report('VIDL0101', name.span, { name: name.text, scope: `library ${this.#library.name}`, suggestion: suggestion ? `; did you mean '${suggestion}'?` : '' });
+    diagnostics.report('VIDL0101', name.span, { name: name.text, scope: `library ${this.#library.name}`, suggestion: suggestion ? `; did you mean '${suggestion}'?` : '' });
     return undefined;
   }
 
-  #lookup(library: LibraryScope, parts: readonly string[], name: QualifiedName, allowMember: boolean): Resolution | undefined {
+  #lookup(library: LibraryScope, parts: readonly string[], name: QualifiedName, allowMember: boolean, diagnostics: Pick<DiagnosticBag, 'report'>): Resolution | undefined {
     const symbol = library.symbols.get(parts[0]!);
     if (!symbol) return undefined;
     if (parts.length === 1) return { kind: 'declaration', symbol };
     if (parts.length === 2 && allowMember && (symbol.node.kind === 'Enum' || symbol.node.kind === 'Bits')) {
       const member = parts[1]!;
       if (!symbol.node.members.some((m) => m.name.name === member)) {
-        this.#diagnostics.report('VIDL0101', name.parts[name.parts.length - 1]!.span, { name: member, scope: `${symbol.node.kind === 'Enum' ? 'enum' : 'bits'} ${symbol.node.name.name}`, suggestion: '' });
+        diagnostics.report('VIDL0101', name.parts[name.parts.length - 1]!.span, { name: member, scope: `${symbol.node.kind === 'Enum' ? 'enum' : 'bits'} ${symbol.node.name.name}`, suggestion: '' });
         return undefined;
       }
       return { kind: 'member', symbol, member, memberSpan: name.span };
@@ -108,6 +118,8 @@ export class FileScope {
     return best;
   }
 }
+
+const QUIET: Pick<DiagnosticBag, 'report'> = { report: () => undefined };
 
 /** Levenshtein distance (small inputs only: names). */
 export function editDistance(a: string, b: string): number {

@@ -165,6 +165,7 @@ function objectOf(fields: readonly FieldModel[]): string {
 }
 
 function clientClass(protocol: ProtocolModel, ctx: ModuleContext): StatementStructures {
+  const clientChannel = ctx.runtimeValue('ClientChannel');
   const names = protocolNames(protocol);
   const fullName = qualifiedName(protocol);
   const methods = protocol.methods.map((method) => {
@@ -230,7 +231,8 @@ function clientClass(protocol: ProtocolModel, ctx: ModuleContext): StatementStru
         tags: [{ tagName: 'example', text: clientExample(protocol) }],
       },
     ],
-    properties: [{ name: '#channel', isReadonly: true, type: ctx.runtimeValue('ClientChannel') }],
+    // A protocol without methods or events never reads its channel (noUnusedLocals would reject the field).
+    properties: protocol.methods.length > 0 ? [{ name: '#channel', isReadonly: true, type: clientChannel }] : [],
     ctors: [
       {
         docs: [
@@ -248,7 +250,7 @@ function clientClass(protocol: ProtocolModel, ctx: ModuleContext): StatementStru
           { name: 'channel', type: ctx.runtimeType('CapHandle') },
           { name: 'options', type: ctx.runtimeType('ClientOptions'), hasQuestionToken: true },
         ],
-        statements: [`this.#channel = new ClientChannel(proc, channel, '${fullName}', options);`],
+        statements: [`${protocol.methods.length > 0 ? 'this.#channel = ' : ''}new ${clientChannel}(proc, channel, '${fullName}', options);`],
       },
     ],
     methods,
