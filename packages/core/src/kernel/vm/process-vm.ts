@@ -1,5 +1,5 @@
 import { IpcError } from '../../contracts/errors.js';
-import { AccessKind, FrameInfo, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
+import { AccessKind, FrameInfo, PageFault, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
@@ -15,6 +15,21 @@ const LAZY = PageMarker.LAZY;
 export function pageSpan(va: number, length: number): { first: number; pages: number } {
   const first = Math.floor(va / FRAME_SIZE);
   return { first, pages: Math.ceil((va + length) / FRAME_SIZE) - first };
+}
+
+/**
+ * `space.translate` for a user access, once more if the one repair the MMU retries after
+ * leaves an access flag fault behind: a LAZY entry made present (or a copy-on-write copy) on a
+ * CPU that leaves the accessed flag to software faults again on the retry, and the kernel's
+ * handler then sets the flag.
+ */
+function translateRepaired(space: AddressSpace, va: number, kind: AccessKind, cpu: number): number {
+  try {
+    return space.translate(va, kind, cpu, true);
+  } catch (e) {
+    if (!(e instanceof PageFault) || e.reason !== 'access-flag' || typeof space.setAccessed !== 'function') throw e;
+    return space.translate(va, kind, cpu, true);
+  }
 }
 
 /**
@@ -155,7 +170,7 @@ export class ProcessVm {
     k.pending.installRange(p, space, first, pages, write);
     this.faulting = p;
     try {
-      for (let i = 0; i < pages; i++) pas[i] = space.translate(at(i), kind, k.cpu, true);
+      for (let i = 0; i < pages; i++) pas[i] = translateRepaired(space, at(i), kind, k.cpu);
     } finally {
       this.faulting = -1;
     }
