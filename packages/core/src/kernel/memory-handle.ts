@@ -40,6 +40,8 @@ export interface SharedRegion {
   readonly perms: number;
   /** NUMA node its frames came from (0 on a machine without NUMA). */
   readonly node: number;
+  /** Created with `resizable: true`: {@link ProcessMemory.resizeRegion} changes its size in place, mappings and all. */
+  readonly resizable: boolean;
 }
 
 /** Options of {@link ProcessMemory.mapRegion}. */
@@ -66,6 +68,13 @@ export interface RegionOptions {
   perms?: number;
   /** NUMA node to take the frames from (default: the lowest node with free frames). */
   node?: number;
+  /**
+   * A region {@link ProcessMemory.resizeRegion} can grow and shrink while it is mapped (default
+   * false). Each mapping of it is recorded in the mapping process (at most
+   * `MAX_REGION_MAPS` = 170 pieces per process — a `protect` or `unmap` of part of a mapping
+   * makes two or three — else `OutOfMemory`).
+   */
+  resizable?: boolean;
 }
 
 /** One page of process memory as the page tables describe it (see {@link ProcessMemory.pages}). */
@@ -261,12 +270,29 @@ export class ProcessMemory {
     if ((perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', 'a region needs READ');
     const node = options.node;
     if (node !== undefined && (typeof node !== 'number' || !Number.isInteger(node) || node < 0)) throw new IpcError('InvalidArgument', `node must be a NUMA node number, got ${String(node)}`);
+    if (options.resizable !== undefined && typeof options.resizable !== 'boolean') throw new IpcError('InvalidArgument', 'resizable must be a boolean');
     const pages = Math.ceil(size / FRAME_SIZE);
     const handle = this.#locked(() => {
       this.#k.regions.checkCreate(this.#p, pages, node);
-      return this.#k.regions.create(this.#p, pages, perms, node);
+      return this.#k.regions.create(this.#p, pages, perms, node, options.resizable === true);
     });
     return this.region(handle);
+  }
+
+  /**
+   * Gives a resizable region `size` bytes (rounded up to whole pages; 0 allowed) in place,
+   * while it is mapped: every mapping, in every process, shows the same frames afterwards. A
+   * mapping may be longer than the region — its pages past the region's end fault
+   * (`AccessFault`). Growing adds zeroed frames (from any node), which each mapping installs on
+   * its first access to them; shrinking unmaps the pages past the new end from every mapping
+   * (they fault again; private copies of them go too) and frees their frames once nothing maps
+   * them. Needs a capability with WRITE and GRANT. `InvalidArgument` (not resizable, size),
+   * `PermissionDenied`, `OutOfMemory` — each with nothing changed.
+   */
+  resizeRegion(handle: number | SharedRegion, size: number): void {
+    const h = checkHandleArg(typeof handle === 'object' && handle !== null ? handle.handle : handle);
+    const n = checkLength(size, 'size', 0);
+    this.#locked(() => this.#k.regions.resize(this.#p, h, Math.ceil(n / FRAME_SIZE)));
   }
 
   /** The region a capability names (`InvalidCapability` unless it names a live region). */

@@ -85,6 +85,7 @@ export class ProcessVm {
     const space = k.spaces.of(p);
     this.read(p, first, pages, frames, info);
     if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    k.rmaps.checkCarve(p, first, pages);
     k.pending.release(p, first, pages);
     frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
@@ -113,6 +114,12 @@ export class ProcessVm {
         throw new IpcError('PermissionDenied', 'a shared region mapped without the right to write cannot be made writable');
       }
     }
+    // Pages of a resizable region not installed yet (past its end when mapped) take the perms when they are.
+    if ((perms & PagePerm.WRITE) !== 0 && k.rmaps.deniesWrite(p, first, pages, (page) => k.va.grantOf(p, page) !== Grant.NONE)) {
+      throw new IpcError('PermissionDenied', 'a shared region mapped without the right to write cannot be made writable');
+    }
+    k.rmaps.checkCarve(p, first, pages);
+    k.rmaps.protect(p, first, pages, perms);
     // Pending pages get their entries first (LAZY), so protect sees every page in the tables.
     for (let i = 0; i < pages; i++) {
       if (frames[i]! < 0 || (info[i]! & FrameInfo.PRESENT) !== 0 || k.pending.entryOf(p, first + i) < 0) continue;
@@ -194,6 +201,7 @@ export class ProcessVm {
       }
     });
     k.va.destroy(p);
+    k.rmaps.destroy(p);
   }
 
   /** Checks that `[va, va + length)` is whole allocated pages of `p`'s window; returns them. */

@@ -107,6 +107,7 @@ export class VaMap {
     const i32 = this.#k.i32;
     const w = this.#words(this.#k.procs.get(p, P.VM));
     this.#ungrant(w, page, pages);
+    this.#k.rmaps.forget(p, page, pages);
     let n = i32[w + COUNT]!;
     let i = 0;
     while (i < n && i32[w + PAIRS + i * 2]! < page) i++;
