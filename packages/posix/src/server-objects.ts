@@ -190,10 +190,10 @@ export class MqObj {
 export class ShmObj {
   readonly kind = Kind.SHM;
   count = 0;
-  /** The server's capability to the region (none while the size is 0). */
+  /** The server's capability to the region (none until the first size > 0; then it stays, resized in place). */
   region: CapHandle | undefined = undefined;
   size = 0;
-  /** Bumped whenever the region changes (a client with an older one asks for the new one). */
+  /** Bumped when the region is made (a client with an older generation asks for it). */
   gen = 1;
   constructor(
     readonly id: number,

@@ -12,8 +12,8 @@ import { Kind, Op, readWord, words } from './wire.js';
  * capability to its description at the server, as every description does (so it is closed,
  * passed with SCM_RIGHTS and inherited the same way), and a {@link ShmFile}: the access mode
  * and the capability to the object's region the server handed over (MAP|READ|SHARE, WRITE
- * for O_RDWR), asked for again when the object was resized (or first used after it arrived
- * by SCM_RIGHTS). `mmap` maps through the region's capability with `proc.memory.mapRegion`;
+ * for O_RDWR), asked for when the object got its region (its first size > 0) or when first used
+ * after it arrived by SCM_RIGHTS. The region is resized in place, mappings and all. `mmap` maps through the region's capability with `proc.memory.mapRegion`;
  * `munmap` and `mprotect` work on this table's record of its mappings, locally.
  */
 
@@ -181,7 +181,7 @@ export class ShmCalls {
     const shared = kind === MAP_SHARED;
     if (shared && perms & PagePerm.WRITE && !f.write) throw new PosixError('EACCES', 'mmap', { detail: 'MAP_SHARED with PROT_WRITE needs a descriptor open O_RDWR' });
     yield* this.#stat(f, d);
-    if (f.cap === undefined || off > Math.ceil(f.size / FRAME_SIZE) * FRAME_SIZE) throw new PosixError('ENXIO', 'mmap', { detail: f.cap === undefined ? 'the object has size 0 (ftruncate it first)' : 'off is past the end of the object' });
+    if (f.cap === undefined || f.size === 0 || off > Math.ceil(f.size / FRAME_SIZE) * FRAME_SIZE) throw new PosixError('ENXIO', 'mmap', { detail: f.cap === undefined || f.size === 0 ? 'the object has size 0 (ftruncate it first)' : 'off is past the end of the object' });
     const mem = this.#h.proc().memory;
     // A private mapping is made writable (copy-on-write) and lowered, so mprotect may raise it later.
     const va = mem.mapRegion(f.cap, { perms: shared ? perms || PagePerm.READ : PagePerm.READ | PagePerm.WRITE, offset: off, length: len, private: !shared });
@@ -294,11 +294,12 @@ declare module './posix.js' {
     /** {@link Posix.shm_unlink} on a worker CPU. */
     shm_unlinkSync(name: string): void;
     /**
-     * `ftruncate(fildes, length)`: sets the size of a shared memory object to `length` bytes
-     * (new bytes read as zero). A change that keeps the number of pages changes the size in
-     * place; one that changes it moves the object to a new region with the contents copied up to
-     * the smaller size — **mappings made before keep the old pages** (writes through them are no
-     * longer seen by later mappings, unlike POSIX). Errors: `EBADF`, `EINVAL` (not a shared memory
+     * `ftruncate(fildes, length)`: sets the size of a shared memory object to `length` bytes,
+     * in place: "the extended area shall appear as if it were zero-filled", and every
+     * `MAP_SHARED` mapping of the object — in any process, made before or after — keeps showing
+     * the same memory. Whole pages of a mapping past the new end are discarded: an access there
+     * is `AccessFault` (the `SIGBUS` analogue) in every mapping, `MAP_PRIVATE` copies included;
+     * pages the object grows into become accessible in the mappings made before. Errors: `EBADF`, `EINVAL` (not a shared memory
      * object, "not open for writing", `length` negative or not an integer), `EFBIG` (over
      * 2^40 bytes), `ENOMEM` (the kernel is out of frames; nothing changed).
      */
