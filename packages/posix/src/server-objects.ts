@@ -17,6 +17,16 @@ export const MAX_CHUNK = (1 << 20) - 4096;
 
 export type Obj = PipeObj | SockObj | MqObj | ShmObj;
 
+/**
+ * What POSIX calls the open file description, as far as it is more than a reference to an
+ * object: its file status flags (`O_NONBLOCK`). Every server description made from it —
+ * `SCM_RIGHTS`, inheritance — shares the one record, so `F_SETFL` through any of them is seen
+ * through all ("the same open file description").
+ */
+export interface OpenFile {
+  status: number;
+}
+
 export interface Desc {
   id: number;
   handle: CapHandle;
@@ -24,14 +34,15 @@ export interface Desc {
   side: 0 | 1;
   mode: number;
   owner: number;
+  file: OpenFile;
 }
 
-/** A description in flight (SCM_RIGHTS, inheritance): it holds a reference to its object. */
+/** A description in flight (SCM_RIGHTS, inheritance): it holds a reference to its object, and shares its open file description. */
 export interface InFlight {
   obj: Obj;
   side: 0 | 1;
   mode: number;
-  status: number;
+  file: OpenFile;
 }
 
 export interface Seg {
@@ -238,7 +249,7 @@ export interface ServerCore {
   fail(pid: number, code: keyof typeof ERRNO): boolean;
   addRef(obj: Obj, side: 0 | 1, mode: number): void;
   releaseAll(fds: InFlight[] | undefined): void;
-  newDesc(obj: Obj, side: 0 | 1, mode: number, owner: number): { desc: Desc; cap: CapHandle };
+  newDesc(obj: Obj, side: 0 | 1, mode: number, owner: number, file: OpenFile): { desc: Desc; cap: CapHandle };
   retire(desc: Desc): void;
   closeDesc(desc: Desc): void;
   destroy(obj: Obj): void;

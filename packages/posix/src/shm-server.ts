@@ -102,7 +102,7 @@ export class ShmServer {
     this.#s.addRef(o, 0, access);
     let made;
     try {
-      made = this.#s.newDesc(o, 0, access, pid);
+      made = this.#s.newDesc(o, 0, access, pid, { status: 0 });
     } catch (e) {
       o.count--;
       this.maybeFree(o);

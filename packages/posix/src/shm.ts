@@ -136,7 +136,7 @@ export class ShmCalls {
     const reply = yield { op: Op.SHM_OPEN, data };
     const f = shmFile(acc === O_RDWR);
     this.#update(f, reply, 1);
-    const d: Description = { cap: reply.caps[0]!, kind: Kind.SHM, mode: f.write ? Rights.READ | Rights.WRITE : Rights.READ, status: 0, sockType: 0, refs: 0, shm: f };
+    const d: Description = { cap: reply.caps[0]!, kind: Kind.SHM, mode: f.write ? Rights.READ | Rights.WRITE : Rights.READ, sockType: 0, refs: 0, shm: f };
     return this.#h.install(d, (oflag & O_CLOEXEC) !== 0, 'shm_open');
   }
 

@@ -1,5 +1,5 @@
 import type { Process } from '@veridian/core';
-import { AF_UNIX, MAP_SHARED, O_CREAT, O_NONBLOCK, O_RDWR, PAGE_SIZE, POLLIN, PROT_READ, PROT_WRITE, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
+import { AF_UNIX, F_GETFL, F_SETFL, MAP_SHARED, O_CREAT, O_NONBLOCK, O_RDWR, PAGE_SIZE, POLLIN, PROT_READ, PROT_WRITE, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
 
 function fails(fn: () => unknown, code: string): void {
   try {
@@ -122,6 +122,15 @@ const SCENARIOS: Record<string, (px: Posix, args: Record<string, number>) => voi
     px.munmap(va, 3 * PAGE_SIZE);
     px.closeSync(fd);
     px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
+  },
+  /** fcntl F_SETFL on a worker CPU, on a descriptor inherited from CPU 0 (test/status-flags.test.ts). */
+  flags(px, a) {
+    eq(px.fcntl(a.fd!, F_GETFL) & O_NONBLOCK, 0, 'blocking at first');
+    px.fcntl(a.fd!, F_SETFL, O_NONBLOCK);
+    fails(() => px.readSync(a.fd!, new Uint8Array(1)), 'EAGAIN');
+    px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
+    eq(px.recvSync(a.sock!, new Uint8Array(1), 1, 0), 1, 'the parent went on');
+    eq(px.fcntl(a.fd!, F_GETFL) & O_NONBLOCK, 0, 'cleared by the parent');
   },
   /** poll on a worker CPU. */
   poll(px) {
