@@ -6,7 +6,7 @@ import { ok } from './support/outcome.js';
 const PAGE = 4096;
 const RW = PagePerm.READ | PagePerm.WRITE;
 const EMPTY = new Uint8Array(0);
-const fault = expect.objectContaining({ code: 'AccessFault' });
+const fault: unknown = expect.objectContaining({ code: 'AccessFault' });
 
 describe('resizable regions: a resize in place reaches every mapping', () => {
   it('two processes with mappings longer than the region: growth is seen and shared by both, a shrink faults in both, growing again shows zeros', async () => {

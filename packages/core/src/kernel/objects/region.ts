@@ -21,6 +21,8 @@ export interface RegionView {
   pages?: number;
   /** A private (copy-on-write) mapping: writes go to this process's own copies. */
   private?: boolean;
+  /** First page of address space to map at (all of the range free), instead of the first free range. */
+  at?: number;
 }
 
 /** What {@link Regions.info} reports. */
@@ -182,8 +184,10 @@ export class Regions {
     const rights = k.slots.get(s, S.RIGHTS);
     const priv = view.private === true;
     // A private mapping writes to its own copies: the region's WRITE (and the right to it) do not matter.
-    const allowed = priv ? (rights & Rights.READ ? PagePerm.READ | PagePerm.WRITE : 0) : this.#get(r, RG.PERMS) & ((rights & Rights.READ ? PagePerm.READ : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
-    const want = perms ?? allowed;
+    // EXECUTE goes with READ (as POSIX's PROT_EXEC needs a descriptor open for reading).
+    const allowed = priv ? (rights & Rights.READ ? PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE : 0) : (this.#get(r, RG.PERMS) | PagePerm.EXECUTE) & ((rights & Rights.READ ? PagePerm.READ | PagePerm.EXECUTE : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
+    // Executable only when asked.
+    const want = perms ?? allowed & ~PagePerm.EXECUTE;
     if ((want & PagePerm.READ) === 0) throw new IpcError('PermissionDenied', 'mapping a region needs READ (the capability or the region lacks it)');
     if ((want & ~allowed) !== 0) throw new IpcError('PermissionDenied', `the region or the capability does not allow ${want & PagePerm.WRITE ? 'WRITE' : 'these permissions'}`);
     const size = this.#get(r, RG.PAGES);
@@ -194,7 +198,8 @@ export class Regions {
     const mapped = Math.min(pages, size - offset);
     if (pages < 1) throw new IpcError('InvalidArgument', 'a mapping of no pages');
     if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
-    const first = k.va.find(p, pages);
+    if (view.at !== undefined) k.va.checkAt(p, view.at, pages);
+    const first = view.at ?? k.va.find(p, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
     const resizable = (this.#get(r, RG.FLAGS) & RegionFlag.RESIZABLE) !== 0;
     if (resizable) k.rmaps.checkAdd(p);
@@ -208,7 +213,8 @@ export class Regions {
       frameOps.mapFrames(k.spaces.of(p), first * FRAME_SIZE, frames, 0, mapped, (cow ? want & ~PagePerm.WRITE : want) | PagePerm.USER, cow ? PageMarker.COPY_ON_WRITE : 0);
       for (let i = 0; i < mapped; i++) k.refs.retain(frames[i]!);
     }
-    k.va.take(p, first, pages);
+    if (view.at !== undefined) k.va.takeAt(p, first, pages);
+    else k.va.take(p, first, pages);
     if (resizable) k.rmaps.add(p, first, pages, r, k.slots.gen(s), offset, want, priv);
     // What protect may raise these pages to later: a shared mapping whose capability and region allow writing, a private one made with WRITE.
     if ((priv ? want : allowed) & PagePerm.WRITE) k.va.grant(p, first, pages, priv);

@@ -6,8 +6,8 @@ import type { KernelContext } from '../context.js';
 import { H, P } from '../records/layout.js';
 import { Grant } from './va-map.js';
 
-/** Permission bits a process may ask for its memory. */
-const USER_PERMS = PagePerm.READ | PagePerm.WRITE;
+/** Permission bits a process may ask for its memory (EXECUTE: the contract's execute permission, which every arch MMU has). */
+const USER_PERMS = PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE;
 const COW = PageMarker.COPY_ON_WRITE;
 const LAZY = PageMarker.LAZY;
 
@@ -45,13 +45,14 @@ export class ProcessVm {
     return { frames: this.#frames, info: this.#info };
   }
 
-  /** Maps `length` bytes of fresh zeroed memory with `perms` (READ / WRITE); returns the address. */
-  map(p: number, length: number, perms: number): number {
+  /** Maps `length` bytes of fresh zeroed memory with `perms` (READ / WRITE / EXECUTE) — at page `at` when given (all free) — and returns the address. */
+  map(p: number, length: number, perms: number, at?: number): number {
     const k = this.#k;
-    if ((perms & ~USER_PERMS) !== 0 || (perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', `memory permissions must be READ or READ|WRITE, got ${perms}`);
+    if ((perms & ~USER_PERMS) !== 0 || (perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', `memory permissions must be READ, optionally with WRITE and EXECUTE, got ${perms}`);
     const pages = Math.ceil(length / FRAME_SIZE);
     if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
-    const first = k.va.find(p, pages);
+    if (at !== undefined) k.va.checkAt(p, at, pages);
+    const first = at ?? k.va.find(p, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
     const need = pages + (k.procs.get(p, P.VM) === 0 ? 1 : 0);
     if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${k.mm.phys.freeFrames} free`);
@@ -67,7 +68,8 @@ export class ProcessVm {
       throw e;
     }
     for (let i = 0; i < pages; i++) k.refs.own(frames[i]!);
-    k.va.take(p, first, pages);
+    if (at !== undefined) k.va.takeAt(p, first, pages);
+    else k.va.take(p, first, pages);
     return first * FRAME_SIZE;
   }
 
@@ -100,7 +102,7 @@ export class ProcessVm {
    */
   protect(p: number, va: number, length: number, perms: number): void {
     const k = this.#k;
-    if ((perms & ~USER_PERMS) !== 0) throw new IpcError('InvalidArgument', `memory permissions must be READ and/or WRITE, got ${perms}`);
+    if ((perms & ~USER_PERMS) !== 0) throw new IpcError('InvalidArgument', `memory permissions must be READ, WRITE and/or EXECUTE, got ${perms}`);
     const { first, pages } = this.#allocated(p, va, length, 'protect');
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);

@@ -186,7 +186,7 @@ export class RegionMaps {
     if (frame < 0) return undefined;
     const flags = i32[at + R_FLAGS]!;
     const cow = (flags & PRIVATE) !== 0 && (flags & PagePerm.WRITE) !== 0;
-    const perms = ((cow ? flags & ~PagePerm.WRITE : flags) & (PagePerm.READ | PagePerm.WRITE)) | PagePerm.USER;
+    const perms = ((cow ? flags & ~PagePerm.WRITE : flags) & (PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE)) | PagePerm.USER;
     const markers = cow ? PageMarker.COPY_ON_WRITE : 0;
     if (perms === PagePerm.USER) return undefined;
     if (commit) {
