@@ -1,10 +1,10 @@
 import { Rights, type CapHandle, type Process } from '@veridian/core';
-import { FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from './constants.js';
+import { FD_CLOEXEC, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_RDONLY, O_RDWR, O_WRONLY } from './constants.js';
 import type { Link } from './driver.js';
-import { PosixError } from './error.js';
+import { PosixError, errnoName } from './error.js';
 import { shmFile } from './shm.js';
 import type { Description, Reply, Steps } from './types.js';
-import { Kind, Op, readWord } from './wire.js';
+import { Kind, Op, readWord, reqType } from './wire.js';
 
 /*
  * The descriptor table of one process: small integers (lowest free first), each naming an open
@@ -13,6 +13,7 @@ import { Kind, Op, readWord } from './wire.js';
  * `Posix` methods of close, dup, dup2 and fcntl are its own.
  */
 
+const EMPTY = new Uint8Array(0);
 const R = Rights.READ;
 const W = Rights.WRITE;
 
@@ -28,6 +29,8 @@ export class FdTable implements Link {
   constructor(
     readonly proc: Process,
     readonly server: CapHandle,
+    /** Where `F_GETFL`/`F_SETFL` go: the passive flag server on CPU 0, `posixd` on a worker (flags-server.ts). */
+    readonly flags: CapHandle,
     readonly openMax: number,
     /** Drops what a shared memory description holds besides its capability, as its last descriptor closes (shm.ts). */
     readonly closeShm: (d: Description) => void,
@@ -95,16 +98,15 @@ export class FdTable implements Link {
     if (failure !== undefined) throw failure;
   }
 
-  /** Installs descriptions the server handed over (`recvmsg`, inheritance): `info` is [n, (info, status, extra)×n]. */
+  /** Installs descriptions the server handed over (`recvmsg`, inheritance): `info` is [n, (info, status, extra)×n] (the status flags stay at the server). */
   adopt(reply: Reply, at: number, cloexec: boolean, syscall: string, useExtraAsFd: boolean): { fds: number[]; dropped: CapHandle[]; end: number } {
     const n = readWord(reply.data, at);
     const fds: number[] = [];
     const dropped: CapHandle[] = [];
     for (let i = 0; i < n; i++) {
       const info = readWord(reply.data, at + 1 + 3 * i);
-      const status = readWord(reply.data, at + 2 + 3 * i);
       const extra = readWord(reply.data, at + 3 + 3 * i);
-      const d: Description = { cap: reply.caps[i]!, kind: (info & 0xff) as Kind, mode: (info >>> 8) & 0xff, status: status & O_NONBLOCK, sockType: info >>> 16, refs: 0 };
+      const d: Description = { cap: reply.caps[i]!, kind: (info & 0xff) as Kind, mode: (info >>> 8) & 0xff, sockType: info >>> 16, refs: 0 };
       if (d.kind === Kind.SHM) d.shm = shmFile((d.mode & W) !== 0);
       const want = useExtraAsFd ? extra : undefined;
       if (want !== undefined ? this.#fds[want] !== undefined || want >= this.openMax : this.free() === 0) {
@@ -117,10 +119,10 @@ export class FdTable implements Link {
   }
 
   /** The descriptors a child started by a spawn helper inherits: every one without `FD_CLOEXEC`. */
-  inheritable(): Array<{ fd: number; cap: CapHandle; status: number }> {
-    const out: Array<{ fd: number; cap: CapHandle; status: number }> = [];
+  inheritable(): Array<{ fd: number; cap: CapHandle }> {
+    const out: Array<{ fd: number; cap: CapHandle }> = [];
     this.#fds.forEach((e, fd) => {
-      if (e && !e.cloexec) out.push({ fd, cap: e.d.cap, status: e.d.status });
+      if (e && !e.cloexec) out.push({ fd, cap: e.d.cap });
     });
     return out;
   }
@@ -173,6 +175,23 @@ export class FdTable implements Link {
     return this.install(e.d, false, 'dup2', fildes2);
   }
 
+  /**
+   * The status flags of `d`'s open file description, set first to `arg` when `set` is 1: one
+   * synchronous request to the server that keeps them (flags-server.ts). `EINVAL` while
+   * another call of this process is pending, `EBADF` when the server no longer knows it.
+   */
+  status(d: Description, set: 0 | 1, arg: number, syscall: string): number {
+    let r;
+    try {
+      r = this.proc.callSync(this.flags, { type: reqType(Op.FCNTL_FL, set, arg & 0xffff), data: EMPTY, caps: [d.cap] });
+    } catch (e) {
+      throw PosixError.from(e, syscall);
+    }
+    const st = r.type & 0xffff;
+    if (st !== 0) throw new PosixError(errnoName(st) ?? 'EINVAL', syscall);
+    return r.type >>> 16;
+  }
+
   fcntl(fildes: number, cmd: number, arg: number): number {
     const e = this.entry(fildes, 'fcntl');
     switch (cmd) {
@@ -186,9 +205,10 @@ export class FdTable implements Link {
         e.cloexec = (arg & FD_CLOEXEC) !== 0;
         return 0;
       case F_GETFL:
-        return e.d.status | (e.d.mode === (R | W) ? O_RDWR : e.d.mode === W ? O_WRONLY : O_RDONLY);
+        return this.status(e.d, 0, 0, 'fcntl') | (e.d.mode === (R | W) ? O_RDWR : e.d.mode === W ? O_WRONLY : O_RDONLY);
       case F_SETFL:
-        e.d.status = (e.d.status & ~O_NONBLOCK) | (arg & O_NONBLOCK);
+        if (!Number.isInteger(arg)) throw new PosixError('EINVAL', 'fcntl');
+        this.status(e.d, 1, arg, 'fcntl');
         return 0;
       default:
         throw new PosixError('EINVAL', 'fcntl');

@@ -2,6 +2,7 @@ import { IpcError, type Kernel, type Process, type ProcessHandle, type SpawnOpti
 import { PosixError } from './error.js';
 import { Posix } from './posix.js';
 import type { PosixOptions } from './types.js';
+import { FLAGS_ENDPOINT, serveFlags } from './flags-server.js';
 import { ObjectServer, type ServerOptions } from './server.js';
 import { DAEMON_ENDPOINT, Op, reqType, words } from './wire.js';
 
@@ -45,6 +46,8 @@ export class PosixHost {
   readonly kernel: Kernel;
   /** The object server process. */
   readonly server: ProcessHandle;
+  /** The object server's passive flag server (`fcntl` `F_GETFL` / `F_SETFL` from CPU 0). */
+  readonly flags: ProcessHandle;
   /** Resolves once the object server takes requests. */
   readonly ready: Promise<void>;
   readonly #state: ObjectServer;
@@ -57,11 +60,12 @@ export class PosixHost {
     const state = new ObjectServer(() => kernel.clock.now(), opts);
     this.#state = state;
     this.server = kernel.spawn({ name: 'posixd', priority: options.priority ?? 20 }, (proc) => state.run(proc, DAEMON_ENDPOINT));
+    this.flags = kernel.spawn({ name: 'posix.fl', priority: options.priority ?? 20 }, (proc) => serveFlags(proc, state.descs));
     void this.server.exited.then(() => {
       this.#down = true;
       if (hosts.get(kernel) === this) hosts.delete(kernel);
     });
-    this.ready = kernel.whenNamed(DAEMON_ENDPOINT).then(() => undefined);
+    this.ready = Promise.all([kernel.whenNamed(DAEMON_ENDPOINT), kernel.whenNamed(FLAGS_ENDPOINT)]).then(() => undefined);
   }
 
   /**
@@ -107,7 +111,7 @@ export class PosixHost {
     if (!from) return;
     const list = [];
     for (const x of from.inheritable()) {
-      const f = this.#state.inheritFrom(from.proc, x.cap, x.status);
+      const f = this.#state.inheritFrom(from.proc, x.cap);
       if (f) list.push({ fd: x.fd, f });
     }
     if (list.length) this.#state.inherit.set(pid, list);
@@ -171,7 +175,9 @@ export function createPosix(proc: Process, options: PosixOptions = {}): Posix {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     }
   }
-  const px = new Posix(proc, server, options);
+  // CPU 0 asks the passive flag server for F_GETFL / F_SETFL (it cannot wait for posixd); a worker asks posixd.
+  const flags = proc.cpu === 0 ? proc.connect(FLAGS_ENDPOINT) : server;
+  const px = new Posix(proc, server, flags, options);
   if (proc.cpu !== 0) px.attachSync();
   return px;
 }

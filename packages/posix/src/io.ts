@@ -1,5 +1,5 @@
 import { MAX_LARGE_DATA, Rights } from '@veridian/core';
-import { MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_NOSIGNAL, MSG_PEEK, MSG_WAITALL, O_NONBLOCK, SCM_RIGHTS, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
+import { MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_NOSIGNAL, MSG_PEEK, MSG_WAITALL, SCM_RIGHTS, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import type { MsgHdr, Reply, Steps } from './types.js';
@@ -28,8 +28,8 @@ export function* recvSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & R)) throw new PosixError('EBADF', syscall);
   if (!(buf instanceof Uint8Array) || !Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) throw new PosixError('EOPNOTSUPP', syscall);
-  const nb = (e.d.status & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0;
-  const rf = (nb ? ReqFlag.NONBLOCK : 0) | (flags & MSG_PEEK ? ReqFlag.PEEK : 0);
+  // MSG_DONTWAIT here; O_NONBLOCK the server reads from the open file description in the same request.
+  const rf = (flags & MSG_DONTWAIT ? ReqFlag.NONBLOCK : 0) | (flags & MSG_PEEK ? ReqFlag.PEEK : 0);
   const waitAll = (flags & MSG_WAITALL) !== 0 && !(flags & MSG_PEEK) && e.d.sockType === SOCK_STREAM && sock;
   let got = 0;
   do {
@@ -66,17 +66,17 @@ export function* sendSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR)) throw new PosixError('EOPNOTSUPP', syscall);
   const passed = passFds.map((f) => t.entry(f, syscall).d);
   if (passed.length > MAX_CAPS_PER_CALL) throw new PosixError('EINVAL', syscall, { detail: `at most ${MAX_CAPS_PER_CALL} descriptors per message` });
-  const nb = (e.d.status & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0;
+  const nb = (flags & MSG_DONTWAIT) !== 0;
   const packet = e.d.sockType === SOCK_SEQPACKET;
-  if (packet && nbyte > WRITE_CHUNK - 4 - 4 * passed.length) throw new PosixError('EMSGSIZE', syscall);
+  if (packet && nbyte > WRITE_CHUNK - 4) throw new PosixError('EMSGSIZE', syscall);
   let done = 0;
   do {
     const withFds = done === 0 && (passed.length > 0 || syscall === 'sendmsg');
-    const room = withFds ? WRITE_CHUNK - 4 - 4 * passed.length : WRITE_CHUNK;
+    const room = withFds ? WRITE_CHUNK - 4 : WRITE_CHUNK;
     const k = packet ? nbyte : Math.min(nbyte - done, room);
     let data = buf.subarray(done, done + k);
     if (withFds) {
-      const head = words(passed.length, ...passed.map((d) => d.status));
+      const head = words(passed.length);
       const b = new Uint8Array(head.length + k);
       b.set(head);
       b.set(data, head.length);

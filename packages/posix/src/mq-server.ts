@@ -1,4 +1,4 @@
-import { MQ_PRIO_MAX, O_ACCMODE, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_WRONLY } from './constants.js';
+import { MQ_PRIO_MAX, O_ACCMODE, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from './constants.js';
 import { MAX_CHUNK, MqObj, R, W, type Desc, type MqMsg, type MqRecvWaiter, type MqSendWaiter, type ServerCore } from './server-objects.js';
 import { BAD_TIMESPEC, FOREVER, ReqFlag, readTimeout, readWord, words } from './wire.js';
 
@@ -50,10 +50,10 @@ export class MqServer {
     this.#s.ok(pid, 0);
   }
 
-  /** `mq_getattr`: `mq_maxmsg`, `mq_msgsize`, `mq_curmsgs` (`mq_flags` is the client's). */
+  /** `mq_getattr`: `mq_maxmsg`, `mq_msgsize`, `mq_curmsgs`, and the description's status flags (`mq_flags`). */
   getattr(pid: number, d: Desc | undefined): void {
     if (!d || !(d.obj instanceof MqObj)) return void this.#s.fail(pid, 'EBADF');
-    this.#s.reply(pid, 0, 0, words(d.obj.maxmsg, d.obj.msgsize, d.obj.cur));
+    this.#s.reply(pid, 0, 0, words(d.obj.maxmsg, d.obj.msgsize, d.obj.cur, d.file.status));
   }
 
   open(pid: number, p: Uint8Array): void {
@@ -74,7 +74,7 @@ export class MqServer {
       q = new MqObj(name, hasAttr ? maxmsg : MQ_DEFAULT_MAXMSG, hasAttr ? msgsize : MQ_DEFAULT_MSGSIZE);
       this.#queues.set(name, q);
     }
-    const x = this.#s.newDesc(q, 0, mode, pid);
+    const x = this.#s.newDesc(q, 0, mode, pid, { status: oflag & O_NONBLOCK });
     q.count++;
     const ok = this.#s.reply(pid, 0, 0, words(q.maxmsg, q.msgsize), [x.cap]);
     this.#s.proc.close(x.cap);

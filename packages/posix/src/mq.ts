@@ -122,7 +122,7 @@ function* mqOpenSteps(t: FdTable, name: string, oflag: number, _mode: number | u
   data.set(bytes, head.length);
   const reply = yield { op: Op.MQ_OPEN, data };
   const acc = oflag & O_ACCMODE;
-  const d: Description = { cap: reply.caps[0]!, kind: Kind.MQ, mode: acc === O_RDONLY ? R : acc === O_WRONLY ? W : R | W, status: oflag & O_NONBLOCK, sockType: 0, refs: 0 };
+  const d: Description = { cap: reply.caps[0]!, kind: Kind.MQ, mode: acc === O_RDONLY ? R : acc === O_WRONLY ? W : R | W, sockType: 0, refs: 0 };
   return t.install(d, (oflag & O_CLOEXEC) !== 0, 'mq_open');
 }
 
@@ -149,16 +149,15 @@ function* mqSendSteps(t: FdTable, mqdes: number, msg: Uint8Array, len: number, p
   if (!Number.isInteger(prio) || prio < 0 || prio >= MQ_PRIO_MAX) throw new PosixError('EINVAL', syscall);
   if (len > WRITE_CHUNK - 8) throw new PosixError('EMSGSIZE', syscall);
   const body = msg.subarray(0, len);
-  const nb = d.status & O_NONBLOCK ? ReqFlag.NONBLOCK : 0;
-  if (abs !== null) yield { op: Op.MQ_SEND, flags: nb | ReqFlag.TIMED, arg: prio, data: timed(relative(abs), body), caps: [d.cap] };
-  else yield { op: Op.MQ_SEND, flags: nb, arg: prio, data: body, caps: [d.cap] };
+  // O_NONBLOCK: the server reads it from the open file description, in this same request.
+  if (abs !== null) yield { op: Op.MQ_SEND, flags: ReqFlag.TIMED, arg: prio, data: timed(relative(abs), body), caps: [d.cap] };
+  else yield { op: Op.MQ_SEND, arg: prio, data: body, caps: [d.cap] };
 }
 
 function* mqReceiveSteps(t: FdTable, mqdes: number, buf: Uint8Array, len: number, prio: { value: number } | undefined, abs: Timespec | null, syscall: string): Steps<number> {
   const d = mqDesc(t, mqdes, syscall, R);
   if (!(buf instanceof Uint8Array) || !Number.isInteger(len) || len < 0 || len > buf.length) throw new PosixError('EFAULT', syscall);
-  const nb = d.status & O_NONBLOCK ? ReqFlag.NONBLOCK : 0;
-  const reply = abs !== null ? yield { op: Op.MQ_RECEIVE, flags: nb | ReqFlag.TIMED, data: timed(relative(abs), words(len)), caps: [d.cap] } : yield { op: Op.MQ_RECEIVE, flags: nb, data: words(len), caps: [d.cap] };
+  const reply = abs !== null ? yield { op: Op.MQ_RECEIVE, flags: ReqFlag.TIMED, data: timed(relative(abs), words(len)), caps: [d.cap] } : yield { op: Op.MQ_RECEIVE, data: words(len), caps: [d.cap] };
   buf.set(reply.data);
   if (prio) prio.value = reply.arg;
   return reply.data.length;
@@ -167,13 +166,13 @@ function* mqReceiveSteps(t: FdTable, mqdes: number, buf: Uint8Array, len: number
 function* mqGetattrSteps(t: FdTable, mqdes: number, syscall: string): Steps<MqAttr> {
   const d = mqDesc(t, mqdes, syscall, 0);
   const reply = yield { op: Op.MQ_GETATTR, caps: [d.cap] };
-  return { mq_flags: d.status & O_NONBLOCK, mq_maxmsg: readWord(reply.data, 0), mq_msgsize: readWord(reply.data, 1), mq_curmsgs: readWord(reply.data, 2) };
+  return { mq_flags: readWord(reply.data, 3) & O_NONBLOCK, mq_maxmsg: readWord(reply.data, 0), mq_msgsize: readWord(reply.data, 1), mq_curmsgs: readWord(reply.data, 2) };
 }
 
 function* mqSetattrSteps(t: FdTable, mqdes: number, mqstat: Pick<MqAttr, 'mq_flags'>, omqstat: MqAttr | undefined): Steps<MqAttr> {
   const old = yield* mqGetattrSteps(t, mqdes, 'mq_setattr');
   const d = mqDesc(t, mqdes, 'mq_setattr', 0);
-  d.status = (d.status & ~O_NONBLOCK) | (mqstat.mq_flags & O_NONBLOCK);
+  t.status(d, 1, mqstat.mq_flags & O_NONBLOCK, 'mq_setattr');
   if (omqstat) Object.assign(omqstat, old);
   return old;
 }

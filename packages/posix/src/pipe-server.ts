@@ -17,12 +17,13 @@ export class ChannelServer {
     this.#s = core;
   }
 
-  pipe(pid: number): void {
+  /** `pipe`: two open file descriptions (the ends), each with status flags `status`. */
+  pipe(pid: number, status: number): void {
     const obj = new PipeObj(this.#s.options.pipeCapacity);
-    const r = this.#s.newDesc(obj, 0, R, pid);
+    const r = this.#s.newDesc(obj, 0, R, pid, { status });
     let w;
     try {
-      w = this.#s.newDesc(obj, 0, W, pid);
+      w = this.#s.newDesc(obj, 0, W, pid, { status });
     } catch (e) {
       this.#s.proc.close(r.cap);
       this.#s.retire(r.desc);
@@ -39,12 +40,12 @@ export class ChannelServer {
     }
   }
 
-  socketpair(pid: number, type: number): void {
+  socketpair(pid: number, type: number, status: number): void {
     const obj = new SockObj(this.#s.options.socketCapacity, type);
-    const a = this.#s.newDesc(obj, 0, R | W, pid);
+    const a = this.#s.newDesc(obj, 0, R | W, pid, { status });
     let b;
     try {
-      b = this.#s.newDesc(obj, 1, R | W, pid);
+      b = this.#s.newDesc(obj, 1, R | W, pid, { status });
     } catch (e) {
       this.#s.proc.close(a.cap);
       this.#s.retire(a.desc);
@@ -144,14 +145,14 @@ export class ChannelServer {
     ch.bytes += data.length;
   }
 
-  write(pid: number, d: Desc | undefined, data: Uint8Array, flags: number, passed: Array<Desc | undefined> | undefined, status: number[]): void {
+  write(pid: number, d: Desc | undefined, data: Uint8Array, flags: number, passed: Array<Desc | undefined> | undefined): void {
     if (!d || !(d.mode & W) || !(d.obj instanceof PipeObj || d.obj instanceof SockObj)) return void this.#s.fail(pid, 'EBADF');
     const obj = d.obj;
     const ch = obj instanceof PipeObj ? obj.ch : obj.ch[d.side];
     let fds: InFlight[] | undefined;
     if (passed && passed.length) {
       if (passed.some((p) => p === undefined)) return void this.#s.fail(pid, 'EBADF');
-      fds = passed.map((p, i) => ({ obj: p!.obj, side: p!.side, mode: p!.mode, status: status[i] ?? 0 }));
+      fds = passed.map((p) => ({ obj: p!.obj, side: p!.side, mode: p!.mode, file: p!.file }));
     }
     const n = data.length;
     if (ch.readers() === 0) return void this.#s.fail(pid, 'EPIPE');

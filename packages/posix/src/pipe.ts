@@ -7,7 +7,7 @@ import type { FdTable } from './fd-table.js';
 import { recvSteps, sendSteps } from './io.js';
 import type { Posix } from './posix.js';
 import type { Steps } from './types.js';
-import { Kind, Op } from './wire.js';
+import { Kind, Op, ReqFlag } from './wire.js';
 
 /*
  * Pipes: `pipe`, `pipe2`, and `read` / `write` (on pipes and sockets; the byte engine is io.ts).
@@ -58,11 +58,11 @@ declare module './posix.js' {
 function* pipeSteps(t: FdTable, flags: number, syscall: string): Steps<[number, number]> {
   if (!Number.isInteger(flags) || (flags & ~(O_NONBLOCK | O_CLOEXEC)) !== 0) throw new PosixError('EINVAL', syscall);
   if (t.free() < 2) throw new PosixError('EMFILE', syscall);
-  const reply = yield { op: Op.PIPE };
-  const status = flags & O_NONBLOCK;
+  // The status flags are the server's (each end is an open file description of its own).
+  const reply = yield { op: Op.PIPE, flags: flags & O_NONBLOCK ? ReqFlag.NONBLOCK : 0 };
   const cloexec = (flags & O_CLOEXEC) !== 0;
-  const r = t.install({ cap: reply.caps[0]!, kind: Kind.PIPE, mode: R, status, sockType: 0, refs: 0 }, cloexec, syscall);
-  const w = t.install({ cap: reply.caps[1]!, kind: Kind.PIPE, mode: W, status, sockType: 0, refs: 0 }, cloexec, syscall);
+  const r = t.install({ cap: reply.caps[0]!, kind: Kind.PIPE, mode: R, sockType: 0, refs: 0 }, cloexec, syscall);
+  const w = t.install({ cap: reply.caps[1]!, kind: Kind.PIPE, mode: W, sockType: 0, refs: 0 }, cloexec, syscall);
   return [r, w];
 }
 

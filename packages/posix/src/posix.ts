@@ -45,9 +45,9 @@ export class Posix {
   readonly #shm: ShmCalls;
 
   /** @internal use {@link createPosix} */
-  constructor(proc: Process, server: CapHandle, options: PosixOptions = {}) {
+  constructor(proc: Process, server: CapHandle, flags: CapHandle, options: PosixOptions = {}) {
     this.proc = proc;
-    const t = new FdTable(proc, server, options.openMax ?? OPEN_MAX, (d) => this.#shm.close(d));
+    const t = new FdTable(proc, server, flags, options.openMax ?? OPEN_MAX, (d) => this.#shm.close(d));
     this.#t = t;
     this.#shm = new ShmCalls({ proc: () => proc, description: (fd, s) => t.entry(fd, s).d, install: (d, c, s) => t.install(d, c, s), free: () => t.free() });
   }
@@ -61,7 +61,7 @@ export class Posix {
   }
 
   /** The descriptors a child started by a spawn helper inherits: every one without `FD_CLOEXEC`. @internal */
-  inheritable(): Array<{ fd: number; cap: CapHandle; status: number }> {
+  inheritable(): Array<{ fd: number; cap: CapHandle }> {
     return this.#t.inheritable();
   }
 
@@ -125,10 +125,14 @@ export class Posix {
 
   /**
    * `fcntl(fildes, cmd, arg)`: `F_DUPFD` / `F_DUPFD_CLOEXEC` (lowest free ≥ `arg`),
-   * `F_GETFD` / `F_SETFD` (`FD_CLOEXEC`), `F_GETFL` (status flags | access mode), `F_SETFL`
-   * (`O_NONBLOCK`; other bits are ignored). The status flags belong to the open file description:
-   * descriptors made by `dup` share them. Errors: `EBADF`, `EINVAL` (unknown `cmd`, `arg` out of
-   * range for `F_DUPFD`), `EMFILE`.
+   * `F_GETFD` / `F_SETFD` (`FD_CLOEXEC`, per descriptor), `F_GETFL` (status flags | access
+   * mode), `F_SETFL` (`O_NONBLOCK`; other bits are ignored). The status flags belong to the open
+   * file description, kept by the object server: descriptors made by `dup`, received with
+   * `SCM_RIGHTS` or inherited through the spawn helpers share them, in every process ("the same
+   * open file description"). `F_GETFL`/`F_SETFL` ask the server synchronously (on CPU 0 its
+   * passive flag server, `posix.fl`; on a worker CPU a `callSync`); the other commands are
+   * local. Errors: `EBADF`, `EINVAL` (unknown `cmd`, `arg` out of range for `F_DUPFD`; `F_GETFL`/`F_SETFL`
+   * while another call of this process is pending), `EMFILE`.
    */
   fcntl(fildes: number, cmd: number, arg = 0): number {
     return this.#t.fcntl(fildes, cmd, arg);

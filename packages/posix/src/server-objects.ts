@@ -17,6 +17,16 @@ export const MAX_CHUNK = (1 << 20) - 4096;
 
 export type Obj = PipeObj | SockObj | MqObj | ShmObj;
 
+/**
+ * What POSIX calls the open file description, as far as it is more than a reference to an
+ * object: its file status flags (`O_NONBLOCK`). Every server description made from it —
+ * `SCM_RIGHTS`, inheritance — shares the one record, so `F_SETFL` through any of them is seen
+ * through all ("the same open file description").
+ */
+export interface OpenFile {
+  status: number;
+}
+
 export interface Desc {
   id: number;
   handle: CapHandle;
@@ -24,14 +34,15 @@ export interface Desc {
   side: 0 | 1;
   mode: number;
   owner: number;
+  file: OpenFile;
 }
 
-/** A description in flight (SCM_RIGHTS, inheritance): it holds a reference to its object. */
+/** A description in flight (SCM_RIGHTS, inheritance): it holds a reference to its object, and shares its open file description. */
 export interface InFlight {
   obj: Obj;
   side: 0 | 1;
   mode: number;
-  status: number;
+  file: OpenFile;
 }
 
 export interface Seg {
@@ -190,10 +201,10 @@ export class MqObj {
 export class ShmObj {
   readonly kind = Kind.SHM;
   count = 0;
-  /** The server's capability to the region (none while the size is 0). */
+  /** The server's capability to the region (none until the first size > 0; then it stays, resized in place). */
   region: CapHandle | undefined = undefined;
   size = 0;
-  /** Bumped whenever the region changes (a client with an older one asks for the new one). */
+  /** Bumped when the region is made (a client with an older generation asks for it). */
   gen = 1;
   constructor(
     readonly id: number,
@@ -238,7 +249,7 @@ export interface ServerCore {
   fail(pid: number, code: keyof typeof ERRNO): boolean;
   addRef(obj: Obj, side: 0 | 1, mode: number): void;
   releaseAll(fds: InFlight[] | undefined): void;
-  newDesc(obj: Obj, side: 0 | 1, mode: number, owner: number): { desc: Desc; cap: CapHandle };
+  newDesc(obj: Obj, side: 0 | 1, mode: number, owner: number, file: OpenFile): { desc: Desc; cap: CapHandle };
   retire(desc: Desc): void;
   closeDesc(desc: Desc): void;
   destroy(obj: Obj): void;

@@ -1,11 +1,13 @@
 import { IpcError, Rights, messageCaps, type CapHandle, type MessageBuffer, type Process } from '@veridian/core';
+import { O_NONBLOCK } from './constants.js';
 import { ERRNO } from './errno.js';
+import { setStatus } from './flags-server.js';
 import { MqServer } from './mq-server.js';
 import { ChannelServer } from './pipe-server.js';
 import { PollServer } from './poll-server.js';
-import { EMPTY, MqObj, PipeObj, R, ShmObj, SockObj, W, chansOf, infoWord, type Desc, type InFlight, type Obj, type ServerCore, type ServerOptions, type Timer } from './server-objects.js';
+import { EMPTY, MqObj, PipeObj, R, ShmObj, SockObj, W, chansOf, infoWord, type Desc, type InFlight, type Obj, type OpenFile, type ServerCore, type ServerOptions, type Timer } from './server-objects.js';
 import { ShmServer } from './shm-server.js';
-import { Op, readWord, replyType, words } from './wire.js';
+import { Op, ReqFlag, readWord, replyType, words } from './wire.js';
 
 /*
  * The object server: one process per kernel (`posixd`, CPU 0) that holds every pipe, message
@@ -178,7 +180,7 @@ export class ObjectServer implements ServerCore {
   }
 
   /** A new description of `obj` (the reference is the caller's to have taken); returns it and the capability to hand out. */
-  newDesc(obj: Obj, side: 0 | 1, mode: number, owner: number): { desc: Desc; cap: CapHandle } {
+  newDesc(obj: Obj, side: 0 | 1, mode: number, owner: number, file: OpenFile): { desc: Desc; cap: CapHandle } {
     const proc = this.proc;
     let handle: CapHandle | undefined;
     let id = 0;
@@ -196,7 +198,7 @@ export class ObjectServer implements ServerCore {
         /* retired endpoint (generation exhausted): take another */
       }
     }
-    const desc: Desc = { id, handle, obj, side, mode, owner };
+    const desc: Desc = { id, handle, obj, side, mode, owner, file };
     this.descs.set(id, desc);
     return { desc, cap: proc.derive(handle, Rights.SEND | Rights.SHARE) };
   }
@@ -225,9 +227,9 @@ export class ObjectServer implements ServerCore {
 
   /** Replies with new descriptions for `fds` (each already holding its reference); on failure nothing changes hands. */
   replyWithDescs(pid: number, fds: InFlight[], arg: number, extra: number[], payload: Uint8Array): boolean {
-    const made = fds.map((f) => this.newDesc(f.obj, f.side, f.mode, pid));
+    const made = fds.map((f) => this.newDesc(f.obj, f.side, f.mode, pid, f.file));
     const info: number[] = [fds.length];
-    fds.forEach((f, i) => info.push(infoWord(f), f.status, extra[i] ?? 0));
+    fds.forEach((f, i) => info.push(infoWord(f), f.file.status, extra[i] ?? 0));
     const head = words(...info);
     const data = new Uint8Array(head.length + payload.length);
     data.set(head);
@@ -277,16 +279,17 @@ export class ObjectServer implements ServerCore {
   #handle(m: MessageBuffer): void {
     const pid = m.sender;
     const op = m.type & 0xff;
-    const flags = (m.type >>> 8) & 0xff;
     const arg = m.type >>> 16;
     const descs = this.#presented(m);
+    // O_NONBLOCK lives with the open file description: read here, in the same request (MSG_DONTWAIT comes as the flag).
+    const flags = ((m.type >>> 8) & 0xff) | (descs[0] !== undefined && descs[0].file.status & O_NONBLOCK ? ReqFlag.NONBLOCK : 0);
     const payload = m.large ?? m.bytes.slice(0, m.length);
     try {
       switch (op) {
         case Op.PIPE:
-          return this.#chans.pipe(pid);
+          return this.#chans.pipe(pid, flags & ReqFlag.NONBLOCK ? O_NONBLOCK : 0);
         case Op.SOCKETPAIR:
-          return this.#chans.socketpair(pid, arg);
+          return this.#chans.socketpair(pid, arg, flags & ReqFlag.NONBLOCK ? O_NONBLOCK : 0);
         case Op.CLOSE: {
           const d = descs[0];
           if (!d) return void this.fail(pid, 'EBADF');
@@ -297,11 +300,13 @@ export class ObjectServer implements ServerCore {
         case Op.RECVMSG:
           return this.#chans.read(pid, descs[0], readWord(payload, 0), flags, op === Op.RECVMSG);
         case Op.WRITE:
-          return this.#chans.write(pid, descs[0], payload, flags, undefined, []);
-        case Op.SENDMSG: {
-          const n = readWord(payload, 0);
-          const status = Array.from({ length: n }, (_, i) => readWord(payload, 1 + i));
-          return this.#chans.write(pid, descs[0], payload.subarray(4 + 4 * n), flags, descs.slice(1), status);
+          return this.#chans.write(pid, descs[0], payload, flags, undefined);
+        case Op.SENDMSG:
+          return this.#chans.write(pid, descs[0], payload.subarray(4), flags, descs.slice(1));
+        case Op.FCNTL_FL: {
+          const d = descs[0];
+          if (!d) return void this.fail(pid, 'EBADF');
+          return void this.reply(pid, 0, setStatus(d, (m.type >>> 8) & 0xff, arg));
         }
         case Op.MQ_OPEN:
           return this.#mq.open(pid, payload);
@@ -360,7 +365,7 @@ export class ObjectServer implements ServerCore {
   }
 
   /** Takes a reference for a child's inherited descriptor (called by the host's spawn helper). */
-  inheritFrom(parent: Process, cap: CapHandle, status: number): InFlight | undefined {
+  inheritFrom(parent: Process, cap: CapHandle): InFlight | undefined {
     let c;
     try {
       c = parent.inspect(cap);
@@ -370,7 +375,7 @@ export class ObjectServer implements ServerCore {
     const d = this.descs.get(c.resource);
     if (!d) return undefined;
     this.addRef(d.obj, d.side, d.mode);
-    return { obj: d.obj, side: d.side, mode: d.mode, status };
+    return { obj: d.obj, side: d.side, mode: d.mode, file: d.file };
   }
 
   #settle(): void {

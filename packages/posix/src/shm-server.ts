@@ -17,9 +17,9 @@ import { Op, readWord, words } from './wire.js';
  *
  * The object — and the server's capability — goes when the name is unlinked and no
  * description (or description in flight) is left; mappings hold their frames on their own, so
- * they outlive all of that. A size change that changes the number of pages makes a new region
- * and copies the contents (the kernel's regions have a fixed size): mappings made before keep
- * the old pages.
+ * they outlive all of that. The region is resizable (`createRegion({ resizable: true })`): a
+ * size change resizes it in place, and the kernel carries every mapping of it along (pages past
+ * the end fault in every mapping; pages added are seen by every mapping).
  */
 
 /** Most bytes an object has (the kernel's limit on one region is larger; frames run out first). */
@@ -102,7 +102,7 @@ export class ShmServer {
     this.#s.addRef(o, 0, access);
     let made;
     try {
-      made = this.#s.newDesc(o, 0, access, pid);
+      made = this.#s.newDesc(o, 0, access, pid, { status: 0 });
     } catch (e) {
       o.count--;
       this.maybeFree(o);
@@ -145,48 +145,40 @@ export class ShmServer {
   }
 
   /**
-   * Sets the size. The same number of pages keeps the region (bytes past a smaller size are
-   * zeroed, so growing again shows zeros); another number makes a new region with the old
-   * contents copied (up to the smaller size) and a new generation; size 0 drops the region.
-   * Throws `IpcError` (OutOfMemory, nothing changed) when frames run out.
+   * Sets the size, in place: the object's region is made on the first size > 0 (resizable, so
+   * the kernel carries every mapping of it along) and keeps its identity after — growing adds
+   * zeroed pages that every mapping then shows, shrinking unmaps the pages past the new end
+   * from every mapping, and size 0 leaves a region of no pages. The bytes of the page holding
+   * the smaller of the two sizes, past it, are zeroed first. Throws `IpcError`
+   * (OutOfMemory, nothing changed) when frames run out.
    */
   #resize(o: ShmObj, size: number): void {
     if (size === o.size) return;
-    const proc = this.#s.proc;
+    const mem = this.#s.proc.memory;
     const pages = Math.ceil(size / FRAME_SIZE);
-    const oldPages = Math.ceil(o.size / FRAME_SIZE);
-    if (pages === oldPages) {
-      if (size < o.size) this.#with(o.region!, oldPages, (va) => proc.memory.write(va + size, new Uint8Array(o.size - size)));
+    if (o.region === undefined) {
+      o.region = mem.createRegion({ size: pages * FRAME_SIZE, resizable: true }).handle;
       o.size = size;
+      o.gen++;
       return;
     }
-    let next: CapHandle | undefined;
-    if (pages > 0) {
-      next = proc.memory.createRegion({ size: pages * FRAME_SIZE }).handle;
-      const keep = Math.min(size, o.size);
-      if (keep > 0) {
-        try {
-          this.#with(o.region!, oldPages, (from) => this.#with(next!, pages, (to) => proc.memory.write(to, proc.memory.read(from, keep))));
-        } catch (e) {
-          proc.close(next);
-          throw e;
-        }
-      }
-    }
-    if (o.region !== undefined) proc.close(o.region);
-    o.region = next;
+    // The rest of the page holding the smaller size, up to the larger one, reads as zero
+    // afterwards (writes there through a mapping are allowed, and a growth must not show them).
+    const lo = Math.min(size, o.size);
+    const hi = Math.min(Math.max(size, o.size), Math.ceil(lo / FRAME_SIZE) * FRAME_SIZE);
+    if (hi > lo) this.#with(o.region, Math.floor(lo / FRAME_SIZE), (va) => mem.write(va + (lo % FRAME_SIZE), new Uint8Array(hi - lo)));
+    if (pages !== Math.ceil(o.size / FRAME_SIZE)) mem.resizeRegion(o.region, pages * FRAME_SIZE);
     o.size = size;
-    o.gen++;
   }
 
-  /** Runs `fn` with the region mapped read-write in the server. */
-  #with(region: CapHandle, pages: number, fn: (va: number) => void): void {
-    const proc = this.#s.proc;
-    const va = proc.memory.mapRegion(region);
+  /** Runs `fn` with page `page` of the region mapped read-write in the server (at the address it gets). */
+  #with(region: CapHandle, page: number, fn: (va: number) => void): void {
+    const mem = this.#s.proc.memory;
+    const va = mem.mapRegion(region, { offset: page * FRAME_SIZE, length: FRAME_SIZE });
     try {
       fn(va);
     } finally {
-      proc.memory.unmap(va, pages * FRAME_SIZE);
+      mem.unmap(va, FRAME_SIZE);
     }
   }
 }

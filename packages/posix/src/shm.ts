@@ -1,5 +1,5 @@
 import { FRAME_SIZE, IpcError, PagePerm, Rights, type CapHandle, type Process } from '@veridian/core';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, PROT_EXEC, PROT_READ, PROT_WRITE } from './constants.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, PROT_EXEC, PROT_READ, PROT_WRITE } from './constants.js';
 import { PosixError } from './error.js';
 import type { Posix } from './posix.js';
 import type { Description, Reply, Steps } from './types.js';
@@ -12,8 +12,8 @@ import { Kind, Op, readWord, words } from './wire.js';
  * capability to its description at the server, as every description does (so it is closed,
  * passed with SCM_RIGHTS and inherited the same way), and a {@link ShmFile}: the access mode
  * and the capability to the object's region the server handed over (MAP|READ|SHARE, WRITE
- * for O_RDWR), asked for again when the object was resized (or first used after it arrived
- * by SCM_RIGHTS). `mmap` maps through the region's capability with `proc.memory.mapRegion`;
+ * for O_RDWR), asked for when the object got its region (its first size > 0) or when first used
+ * after it arrived by SCM_RIGHTS. The region is resized in place, mappings and all. `mmap` maps through the region's capability with `proc.memory.mapRegion`;
  * `munmap` and `mprotect` work on this table's record of its mappings, locally.
  */
 
@@ -68,11 +68,15 @@ function shmName(name: unknown, syscall: string): Uint8Array {
   return b;
 }
 
-/** `prot` as page permissions; EINVAL for unknown bits, ENOTSUP (EOPNOTSUPP) for PROT_EXEC. */
+/**
+ * `prot` as page permissions (the kernel's PagePerm contract has EXECUTE, and every arch MMU
+ * has an execute permission); EINVAL for unknown bits. PROT_WRITE and PROT_EXEC imply
+ * PROT_READ, as the MMUs do (x86-64, AArch64: no writable or executable page is unreadable).
+ */
 function pagePerms(prot: unknown, syscall: string): number {
-  if (!isInt(prot) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) throw new PosixError('EINVAL', syscall, { detail: 'prot is PROT_NONE or PROT_READ | PROT_WRITE' });
-  if (prot & PROT_EXEC) throw new PosixError('EOPNOTSUPP', syscall, { detail: 'PROT_EXEC is not supported' });
-  return prot & PROT_WRITE ? PagePerm.READ | PagePerm.WRITE : prot & PROT_READ ? PagePerm.READ : 0;
+  if (!isInt(prot) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) throw new PosixError('EINVAL', syscall, { detail: 'prot is PROT_NONE or PROT_READ | PROT_WRITE | PROT_EXEC' });
+  if (prot === 0) return 0;
+  return PagePerm.READ | (prot & PROT_WRITE ? PagePerm.WRITE : 0) | (prot & PROT_EXEC ? PagePerm.EXECUTE : 0);
 }
 
 /** A page-aligned address and a length > 0 rounded up to whole pages: `[va, end)`. */
@@ -136,7 +140,7 @@ export class ShmCalls {
     const reply = yield { op: Op.SHM_OPEN, data };
     const f = shmFile(acc === O_RDWR);
     this.#update(f, reply, 1);
-    const d: Description = { cap: reply.caps[0]!, kind: Kind.SHM, mode: f.write ? Rights.READ | Rights.WRITE : Rights.READ, status: 0, sockType: 0, refs: 0, shm: f };
+    const d: Description = { cap: reply.caps[0]!, kind: Kind.SHM, mode: f.write ? Rights.READ | Rights.WRITE : Rights.READ, sockType: 0, refs: 0, shm: f };
     return this.#h.install(d, (oflag & O_CLOEXEC) !== 0, 'shm_open');
   }
 
@@ -173,30 +177,55 @@ export class ShmCalls {
     if (len > SHM_SIZE_MAX) throw new PosixError('ENOMEM', 'mmap', { detail: `len is over ${SHM_SIZE_MAX} bytes` });
     const perms = pagePerms(prot, 'mmap');
     const kind = isInt(flags) ? flags & (MAP_SHARED | MAP_PRIVATE) : 0;
-    if (!isInt(flags) || (flags & ~MAP_ANONYMOUS) !== kind || kind === (MAP_SHARED | MAP_PRIVATE) || kind === 0) throw new PosixError('EINVAL', 'mmap', { detail: 'flags is MAP_SHARED or MAP_PRIVATE, optionally with MAP_ANONYMOUS (other flags are not supported)' });
-    if (flags & MAP_ANONYMOUS) return this.#anonymous(len, perms, fd, off);
+    if (!isInt(flags) || (flags & ~(MAP_ANONYMOUS | MAP_FIXED)) !== kind || kind === (MAP_SHARED | MAP_PRIVATE) || kind === 0) throw new PosixError('EINVAL', 'mmap', { detail: 'flags is MAP_SHARED or MAP_PRIVATE, optionally with MAP_ANONYMOUS and MAP_FIXED (other flags are not supported)' });
+    // MAP_FIXED: "[EINVAL] The addr argument (if MAP_FIXED was specified) … [is] not a multiple of the page size".
+    const fixed = (flags & MAP_FIXED) !== 0;
+    if (fixed && (!isInt(addr) || addr % FRAME_SIZE !== 0)) throw new PosixError('EINVAL', 'mmap', { detail: 'MAP_FIXED needs addr, a multiple of the page size' });
+    const at = fixed ? (addr as number) : undefined;
+    if (flags & MAP_ANONYMOUS) return this.#anonymous(len, perms, fd, off, at);
     const [f, d] = this.#file(fd, 'mmap', 'ENODEV');
     if (!isInt(off) || off % FRAME_SIZE !== 0) throw new PosixError('EINVAL', 'mmap', { detail: 'off must be a non-negative multiple of the page size' });
     if (off + len > SHM_SIZE_MAX) throw new PosixError('EOVERFLOW', 'mmap');
     const shared = kind === MAP_SHARED;
     if (shared && perms & PagePerm.WRITE && !f.write) throw new PosixError('EACCES', 'mmap', { detail: 'MAP_SHARED with PROT_WRITE needs a descriptor open O_RDWR' });
     yield* this.#stat(f, d);
-    if (f.cap === undefined || off > Math.ceil(f.size / FRAME_SIZE) * FRAME_SIZE) throw new PosixError('ENXIO', 'mmap', { detail: f.cap === undefined ? 'the object has size 0 (ftruncate it first)' : 'off is past the end of the object' });
+    if (f.cap === undefined || f.size === 0 || off > Math.ceil(f.size / FRAME_SIZE) * FRAME_SIZE) throw new PosixError('ENXIO', 'mmap', { detail: f.cap === undefined || f.size === 0 ? 'the object has size 0 (ftruncate it first)' : 'off is past the end of the object' });
     const mem = this.#h.proc().memory;
+    const cap = f.cap;
     // A private mapping is made writable (copy-on-write) and lowered, so mprotect may raise it later.
-    const va = mem.mapRegion(f.cap, { perms: shared ? perms || PagePerm.READ : PagePerm.READ | PagePerm.WRITE, offset: off, length: len, private: !shared });
+    const mapped = shared ? perms || PagePerm.READ : PagePerm.READ | PagePerm.WRITE | (perms & PagePerm.EXECUTE);
+    const va = this.#fixed(at, len, () => mem.mapRegion(cap, { perms: mapped, offset: off, length: len, private: !shared, at }));
     const end = va + Math.ceil(len / FRAME_SIZE) * FRAME_SIZE;
-    if (perms === 0 || (!shared && (perms & PagePerm.WRITE) === 0)) mem.protect(va, end - va, perms);
+    if (perms !== mapped) mem.protect(va, end - va, perms);
     this.#maps.push({ va, end, writable: !shared || f.write });
     this.#maps.sort((a, b) => a.va - b.va);
     return va;
   }
 
+  /**
+   * Runs `map` (which maps at `at` when given); for `MAP_FIXED` first removes this table's
+   * mappings of the range ("the mapping established by mmap() shall replace any previous
+   * mappings for those whole pages"). Memory there that `mmap` did not map (the process's own
+   * `proc.memory` ranges, received buffers) is not replaced: `ENOMEM`.
+   */
+  #fixed(at: number | undefined, len: number, map: () => number): number {
+    if (at === undefined) return map();
+    this.munmap(at, len);
+    try {
+      return map();
+    } catch (e) {
+      if (e instanceof IpcError && (e.code === 'AlreadyExists' || e.code === 'InvalidArgument')) {
+        throw new PosixError('ENOMEM', 'mmap', { cause: e, detail: e.code === 'AlreadyExists' ? 'part of the range is memory mmap did not map' : 'the range is outside the process-memory window' });
+      }
+      throw e;
+    }
+  }
+
   /** `MAP_ANONYMOUS`: fresh zeroed pages of this process (shared with nobody: there is no `fork`). */
-  #anonymous(len: number, perms: number, fd: number, off: number): number {
+  #anonymous(len: number, perms: number, fd: number, off: number, at: number | undefined): number {
     if (fd !== -1 || off !== 0) throw new PosixError('EINVAL', 'mmap', { detail: 'MAP_ANONYMOUS takes fildes -1 and off 0' });
     const mem = this.#h.proc().memory;
-    const va = mem.map(len, perms || PagePerm.READ);
+    const va = this.#fixed(at, len, () => mem.map(len, perms || PagePerm.READ, { at }));
     const end = va + Math.ceil(len / FRAME_SIZE) * FRAME_SIZE;
     if (perms === 0) mem.protect(va, end - va, 0);
     this.#maps.push({ va, end, writable: true });
@@ -294,11 +323,12 @@ declare module './posix.js' {
     /** {@link Posix.shm_unlink} on a worker CPU. */
     shm_unlinkSync(name: string): void;
     /**
-     * `ftruncate(fildes, length)`: sets the size of a shared memory object to `length` bytes
-     * (new bytes read as zero). A change that keeps the number of pages changes the size in
-     * place; one that changes it moves the object to a new region with the contents copied up to
-     * the smaller size — **mappings made before keep the old pages** (writes through them are no
-     * longer seen by later mappings, unlike POSIX). Errors: `EBADF`, `EINVAL` (not a shared memory
+     * `ftruncate(fildes, length)`: sets the size of a shared memory object to `length` bytes,
+     * in place: "the extended area shall appear as if it were zero-filled", and every
+     * `MAP_SHARED` mapping of the object — in any process, made before or after — keeps showing
+     * the same memory. Whole pages of a mapping past the new end are discarded: an access there
+     * is `AccessFault` (the `SIGBUS` analogue) in every mapping, `MAP_PRIVATE` copies included;
+     * pages the object grows into become accessible in the mappings made before. Errors: `EBADF`, `EINVAL` (not a shared memory
      * object, "not open for writing", `length` negative or not an integer), `EFBIG` (over
      * 2^40 bytes), `ENOMEM` (the kernel is out of frames; nothing changed).
      */
@@ -312,8 +342,11 @@ declare module './posix.js' {
     /**
      * `mmap(addr, len, prot, flags, fildes, off)`: maps `len` bytes of the shared memory object
      * from byte `off` into this process's memory (`proc.memory`); resolves with the address.
-     * `addr`: `null` (or a hint, ignored). `prot`: `PROT_NONE` or `PROT_READ` / `PROT_WRITE`.
-     * `flags`: exactly one of `MAP_SHARED` (the object's own pages: writes are seen by every
+     * `addr`: `null` (or a hint, ignored) — with `MAP_FIXED` the address, exactly (a multiple of
+     * the page size; this table's `mmap` mappings of those whole pages are removed first, memory
+     * `mmap` did not map is not replaced: `ENOMEM`). `prot`: `PROT_NONE` or `PROT_READ` /
+     * `PROT_WRITE` / `PROT_EXEC`.
+     * `flags` (optionally with `MAP_FIXED`): exactly one of `MAP_SHARED` (the object's own pages: writes are seen by every
      * process mapping it) and `MAP_PRIVATE` (copy-on-write: "modifications to the mapped data by
      * the calling process shall be visible only to the calling process"), optionally with
      * `MAP_ANONYMOUS` (`fildes` −1, `off` 0, else `EINVAL`): fresh zero-filled pages of this
@@ -322,8 +355,8 @@ declare module './posix.js' {
      * `PosixError.from`) — the analogue of `SIGBUS`. Errors: `EACCES` ("MAP_SHARED was
      * specified and PROT_WRITE is set", descriptor not open for writing), `EBADF`, `EINVAL`
      * (`len` 0, `off` not page-aligned, flags), `ENODEV` (not a shared memory object), `ENOMEM`,
-     * `ENXIO` (size 0, or `off` past the end), `EOVERFLOW` (`off + len` over 2^40),
-     * `EOPNOTSUPP` (ENOTSUP: `PROT_EXEC`).
+     * `ENXIO` (size 0, or `off` past the end), `EOVERFLOW` (`off + len` over 2^40). `PROT_EXEC`
+     * maps the pages executable (the arch MMU's execute permission; it implies `PROT_READ`).
      */
     mmap(addr: number | null, len: number, prot: number, flags: number, fildes: number, off?: number): Promise<number>;
     /** {@link Posix.mmap} on a worker CPU. */
@@ -341,7 +374,7 @@ declare module './posix.js' {
      * except on a `MAP_SHARED` mapping of a descriptor opened `O_RDONLY` ("the memory object was
      * not opened for write, and PROT_WRITE was specified for a MAP_SHARED type mapping"); a
      * `MAP_PRIVATE` mapping raised stays copy-on-write. Errors: `EACCES` (that case), `EINVAL`,
-     * `ENOMEM` (part of the range is not such a mapping), `EOPNOTSUPP`.
+     * `ENOMEM` (part of the range is not such a mapping). `PROT_EXEC` as in {@link Posix.mmap}.
      */
     mprotect(addr: number, len: number, prot: number): void;
     /**

@@ -1,13 +1,13 @@
 import { Rights } from '@veridian/core';
 
-import { AF_UNIX, MSG_WAITALL, O_NONBLOCK, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
+import { AF_UNIX, MSG_WAITALL, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
 import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import { recvSteps, sendSteps } from './io.js';
 import type { Posix } from './posix.js';
 import type { MsgHdr, Steps } from './types.js';
-import { Kind, Op } from './wire.js';
+import { Kind, Op, ReqFlag } from './wire.js';
 
 /*
  * Local sockets: `socketpair` (`AF_UNIX`, `SOCK_STREAM` / `SOCK_SEQPACKET`), `send`, `recv`,
@@ -78,11 +78,10 @@ function* socketpairSteps(t: FdTable, domain: number, type: number, protocol: nu
   if (base !== SOCK_STREAM && base !== SOCK_SEQPACKET) throw new PosixError('EPROTOTYPE', 'socketpair');
   if (protocol !== 0) throw new PosixError('EPROTONOSUPPORT', 'socketpair');
   if (t.free() < 2) throw new PosixError('EMFILE', 'socketpair');
-  const reply = yield { op: Op.SOCKETPAIR, arg: base };
-  const status = type & SOCK_NONBLOCK ? O_NONBLOCK : 0;
+  const reply = yield { op: Op.SOCKETPAIR, flags: type & SOCK_NONBLOCK ? ReqFlag.NONBLOCK : 0, arg: base };
   const cloexec = (type & SOCK_CLOEXEC) !== 0;
-  const a = t.install({ cap: reply.caps[0]!, kind: Kind.SOCKET, mode: R | W, status, sockType: base, refs: 0 }, cloexec, 'socketpair');
-  const b = t.install({ cap: reply.caps[1]!, kind: Kind.SOCKET, mode: R | W, status, sockType: base, refs: 0 }, cloexec, 'socketpair');
+  const a = t.install({ cap: reply.caps[0]!, kind: Kind.SOCKET, mode: R | W, sockType: base, refs: 0 }, cloexec, 'socketpair');
+  const b = t.install({ cap: reply.caps[1]!, kind: Kind.SOCKET, mode: R | W, sockType: base, refs: 0 }, cloexec, 'socketpair');
   return [a, b];
 }
 

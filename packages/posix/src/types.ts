@@ -70,8 +70,6 @@ export interface Description {
   kind: Kind;
   /** READ and/or WRITE rights. */
   mode: number;
-  /** File status flags (`O_NONBLOCK`). */
-  status: number;
   sockType: number;
   /** Descriptors of this table that point at it. */
   refs: number;

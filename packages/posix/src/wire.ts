@@ -41,6 +41,8 @@ export const Op = {
   SHM_UNLINK: 19,
   SHM_TRUNCATE: 20,
   SHM_STAT: 21,
+  /** `fcntl` `F_GETFL` / `F_SETFL` from a worker CPU (flags 1: set to arg); CPU 0 asks the passive flag server (flags-server.ts). */
+  FCNTL_FL: 22,
 } as const;
 
 export const ReqFlag = {

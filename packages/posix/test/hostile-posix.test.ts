@@ -122,9 +122,10 @@ describe('hostile: descriptors', () => {
       void r;
       const pending = px.poll([], 0, 50);
       const e = await errOf(() => px.dup2(wr, r2));
+      // F_GETFL asks the server that keeps the status flags: after the pending call settles.
+      await pending;
       let kind = 'closed';
       try { kind = (px.fcntl(r2, F_GETFL) & 3) === O_WRONLY ? 'dup' : 'orig'; } catch { /* closed */ }
-      await pending;
       return { code: e instanceof PosixError ? e.code : e === undefined ? 'ok' : String(e as Error), kind };
     });
     if (out.code !== 'ok') expect(out.kind).toBe('orig');

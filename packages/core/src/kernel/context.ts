@@ -38,6 +38,7 @@ import { Spaces } from './vm/spaces.js';
 import { VaMap } from './vm/va-map.js';
 import { Regions } from './objects/region.js';
 import { PendingRanges } from './vm/pending.js';
+import { RegionMaps } from './vm/region-maps.js';
 
 /**
  * Everything one CPU's kernel needs, over one machine memory: the record accessors, the
@@ -86,6 +87,7 @@ export class KernelContext {
   readonly transfers: Transfers;
   readonly regions: Regions;
   readonly pending: PendingRanges;
+  readonly rmaps: RegionMaps;
   port: CpuPort | undefined;
   readonly #cpuState: number;
   #held = false;
@@ -130,11 +132,12 @@ export class KernelContext {
     this.transfers = new Transfers(this);
     this.regions = new Regions(this);
     this.pending = new PendingRanges(this);
+    this.rmaps = new RegionMaps(this);
     mmu.onFault(
       kernelFaultHandler(
         mm.phys,
         this.refs,
-        (space, va, install) => (this.vm.faulting < 0 ? undefined : this.pending.install(this.vm.faulting, space, va, install)),
+        (space, va, install) => (this.vm.faulting < 0 ? undefined : (this.pending.install(this.vm.faulting, space, va, install) ?? this.rmaps.install(this.vm.faulting, space, va, install))),
         (va) => this.vm.faulting >= 0 && this.transfers.parkedIn(this.vm.faulting, Math.floor(Number(va) / FRAME_SIZE), 1),
       ),
     );

@@ -40,16 +40,24 @@ export interface SharedRegion {
   readonly perms: number;
   /** NUMA node its frames came from (0 on a machine without NUMA). */
   readonly node: number;
+  /** Created with `resizable: true`: {@link ProcessMemory.resizeRegion} changes its size in place, mappings and all. */
+  readonly resizable: boolean;
 }
 
 /** Options of {@link ProcessMemory.mapRegion}. */
 export interface MapRegionOptions {
-  /** PagePerm READ, optionally with WRITE (default: all the region and the capability allow). */
+  /** PagePerm READ, optionally with WRITE and EXECUTE (default: READ, and WRITE if the region and the capability allow it; EXECUTE needs the READ right and is never the default). */
   perms?: number;
   /** Byte offset into the region, a multiple of the page size (default 0). */
   offset?: number;
   /** Bytes of address space (default: the rest of the region). Pages past the region's end stay unmapped: an access there is an `AccessFault`. */
   length?: number;
+  /**
+   * Address to map at, page-aligned (POSIX `MAP_FIXED` without the replacing: every page of the
+   * range must be free, else `AlreadyExists`; inside the window, else `InvalidArgument`).
+   * Default: the first free range that fits.
+   */
+  at?: number;
   /**
    * A private mapping (POSIX `MAP_PRIVATE`): the region's pages are mapped copy-on-write, so
    * this process's writes go to its own copies and nobody else sees them; READ is the only
@@ -66,6 +74,13 @@ export interface RegionOptions {
   perms?: number;
   /** NUMA node to take the frames from (default: the lowest node with free frames). */
   node?: number;
+  /**
+   * A region {@link ProcessMemory.resizeRegion} can grow and shrink while it is mapped (default
+   * false). Each mapping of it is recorded in the mapping process (at most
+   * `MAX_REGION_MAPS` = 170 pieces per process — a `protect` or `unmap` of part of a mapping
+   * makes two or three — else `OutOfMemory`).
+   */
+  resizable?: boolean;
 }
 
 /** One page of process memory as the page tables describe it (see {@link ProcessMemory.pages}). */
@@ -78,6 +93,8 @@ export interface PageState {
   readonly present: boolean;
   /** Writable without a fault. */
   readonly writable: boolean;
+  /** Executable (the arch MMU's execute permission: no NX / XN bit). */
+  readonly executable: boolean;
   /** Read-only copy-on-write: a write copies the page first (or takes it back when no one else maps it). */
   readonly copyOnWrite: boolean;
 }
@@ -98,9 +115,16 @@ function checkHandleArg(handle: unknown): number {
   return handle;
 }
 
+/** A fixed mapping address as a page number (`undefined`: none). */
+function checkAt(at: unknown): number | undefined {
+  if (at === undefined) return undefined;
+  if (typeof at !== 'number' || !Number.isSafeInteger(at) || at < 0 || at % FRAME_SIZE !== 0) throw new IpcError('InvalidArgument', `at must be a page-aligned address, got ${typeof at === 'number' ? at : typeof at}`);
+  return at / FRAME_SIZE;
+}
+
 function checkPerms(perms: unknown): number {
-  if (typeof perms !== 'number' || !Number.isInteger(perms) || (perms & ~(PagePerm.READ | PagePerm.WRITE)) !== 0 || perms < 0) {
-    throw new IpcError('InvalidArgument', `perms must be PagePerm.READ and/or PagePerm.WRITE, got ${String(perms)}`);
+  if (typeof perms !== 'number' || !Number.isInteger(perms) || (perms & ~(PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE)) !== 0 || perms < 0) {
+    throw new IpcError('InvalidArgument', `perms must be PagePerm.READ, WRITE and/or EXECUTE, got ${String(perms)}`);
   }
   return perms;
 }
@@ -141,13 +165,16 @@ export class ProcessMemory {
 
   /**
    * Maps `length` bytes (rounded up to whole pages) of fresh zeroed memory with `perms`
-   * (default READ | WRITE) at a free address of this process's window; returns the address.
+   * (default READ | WRITE, EXECUTE allowed with READ) at a free address of this process's
+   * window — or at `options.at` (page-aligned; every page of the range free, else
+   * `AlreadyExists`; inside the window, else `InvalidArgument`) — and returns the address.
    * `OutOfMemory` (nothing changed) when frames or addresses run out.
    */
-  map(length: number, perms: number = PagePerm.READ | PagePerm.WRITE): number {
+  map(length: number, perms: number = PagePerm.READ | PagePerm.WRITE, options?: { at?: number }): number {
     const n = checkLength(length);
     const pr = checkPerms(perms);
-    return this.#locked(() => this.#k.vm.map(this.#p, n, pr));
+    const at = checkAt(options?.at);
+    return this.#locked(() => this.#k.vm.map(this.#p, n, pr, at));
   }
 
   /** Unmaps whole pages `[va, va + length)` of memory this process mapped or received; their frames go back when no one else maps them. */
@@ -245,7 +272,7 @@ export class ProcessMemory {
     return Array.from(frames, (frame, i) => {
       const f = info[i]!;
       const markers = f >> FrameInfo.MARKER_SHIFT;
-      return { frame, mapped: (f & FrameInfo.MAPPED) !== 0, present: (f & FrameInfo.PRESENT) !== 0, writable: (f & PagePerm.WRITE) !== 0, copyOnWrite: (markers & PageMarker.COPY_ON_WRITE) !== 0 };
+      return { frame, mapped: (f & FrameInfo.MAPPED) !== 0, present: (f & FrameInfo.PRESENT) !== 0, writable: (f & PagePerm.WRITE) !== 0, executable: (f & PagePerm.EXECUTE) !== 0, copyOnWrite: (markers & PageMarker.COPY_ON_WRITE) !== 0 };
     });
   }
 
@@ -258,15 +285,32 @@ export class ProcessMemory {
     if (typeof options !== 'object' || options === null) throw new IpcError('InvalidArgument', 'options must be an object { size, perms?, node? }');
     const size = checkLength(options.size, 'size');
     const perms = options.perms === undefined ? PagePerm.READ | PagePerm.WRITE : checkPerms(options.perms);
-    if ((perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', 'a region needs READ');
+    if ((perms & PagePerm.READ) === 0 || (perms & PagePerm.EXECUTE) !== 0) throw new IpcError('InvalidArgument', 'a region\'s perms are READ, with or without WRITE (EXECUTE is a mapping\'s: it needs READ)');
     const node = options.node;
     if (node !== undefined && (typeof node !== 'number' || !Number.isInteger(node) || node < 0)) throw new IpcError('InvalidArgument', `node must be a NUMA node number, got ${String(node)}`);
+    if (options.resizable !== undefined && typeof options.resizable !== 'boolean') throw new IpcError('InvalidArgument', 'resizable must be a boolean');
     const pages = Math.ceil(size / FRAME_SIZE);
     const handle = this.#locked(() => {
       this.#k.regions.checkCreate(this.#p, pages, node);
-      return this.#k.regions.create(this.#p, pages, perms, node);
+      return this.#k.regions.create(this.#p, pages, perms, node, options.resizable === true);
     });
     return this.region(handle);
+  }
+
+  /**
+   * Gives a resizable region `size` bytes (rounded up to whole pages; 0 allowed) in place,
+   * while it is mapped: every mapping, in every process, shows the same frames afterwards. A
+   * mapping may be longer than the region — its pages past the region's end fault
+   * (`AccessFault`). Growing adds zeroed frames (from any node), which each mapping installs on
+   * its first access to them; shrinking unmaps the pages past the new end from every mapping
+   * (they fault again; private copies of them go too) and frees their frames once nothing maps
+   * them. Needs a capability with WRITE and GRANT. `InvalidArgument` (not resizable, size),
+   * `PermissionDenied`, `OutOfMemory` — each with nothing changed.
+   */
+  resizeRegion(handle: number | SharedRegion, size: number): void {
+    const h = checkHandleArg(typeof handle === 'object' && handle !== null ? handle.handle : handle);
+    const n = checkLength(size, 'size', 0);
+    this.#locked(() => this.#k.regions.resize(this.#p, h, Math.ceil(n / FRAME_SIZE)));
   }
 
   /** The region a capability names (`InvalidCapability` unless it names a live region). */
@@ -292,7 +336,8 @@ export class ProcessMemory {
     }
     const length = o.length === undefined ? undefined : checkLength(o.length);
     if (o.private !== undefined && typeof o.private !== 'boolean') throw new IpcError('InvalidArgument', 'private must be a boolean');
-    const view = { offset: (o.offset ?? 0) / FRAME_SIZE, pages: length === undefined ? undefined : Math.ceil(length / FRAME_SIZE), private: o.private === true };
+    const at = checkAt(o.at);
+    const view = { offset: (o.offset ?? 0) / FRAME_SIZE, pages: length === undefined ? undefined : Math.ceil(length / FRAME_SIZE), private: o.private === true, at };
     return this.#locked(() => this.#k.regions.map(this.#p, h, pr, view));
   }
 

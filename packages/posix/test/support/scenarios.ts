@@ -1,5 +1,5 @@
 import type { Process } from '@veridian/core';
-import { AF_UNIX, MAP_SHARED, O_CREAT, O_NONBLOCK, O_RDWR, PAGE_SIZE, POLLIN, PROT_READ, PROT_WRITE, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
+import { AF_UNIX, F_GETFL, F_SETFL, MAP_SHARED, O_CREAT, O_NONBLOCK, O_RDWR, PAGE_SIZE, POLLIN, PROT_READ, PROT_WRITE, PosixError, SCM_RIGHTS, SOCK_SEQPACKET, SOL_SOCKET, createPosix, timespecIn, type MsgHdr, type Posix } from '@veridian/posix';
 
 function fails(fn: () => unknown, code: string): void {
   try {
@@ -93,6 +93,44 @@ const SCENARIOS: Record<string, (px: Posix, args: Record<string, number>) => voi
     px.closeSync(fd);
     px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
     px.munmap(va, 2 * PAGE_SIZE);
+  },
+  /** A worker's mapping follows ftruncate made on CPU 0 (the parent drives: test/shm-resize.test.ts). */
+  'shm-resize'(px, a) {
+    const fd = px.shm_openSync('/wrz', O_RDWR);
+    const va = px.mmapSync(null, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+    const step = () => {
+      px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
+      eq(px.recvSync(a.sock!, new Uint8Array(1), 1, 0), 1, 'the parent went on');
+    };
+    const faults = (fn: () => unknown, what: string) => {
+      try {
+        fn();
+      } catch (e) {
+        if ((e as { code?: string }).code === 'AccessFault') return;
+        throw e;
+      }
+      throw new Error(`${what}: no fault`);
+    };
+    eq(px.proc.memory.read(va, 1)[0], 1, 'the first page');
+    faults(() => px.proc.memory.read(va + PAGE_SIZE, 1), 'past the end');
+    step(); // grown to 3 pages, page 2 written
+    eq(px.proc.memory.read(va + 2 * PAGE_SIZE, 1)[0], 2, 'the page grown into');
+    px.proc.memory.write(va + PAGE_SIZE, new Uint8Array([3]));
+    step(); // shrunk to 1 page
+    faults(() => px.proc.memory.read(va + PAGE_SIZE, 1), 'past the new end');
+    faults(() => px.proc.memory.write(va + 2 * PAGE_SIZE, new Uint8Array([4])), 'past the new end');
+    px.munmap(va, 3 * PAGE_SIZE);
+    px.closeSync(fd);
+    px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
+  },
+  /** fcntl F_SETFL on a worker CPU, on a descriptor inherited from CPU 0 (test/status-flags.test.ts). */
+  flags(px, a) {
+    eq(px.fcntl(a.fd!, F_GETFL) & O_NONBLOCK, 0, 'blocking at first');
+    px.fcntl(a.fd!, F_SETFL, O_NONBLOCK);
+    fails(() => px.readSync(a.fd!, new Uint8Array(1)), 'EAGAIN');
+    px.sendSync(a.sock!, new Uint8Array([1]), 1, 0);
+    eq(px.recvSync(a.sock!, new Uint8Array(1), 1, 0), 1, 'the parent went on');
+    eq(px.fcntl(a.fd!, F_GETFL) & O_NONBLOCK, 0, 'cleared by the parent');
   },
   /** poll on a worker CPU. */
   poll(px) {

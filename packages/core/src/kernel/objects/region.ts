@@ -5,7 +5,7 @@ import { Rights } from '../../contracts/rights.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
-import { H, MAX_GEN, RG, S } from '../records/layout.js';
+import { H, MAX_GEN, RG, RegionFlag, S } from '../records/layout.js';
 
 /** Rights of the handle a region's creator gets. */
 export const REGION_RIGHTS = Rights.MAP | Rights.READ | Rights.WRITE | Rights.SHARE | Rights.GRANT;
@@ -21,6 +21,8 @@ export interface RegionView {
   pages?: number;
   /** A private (copy-on-write) mapping: writes go to this process's own copies. */
   private?: boolean;
+  /** First page of address space to map at (all of the range free), instead of the first free range. */
+  at?: number;
 }
 
 /** What {@link Regions.info} reports. */
@@ -28,6 +30,7 @@ export interface RegionInfo {
   readonly size: number;
   readonly perms: number;
   readonly node: number;
+  readonly resizable: boolean;
 }
 
 /**
@@ -71,8 +74,8 @@ export class Regions {
     } else if (phys.freeFrames < pages + 1 + lists) throw new IpcError('OutOfMemory', `need ${pages + 1 + lists} frames, ${phys.freeFrames} free`);
   }
 
-  /** Creates the region (checked); returns `p`'s handle to it. */
-  create(p: number, pages: number, perms: number, node: number | undefined): number {
+  /** Creates the region (checked; `resizable`: its mappings are recorded so {@link Regions.resize} reaches them); returns `p`'s handle to it. */
+  create(p: number, pages: number, perms: number, node: number | undefined, resizable = false): number {
     const k = this.#k;
     const phys = k.mm.phys;
     const r = k.i32[H.GFREE_HEAD]! - 1;
@@ -95,6 +98,7 @@ export class Regions {
     this.#set(r, RG.NODE, node ?? phys.nodeOf(k.i32[this.#listWord(head, 0)]!));
     this.#set(r, RG.CAPS, 0);
     this.#set(r, RG.HEAD, head);
+    this.#set(r, RG.FLAGS, resizable ? RegionFlag.RESIZABLE : 0);
     return k.caps.insert(p, ObjectKind.Region, r, this.#get(r, RG.GEN) >>> 0, REGION_RIGHTS);
   }
 
@@ -115,7 +119,55 @@ export class Regions {
   /** Size, permissions and node of the region `handle` names. */
   info(p: number, handle: number): RegionInfo {
     const r = this.resolve(p, handle, Rights.NONE);
-    return { size: this.#get(r, RG.PAGES) * FRAME_SIZE, perms: this.#get(r, RG.PERMS), node: this.#get(r, RG.NODE) };
+    return { size: this.#get(r, RG.PAGES) * FRAME_SIZE, perms: this.#get(r, RG.PERMS), node: this.#get(r, RG.NODE), resizable: (this.#get(r, RG.FLAGS) & RegionFlag.RESIZABLE) !== 0 };
+  }
+
+  /** Frame of page `i` of region `r` if it is live in generation `gen` and has that page, else −1. */
+  frameAt(r: number, gen: number, i: number): number {
+    if (r < 0 || r >= this.#k.i32[H.NREGION]! || this.#get(r, RG.LIVE) !== 1 || this.#get(r, RG.GEN) >>> 0 !== gen >>> 0 || i < 0 || i >= this.#get(r, RG.PAGES)) return -1;
+    return this.#k.i32[this.#listWord(this.#get(r, RG.HEAD), i)]!;
+  }
+
+  /**
+   * Gives the resizable region `handle` names `pages` pages, in place (WRITE and GRANT needed:
+   * the creator's rights, which a capability handed out for mapping need not carry). Growing
+   * adds zeroed frames; every mapping's pages that now lie inside the region are installed on
+   * their first access. Shrinking unmaps the pages past the new end from every mapping (an
+   * access there faults) and drops the region's own reference on their frames. Everything is
+   * checked first: `InvalidArgument` (not resizable, too many pages), `OutOfMemory` (frames),
+   * nothing changed.
+   */
+  resize(p: number, handle: number, pages: number): void {
+    const k = this.#k;
+    const phys = k.mm.phys;
+    const s = k.caps.resolve(p, handle, ObjectKind.Region, Rights.WRITE | Rights.GRANT);
+    const r = k.slots.get(s, S.OBJ);
+    const gen = k.slots.gen(s);
+    this.checkLive(r, gen);
+    if ((this.#get(r, RG.FLAGS) & RegionFlag.RESIZABLE) === 0) throw new IpcError('InvalidArgument', 'the region was not created resizable');
+    if (!Number.isSafeInteger(pages) || pages < 0 || pages > MAX_REGION_PAGES) throw new IpcError('InvalidArgument', `a region has 0 to ${MAX_REGION_PAGES} pages`);
+    const had = this.#get(r, RG.PAGES);
+    const head = this.#get(r, RG.HEAD);
+    const hw = phys.frameOffset(head) >> 2;
+    const lists = Math.ceil(pages / PER_LIST);
+    const hadLists = k.i32[hw]!;
+    if (pages > had) {
+      const need = pages - had + Math.max(0, lists - hadLists);
+      if (phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${phys.freeFrames} free`);
+      for (let l = hadLists; l < lists; l++) k.i32[hw + 1 + l] = phys.allocFrame();
+      k.i32[hw] = Math.max(lists, hadLists);
+      for (let i = had; i < pages; i++) {
+        const f = phys.allocFrame();
+        k.refs.own(f, true);
+        k.i32[this.#listWord(head, i)] = f;
+      }
+    } else if (pages < had) {
+      k.rmaps.shrink(r, gen, pages, had);
+      for (let i = had - 1; i >= pages; i--) k.refs.release(k.i32[this.#listWord(head, i)]!);
+      for (let l = hadLists - 1; l >= lists; l--) phys.freeFrame(k.i32[hw + 1 + l]!);
+      k.i32[hw] = lists;
+    }
+    this.#set(r, RG.PAGES, pages);
   }
 
   /**
@@ -132,8 +184,10 @@ export class Regions {
     const rights = k.slots.get(s, S.RIGHTS);
     const priv = view.private === true;
     // A private mapping writes to its own copies: the region's WRITE (and the right to it) do not matter.
-    const allowed = priv ? (rights & Rights.READ ? PagePerm.READ | PagePerm.WRITE : 0) : this.#get(r, RG.PERMS) & ((rights & Rights.READ ? PagePerm.READ : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
-    const want = perms ?? allowed;
+    // EXECUTE goes with READ (as POSIX's PROT_EXEC needs a descriptor open for reading).
+    const allowed = priv ? (rights & Rights.READ ? PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE : 0) : (this.#get(r, RG.PERMS) | PagePerm.EXECUTE) & ((rights & Rights.READ ? PagePerm.READ | PagePerm.EXECUTE : 0) | (rights & Rights.WRITE ? PagePerm.WRITE : 0));
+    // Executable only when asked.
+    const want = perms ?? allowed & ~PagePerm.EXECUTE;
     if ((want & PagePerm.READ) === 0) throw new IpcError('PermissionDenied', 'mapping a region needs READ (the capability or the region lacks it)');
     if ((want & ~allowed) !== 0) throw new IpcError('PermissionDenied', `the region or the capability does not allow ${want & PagePerm.WRITE ? 'WRITE' : 'these permissions'}`);
     const size = this.#get(r, RG.PAGES);
@@ -144,8 +198,11 @@ export class Regions {
     const mapped = Math.min(pages, size - offset);
     if (pages < 1) throw new IpcError('InvalidArgument', 'a mapping of no pages');
     if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
-    const first = k.va.find(p, pages);
+    if (view.at !== undefined) k.va.checkAt(p, view.at, pages);
+    const first = view.at ?? k.va.find(p, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
+    const resizable = (this.#get(r, RG.FLAGS) & RegionFlag.RESIZABLE) !== 0;
+    if (resizable) k.rmaps.checkAdd(p);
     k.va.ensure(p);
     if (mapped > 0) {
       const { frames } = k.vm.scratch(mapped);
@@ -156,7 +213,9 @@ export class Regions {
       frameOps.mapFrames(k.spaces.of(p), first * FRAME_SIZE, frames, 0, mapped, (cow ? want & ~PagePerm.WRITE : want) | PagePerm.USER, cow ? PageMarker.COPY_ON_WRITE : 0);
       for (let i = 0; i < mapped; i++) k.refs.retain(frames[i]!);
     }
-    k.va.take(p, first, pages);
+    if (view.at !== undefined) k.va.takeAt(p, first, pages);
+    else k.va.take(p, first, pages);
+    if (resizable) k.rmaps.add(p, first, pages, r, k.slots.gen(s), offset, want, priv);
     // What protect may raise these pages to later: a shared mapping whose capability and region allow writing, a private one made with WRITE.
     if ((priv ? want : allowed) & PagePerm.WRITE) k.va.grant(p, first, pages, priv);
     return first * FRAME_SIZE;
@@ -181,7 +240,7 @@ export class Regions {
     phys.freeFrame(head);
     const gen = (this.#get(r, RG.GEN) >>> 0) + 1;
     this.#set(r, RG.GEN, gen > MAX_GEN ? 1 : gen);
-    for (const f of [RG.LIVE, RG.PAGES, RG.PERMS, RG.NODE, RG.CAPS, RG.HEAD]) this.#set(r, f, 0);
+    for (const f of [RG.LIVE, RG.PAGES, RG.PERMS, RG.NODE, RG.CAPS, RG.HEAD, RG.FLAGS]) this.#set(r, f, 0);
     // To the back of the free list.
     this.#set(r, RG.FREE_NEXT, 0);
     const tail = k.i32[H.GFREE_TAIL]!;

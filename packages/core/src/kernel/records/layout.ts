@@ -191,6 +191,8 @@ export const P = {
   VM_PAGES: 58,
   /** How this process's thread waits when it blocks ({@link WaitCode}: adaptive, spin or park). */
   WAIT: 59,
+  /** Frame holding this process's records of resizable-region mappings (0 until it maps one; `vm/region-maps.ts`). */
+  RMAP: 60,
   /** The kernel-owned message shadow ({@link M}): lines 4–8. */
   MSG: 64,
   SIZE: 144,
@@ -231,7 +233,15 @@ export const RG = {
   /** Header frame (list of list frames). */
   HEAD: 6,
   FREE_NEXT: 7,
-  SIZE: 8,
+  /** {@link RegionFlag} bits. */
+  FLAGS: 8,
+  SIZE: 9,
+} as const;
+
+/** Bits of a region's {@link RG.FLAGS} word. */
+export const RegionFlag = {
+  /** Created resizable: its mappings are recorded (`vm/region-maps.ts`) so a resize reaches them. */
+  RESIZABLE: 0x1,
 } as const;
 
 /** Pending operation of a process queued as a sender. */

@@ -6,8 +6,8 @@ import type { KernelContext } from '../context.js';
 import { H, P } from '../records/layout.js';
 import { Grant } from './va-map.js';
 
-/** Permission bits a process may ask for its memory. */
-const USER_PERMS = PagePerm.READ | PagePerm.WRITE;
+/** Permission bits a process may ask for its memory (EXECUTE: the contract's execute permission, which every arch MMU has). */
+const USER_PERMS = PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE;
 const COW = PageMarker.COPY_ON_WRITE;
 const LAZY = PageMarker.LAZY;
 
@@ -60,13 +60,14 @@ export class ProcessVm {
     return { frames: this.#frames, info: this.#info };
   }
 
-  /** Maps `length` bytes of fresh zeroed memory with `perms` (READ / WRITE); returns the address. */
-  map(p: number, length: number, perms: number): number {
+  /** Maps `length` bytes of fresh zeroed memory with `perms` (READ / WRITE / EXECUTE) — at page `at` when given (all free) — and returns the address. */
+  map(p: number, length: number, perms: number, at?: number): number {
     const k = this.#k;
-    if ((perms & ~USER_PERMS) !== 0 || (perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', `memory permissions must be READ or READ|WRITE, got ${perms}`);
+    if ((perms & ~USER_PERMS) !== 0 || (perms & PagePerm.READ) === 0) throw new IpcError('InvalidArgument', `memory permissions must be READ, optionally with WRITE and EXECUTE, got ${perms}`);
     const pages = Math.ceil(length / FRAME_SIZE);
     if (!k.va.canEnsure(p)) throw new IpcError('OutOfMemory', 'no frame for the address map');
-    const first = k.va.find(p, pages);
+    if (at !== undefined) k.va.checkAt(p, at, pages);
+    const first = at ?? k.va.find(p, pages);
     if (first < 0) throw new IpcError('OutOfMemory', `no free virtual range of ${pages} pages`);
     const need = pages + (k.procs.get(p, P.VM) === 0 ? 1 : 0);
     if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${k.mm.phys.freeFrames} free`);
@@ -82,7 +83,8 @@ export class ProcessVm {
       throw e;
     }
     for (let i = 0; i < pages; i++) k.refs.own(frames[i]!);
-    k.va.take(p, first, pages);
+    if (at !== undefined) k.va.takeAt(p, first, pages);
+    else k.va.take(p, first, pages);
     return first * FRAME_SIZE;
   }
 
@@ -100,6 +102,7 @@ export class ProcessVm {
     const space = k.spaces.of(p);
     this.read(p, first, pages, frames, info);
     if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
+    k.rmaps.checkCarve(p, first, pages);
     k.pending.release(p, first, pages);
     frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
     for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
@@ -114,7 +117,7 @@ export class ProcessVm {
    */
   protect(p: number, va: number, length: number, perms: number): void {
     const k = this.#k;
-    if ((perms & ~USER_PERMS) !== 0) throw new IpcError('InvalidArgument', `memory permissions must be READ and/or WRITE, got ${perms}`);
+    if ((perms & ~USER_PERMS) !== 0) throw new IpcError('InvalidArgument', `memory permissions must be READ, WRITE and/or EXECUTE, got ${perms}`);
     const { first, pages } = this.#allocated(p, va, length, 'protect');
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
@@ -128,6 +131,12 @@ export class ProcessVm {
         throw new IpcError('PermissionDenied', 'a shared region mapped without the right to write cannot be made writable');
       }
     }
+    // Pages of a resizable region not installed yet (past its end when mapped) take the perms when they are.
+    if ((perms & PagePerm.WRITE) !== 0 && k.rmaps.deniesWrite(p, first, pages, (page) => k.va.grantOf(p, page) !== Grant.NONE)) {
+      throw new IpcError('PermissionDenied', 'a shared region mapped without the right to write cannot be made writable');
+    }
+    k.rmaps.checkCarve(p, first, pages);
+    k.rmaps.protect(p, first, pages, perms);
     // Pending pages get their entries first (LAZY), so protect sees every page in the tables.
     for (let i = 0; i < pages; i++) {
       if (frames[i]! < 0 || (info[i]! & FrameInfo.PRESENT) !== 0 || k.pending.entryOf(p, first + i) < 0) continue;
@@ -209,6 +218,7 @@ export class ProcessVm {
       }
     });
     k.va.destroy(p);
+    k.rmaps.destroy(p);
   }
 
   /** Checks that `[va, va + length)` is whole allocated pages of `p`'s window; returns them. */

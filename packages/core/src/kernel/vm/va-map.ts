@@ -83,6 +83,51 @@ export class VaMap {
     throw new IpcError('InvalidState', `no free range at page ${page}`);
   }
 
+  /**
+   * Checks that `[page, page + pages)` can be taken where it is (a fixed address): inside the
+   * window (`InvalidArgument`), all free (`AlreadyExists`), and — when it splits a free extent
+   * in two — with room for the extent (`OutOfMemory`). Writes nothing.
+   */
+  checkAt(p: number, page: number, pages: number): void {
+    const i32 = this.#k.i32;
+    if (page < i32[H.VM_BASE_PAGE]! || page + pages > i32[H.VM_TOP_PAGE]!) throw new IpcError('InvalidArgument', `[page ${page}, +${pages}) is outside the process-memory window`);
+    const f = this.#k.procs.get(p, P.VM);
+    if (f === 0) return;
+    const w = this.#words(f);
+    const n = i32[w + COUNT]!;
+    for (let i = 0; i < n; i++) {
+      const s = i32[w + PAIRS + i * 2]!;
+      const e = s + i32[w + PAIRS + i * 2 + 1]!;
+      if (s > page || e < page + pages) continue;
+      if (s !== page && e !== page + pages && n === MAX_EXTENTS) throw new IpcError('OutOfMemory', 'no room to split the free range');
+      return;
+    }
+    throw new IpcError('AlreadyExists', `part of [page ${page}, +${pages}) is mapped already`);
+  }
+
+  /** Takes `[page, page + pages)` where it is (checked with `checkAt`, after `ensure`). */
+  takeAt(p: number, page: number, pages: number): void {
+    const i32 = this.#k.i32;
+    const w = this.#words(this.#k.procs.get(p, P.VM));
+    const n = i32[w + COUNT]!;
+    for (let i = 0; i < n; i++) {
+      const at = w + PAIRS + i * 2;
+      const s = i32[at]!;
+      const e = s + i32[at + 1]!;
+      if (s > page || e < page + pages) continue;
+      if (s === page) return this.take(p, page, pages);
+      i32[at + 1] = page - s;
+      if (e === page + pages) return;
+      // The rest after the range: a new extent right after this one.
+      i32.copyWithin(at + 4, at + 2, w + PAIRS + n * 2);
+      i32[at + 2] = page + pages;
+      i32[at + 3] = e - page - pages;
+      i32[w + COUNT] = n + 1;
+      return;
+    }
+    throw new IpcError('InvalidState', `no free range holds page ${page}`);
+  }
+
   /** True when `[page, page + pages)` lies in the window and overlaps no free extent (all of it allocated). */
   allocated(p: number, page: number, pages: number): boolean {
     const i32 = this.#k.i32;
@@ -107,6 +152,7 @@ export class VaMap {
     const i32 = this.#k.i32;
     const w = this.#words(this.#k.procs.get(p, P.VM));
     this.#ungrant(w, page, pages);
+    this.#k.rmaps.forget(p, page, pages);
     let n = i32[w + COUNT]!;
     let i = 0;
     while (i < n && i32[w + PAIRS + i * 2]! < page) i++;
