@@ -5,7 +5,7 @@ import { Riscv64PageFault } from './fault.js';
 import { FrameRange } from './frame-range.js';
 import type { MmuContext } from './mmu-context.js';
 import { PAGE, checkWhole, missingTables, clearLeaf, collectMappings, countTables, mappingOf, retireTables, storeEntry, visitLeaves } from './page-table.js';
-import { PteBit, RESERVED_HI, RWX, entryAddress, entryToBigInt, isSoftwareLeaf, leafFlags, leafMarkers, ppnOf } from './page-table-entry.js';
+import { NON_LEAF_RESERVED, PteBit, RESERVED_HI, RWX, entryAddress, entryToBigInt, isSoftwareLeaf, leafFlags, leafMarkers, ppnOf } from './page-table-entry.js';
 import { TlbRight } from './tlb.js';
 
 /** Page sizes by leaf level: 4 KiB (0), 2 MiB (1), 1 GiB (2). */
@@ -209,12 +209,17 @@ export class Riscv64AddressSpace implements AddressSpace {
       checkWhole(ctx, this.root, this.#path, lin, length);
       let changed = false;
       visitLeaves(ctx, this.root, this.#path, lin, length, (w) => {
-        const lo = u[w]!;
-        const global = (lo & PteBit.G) !== 0 && ((lo & PteBit.V) !== 0 || ((lo & PteBit.RSW1) !== 0 && (lo & RWX) !== 0));
-        const f = leafFlags(perms, markers ?? leafMarkers(lo), global);
-        // Keep A and D of a page that stays valid; the PPN is untouched.
-        const keep = f & PteBit.V ? lo & (PteBit.A | PteBit.D) : 0;
-        Atomics.store(ctx.i32, w, ((lo & ~0x3ff) | f | keep) | 0);
+        // A compare-and-swap loop: a walk on another hart may set A or D in between (lock-free
+        // walks do not take the lock), and that update must not be lost.
+        for (let lo = u[w]!; ; ) {
+          const global = (lo & PteBit.G) !== 0 && ((lo & PteBit.V) !== 0 || ((lo & PteBit.RSW1) !== 0 && (lo & RWX) !== 0));
+          const f = leafFlags(perms, markers ?? leafMarkers(lo), global);
+          // Keep A and D of a page that stays valid; the PPN is untouched.
+          const keep = f & PteBit.V ? lo & (PteBit.A | PteBit.D) : 0;
+          const seen = Atomics.compareExchange(ctx.i32, w, lo | 0, ((lo & ~0x3ff) | f | keep) | 0) >>> 0;
+          if (seen === lo >>> 0) break;
+          lo = seen;
+        }
         changed = true;
       });
       if (changed) this.#shootdown(lin, length);
@@ -278,7 +283,7 @@ export class Riscv64AddressSpace implements AddressSpace {
     const u = ctx.u32;
     const offset = lin % PAGE;
     let table = this.root;
-    for (let level = ctx.mode.levels - 1; level >= 0; level--) {
+    walk: for (let level = ctx.mode.levels - 1; level >= 0; level--) {
       const w = ctx.entryIndex(table, indexAt(lin, level));
       const lo = u[w]!;
       const hi = u[w + 1]!;
@@ -288,7 +293,9 @@ export class Riscv64AddressSpace implements AddressSpace {
       }
       if ((hi & RESERVED_HI) !== 0 || ((lo & PteBit.W) !== 0 && (lo & PteBit.R) === 0)) return this.#faulted('reserved-bit', level, undefined);
       if ((lo & RWX) === 0) {
-        // A pointer to the next table; at level 0 there is none (§4.3.2 step 4).
+        // A pointer to the next table; at level 0 there is none (§4.3.2 step 4). Its D, A and U
+        // bits are reserved for future standard use (§4.3.1): set, they are a page fault (step 3).
+        if ((lo & NON_LEAF_RESERVED) !== 0) return this.#faulted('reserved-bit', level, undefined);
         const next = entryAddress(lo, hi);
         if (level === 0 || !ctx.phys.isInstalled(next)) return this.#faulted('reserved-bit', level, undefined);
         table = next;
@@ -297,9 +304,19 @@ export class Riscv64AddressSpace implements AddressSpace {
       // A leaf. A megapage's PPN must be aligned to its size (§4.3.2 step 6).
       if (level > 0 && ppnOf(lo, hi) % 512 ** level !== 0) return this.#faulted('reserved-bit', level, undefined);
       if (!this.#allowed(tlbRights(lo), access, user)) return this.#faulted('permission', level, mappingOf(ctx.mode, lin, level, lo, hi));
-      // Hardware A/D update (Svadu behaviour): set A, and D on a store, atomically.
+      // Hardware A/D update (Svadu behaviour): set A, and D on a store, atomically with the PTE
+      // load (§4.3.2 step 7: no store to the PTE in between may be lost) — a compare-and-swap
+      // against the word this walk read; when another hart changed the entry, walk again.
       const need = PteBit.A | (access === AccessKind.Write ? PteBit.D : 0);
-      const now = (lo & need) === need ? lo : Atomics.or(ctx.i32, w, need) | need;
+      let now = lo;
+      if ((lo & need) !== need) {
+        now = (lo | need) >>> 0;
+        if (Atomics.compareExchange(ctx.i32, w, lo | 0, now | 0) !== (lo | 0)) {
+          table = this.root;
+          level = ctx.mode.levels;
+          continue walk;
+        }
+      }
       const piece = entryAddress(lo, hi) + (lin % levelSpan(level)) - offset;
       ctx.tlb.fill(cpu, this.asid, vpn, piece, tlbRights(now), (lo & PteBit.G) !== 0, level);
       return piece + offset;

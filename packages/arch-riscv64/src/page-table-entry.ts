@@ -33,6 +33,8 @@ export const PteBit = Object.freeze({
 export const PPN_SHIFT = 10;
 /** Bits 54–63 of an entry as a mask of its high word: reserved without Svpbmt/Svnapot (bits 60:54 always), must be zero. */
 export const RESERVED_HI = 0xffc0_0000 >>> 0;
+/** Bits of a non-leaf PTE reserved for future standard use (D, A, U; §4.3.1): a walk that finds one set raises a page fault. */
+export const NON_LEAF_RESERVED = PteBit.D | PteBit.A | PteBit.U;
 /** Mask of the PPN's high part in the high word (entry bits 32–53). */
 const PPN_HI = 0x003f_ffff;
 /** On an entry with V = 0: the page is mapped with no rights (Linux's `_PAGE_PROT_NONE` is `_PAGE_GLOBAL` on a not-present entry). */
