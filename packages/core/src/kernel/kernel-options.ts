@@ -1,6 +1,7 @@
 import { MonotonicClock, type Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
 import type { Arch } from '../contracts/arch.js';
+import type { Mmu } from '../contracts/mmu.js';
 import { checkInt, checkOptions } from './args.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { EndpointOptions, KernelOptions, SpawnOptions } from './kernel-types.js';
@@ -87,6 +88,19 @@ export function checkArch(arch: unknown): asserts arch is Arch {
   const fp = a.fastPath as Partial<Record<string, unknown>> | undefined;
   if (typeof fp !== 'object' || fp === null || typeof fp.encode !== 'function' || typeof fp.decode !== 'function' || typeof fp.layout !== 'object' || fp.layout === null) {
     bad('must have a fastPath { layout, encode, decode }');
+  }
+}
+
+/** One address space (ASID) per live process, held for its whole life: no more process records than the MMU has. */
+export function checkSpaces(mmu: Mmu, processes: number, arch: string): void {
+  const spaces = mmu.maxAddressSpaces;
+  if (spaces !== undefined && processes > spaces) throw new IpcError('InvalidArgument', `processes (${processes}) must not exceed the ${spaces} address spaces the ${arch} MMU holds at once`);
+}
+
+/** A worker CPU loads the arch again: it needs the module and the export to load it from. */
+export function checkWorkerArch(arch: Arch): void {
+  if (typeof arch.moduleUrl !== 'string' || typeof arch.exportName !== 'string' || arch.exportName === '') {
+    throw new IpcError('InvalidArgument', `arch ${arch.name} cannot run on worker CPUs: it needs moduleUrl and exportName (the module and export a worker loads it from)`);
   }
 }
 

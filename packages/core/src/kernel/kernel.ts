@@ -4,7 +4,7 @@ import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { Arch } from '../contracts/arch.js';
 import { checkInt, checkPid, checkRights } from './args.js';
-import { WAIT_POLICIES, kernelConfig, spawnConfig } from './kernel-options.js';
+import { WAIT_POLICIES, checkSpaces, checkWorkerArch, kernelConfig, spawnConfig } from './kernel-options.js';
 import { KernelContext } from './context.js';
 import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions } from './kernel-types.js';
 import type { Platform } from './platform/platform.js';
@@ -94,9 +94,7 @@ export class Kernel {
     if (this.clock.manual) new Float64Array(this.memory.buffer, (this.memory.obsBase + O.ORIGIN) * 4, 1)[0] = NaN;
     this.#setWindow(o.maxTransfer);
     const mmu = this.arch.createMmu(this.memory.phys, { cpus });
-    // One address space (ASID) per live process, held for its whole life.
-    const spaces = mmu.maxAddressSpaces;
-    if (spaces !== undefined && this.memory.nproc > spaces) throw new IpcError('InvalidArgument', `processes (${this.memory.nproc}) must not exceed the ${spaces} address spaces the ${this.arch.name} MMU holds at once`);
+    checkSpaces(mmu, this.memory.nproc, this.arch.name);
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
     this.#k.fastpath.enabled = o.fastPath;
@@ -181,9 +179,7 @@ export class Kernel {
    */
   spawnWorker(module: string | URL, options: WorkerSpawnOptions): ProcessHandle {
     const url = this.platform.resolveWorkerModule(module);
-    if (typeof this.arch.moduleUrl !== 'string' || typeof this.arch.exportName !== 'string' || this.arch.exportName === '') {
-      throw new IpcError('InvalidArgument', `arch ${this.arch.name} cannot run on worker CPUs: it needs moduleUrl and exportName (the module and export a worker loads it from)`);
-    }
+    checkWorkerArch(this.arch);
     const { name, priority, wait } = spawnConfig(options);
     const k = this.#k;
     const cpu = this.#workers.takeCpu();
