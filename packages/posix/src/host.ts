@@ -63,6 +63,8 @@ export class PosixHost {
     this.flags = kernel.spawn({ name: 'posix.fl', priority: options.priority ?? 20 }, (proc) => serveFlags(proc, state.descs));
     void this.server.exited.then(() => {
       this.#down = true;
+      // The flag server serves the object server's descriptions: it ends with it.
+      void this.flags.kill();
       if (hosts.get(kernel) === this) hosts.delete(kernel);
     });
     this.ready = Promise.all([kernel.whenNamed(DAEMON_ENDPOINT), kernel.whenNamed(FLAGS_ENDPOINT)]).then(() => undefined);
