@@ -18,7 +18,7 @@ export { defineFastPath, fastPathCodec, checkFastPathLayout, type FastPathSpec }
 export { PhysicalMemory, FRAME_SIZE, type PhysicalMemoryOptions } from './memory/physical-memory.js';
 export { lockWord, unlockWord, isLocked } from './memory/spinlock.js';
 export * from './wire/index.js';
-export { createKernel, Kernel, type KernelErrorEvent } from './kernel/kernel.js';
+export { createKernel, Kernel, type KernelErrorEvent, type KernelEventMap } from './kernel/kernel.js';
 export type { KernelOptions, EndpointOptions, BlockingOptions, SpawnOptions, WorkerSpawnOptions, ProcessExit, ProcessHandle, KernelStats, KernelSnapshot, LockStats, WorkerMain } from './kernel/kernel-types.js';
 export { Process } from './kernel/process.js';
 export { ProcessMemory, type PageState, type SharedRegion, type RegionOptions, type MapRegionOptions } from './kernel/memory-handle.js';

@@ -61,8 +61,15 @@ export class PosixHost {
     this.#state = state;
     this.server = kernel.spawn({ name: 'posixd', priority: options.priority ?? 20 }, (proc) => state.run(proc, DAEMON_ENDPOINT));
     this.flags = kernel.spawn({ name: 'posix.fl', priority: options.priority ?? 20 }, (proc) => serveFlags(proc, state.descs));
+    // Every process that exits has its descriptors released, however it was started (the
+    // kernel's 'exit' event), as POSIX closes a process's descriptors when it ends.
+    const onExit = (e: { pid: number }) => {
+      if (state.holds(e.pid)) this.#reap(e.pid);
+    };
+    kernel.on('exit', onExit);
     void this.server.exited.then(() => {
       this.#down = true;
+      kernel.off('exit', onExit);
       // The flag server serves the object server's descriptions: it ends with it.
       void this.flags.kill();
       if (hosts.get(kernel) === this) hosts.delete(kernel);
@@ -82,7 +89,6 @@ export class PosixHost {
       return body(proc, px);
     });
     this.#inherit(h.pid, inherit);
-    this.track(h);
     return h;
   }
 
@@ -94,13 +100,17 @@ export class PosixHost {
   spawnWorker(module: string | URL, options: WorkerSpawnOptions, inherit: InheritOptions = {}): ProcessHandle {
     const h = this.kernel.spawnWorker(module, options);
     this.#inherit(h.pid, inherit);
-    this.track(h);
     return h;
   }
 
-  /** Releases a process's descriptors once it exits (the spawn helpers do this themselves). */
+  /**
+   * Releases a process's descriptors once it exits. Every process's are released at its exit
+   * anyway (the host listens to the kernel's `'exit'` event); kept for code written before that.
+   */
   track(handle: ProcessHandle): void {
-    void handle.exited.then(() => this.#reap(handle.pid));
+    void handle.exited.then(() => {
+      if (this.#state.holds(handle.pid)) this.#reap(handle.pid);
+    });
   }
 
   /** Open descriptions, queues, waiters and shared memory objects in the object server (for leak checks). */

@@ -357,6 +357,13 @@ export class ObjectServer implements ServerCore {
     }
   }
 
+  /** True when `pid` owns a description or has descriptors to inherit (its exit must release them). */
+  holds(pid: number): boolean {
+    if (this.inherit.has(pid)) return true;
+    for (const d of this.descs.values()) if (d.owner === pid) return true;
+    return false;
+  }
+
   /** Drops every description owned by `pid` (a process that exited), and what it was to inherit. */
   release(pid: number): void {
     for (const d of [...this.descs.values()]) if (d.owner === pid) this.closeDesc(d);

@@ -4,6 +4,7 @@ import { IpcError } from '../contracts/errors.js';
 import { Rights } from '../contracts/rights.js';
 import type { Arch } from '../contracts/arch.js';
 import { checkInt, checkPid, checkRights } from './args.js';
+import { KernelEvents, type KernelEventMap } from './kernel-events.js';
 import { WAIT_POLICIES, checkSpaces, checkWorkerArch, kernelConfig, spawnConfig } from './kernel-options.js';
 import { KernelContext } from './context.js';
 import type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions } from './kernel-types.js';
@@ -23,14 +24,8 @@ import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { AuditTrail, MessageTrace } from './debug/api.js';
 import { DebugFs } from './debug/debugfs.js';
 
+export type { KernelErrorEvent, KernelEventMap } from './kernel-events.js';
 export type { KernelOptions, KernelSnapshot, KernelStats, LockStats, ProcessExit, ProcessHandle, SpawnOptions, WorkerSpawnOptions, WorkerMain } from './kernel-types.js';
-
-/** What {@link Kernel.on} reports: a process that crashed (its body threw). */
-export interface KernelErrorEvent {
-  readonly pid: number;
-  readonly name: string;
-  readonly error: unknown;
-}
 
 type Live = { name: string; exited: Promise<ProcessExit>; kill: () => Promise<ProcessExit> };
 
@@ -74,8 +69,7 @@ export class Kernel {
   readonly #sys: Syscalls;
   readonly #workers: WorkerCpus;
   readonly #live = new Map<number, Live>();
-  readonly #listeners = new Set<(e: KernelErrorEvent) => void>();
-  readonly #crashes: Array<KernelErrorEvent> = [];
+  readonly #events: KernelEvents;
   /** Names of the processes spawned lately (for trace export; the oldest of 4096 are forgotten). */
   readonly #names = new Map<number, string>();
   #idleWaiters: Array<() => void> = [];
@@ -88,6 +82,7 @@ export class Kernel {
     this.arch = o.arch;
     this.clock = o.clock;
     this.platform = o.platform;
+    this.#events = new KernelEvents(this.platform);
     const cpus = o.cpus;
     this.memory = MachineMemory.create(o.memory);
     // Worker CPUs align their timestamps to CPU 0's clock, unless it is manual (then they cannot).
@@ -270,28 +265,36 @@ export class Kernel {
   async whenNamed(name: string, timeoutMs = 10_000): Promise<number> {
     checkName(name, 'name');
     const deadline = performance.now() + checkInt(timeoutMs, 'timeoutMs', 0, 2 ** 31 - 1);
-    const seen = this.#crashes.length;
+    const crashes = this.#events.crashes;
+    const seen = crashes.length;
     for (;;) {
       const id = this.lookupName(name);
       if (id !== undefined) return id;
       // The process that would create it crashed (the one of that name, or the last one left).
-      const crash = this.#crashes.slice(seen).find((c) => c.name === name) ?? (this.#live.size === 0 && this.#crashes.length > seen ? this.#crashes.at(-1) : undefined);
+      const crash = crashes.slice(seen).find((c) => c.name === name) ?? (this.#live.size === 0 && crashes.length > seen ? crashes.at(-1) : undefined);
       if (crash) throw new IpcError('NotFound', `no endpoint named "${name}": process "${crash.name}" crashed`, { cause: crash.error });
       if (performance.now() > deadline) throw new IpcError('Timeout', `no endpoint named "${name}" appeared`);
       await new Promise((r) => setTimeout(r, 1));
     }
   }
 
-  /** Listens for crashed processes (`'error'`). While a listener exists no warning is printed. */
-  on(event: 'error', listener: (e: KernelErrorEvent) => void): this {
-    if (event !== 'error' || typeof listener !== 'function') throw new IpcError('InvalidArgument', "on('error', listener) is the only event");
-    this.#listeners.add(listener);
+  /**
+   * Listens for crashed processes (`'error'`; while a listener exists no warning is printed) or
+   * for every process's end (`'exit'`, with its {@link ProcessExit}, on any CPU).
+   *
+   * @example
+   * ```ts
+   * kernel.on('exit', ({ pid, reason }) => console.log(pid, reason));
+   * ```
+   */
+  on<E extends keyof KernelEventMap>(event: E, listener: (e: KernelEventMap[E]) => void): this {
+    this.#events.on(event, listener);
     return this;
   }
 
   /** Removes a listener added with {@link Kernel.on}. */
-  off(event: 'error', listener: (e: KernelErrorEvent) => void): this {
-    if (event === 'error') this.#listeners.delete(listener);
+  off<E extends keyof KernelEventMap>(event: E, listener: (e: KernelEventMap[E]) => void): this {
+    this.#events.off(event, listener);
     return this;
   }
 
@@ -364,20 +367,15 @@ export class Kernel {
 
   #ended(pid: number, name: string, reason: ProcessExit['reason'], error: unknown, settle: (e: ProcessExit) => void): void {
     this.#live.delete(pid);
-    if (reason === 'crashed') this.#crashed({ pid, name, error });
-    settle(reason === 'crashed' ? { pid, name, reason, error } : { pid, name, reason });
+    if (reason === 'crashed') this.#events.crashed({ pid, name, error });
+    const exit: ProcessExit = reason === 'crashed' ? { pid, name, reason, error } : { pid, name, reason };
+    settle(exit);
+    this.#events.exited(exit);
     if (this.#live.size === 0) {
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
       for (const w of waiters) w();
     }
-  }
-
-  #crashed(e: KernelErrorEvent): void {
-    this.#crashes.push(e);
-    if (this.#crashes.length > 64) this.#crashes.shift();
-    if (this.#listeners.size === 0) this.platform.warn(`process "${e.name}" (pid ${e.pid}) crashed: ${e.error instanceof Error ? e.error.message : String(e.error)}`, e.error);
-    for (const l of this.#listeners) l(e);
   }
 }
 

@@ -141,6 +141,10 @@ const SCENARIOS: Record<string, (px: Posix, args: Record<string, number>) => voi
     eq(px.pollSync(fds, 1, -1), 1, 'ready');
     eq(fds[0]!.revents, POLLIN, 'POLLIN');
   },
+  /** Writes three bytes to its inherited descriptor `w` and exits without closing anything. */
+  'write-exit'(px, args) {
+    eq(px.writeSync(args.w!, Uint8Array.of(7, 8, 9)), 3, 'write');
+  },
 };
 
 /** Worker CPU: runs the named scenario; throws (the process crashes) on the first failed check. */
