@@ -53,3 +53,32 @@ describe('VIDL0201 routes', () => {
     expect(cycleRoute(1000, step, 'T0')).toBe('T0.m → T1.m → T2.m → … 994 more … → T997.m → T998.m → T999.m → T0');
   });
 });
+
+/** A constant of an enum or bits whose members are still being evaluated further up is a cycle, not a non-member. */
+describe('constants of an enum still being evaluated', () => {
+  const at = (src: string) => run(src).diagnostics.map((d) => `${d.code} ${d.span.line}:${d.span.col} ${d.message}`);
+
+  it('an enum member reaching a constant of its own enum is VIDL0209 on that constant, not "not one of its members"', () => {
+    expect(at('library a;\nenum E : u8 { A = C; B = 2; L = G.Z; Q = 7; }\nconst C: E = E.B;\nenum G : u8 { Z = K; }\nconst K: E = E.Q;\n')).toEqual([
+      'VIDL0209 2:19 constant E.A is defined in terms of itself',
+      'VIDL0209 5:14 constant K is defined in terms of itself',
+    ]);
+    expect(at('library a;\nenum E : u8 { A = C; B = 2; L = K; Q = 7; }\nconst C: E = E.B;\nconst K: E = E.Q;\n')).toEqual([
+      'VIDL0209 2:19 constant E.A is defined in terms of itself',
+      'VIDL0209 4:14 constant K is defined in terms of itself',
+    ]);
+  });
+
+  it('the same for bits, whose mask is partial until its members are done', () => {
+    expect(at('library a;\nbits E : u8 { A = C; B = 2; L = G.Z; Q = 8; }\nconst C: E = E.B;\nenum G : u8 { Z = K; }\nconst K: E = E.Q;\n')).toEqual([
+      'VIDL0209 2:19 constant E.A is defined in terms of itself',
+      'VIDL0209 5:14 constant K is defined in terms of itself',
+    ]);
+  });
+
+  it('without the cycle the constant and the member that uses it are fine', () => {
+    const r = run('library a;\nenum E : u8 { B = 2; Q = 7; }\nconst K: E = E.Q;\nenum G : u8 { Z = K; }\n');
+    expect(r.diagnostics).toEqual([]);
+    expect(r.program.libraries[0]!.declarations.find((d) => d.name === 'G')).toMatchObject({ members: [{ name: 'Z', value: 7n }] });
+  });
+});
