@@ -134,8 +134,8 @@ export function primitiveSize(name: PrimitiveName): number {
  * of its alignment, which makes its encoding independent of where it sits.
  *
  * That is the largest alignment of anything reachable from `type`. One call computes it from
- * scratch (linear in what `type` reaches); code asking about many types of one program shares
- * an {@link Alignments} instead, so that each declaration is computed once.
+ * scratch (linear in what `type` reaches); the layout and the generator share one cache per
+ * program instead, so that each declaration is computed once.
  */
 export function alignmentOf(type: Type): number {
   return new Alignments().of(type);
