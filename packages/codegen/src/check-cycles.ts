@@ -31,6 +31,26 @@ function edges(decl: Composite): Array<{ to: Composite; via: string }> {
   return out;
 }
 
+/** Steps of a long route shown before and after the elided middle. */
+const ROUTE_HEAD = 3;
+const ROUTE_TAIL = 3;
+
+/**
+ * The route of a cycle of `length` steps (`step(i)` is its i-th member, e.g. `A.b`) back to
+ * `name`. A long cycle shows its first and last few steps around `… N more …`, so a report is
+ * short and its cost does not grow with the cycle.
+ */
+export function cycleRoute(length: number, step: (i: number) => string, name: string): string {
+  const steps: string[] = [];
+  if (length <= ROUTE_HEAD + ROUTE_TAIL + 1) for (let i = 0; i < length; i++) steps.push(step(i));
+  else {
+    for (let i = 0; i < ROUTE_HEAD; i++) steps.push(step(i));
+    steps.push(`… ${length - ROUTE_HEAD - ROUTE_TAIL} more …`);
+    for (let i = length - ROUTE_TAIL; i < length; i++) steps.push(step(i));
+  }
+  return [...steps, name].join(' → ');
+}
+
 /**
  * Reports each cycle of structs and unions that contain each other with no optional or
  * vector in between (VIDL0201): such a value would be infinitely large. Each cycle is
@@ -38,14 +58,19 @@ function edges(decl: Composite): Array<{ to: Composite; via: string }> {
  */
 export function checkIncludeCycles(libraries: readonly LibraryModel[], diagnostics: DiagnosticBag): void {
   const state = new Map<TypeDeclaration, 'active' | 'done'>();
-  const reported = new Set<string>();
-  const path: Array<{ decl: Composite; via: string }> = [];
+  // A cycle is the stack from the declaration an edge returns to up to the one it leaves: that
+  // pair names it (each declaration is entered once), so it is recognised without listing it.
+  const reported = new Map<Composite, Set<Composite>>();
+  /** The position of each active declaration on the stack. */
+  const depth = new Map<Composite, number>();
 
   // An explicit stack rather than recursion: a chain of thousands of structs is fine input.
-  const frames: Array<{ decl: Composite; edges: Array<{ to: Composite; via: string }>; next: number }> = [];
+  // `via` is the member the frame followed to the frame above it (or, on top, the edge at hand).
+  const frames: Array<{ decl: Composite; edges: Array<{ to: Composite; via: string }>; next: number; via: string }> = [];
   const enter = (decl: Composite) => {
     state.set(decl, 'active');
-    frames.push({ decl, edges: edges(decl), next: 0 });
+    depth.set(decl, frames.length);
+    frames.push({ decl, edges: edges(decl), next: 0, via: '' });
   };
   const visit = (root: Composite): void => {
     enter(root);
@@ -55,27 +80,24 @@ export function checkIncludeCycles(libraries: readonly LibraryModel[], diagnosti
       const edge = frame.edges[frame.next++];
       if (!edge) {
         state.set(decl, 'done');
+        depth.delete(decl);
         frames.pop();
-        if (frames.length > 0) path.pop();
         continue;
       }
+      frame.via = edge.via;
       const s = state.get(edge.to);
       if (s === 'active') {
-        const start = path.findIndex((p) => p.decl === edge.to);
-        const cycle = [...path.slice(start === -1 ? path.length : start), { decl, via: edge.via }];
-        const key = cycle
-          .map((c) => `${c.decl.library}/${c.decl.name}`)
-          .sort()
-          .join(',');
-        if (!reported.has(key)) {
-          reported.add(key);
-          const route = [...cycle.map((c) => c.via), edge.to.name].join(' → ');
+        let returns = reported.get(edge.to);
+        if (!returns) reported.set(edge.to, (returns = new Set()));
+        if (!returns.has(decl)) {
+          returns.add(decl);
+          const start = depth.get(edge.to)!;
+          const route = cycleRoute(frames.length - start, (i) => frames[start + i]!.via, edge.to.name);
           diagnostics.report('VIDL0201', edge.to.span, { kind: edge.to.kind, name: edge.to.name, route });
         }
         continue;
       }
       if (s === 'done') continue;
-      path.push({ decl, via: edge.via });
       enter(edge.to);
     }
   };

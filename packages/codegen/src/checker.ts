@@ -70,7 +70,10 @@ class Checker {
       diagnostics,
       (symbol) => this.#fileScopes.get(this.#symbolFile.get(symbol)!)!,
       (model) => this.#constSymbols.get(model)!,
-      (decl) => this.#resolveMembers(decl),
+      (decl) => {
+        this.#resolveMembers(decl);
+        return this.#membersComplete.has(decl);
+      },
       (decl, member) => this.#memberValue(decl, member),
       (node) => this.#pending.has(node),
     );
@@ -380,7 +383,7 @@ class Checker {
     this.#memberStates.set(target, 'resolving');
     this.#resolveUnderlying(model);
     const scope = this.#fileScopes.get(this.#symbolFile.get(symbol)!)!;
-    const value = this.#resolver.evaluateValue(target.value, { kind: 'primitive', name: model.underlying }, scope, 'VIDL0302');
+    const value = this.#resolver.evaluateValue(target.value, { kind: 'primitive', name: model.underlying }, scope, 'VIDL0302', `${model.name}.${target.name.name}`);
     if (this.#memberStates.get(target) === 'resolving') this.#memberStates.set(target, { value });
     return (this.#memberStates.get(target) as { value: ConstantValue | undefined }).value;
   }

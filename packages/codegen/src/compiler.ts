@@ -6,7 +6,8 @@ import type { FileNode } from './ast.js';
 import { checkMessageLimits } from './check-limits.js';
 import { check } from './checker.js';
 import { DiagnosticBag, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { emitLibrary, type EmitOptions, type GeneratedModule } from './emit/module.js';
+import { emitModule, type EmitOptions, type GeneratedModule } from './emit/module.js';
+import { Alignments } from './layout.js';
 import type { ProgramModel } from './model.js';
 import { parse } from './parser.js';
 import { SourceText } from './source.js';
@@ -121,5 +122,7 @@ export function compile(inputs: readonly SourceInput[], resolveImport?: ImportRe
  */
 export function generate(result: CompileResult, options: EmitOptions = {}): GeneratedModule[] {
   if (!result.ok) throw new Error('vidl: cannot generate code for a program with errors');
-  return result.program.libraries.map((library) => emitLibrary(library, options));
+  // One cache per call: the alignments belong to this program's model and nothing outlives it.
+  const alignments = new Alignments();
+  return result.program.libraries.map((library) => emitModule(library, options, alignments));
 }

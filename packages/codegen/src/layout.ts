@@ -133,65 +133,116 @@ export function primitiveSize(name: PrimitiveName): number {
  * array or optional takes the largest alignment inside it. Every value starts at a multiple
  * of its alignment, which makes its encoding independent of where it sits.
  *
- * That is the largest alignment of anything reachable from `type`, so it is found with a
- * worklist over the types and declarations it reaches (recursion through optionals and vectors
- * adds nothing new, and a chain of declarations of any length needs no stack).
+ * That is the largest alignment of anything reachable from `type`. One call computes it from
+ * scratch (linear in what `type` reaches); the layout and the generator share one cache per
+ * program instead, so that each declaration is computed once.
  */
 export function alignmentOf(type: Type): number {
-  const seen = new Set<TypeDeclaration>();
-  const work: Type[] = [type];
-  let alignment = 1;
-  for (let t = work.pop(); t !== undefined; t = work.pop()) {
-    switch (t.kind) {
-      case 'primitive':
-        alignment = Math.max(alignment, PRIMITIVE_SIZES[t.name]);
-        break;
-      case 'string':
-      case 'bytes':
-      case 'capability':
-        alignment = Math.max(alignment, 4);
-        break;
-      case 'vector':
-        alignment = Math.max(alignment, 4);
-        work.push(t.element);
-        break;
-      case 'array':
-        work.push(t.element);
-        break;
-      case 'optional':
-        work.push(t.inner);
-        break;
-      case 'named': {
-        const decl = t.decl;
-        if (decl.kind === 'enum' || decl.kind === 'bits') {
-          alignment = Math.max(alignment, INTEGER_TYPES[decl.underlying].size);
-          break;
-        }
-        if (seen.has(decl)) break;
-        seen.add(decl);
-        if (decl.kind === 'union') alignment = Math.max(alignment, 4);
-        for (const m of decl.kind === 'struct' ? decl.fields : decl.members) work.push(m.type);
-        break;
-      }
-      case 'error':
-        break;
-    }
-  }
-  return alignment;
+  return new Alignments().of(type);
 }
 
 /** Alignment of a declared type (see {@link alignmentOf}). */
 export function declarationAlignment(decl: TypeDeclaration): number {
-  return alignmentOf({ kind: 'named', decl });
+  return new Alignments().declaration(decl);
 }
 
 /** Alignment of a message body (the request, response or event parameters as a struct). */
-export function bodyAlignment(fields: readonly FieldModel[]): number {
-  return fields.reduce((a, f) => Math.max(a, alignmentOf(f.type)), 1);
+export function bodyAlignment(fields: readonly FieldModel[], alignments: Alignments = new Alignments()): number {
+  return fields.reduce((a, f) => Math.max(a, alignments.of(f.type)), 1);
+}
+
+/**
+ * The alignment of every declaration of one program, each computed once and cached (an
+ * instance belongs to one compilation: nothing is shared between programs).
+ *
+ * A declaration's alignment is the largest alignment reachable from it. Every declaration of
+ * one strongly connected component of the reference graph (structs and unions naming each
+ * other, through optionals and vectors) reaches the same declarations, so they share one
+ * alignment: the largest of their own members' alignments and of the components they refer
+ * to. The components are found dependencies first ({@link componentsDependenciesFirst}), which
+ * visits each declaration and reference once, without recursion: linear in the program, for
+ * chains and rings of any length.
+ */
+export class Alignments {
+  readonly #cache = new Map<TypeDeclaration, number>();
+
+  /** Alignment of a value of `type` (see {@link alignmentOf}). */
+  of(type: Type): number {
+    let alignment = 1;
+    const work: Type[] = [type];
+    // Only the type's own nesting (bounded by the parser) is walked here; declarations are cached.
+    for (let t = work.pop(); t !== undefined; t = work.pop()) {
+      switch (t.kind) {
+        case 'named':
+          alignment = Math.max(alignment, this.declaration(t.decl));
+          break;
+        default:
+          alignment = Math.max(alignment, localAlignment(t, work));
+      }
+    }
+    return alignment;
+  }
+
+  /** Alignment of a declared type. */
+  declaration(decl: TypeDeclaration): number {
+    if (decl.kind === 'enum' || decl.kind === 'bits') return INTEGER_TYPES[decl.underlying].size;
+    const cached = this.#cache.get(decl);
+    if (cached !== undefined) return cached;
+    for (const component of componentsDependenciesFirst([decl], (d) => this.#cache.has(d))) {
+      let alignment = 1;
+      for (const d of component) alignment = Math.max(alignment, this.#own(d));
+      for (const d of component) this.#cache.set(d, alignment);
+    }
+    return this.#cache.get(decl)!;
+  }
+
+  /**
+   * The largest alignment of `decl`'s members, taking a declaration outside its component
+   * from the cache (it is computed already) and one inside as nothing (the component's max
+   * covers it).
+   */
+  #own(decl: TypeDeclaration): number {
+    if (decl.kind === 'enum' || decl.kind === 'bits') return INTEGER_TYPES[decl.underlying].size;
+    let alignment = decl.kind === 'union' ? 4 : 1;
+    const work: Type[] = (decl.kind === 'struct' ? decl.fields : decl.members).map((m) => m.type);
+    for (let t = work.pop(); t !== undefined; t = work.pop()) {
+      if (t.kind === 'named') {
+        const d = t.decl;
+        if (d.kind === 'enum' || d.kind === 'bits') alignment = Math.max(alignment, INTEGER_TYPES[d.underlying].size);
+        else alignment = Math.max(alignment, this.#cache.get(d) ?? 1);
+      } else alignment = Math.max(alignment, localAlignment(t, work));
+    }
+    return alignment;
+  }
+}
+
+/** The alignment a type that is not `named` adds by itself; the types nested in it are pushed to `work`. */
+function localAlignment(t: Exclude<Type, { kind: 'named' }>, work: Type[]): number {
+  switch (t.kind) {
+    case 'primitive':
+      return PRIMITIVE_SIZES[t.name];
+    case 'string':
+    case 'bytes':
+    case 'capability':
+      return 4;
+    case 'vector':
+      work.push(t.element);
+      return 4;
+    case 'array':
+      work.push(t.element);
+      return 1;
+    case 'optional':
+      work.push(t.inner);
+      return 1;
+    case 'error':
+      return 1;
+  }
 }
 
 /** Computes and caches transfer matrices and capability counts. */
 class LayoutCalculator {
+  /** Alignments of the program's declarations (shared by every message of this layout). */
+  readonly alignments = new Alignments();
   readonly #matrices = new Map<TypeDeclaration, Matrix>();
   readonly #active = new Set<TypeDeclaration>();
   readonly #caps = new Map<TypeDeclaration, number>();
@@ -205,9 +256,11 @@ class LayoutCalculator {
   prepare(types: readonly Type[]): void {
     const roots: TypeDeclaration[] = [];
     for (const type of types) collectDeclarations(type, roots);
-    const fresh = roots.filter((d) => d.kind !== 'enum' && d.kind !== 'bits' && !(this.#matrices.has(d) && this.#caps.has(d)));
+    // Declarations done by an earlier call are not walked again: every call costs only what is new.
+    const done = (d: TypeDeclaration) => d.kind === 'enum' || d.kind === 'bits' || (this.#matrices.has(d) && this.#caps.has(d));
+    const fresh = roots.filter((d) => !done(d));
     if (fresh.length === 0) return;
-    for (const component of componentsDependenciesFirst(fresh)) {
+    for (const component of componentsDependenciesFirst(fresh, done)) {
       const cyclic = component.length > 1 || referencedDeclarations(component[0]!).includes(component[0]!);
       for (const decl of component) {
         if (this.#matrices.has(decl)) continue;
@@ -229,11 +282,11 @@ class LayoutCalculator {
         return type.max === undefined ? unbounded() : multiply(step(4, 4), upTo(step(1, 1), type.max));
       case 'vector':
         if (type.max === undefined) return unbounded();
-        return sequence(step(0, alignmentOf(type)), step(4, 4), upTo(this.matrix(type.element), type.max));
+        return sequence(step(0, this.alignments.of(type)), step(4, 4), upTo(this.matrix(type.element), type.max));
       case 'array':
         return power(this.matrix(type.element), type.length);
       case 'optional':
-        return sequence(step(0, alignmentOf(type.inner)), step(1, 1), join(identity(), this.matrix(type.inner)));
+        return sequence(step(0, this.alignments.of(type.inner)), step(1, 1), join(identity(), this.matrix(type.inner)));
       case 'named':
         return this.#declaration(type.decl);
       case 'error':
@@ -251,7 +304,7 @@ class LayoutCalculator {
     // A declaration reached while computing itself nests without bound: unbounded size.
     if (this.#active.has(decl)) return unbounded();
     this.#active.add(decl);
-    const align = declarationAlignment(decl);
+    const align = this.alignments.declaration(decl);
     let m: Matrix;
     if (decl.kind === 'struct') {
       m = decl.fields.length === 0 ? step(1, 1) : sequence(step(0, align), ...decl.fields.map((f) => this.matrix(f.type)));
@@ -343,9 +396,11 @@ function referencedDeclarations(decl: TypeDeclaration): TypeDeclaration[] {
 
 /**
  * The strongly connected components of the declarations reachable from `roots`, each after
- * every component it refers to (Tarjan's algorithm with an explicit stack).
+ * every component it refers to (Tarjan's algorithm with an explicit stack). Declarations for
+ * which `done` holds (computed by an earlier call) are neither entered nor returned, so a
+ * series of calls that each skip what the earlier ones did visits every declaration once.
  */
-export function componentsDependenciesFirst(roots: readonly TypeDeclaration[]): TypeDeclaration[][] {
+export function componentsDependenciesFirst(roots: readonly TypeDeclaration[], done: (decl: TypeDeclaration) => boolean = () => false): TypeDeclaration[][] {
   const index = new Map<TypeDeclaration, number>();
   const low = new Map<TypeDeclaration, number>();
   const onStack = new Set<TypeDeclaration>();
@@ -360,12 +415,13 @@ export function componentsDependenciesFirst(roots: readonly TypeDeclaration[]): 
     frames.push({ decl, next: referencedDeclarations(decl), i: 0 });
   };
   for (const root of roots) {
-    if (index.has(root)) continue;
+    if (index.has(root) || done(root)) continue;
     enter(root);
     while (frames.length > 0) {
       const frame = frames[frames.length - 1]!;
       const to = frame.next[frame.i++];
       if (to !== undefined) {
+        if (done(to)) continue;
         if (!index.has(to)) enter(to);
         else if (onStack.has(to)) low.set(frame.decl, Math.min(low.get(frame.decl)!, index.get(to)!));
         continue;
@@ -450,7 +506,7 @@ export class Layout {
   /** Layout of a message body: `fields` encoded as a struct at offset 0 (no fields: zero bytes). */
   body(fields: readonly FieldModel[], extra: readonly Type[] = []): MessageLayout {
     this.#calculator.prepare([...fields.map((f) => f.type), ...extra]);
-    const alignment = bodyAlignment(fields);
+    const alignment = bodyAlignment(fields, this.#calculator.alignments);
     const matrix = fields.length === 0 ? identity() : sequence(step(0, alignment), ...fields.map((f) => this.#calculator.matrix(f.type)));
     let maxSize = maxFromZero(matrix);
     for (const t of extra) maxSize = Math.max(maxSize, this.maxSize(t));

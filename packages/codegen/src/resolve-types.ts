@@ -51,14 +51,15 @@ export class TypeResolver {
   readonly #diagnostics: DiagnosticBag;
   readonly #scopeOf: (symbol: DeclarationSymbol) => FileScope;
   readonly #symbolOf: (model: ConstModel) => DeclarationSymbol;
-  readonly #ensureMembers: (decl: EnumModel | BitsModel) => void;
+  readonly #ensureMembers: (decl: EnumModel | BitsModel) => boolean;
   readonly #memberValue: (decl: EnumModel | BitsModel, member: string) => ConstantValue | undefined;
   readonly #isPending: (node: object) => boolean;
   readonly #state = new Map<ConstModel, 'resolving' | 'done'>();
 
   /**
    * `scopeOf` gives a declaration's file scope, `symbolOf` a constant's symbol, and
-   * `ensureMembers` evaluates an enum's or bits' members on first use (values may refer to constants),
+   * `ensureMembers` evaluates an enum's or bits' members on first use (values may refer to constants)
+   * and says whether they are complete (not while they are still being evaluated further up),
    * `memberValue` one member's value (members may refer to members declared after them), and
    * `isPending` says whether a declaration or member is being evaluated further up: the checker
    * evaluates what a value needs first, so reaching a pending one means a cycle.
@@ -67,7 +68,7 @@ export class TypeResolver {
     diagnostics: DiagnosticBag,
     scopeOf: (symbol: DeclarationSymbol) => FileScope,
     symbolOf: (model: ConstModel) => DeclarationSymbol,
-    ensureMembers: (decl: EnumModel | BitsModel) => void,
+    ensureMembers: (decl: EnumModel | BitsModel) => boolean,
     memberValue: (decl: EnumModel | BitsModel, member: string) => ConstantValue | undefined,
     isPending: (node: object) => boolean,
   ) {
@@ -224,7 +225,7 @@ export class TypeResolver {
       this.#state.set(model, 'done');
       return undefined;
     }
-    const value = this.evaluateValue(node.value, type, scope, 'VIDL0208');
+    const value = this.evaluateValue(node.value, type, scope, 'VIDL0208', model.name);
     if (this.#state.get(model) === 'resolving') model.value = value;
     this.#state.set(model, 'done');
     return model.value;
@@ -232,9 +233,10 @@ export class TypeResolver {
 
   /**
    * Evaluates a value written for `type`. `rangeCode` is the code for an integer that does
-   * not fit (VIDL0208 for constants, VIDL0302 for enum/bits members).
+   * not fit (VIDL0208 for constants, VIDL0302 for enum/bits members); `name` is what the value
+   * defines (`C` or `E.A`), for a cycle.
    */
-  evaluateValue(node: ConstValue, type: Type, scope: FileScope, rangeCode: 'VIDL0208' | 'VIDL0302'): ConstantValue | undefined {
+  evaluateValue(node: ConstValue, type: Type, scope: FileScope, rangeCode: 'VIDL0208' | 'VIDL0302', name: string): ConstantValue | undefined {
     const expected = typeToString(type);
     let value: ConstantValue | undefined;
     switch (node.kind) {
@@ -283,11 +285,11 @@ export class TypeResolver {
         break;
       }
     }
-    return this.#fit(value, type, node.span, rangeCode);
+    return this.#fit(value, type, node.span, rangeCode, name);
   }
 
   /** Checks that an evaluated value fits `type`; returns it converted (integers to number for floats). */
-  #fit(value: ConstantValue, type: Type, span: Span, rangeCode: 'VIDL0208' | 'VIDL0302'): ConstantValue | undefined {
+  #fit(value: ConstantValue, type: Type, span: Span, rangeCode: 'VIDL0208' | 'VIDL0302', name: string): ConstantValue | undefined {
     const expected = typeToString(type);
     const mismatch = () => {
       this.#diagnostics.report('VIDL0208', span, { value: describeValue(value), type: expected, rule: 'wrong kind of value' });
@@ -325,8 +327,14 @@ export class TypeResolver {
     if (type.kind === 'named' && (type.decl.kind === 'enum' || type.decl.kind === 'bits')) {
       if (typeof value !== 'bigint') return mismatch();
       const decl = type.decl;
-      this.#ensureMembers(decl);
-      const fits = this.#fit(value, { kind: 'primitive', name: decl.underlying }, span, rangeCode);
+      // Members still being evaluated further up are a partial list: checking against them would
+      // call a real member "not one of its members". The value depends on the type's members,
+      // one of which depends on the value: a cycle.
+      if (!this.#ensureMembers(decl)) {
+        this.#diagnostics.report('VIDL0209', span, { name });
+        return undefined;
+      }
+      const fits = this.#fit(value, { kind: 'primitive', name: decl.underlying }, span, rangeCode, name);
       if (fits === undefined) return undefined;
       if (decl.kind === 'bits' && (value & ~decl.mask) !== 0n) {
         this.#diagnostics.report('VIDL0208', span, { value: `0x${value.toString(16)}`, type: `bits ${decl.name}`, rule: `it has bits the type does not define (mask 0x${decl.mask.toString(16)})` });

@@ -1,3 +1,4 @@
+import { Alignments } from '../layout.js';
 import type { LibraryModel, TypeDeclaration } from '../model.js';
 import { libraryAlias } from './names.js';
 
@@ -9,12 +10,15 @@ import { libraryAlias } from './names.js';
 export class ModuleContext {
   /** The library being emitted. */
   readonly library: LibraryModel;
+  /** Alignments of the program's declarations, computed once per program and shared by its modules. */
+  readonly alignments: Alignments;
   readonly #runtimeValues = new Set<string>();
   readonly #runtimeTypes = new Set<string>();
   readonly #libraries = new Set<string>();
 
-  constructor(library: LibraryModel) {
+  constructor(library: LibraryModel, alignments: Alignments = new Alignments()) {
     this.library = library;
+    this.alignments = alignments;
   }
 
   /** How this module names `name` declared in `library` (qualified by the import alias when it is another library's). */

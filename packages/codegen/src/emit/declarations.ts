@@ -1,6 +1,5 @@
 /** Structures for the type declarations of a library: consts, enums, bits, structs and unions. */
 import { StructureKind, VariableDeclarationKind, type CodeBlockWriter, type StatementStructures, type WriterFunction } from 'ts-morph';
-import { declarationAlignment } from '../layout.js';
 import { type BitsModel, type ConstModel, type EnumModel, type StructModel, type UnionModel } from '../model.js';
 import type { ModuleContext } from './context.js';
 import { decoderName, encoderName } from './names.js';
@@ -117,7 +116,7 @@ export function emitEnumOrBits(decl: EnumModel | BitsModel, ctx: ModuleContext):
 
 /** Interface, encode and decode of a struct. */
 export function emitStruct(decl: StructModel, ctx: ModuleContext): StatementStructures[] {
-  const align = declarationAlignment(decl);
+  const align = ctx.alignments.declaration(decl);
   const empty = decl.fields.length === 0;
   const declaration: StatementStructures = empty
     ? { kind: StructureKind.TypeAlias, isExported: true, name: decl.name, docs: optionalDocs(docText(decl.docs)), type: 'Record<string, never>' }
@@ -180,7 +179,7 @@ export function writeObjectDecode(w: CodeBlockWriter, typeName: string, fields: 
 
 /** Discriminated-union type, encode and decode of a union. */
 export function emitUnion(decl: UnionModel, ctx: ModuleContext): StatementStructures[] {
-  const align = declarationAlignment(decl);
+  const align = ctx.alignments.declaration(decl);
   const memberDocs = decl.members.filter((m) => m.docs.length > 0).map((m) => `- \`${m.name}\` (tag ${m.tag}): ${m.docs.join(' ')}`);
   return [
     {

@@ -1,5 +1,6 @@
 /** Assembles one library's generated module and prints it with ts-morph. */
 import { printStructure, StructureKind, type StatementStructures, type WriterFunction } from 'ts-morph';
+import { Alignments } from '../layout.js';
 import type { LibraryModel } from '../model.js';
 import { ModuleContext } from './context.js';
 import { emitConst, emitEnumOrBits, emitStruct, emitUnion } from './declarations.js';
@@ -24,7 +25,15 @@ export interface EmitOptions {
 
 /** The module text of one library: header, imports, then every declaration in source order. */
 export function emitLibrary(library: LibraryModel, options: EmitOptions = {}): GeneratedModule {
-  const ctx = new ModuleContext(library);
+  return emitModule(library, options, new Alignments());
+}
+
+/**
+ * {@link emitLibrary} with the alignments of the whole program, so that the libraries of one
+ * program compute each declaration's alignment once (imported declarations included).
+ */
+export function emitModule(library: LibraryModel, options: EmitOptions, alignments: Alignments): GeneratedModule {
+  const ctx = new ModuleContext(library, alignments);
   const body: Array<StatementStructures | WriterFunction> = [];
   for (const decl of library.declarations) {
     switch (decl.kind) {

@@ -81,7 +81,7 @@ function descriptor(protocol: ProtocolModel, name: string): WriterFunction {
 }
 
 function messageBody(name: string, fields: readonly FieldModel[], what: string, ctx: ModuleContext): StatementStructures[] {
-  const align = bodyAlignment(fields);
+  const align = bodyAlignment(fields, ctx.alignments);
   const empty = fields.length === 0;
   return [
     empty

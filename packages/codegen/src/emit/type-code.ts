@@ -3,7 +3,6 @@
  * decode a value of it with the wire runtime (`$w` is the writer, `$r` the reader in scope;
  * `$`-names cannot clash with VIDL names, which have no `$`).
  */
-import { alignmentOf } from '../layout.js';
 import type { Type } from '../model.js';
 import { MAX_BOUND } from '../resolve-types.js';
 import type { ModuleContext } from './context.js';
@@ -51,11 +50,11 @@ export function encodeExpression(type: Type, value: string, ctx: ModuleContext):
     case 'bytes':
       return type.max === undefined ? `$w.${type.kind}(${value})` : `$w.${type.kind}(${value}, ${type.max})`;
     case 'vector':
-      return `$w.vector(${value}, ${type.max ?? MAX_BOUND}, ${alignmentOf(type)}, ($e) => ${encodeExpression(type.element, '$e', ctx)})`;
+      return `$w.vector(${value}, ${type.max ?? MAX_BOUND}, ${ctx.alignments.of(type)}, ($e) => ${encodeExpression(type.element, '$e', ctx)})`;
     case 'array':
       return `$w.array(${value}, ${type.length}, ($e) => ${encodeExpression(type.element, '$e', ctx)})`;
     case 'optional':
-      return `$w.optional(${value}, ${alignmentOf(type.inner)}, ($e) => ${encodeExpression(type.inner, '$e', ctx)})`;
+      return `$w.optional(${value}, ${ctx.alignments.of(type.inner)}, ($e) => ${encodeExpression(type.inner, '$e', ctx)})`;
     case 'named':
       return `${ctx.reference(type.decl.library, encoderName(type.decl.name))}($w, ${value})`;
     case 'capability':
@@ -74,11 +73,11 @@ export function decodeExpression(type: Type, ctx: ModuleContext): string {
     case 'bytes':
       return type.max === undefined ? `$r.${type.kind}()` : `$r.${type.kind}(${type.max})`;
     case 'vector':
-      return `$r.vector(${type.max ?? MAX_BOUND}, ${alignmentOf(type)}, () => ${decodeExpression(type.element, ctx)})`;
+      return `$r.vector(${type.max ?? MAX_BOUND}, ${ctx.alignments.of(type)}, () => ${decodeExpression(type.element, ctx)})`;
     case 'array':
       return `$r.array(${type.length}, () => ${decodeExpression(type.element, ctx)})`;
     case 'optional':
-      return `$r.optional(${alignmentOf(type.inner)}, () => ${decodeExpression(type.inner, ctx)})`;
+      return `$r.optional(${ctx.alignments.of(type.inner)}, () => ${decodeExpression(type.inner, ctx)})`;
     case 'named':
       return `${ctx.reference(type.decl.library, decoderName(type.decl.name))}($r)`;
     case 'capability':
