@@ -1,32 +1,10 @@
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile, generate, type SourceInput } from '../src/compiler.ts';
-import { PACKAGE_ROOT } from './support/compile-files.ts';
-import { typecheck } from './support/typecheck.ts';
+import { compile } from '../src/compiler.ts';
+import { codes, run as runLocated, strictTypecheck, validGen as validGenShared } from './support/hostile.ts';
 
-function run(...files: Array<string | Uint8Array>) {
-  const inputs: SourceInput[] = files.map((contents, i) => ({ path: `h${i}.vidl`, contents }));
-  const r = compile(inputs);
-  for (const d of r.diagnostics) {
-    expect(d.code).toMatch(/^VIDL\d{4}$/);
-    expect(d.span).toBeDefined();
-    expect(d.span.line).toBeGreaterThanOrEqual(1);
-  }
-  return r;
-}
-const codes = (r: ReturnType<typeof run>) => r.diagnostics.map((d) => d.code);
-let vn = 0;
-function tsc(r: ReturnType<typeof run>) {
-  const virtual = new Map<string, string>();
-  for (const m of generate(r)) virtual.set(resolve(PACKAGE_ROOT, `test/.virtual/h3_${vn}/${m.fileName}`), m.text);
-  vn++;
-  return typecheck([...virtual.keys()], { exactOptionalPropertyTypes: true, noUnusedLocals: true, noUnusedParameters: true, noUncheckedIndexedAccess: true }, virtual);
-}
-function validGen(src: string) {
-  const r = run(src);
-  expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`)).toEqual([]);
-  expect(tsc(r)).toEqual([]);
-}
+const run = (...files: Array<string | Uint8Array>) => runLocated('h', ...files);
+const tsc = (r: ReturnType<typeof run>) => strictTypecheck(r, 'h3');
+const validGen = (src: string) => validGenShared('h', src);
 
 describe('hostile vidl: lexical', () => {
   it('empty file is VIDL0011', () => expect(codes(run(''))).toEqual(['VIDL0011']));

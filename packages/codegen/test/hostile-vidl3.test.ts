@@ -1,37 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile, generate, type SourceInput } from '../src/compiler.ts';
 import { MAX_TYPE_NESTING } from '../src/parser.ts';
 import { runCli } from '../src/run-cli.ts';
-import { PACKAGE_ROOT } from './support/compile-files.ts';
-import { typecheck } from './support/typecheck.ts';
+import { codes, run as runLocated, strictTypecheck, validGen as validGenShared } from './support/hostile.ts';
 
 /** The third adversarial pass: nesting limits, chains, cascades, and inputs vidl had not seen. */
-function run(...files: Array<string | Uint8Array>) {
-  const inputs: SourceInput[] = files.map((contents, i) => ({ path: `v${i}.vidl`, contents }));
-  const r = compile(inputs);
-  for (const d of r.diagnostics) {
-    expect(d.code).toMatch(/^VIDL\d{4}$/);
-    expect(d.span.line).toBeGreaterThanOrEqual(1);
-  }
-  return r;
-}
-const codes = (r: ReturnType<typeof run>) => r.diagnostics.map((d) => d.code);
+const run = (...files: Array<string | Uint8Array>) => runLocated('v', ...files);
+const tsc = (r: ReturnType<typeof run>) => strictTypecheck(r, 'v3');
+const validGen = (src: string) => validGenShared('v', src);
 const at = (r: ReturnType<typeof run>) => r.diagnostics.map((d) => `${d.code} ${d.span.line}:${d.span.col}`);
-let vn = 0;
-function tsc(r: ReturnType<typeof run>) {
-  const virtual = new Map<string, string>();
-  for (const m of generate(r)) virtual.set(resolve(PACKAGE_ROOT, `test/.virtual/v3_${vn}/${m.fileName}`), m.text);
-  vn++;
-  return typecheck([...virtual.keys()], { exactOptionalPropertyTypes: true, noUnusedLocals: true, noUnusedParameters: true, noUncheckedIndexedAccess: true }, virtual);
-}
-function validGen(src: string) {
-  const r = run(src);
-  expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.code} ${d.message}`)).toEqual([]);
-  expect(tsc(r)).toEqual([]);
-}
 const chain = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i)).join('\n');
 
 describe('nesting limit (VIDL0902)', () => {
