@@ -22,8 +22,8 @@ export type TransferMode = 'move' | 'share' | 'copy';
 /** The {@link TransferMode} values, in their wire order. */
 export const TRANSFER_MODES: readonly TransferMode[] = Object.freeze(['move', 'share', 'copy']);
 
-/** Every SharedBuffer the constructor made (checked): what the kernel accepts as a message's buffer. */
-const MADE = new WeakSet<object>();
+/** The brand check of the class (its private field): set by the class's static block. */
+let made: (x: object) => boolean;
 
 /**
  * True when `x` is a SharedBuffer made by its constructor — so its `va` and `length` were
@@ -31,7 +31,7 @@ const MADE = new WeakSet<object>();
  * (`Object.create`, a forged frozen copy) is not one.
  */
 export function isSharedBuffer(x: unknown): x is SharedBuffer {
-  return typeof x === 'object' && x !== null && MADE.has(x);
+  return typeof x === 'object' && x !== null && made(x);
 }
 
 /**
@@ -56,6 +56,12 @@ export class SharedBuffer {
   readonly va: number;
   /** Length in bytes (at least 1). */
   readonly length: number;
+  /** Only the constructor gives an object this field, and no proxy or copy has it: what the kernel accepts as a message's buffer (a brand check, cheaper than a WeakSet). */
+  readonly #checked = true;
+
+  static {
+    made = (x) => #checked in x;
+  }
 
   constructor(va: number, length: number) {
     if (!Number.isSafeInteger(va) || va < 0) throw new IpcError('InvalidArgument', `buffer address must be a non-negative safe integer, got ${String(va)}`);
@@ -63,7 +69,6 @@ export class SharedBuffer {
     this.va = va;
     this.length = length;
     Object.freeze(this);
-    MADE.add(this);
   }
 
   /** The same memory from `offset` for `length` bytes (within this buffer). */

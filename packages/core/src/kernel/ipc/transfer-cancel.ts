@@ -1,6 +1,4 @@
 import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
-import { frameOps } from '../../mmu/frame-ops.js';
-import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import type { KernelContext } from '../context.js';
 import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, Mode, State, descEntry, freeLists, pack, protectRuns } from './transfer-layout.js';
 
@@ -30,7 +28,8 @@ export function cancelTransfer(k: KernelContext, p: number, d: number): void {
     // stays COW); a page the sender unmapped meanwhile is left alone.
     const space = k.spaces.of(p);
     const { frames, info } = k.vm.scratch(pages);
-    frameOps.readFrames(space, i32[d + B.FIRST]! * FRAME_SIZE, pages, frames, info);
+    // Pending pages included (`vm.read`): their list entries are what a Share marked.
+    k.vm.read(p, i32[d + B.FIRST]!, pages, frames, info);
     if (mode === Mode.MOVE) k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, false);
     protectRuns(k, space, d, from, to, (e, i) => {
       const f = e >>> E_SHIFT;

@@ -10,6 +10,7 @@ import { P } from '../records/layout.js';
 
 import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, freeLists, listWords, pack, protectRuns, receiverPage, whole } from './transfer-layout.js';
 import { cancelTransfer } from './transfer-cancel.js';
+import { Forward } from '../vm/pending.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
 
@@ -43,6 +44,8 @@ export class Transfers {
   readonly #k: KernelContext;
   /** Set by `check` for `stage`: the sender's pending range handed over whole (or −1), and whether every page could move on. */
   #handed = -1;
+  /** Set by `check` for `stage`: the sender's untouched pending range a Share forwards (or −1). */
+  #forward = -1;
   #movable = true;
 
   constructor(k: KernelContext) {
@@ -59,11 +62,14 @@ export class Transfers {
     const { first, pages } = pageSpan(va, length);
     if (pages > MAX_BUFFER_PAGES) throw new IpcError('MessageTooLarge', `a buffer of ${pages} pages exceeds ${MAX_BUFFER_PAGES}`);
     if (!k.va.allocated(p, first, pages)) throw new IpcError('AccessFault', `buffer [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
-    this.#handed = -1;
-    // A Move of an untouched received buffer, whole: its list is handed over as it is.
-    if (mode === Mode.MOVE && va % FRAME_SIZE === 0 && length % FRAME_SIZE === 0) {
-      this.#handed = k.pending.whole(p, first, pages);
-      if (this.#handed >= 0) return 0;
+    this.#handed = this.#forward = -1;
+    if (va % FRAME_SIZE === 0 && length % FRAME_SIZE === 0) {
+      // A Move of an untouched received buffer, whole: its list is handed over as it is.
+      if (mode === Mode.MOVE && (this.#handed = k.pending.whole(p, first, pages)) >= 0) return 0;
+      // A Share of one: its list is copied in one pass. Its pages are readable (no page of a
+      // received buffer loses READ before it is installed) and never region frames (those
+      // travel by capability, so no pending list holds one).
+      if (mode === Mode.SHARE && (this.#forward = k.pending.untouched(p, first, pages)) >= 0) return Math.ceil(pages / PER_LIST);
     }
     const { frames, info } = k.vm.scratch(pages);
     k.vm.read(p, first, pages, frames, info);
@@ -124,6 +130,15 @@ export class Transfers {
     i32[d + B.LENGTH] = length;
     i32[d + B.WHOLE_FROM] = from;
     i32[d + B.WHOLE_TO] = to;
+    if (this.#forward >= 0) {
+      // An untouched received buffer shared on: its entries, references and COW marks in one pass (no page table holds them).
+      const f = k.pending.forwardShare(this.#forward, d);
+      i32[d + B.MOVABLE] = f & Forward.MOVABLE ? 1 : 0;
+      i32[d + B.FORM] = f & Forward.CHANGED ? 0 : 1;
+      this.#forward = -1;
+      i32[d + B.STATE] = State.STAGED;
+      return;
+    }
     const end = va + length;
     let list = 0;
     for (let i = 0; i < pages; i++) {
@@ -240,13 +255,13 @@ export class Transfers {
     const va = i32[d + B.VA_HI]! * TWO32 + (i32[d + B.VA_LO]! >>> 0);
     if (descFrame !== 0 && k.pending.add(dst, first, pages, descFrame, i32[d + B.MOVABLE] === 1)) {
       // No entry is written: the range records the list, the fault path installs a page when touched.
-      if (mode === Mode.SHARE) {
-        // The entries take the receiver's own state: read-only, COW where the sender could write.
+      if (mode === Mode.SHARE && i32[d + B.FORM] !== 1) {
+        // The entries take the receiver's own state (`receiverPage` of a Share, inlined): read-only, COW where the sender could write.
         for (let i = from, list = 0; i < to; i++) {
           if (i === from || (i & (PER_LIST - 1)) === 0) list = listWords(i32, k.mm.phys, d, i);
           const e = i32[list + i]!;
-          const want = receiverPage(e, mode, true);
-          i32[list + i] = (e >>> E_SHIFT) * 64 + ((want & FrameInfo.PERMS) << 2) + ((want >> 8) & COW ? E_COW : 0);
+          const perms = (e >> 2) & FrameInfo.PERMS;
+          i32[list + i] = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0 ? (e & ~63) | ((perms & ~PagePerm.WRITE) << 2) | E_COW : (e & ~63) | (perms << 2);
         }
       }
       k.va.take(dst, first, pages);
@@ -291,7 +306,7 @@ export class Transfers {
   /** Initialises the buffer words of a descriptor frame taken without zeroing (no buffer). */
   clear(d: number): void {
     const i32 = this.#k.i32;
-    i32.fill(0, d + B.MODE, d + B.LIST0);
+    i32.fill(0, d + B.FORM, d + B.LIST0);
   }
 
   /**

@@ -342,7 +342,9 @@ export class MainCpu implements CpuPort, CpuRuntime {
       // on something outside the kernel, so let the ready ones run meanwhile.
       if (this.current !== -1 && this.#epoch === this.#checkEpoch) this.current = -1;
       this.dispatch();
-      if (this.current !== -1 && this.#ready.length > 0) this.#armCheck();
+      // Still someone waiting to run — in the ready queue, or the switch target of a reply or
+      // call (`#next`) — behind a process that ran since this check was armed: check again.
+      if (this.current !== -1 && (this.#ready.length > 0 || this.#next !== -1)) this.#armCheck();
     });
   }
 

@@ -4,7 +4,10 @@ import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { P } from '../records/layout.js';
 // The list entries are the descriptor's (`ipc/transfer-layout.ts`): `frame × 64 | perms << 2 | LAZY << 1 | COW`.
-import { B, E_COW, E_SHIFT, PER_LIST, entryWord, listWords } from '../ipc/transfer-layout.js';
+import { B, E_COW, E_LAZY, E_SHIFT, PER_LIST, entryWord, listWords } from '../ipc/transfer-layout.js';
+
+/** What {@link PendingRanges.forwardShare} found: every page may move on; some page was writable (its entry changed). */
+export const Forward = { MOVABLE: 1, CHANGED: 2 } as const;
 
 /** What {@link PendingRanges} `#each` does to each pending entry. */
 const Each = { OVERLAY: 0, CONSUME: 1, RELEASE: 2, SHARE: 3, REWRITE: 4, INSTALL_READ: 5, INSTALL_WRITE: 6 } as const;
@@ -179,6 +182,76 @@ export class PendingRanges {
       if (i32[r + R_FIRST] === first && i32[r + R_PAGES] === pages && i32[r + R_LEFT] === pages && i32[r + R_MOVABLE] === 1 && i32[r + R_BUSY] === 0) return r;
     }
     return -1;
+  }
+
+  /**
+   * The record exactly covering `[first, first + pages)` with every page still pending and not
+   * parked — a received buffer untouched since — or −1. Such a range has no page-table entry.
+   */
+  untouched(p: number, first: number, pages: number): number {
+    const w = this.#vm(p);
+    if (w < 0) return -1;
+    const i32 = this.#k.i32;
+    for (let n = i32[w + COUNT]!, r = w + PENDING_BASE; n > 0; n--, r += REC) {
+      if (i32[r + R_FIRST] === first && i32[r + R_PAGES] === pages && i32[r + R_LEFT] === pages && i32[r + R_BUSY] === 0) return r;
+    }
+    return -1;
+  }
+
+  /**
+   * A Share of untouched range `r` (see {@link PendingRanges.untouched}) into descriptor `d`
+   * (an Int32 index; its list frames taken by the caller): in one pass, each entry is copied
+   * into `d`'s list as it was (the state a cancel restores), its frame takes one more reference, and
+   * the range's writable page becomes read-only copy-on-write — what staging a Share does,
+   * without page-table walks (the range has no entry). Returns {@link Forward} bits: every page
+   * may be moved on (writable, or copy-on-write); some entry changed (a writable page).
+   */
+  forwardShare(r: number, d: number): number {
+    const k = this.#k;
+    const i32 = k.i32;
+    const phys = k.mm.phys;
+    const refs = k.refs;
+    const pages = i32[r + R_PAGES]!;
+    const src = phys.frameOffset(i32[r + R_DESC]!) >> 2;
+    let movable: number = Forward.MOVABLE;
+    let changed = 0;
+    for (let l = 0, done = 0; done < pages; l++, done += PER_LIST) {
+      const from = phys.frameOffset(i32[src + B.LIST0 + l]!) >> 2;
+      const to = phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2;
+      const n = Math.min(PER_LIST, pages - done);
+      i32.copyWithin(to, from, from + n);
+      for (let j = 0; j < n; j++) {
+        const e = i32[from + j]!;
+        refs.retain(e >>> E_SHIFT);
+        const perms = (e >> 2) & FrameInfo.PERMS;
+        if ((perms & PagePerm.WRITE) !== 0) {
+          i32[from + j] = (e & ~63) | ((perms & ~PagePerm.WRITE) << 2) | E_COW;
+          changed = Forward.CHANGED;
+        } else if ((e & E_COW) !== 0) {
+          // Already read-only copy-on-write: the entry stays (its LAZY bit means nothing in a pending entry).
+          if ((e & E_LAZY) !== 0) i32[from + j] = e & ~E_LAZY;
+        } else movable = 0;
+      }
+    }
+    return movable | changed;
+  }
+
+  /** Unmaps untouched range `r` of `p` whole: every frame drops its reference; record, descriptor and lists are freed. */
+  dropUntouched(p: number, r: number): void {
+    const k = this.#k;
+    const i32 = k.i32;
+    const phys = k.mm.phys;
+    const refs = k.refs;
+    const pages = i32[r + R_PAGES]!;
+    const d = phys.frameOffset(i32[r + R_DESC]!) >> 2;
+    for (let l = 0, done = 0; done < pages; l++, done += PER_LIST) {
+      const list = phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2;
+      for (let j = 0, n = Math.min(PER_LIST, pages - done); j < n; j++) {
+        const e = i32[list + j]!;
+        if (e !== 0) refs.release(e >>> E_SHIFT);
+      }
+    }
+    this.#remove(p, r, true);
   }
 
   /** Removes record `r` (from {@link PendingRanges.whole}) and returns its descriptor frame, lists and all, to the caller. */

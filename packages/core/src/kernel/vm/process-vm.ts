@@ -100,6 +100,16 @@ export class ProcessVm {
     const { first, pages } = this.#allocated(p, va, length, 'unmap');
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
+    const whole = k.pending.untouched(p, first, pages);
+    if (whole >= 0 && !k.transfers.parkedIn(p, first, pages)) {
+      // Exactly a received buffer never touched: its list says every frame (no page-table walk to read them).
+      k.rmaps.checkCarve(p, first, pages);
+      k.pending.dropUntouched(p, whole);
+      const n = frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
+      if (n > 0) for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
+      k.va.free(p, first, pages);
+      return;
+    }
     this.read(p, first, pages, frames, info);
     if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     k.rmaps.checkCarve(p, first, pages);
