@@ -157,9 +157,12 @@ export function levelOfPageSize(pageSize: number): number {
   return pageSize === 4096 ? 3 : pageSize === 0x20_0000 ? 2 : pageSize === 0x4000_0000 ? 1 : -1;
 }
 
+/** Bytes per entry by level, looked up (a `**` with a variable exponent is a `Math.pow` call, ~8× slower on every walk). */
+const LEVEL_SIZE = [2 ** 39, 2 ** 30, 2 ** 21, 2 ** 12] as const;
+
 /** Bytes mapped by one entry at `level` (0: 512 GiB, 1: 1 GiB, 2: 2 MiB, 3: 4 KiB). */
 export function levelSize(level: number): number {
-  return 2 ** (12 + 9 * (3 - level));
+  return LEVEL_SIZE[level as 0];
 }
 
 /** Output-address mask of the low word for a leaf at `level`. */

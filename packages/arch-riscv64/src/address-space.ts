@@ -1,6 +1,6 @@
 import { AccessKind, IpcError, ShootdownKind, checkCpu, formatMappings } from '@veridian/core';
 import type { AddressSpace, FaultReason, MapOptions, PageMapping, PagePerms, VirtualAddress } from '@veridian/core';
-import { encodeSatp, fromLinear, indexAt, levelSpan, toLinear } from './address.js';
+import { encodeSatp, fromLinear, halfSpan, indexAt, levelSpan, toLinear } from './address.js';
 import { Riscv64PageFault } from './fault.js';
 import { FrameRange } from './frame-range.js';
 import type { MmuContext } from './mmu-context.js';
@@ -79,8 +79,8 @@ export class Riscv64AddressSpace implements AddressSpace {
     if (lin < 0) throw new Riscv64PageFault(va, AccessKind.Read, false, 'invalid-address', mode.levels - 1);
     if (!Number.isSafeInteger(length) || length <= 0 || length % align !== 0) invalidArgument(`length ${length} is not a positive multiple of ${align}`);
     if (lin % align !== 0) invalidArgument(`address 0x${BigInt(va).toString(16)} is not ${align}-aligned`);
-    const half = 2 ** (mode.vaBits - 1);
-    if (lin < half ? lin + length > half : lin + length > 2 ** mode.vaBits) invalidArgument('the range crosses the end of its half of the address space');
+    const half = halfSpan(mode);
+    if (lin < half ? lin + length > half : lin + length > 2 * half) invalidArgument('the range crosses the end of its half of the address space');
     return lin;
   }
 
@@ -302,7 +302,7 @@ export class Riscv64AddressSpace implements AddressSpace {
         continue;
       }
       // A leaf. A megapage's PPN must be aligned to its size (§4.3.2 step 6).
-      if (level > 0 && ppnOf(lo, hi) % 512 ** level !== 0) return this.#faulted('reserved-bit', level, undefined);
+      if (level > 0 && ppnOf(lo, hi) % (levelSpan(level) / 4096) !== 0) return this.#faulted('reserved-bit', level, undefined);
       if (!this.#allowed(tlbRights(lo), access, user)) return this.#faulted('permission', level, mappingOf(ctx.mode, lin, level, lo, hi));
       // Hardware A/D update (Svadu behaviour): set A, and D on a store, atomically with the PTE
       // load (§4.3.2 step 7: no store to the PTE in between may be lost) — a compare-and-swap

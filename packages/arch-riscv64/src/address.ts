@@ -21,6 +21,13 @@ export const SV39: PagingMode = Object.freeze({ name: 'sv39', levels: 3, vaBits:
 export const SV48: PagingMode = Object.freeze({ name: 'sv48', levels: 4, vaBits: 48, satpMode: 9 });
 
 const TWO64 = 1n << 64n;
+const HALF39 = 2 ** 38;
+const HALF48 = 2 ** 47;
+
+/** 2^(vaBits − 1), the size of each half of `mode`'s address space (looked up: a variable `**` is a `Math.pow` call, and this runs on every translation). */
+export function halfSpan(mode: PagingMode): number {
+  return mode.vaBits === 48 ? HALF48 : mode.vaBits === 39 ? HALF39 : 2 ** (mode.vaBits - 1);
+}
 
 /**
  * The linear form of a virtual address under `mode` (its low `vaBits` bits, a safe integer),
@@ -29,7 +36,7 @@ const TWO64 = 1n << 64n;
  * half addresses come as `bigint`.
  */
 export function toLinear(va: VirtualAddress, mode: PagingMode): number {
-  const half = 2 ** (mode.vaBits - 1);
+  const half = halfSpan(mode);
   if (typeof va === 'number') return Number.isSafeInteger(va) && va >= 0 && va < half ? va : -1;
   if (va >= 0n && va < BigInt(half)) return Number(va);
   const low = TWO64 - BigInt(half);
@@ -39,18 +46,21 @@ export function toLinear(va: VirtualAddress, mode: PagingMode): number {
 
 /** The canonical virtual address of a linear address: a `number` in the lower half, a sign-extended `bigint` in the upper half. */
 export function fromLinear(linear: number, mode: PagingMode): VirtualAddress {
-  const half = 2 ** (mode.vaBits - 1);
+  const half = halfSpan(mode);
   return linear < half ? linear : TWO64 - (1n << BigInt(mode.vaBits)) + BigInt(linear);
 }
 
+/** 2^(12 + 9·level) for levels 0–4, looked up (a `**` with a variable exponent is a `Math.pow` call, ~8× slower on every walk). */
+const LEVEL_SPAN = [2 ** 12, 2 ** 21, 2 ** 30, 2 ** 39, 2 ** 48] as const;
+
 /** VPN[level] of a linear address: 9 bits at bit 12 + 9·level (level 0 indexes the last table). */
 export function indexAt(linear: number, level: number): number {
-  return Math.floor(linear / 2 ** (12 + 9 * level)) % 512;
+  return Math.floor(linear / LEVEL_SPAN[level as 0]) % 512;
 }
 
 /** Bytes one entry of `level` maps: 4 KiB at level 0, 2 MiB at 1, 1 GiB at 2, 512 GiB at 3. */
 export function levelSpan(level: number): number {
-  return 2 ** (12 + 9 * level);
+  return LEVEL_SPAN[level as 0];
 }
 
 /**

@@ -1,6 +1,6 @@
 import { FrameInfo, IpcError, ShootdownKind } from '@veridian/core';
 import type { PagePerms, VirtualAddress } from '@veridian/core';
-import { fromLinear, indexAt, levelSpan, toLinear } from './address.js';
+import { fromLinear, halfSpan, indexAt, levelSpan, toLinear } from './address.js';
 import type { MmuContext } from './mmu-context.js';
 import { PAGE, clearEntry, isTableEntry, storeEntry } from './page-table.js';
 import { PteBit, RWX, entryAddress, isSoftwareLeaf, leafFlags, leafMarkers, leafPerms, ppnOf } from './page-table-entry.js';
@@ -74,9 +74,9 @@ export class FrameRange {
     const lin = typeof va === 'number' || typeof va === 'bigint' ? toLinear(va, mode) : -1;
     if (lin < 0) invalidArgument(`address ${String(va)} is not a canonical ${mode.name} address`);
     if (lin % PAGE !== 0) invalidArgument(`address 0x${BigInt(va).toString(16)} is not 4096-aligned`);
-    const half = 2 ** (mode.vaBits - 1);
+    const half = halfSpan(mode);
     const end = lin + count * PAGE;
-    if (lin < half ? end > half : end > 2 ** mode.vaBits) invalidArgument('the range crosses the end of its half of the address space');
+    if (lin < half ? end > half : end > 2 * half) invalidArgument('the range crosses the end of its half of the address space');
     return lin;
   }
 

@@ -1,5 +1,9 @@
 import { checkTlbShape } from '@veridian/core';
+
 import type { ShootdownTarget, TlbStats } from '@veridian/core';
+
+/** Pages one leaf of each level maps (2^(9·level)), looked up: a variable `**` is a `Math.pow` call. */
+const LEAF_PAGES = [1, 2 ** 9, 2 ** 18, 2 ** 27];
 
 const M_VALID = 0x8000_0000;
 const M_GLOBAL = 0x4000_0000;
@@ -86,7 +90,7 @@ export class Tlb implements ShootdownTarget {
   }
 
   #covers(i: number, m: number, vpn: number, count: number): boolean {
-    const pages = 2 ** (9 * ((m >>> M_LEVEL_SHIFT) & 3));
+    const pages = LEAF_PAGES[(m >>> M_LEVEL_SHIFT) & 3]!;
     const v = this.#vpn[i]!;
     const first = v - (v % pages);
     return first < vpn + count && first + pages > vpn;
