@@ -88,7 +88,7 @@ describe('a received buffer passed on untouched', () => {
         if (m.type === 0xdead) throw new Error('stop');
         if (held !== null) p.memory.unmap(held.va, held.length);
         held = m.buffer;
-        reply.buffer = m.buffer;
+        reply.buffer = m.buffer!;
         return reply;
       });
     }).exited.catch(() => undefined);
