@@ -8,14 +8,14 @@ import {
   PageFault,
   ShootdownKind,
   type AddressSpace,
-  type FaultReason,
   type MapOptions,
   type PageMapping,
   type PagePerms,
   type VirtualAddress,
 } from '@veridian/core';
-import { A, D, G, HUGE, isLeaf, isTable, LAZY, leafBits, LEVELS, markersOf, NR, NX, PAGE, PFN_MASK, PLV_MASK, PLV_USER, permsOf, T, USER_TOP, V, VA_LIMIT, W } from './pte.js';
+import { A, D, G, HUGE, isLeaf, isTable, leafBits, LEVELS, markersOf, PAGE, PFN_MASK, T, USER_TOP, V, VA_LIMIT } from './pte.js';
 import { PageTables } from './page-tables.js';
+import { faultReason, mappingOf } from './fault.js';
 import { argAddress, FOUR_G, idx, invalid, norm, SIZES, type Ctx, type Slot } from './address.js';
 
 export class OutsiderSpace implements AddressSpace {
@@ -38,37 +38,13 @@ export class OutsiderSpace implements AddressSpace {
     if (this.#dead) throw new IpcError('InvalidState', 'address space destroyed');
   }
 
-  #mappingOf(va: number, s: Slot): PageMapping | undefined {
-    const e = s.e;
-    if (!isLeaf(e) || s.level === 0) return undefined;
-    const size = s.level === 1 ? HUGE : PAGE;
-    const base = va - (va % size);
-    return { va: base, pa: (e & PFN_MASK) >>> 0, size, perms: permsOf(e), markers: markersOf(e), accessed: (e & A) !== 0, dirty: (e & D) !== 0, global: (e & G) !== 0, present: (e & V) !== 0 };
-  }
-
   // ---- faults and translation ----------------------------------------------------------
 
   #fault(va: VirtualAddress, n: number, access: AccessKind, user: boolean, s: Slot): PageFault | null {
     const e = s.e;
-    const reason = this.#reason(e, s.level, access, user);
+    const reason = faultReason(e, s.level, access, user);
     if (reason === null) return null;
-    return new PageFault(va, access, user, reason, reason === 'not-present' || reason === 'reserved-bit' ? undefined : this.#mappingOf(n, s), s.level);
-  }
-
-  #reason(e: number, level: number, access: AccessKind, user: boolean): FaultReason | null {
-    if (e === 0) return 'not-present';
-    if (e & V) {
-      if (e & T) return level === LEVELS - 1 || (e & ~(PFN_MASK | V | T)) !== 0 ? 'reserved-bit' : 'not-present';
-      if (level === 0) return 'reserved-bit';
-      const plv = e & PLV_MASK;
-      if (plv !== 0 && plv !== PLV_USER) return 'reserved-bit';
-    } else {
-      return e & LAZY ? 'lazy' : 'not-present';
-    }
-    if (user && (e & PLV_MASK) !== PLV_USER) return 'permission';
-    if (access === AccessKind.Write) return e & W ? null : 'permission';
-    if (access === AccessKind.Execute) return e & NX ? 'permission' : null;
-    return e & NR ? 'permission' : null;
+    return new PageFault(va, access, user, reason, reason === 'not-present' || reason === 'reserved-bit' ? undefined : mappingOf(n, s), s.level);
   }
 
   translate(va: VirtualAddress, access: AccessKind, cpu = 0, user = false): number {
@@ -85,7 +61,7 @@ export class OutsiderSpace implements AddressSpace {
       const hit = tlb.probe(cpu, this.asid, vpn);
       if (hit >= 0) {
         const b = tlb.bits[hit]!;
-        if (this.#reason(b | V, 2, access, user) === null && (access !== AccessKind.Write || b & D)) {
+        if (faultReason(b | V, 2, access, user) === null && (access !== AccessKind.Write || b & D)) {
           tlb.stats.hits++;
           const size = tlb.shift[hit] === 12 ? PAGE : HUGE;
           return tlb.ppn[hit]! * PAGE + (n % size);
@@ -109,7 +85,7 @@ export class OutsiderSpace implements AddressSpace {
         this.#t.walk(n, s);
         const f = this.#fault(va, n, access, user, s);
         if (f) return f;
-        if (c.variant.softwareAccessFlag && !(s.e & A)) return new PageFault(va, access, user, 'access-flag', this.#mappingOf(n, s), s.level);
+        if (c.variant.softwareAccessFlag && !(s.e & A)) return new PageFault(va, access, user, 'access-flag', mappingOf(n, s), s.level);
         const want = s.e | A | (access === AccessKind.Write ? D : 0);
         if (want !== s.e && Atomics.compareExchange(this.#u32, s.at, s.e, want >>> 0) !== s.e) continue; // changed under us: walk again
         const shift = s.level === 1 ? 22 : 12;
@@ -130,7 +106,7 @@ export class OutsiderSpace implements AddressSpace {
     if (n < 0 || this.#dead) return undefined;
     const s: Slot = { at: 0, e: 0, level: 0 };
     this.#t.walk(n, s);
-    return this.#mappingOf(n, s);
+    return mappingOf(n, s);
   }
 
   walk(va: VirtualAddress): bigint[] {
@@ -150,7 +126,7 @@ export class OutsiderSpace implements AddressSpace {
   mappings(): PageMapping[] {
     const out: PageMapping[] = [];
     if (this.#dead) return out;
-    this.#t.leaves((va, at, e, level) => out.push(this.#mappingOf(va, { at, e, level })!));
+    this.#t.leaves((va, at, e, level) => out.push(mappingOf(va, { at, e, level })!));
     return out;
   }
 
@@ -170,7 +146,7 @@ export class OutsiderSpace implements AddressSpace {
     for (let i = 0; i < count; i++) {
       const p = base + i * PAGE;
       this.#t.walk(p, s);
-      const m = this.#mappingOf(p, s);
+      const m = mappingOf(p, s);
       if (!m) {
         frames[at + i] = -1;
         info[at + i] = 0;
