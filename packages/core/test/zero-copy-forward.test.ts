@@ -165,6 +165,89 @@ describe('a received buffer passed on untouched', () => {
   });
   }
 
+  it('a Move ping-pong of one buffer, untouched in between: the frames never change, and no transfer takes or frees a frame', async () => {
+    const k = testKernel({ frames: 1024 });
+    const base = k.stats();
+    const server = k.spawn({ name: 'echo', priority: 20 }, async (p) => {
+      const reply: SmallMessage = { type: 0, data: EMPTY, transfer: 'move' };
+      await p.serve(p.createEndpoint({ name: 'echo' }), (m: MessageBuffer) => {
+        if (m.type === 0xdead) throw new Error('stop');
+        reply.buffer = m.buffer!;
+        return reply;
+      });
+    }).exited.catch(() => undefined);
+    const client = k.spawn({ name: 'client', priority: 10 }, async (p) => {
+      const ch = p.connect('echo');
+      const va = p.memory.map(PAGES * PAGE);
+      for (let i = 0; i < PAGES; i++) p.memory.write(va + i * PAGE, Uint8Array.of(i + 1));
+      const original = p.memory.frames(va, PAGES);
+      let b = p.memory.buffer(va, PAGES * PAGE);
+      let free = -1;
+      for (let round = 0; round < 20; round++) {
+        const r = await p.call(ch, { type: 1, data: EMPTY, buffer: b, transfer: 'move' });
+        b = r.buffer!;
+        expect(Array.from(p.memory.frames(b.va, PAGES))).toEqual(Array.from(original));
+        expect(states(p, b).every((s) => s.mapped && !s.present && s.writable && !s.copyOnWrite)).toBe(true);
+        // From the second round on, a received buffer travels: its descriptor frame goes with it (no frame taken, none freed).
+        if (round === 1) free = k.stats().freeFrames;
+        if (round > 1) expect(k.stats().freeFrames).toBe(free);
+      }
+      for (let i = 0; i < PAGES; i++) expect(p.memory.read(b.va + i * PAGE, 1)[0]).toBe(i + 1);
+      p.memory.unmap(b.va, b.length);
+    });
+    await ok(client);
+    await k.shutdown();
+    await server;
+    expect(k.stats().freeFrames).toBe(base.freeFrames);
+  });
+
+  it('a Move of a received buffer that times out in the queue gives the relay its untouched range back: frames, allocator, page states; then it moves on for real', async () => {
+    const clock = new ManualClock();
+    const k = testKernel({ frames: 1024, clock });
+    const base = k.stats();
+    let original!: Int32Array;
+    let release!: () => void;
+    const idle = k.spawn({ name: 'idle', priority: 30 }, async (p) => {
+      p.createEndpoint({ name: 'idle' });
+      await new Promise<void>((r) => (release = r));
+    });
+    const sink = k.spawn({ name: 'sink', priority: 25 }, async (p) => {
+      const m = await p.receive(p.createEndpoint({ name: 'sink' }));
+      expect(Array.from(p.memory.frames(m.buffer!.va, PAGES))).toEqual(Array.from(original));
+      for (let i = 0; i < PAGES; i++) expect(p.memory.read(m.buffer!.va + i * PAGE, 1)[0]).toBe(i + 1);
+      p.memory.unmap(m.buffer!.va, m.buffer!.length);
+      p.reply(m.sender, { type: 0, data: EMPTY });
+    });
+    const relay = k.spawn({ name: 'relay', priority: 20 }, async (p) => {
+      const m = await p.receive(p.createEndpoint({ name: 'relay' }));
+      try {
+        const b = m.buffer!;
+        const before = k.snapshot();
+        const was = states(p, b);
+        const call = p.call(p.connect('idle'), { type: 2, data: EMPTY, buffer: b, transfer: 'move' }, { timeout: 1000 });
+        clock.advance(1000);
+        expect(await code(call)).toBe('Timeout');
+        const after = k.snapshot();
+        expect(after.freeFrames).toBe(before.freeFrames);
+        expect(after.frames).toEqual(before.frames);
+        expect(states(p, b)).toEqual(was);
+        expect(Array.from(p.memory.frames(b.va, PAGES))).toEqual(Array.from(original));
+        // Untouched still: it moves on whole, and the sink gets the very frames.
+        await p.call(p.connect('sink'), { type: 3, data: EMPTY, buffer: b, transfer: 'move' });
+        expect(await code(() => p.memory.read(b.va, 1))).toBe('AccessFault');
+      } finally {
+        p.reply(m.sender, { type: 0, data: EMPTY });
+        release();
+      }
+    });
+    await k.whenNamed('idle');
+    await k.whenNamed('sink');
+    await k.whenNamed('relay');
+    const client = mover(k, 'relay', (f) => (original = f));
+    await ok(idle, sink, relay, client);
+    expect(k.stats()).toEqual(base);
+  });
+
   it('unmapped untouched: every frame, the list and the descriptor go back; part of one leaves the rest readable', async () => {
     const k = testKernel({ frames: 1024 });
     const base = k.stats();

@@ -16,6 +16,8 @@ import { transferMode } from './args.js';
 
 /** Timeout of a blocking operation that has none: wait forever. */
 const FOREVER = Infinity;
+/** The capabilities of a message that carries none (shared: never written). */
+const NO_CAPS: readonly number[] = Object.freeze([]);
 
 /**
  * The one way into the kernel. Each entry takes the lock once, checks the caller (alive, not
@@ -168,7 +170,7 @@ export class Syscalls {
   stageLarge(p: number, pid: number, m: SmallMessage, channel: number, caller: number): void {
     const k = this.#k;
     const length = m.data.length;
-    const caps = m.caps ?? [];
+    const caps = m.caps ?? NO_CAPS;
     const b = m.buffer;
     const mode = b === undefined ? Mode.NONE : transferMode(m.transfer);
     k.lock();

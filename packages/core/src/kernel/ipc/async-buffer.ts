@@ -3,6 +3,7 @@ import type { SharedBuffer } from '../../contracts/shared-buffer.js';
 import type { KernelContext } from '../context.js';
 import { H } from '../records/layout.js';
 import { transferMode } from '../args.js';
+import { Mode } from './transfer.js';
 
 /**
  * Zero-copy buffers of async channel messages (`message.buffer` with `transfer`), kernel side,
@@ -39,9 +40,11 @@ export class AsyncBuffers {
    */
   stage(p: number, buffer: SharedBuffer, mode: number): number {
     const k = this.#k;
-    const f = k.mm.phys.allocFrame(undefined, false);
+    // A received buffer moved on whole keeps its pending range's descriptor frame (see `Transfers.handedFrame`).
+    const reuse = mode === Mode.MOVE ? k.transfers.handedFrame() : 0;
+    const f = reuse !== 0 ? reuse : k.mm.phys.allocFrame(undefined, false);
     const d = this.#desc(f);
-    k.transfers.clear(d);
+    if (reuse === 0) k.transfers.clear(d);
     k.transfers.stage(p, d, buffer.va, buffer.length, mode);
     return f;
   }
@@ -53,8 +56,10 @@ export class AsyncBuffers {
 
   /** The message was not taken (full, or dropped as the newest): `p`'s pages as before, the descriptor freed. */
   cancel(p: number, f: number): void {
-    this.#k.transfers.cancel(p, this.#desc(f));
-    this.#k.mm.phys.freeFrame(f);
+    const d = this.#desc(f);
+    this.#k.transfers.cancel(p, d);
+    // A handed-over Move's frame went back to the pending range it came from.
+    if (!this.#k.transfers.adopted(d)) this.#k.mm.phys.freeFrame(f);
   }
 
   /** Checks that process `dst` can map the buffer of descriptor `f` (writes nothing; `OutOfMemory` otherwise). */

@@ -28,7 +28,6 @@ const HANDLES = SNAPS + MAX_LARGE_CAPS * M.CAP_WORDS;
  */
 export class LargeMessages {
   readonly #k: KernelContext;
-  readonly #frames: number[] = [];
 
   constructor(k: KernelContext) {
     this.#k = k;
@@ -55,21 +54,33 @@ export class LargeMessages {
    */
   stage(p: number, length: number, capCount: number, snaps: Int32Array, bva = 0, blen = 0, mode: number = Mode.NONE): void {
     const k = this.#k;
-    const frames = this.#frames;
-    frames.length = 0;
+    const phys = k.mm.phys;
+    const i32 = k.i32;
+    const n = Math.ceil(length / FRAME_SIZE);
+    // A Move of a received buffer handed over whole reuses the descriptor frame of its pending
+    // range (whose message words are free since delivery): no frame taken, none freed.
+    const reuse = mode === Mode.MOVE ? k.transfers.handedFrame() : 0;
+    if (phys.freeFrames < n + (reuse === 0 ? 1 : 0)) throw new IpcError('OutOfMemory', `need ${n + 1} frames, ${phys.freeFrames} free`);
     // Not zeroed: every descriptor word read is written below (or by `move`), and a payload
     // frame is only read up to the length written into it.
-    k.mm.phys.allocFrames(Math.ceil(length / FRAME_SIZE) + 1, frames, undefined, false);
-    const d = this.#desc(frames[0]!);
-    const i32 = k.i32;
-    k.transfers.clear(d);
+    const desc = reuse !== 0 ? reuse : phys.allocFrame(undefined, false);
+    const d = this.#desc(desc);
+    let taken = 0;
+    try {
+      for (; taken < n; taken++) i32[d + D.LIST + taken] = phys.allocFrame(undefined, false);
+    } catch (e) {
+      // Another CPU raced us to the last frames: give them back, last taken first.
+      while (taken > 0) phys.freeFrame(i32[d + D.LIST + --taken]!);
+      if (reuse === 0) phys.freeFrame(desc);
+      throw e;
+    }
+    if (reuse === 0) k.transfers.clear(d);
     i32[d + D.LENGTH] = length;
-    i32[d + D.FRAMES] = frames.length - 1;
+    i32[d + D.FRAMES] = n;
     i32[d + D.CAPS] = capCount;
-    for (let f = 1; f < frames.length; f++) i32[d + D.LIST + f - 1] = frames[f]!;
     for (let w = 0; w < capCount * M.CAP_WORDS; w++) i32[d + SNAPS + w] = snaps[w]!;
     if (mode !== Mode.NONE) k.transfers.stage(p, d, bva, blen, mode);
-    k.procs.set(p, P.LARGE_OUT, frames[0]!);
+    k.procs.set(p, P.LARGE_OUT, desc);
   }
 
   /** Checks that `dst` can take the buffer `src` staged (writes nothing; see `Transfers.checkReceiver`). */

@@ -1,4 +1,5 @@
 import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
+import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import type { KernelContext } from '../context.js';
 import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, Mode, State, descEntry, freeLists, pack, protectRuns } from './transfer-layout.js';
 
@@ -52,18 +53,15 @@ export function cancelTransfer(k: KernelContext, p: number, d: number): void {
   freeLists(k, d);
 }
 
-/** Gives a handed-over list back to `p` as the pending range it was (a cancelled Move). */
+/**
+ * Gives a handed-over list back to `p` as the pending range it was (a cancelled Move). The
+ * message's descriptor frame is the range's own (see `Transfers.handedFrame`): the range takes
+ * it back, lists and all, and the message's owner does not free it (ADOPTED). Nothing is
+ * allocated, so a cancel cannot fail.
+ */
 function restorePending(k: KernelContext, p: number, d: number): void {
   const i32 = k.i32;
-  const phys = k.mm.phys;
-  // The lists move into a fresh descriptor frame of their own (this one is freed by its owner).
-  const frame = phys.allocFrame();
-  const w = phys.frameOffset(frame) >> 2;
-  const n = i32[d + B.LISTS]!;
-  for (let l = 0; l < n; l++) i32[w + B.LIST0 + l] = i32[d + B.LIST0 + l]!;
-  i32[w + B.LISTS] = n;
+  const frame = ((d << 2) - k.mm.phys.framesOffset) / FRAME_SIZE;
   k.pending.add(p, i32[d + B.FIRST]!, i32[d + B.PAGES]!, frame, true);
-  i32[d + B.LISTS] = 0;
-  i32[d + B.MODE] = Mode.NONE;
-  i32[d + B.STATE] = State.NONE;
+  i32[d + B.STATE] = State.ADOPTED;
 }

@@ -88,24 +88,32 @@ export class Transfers {
     return Math.ceil(pages / PER_LIST) + (mode === Mode.COPY ? pages : edges);
   }
 
-  /** Stages the buffer checked just before into descriptor `d` (Int32 index). Cannot fail. */
+  /**
+   * The descriptor frame of the sender's pending range that the Move checked just before hands
+   * over whole, or 0: staging takes it as the message's descriptor (see {@link Transfers.stage}).
+   */
+  handedFrame(): number {
+    return this.#handed >= 0 ? this.#k.pending.descOf(this.#handed) : 0;
+  }
+
+  /**
+   * Stages the buffer checked just before into descriptor `d` (Int32 index); a handed-over
+   * Move's `d` must be the frame {@link Transfers.handedFrame} named. Cannot fail.
+   */
   stage(p: number, d: number, va: number, length: number, mode: number): void {
     const k = this.#k;
     const i32 = k.i32;
     const phys = k.mm.phys;
     const { first, pages } = pageSpan(va, length);
-    const { from, to } = whole(va, length, pages);
-    const { frames, info } = k.vm.scratch(pages);
+    // A kernel bug, caught before any write: the lists of a handed range live in its own frame.
+    if (this.#handed >= 0 && phys.frameOffset(k.pending.descOf(this.#handed)) >> 2 !== d) throw new IpcError('InvalidState', 'a handed-over Move must be staged into its range\'s descriptor frame');
     i32[d + B.MODE] = mode;
     if (this.#handed >= 0) {
-      // The pending range's descriptor gives its lists (entries already in their own-state form) to this one.
-      const oldFrame = k.pending.adopt(p, this.#handed);
-      const old = phys.frameOffset(oldFrame) >> 2;
-      const n = i32[old + B.LISTS]!;
-      for (let l = 0; l < n; l++) i32[d + B.LIST0 + l] = i32[old + B.LIST0 + l]!;
-      i32[d + B.LISTS] = n;
-      phys.freeFrame(oldFrame);
+      // The pending range's descriptor frame is this one ({@link Transfers.handedFrame}): its
+      // lists (entries already in their own-state form) stay where they are.
+      k.pending.adopt(p, this.#handed);
       this.#handed = -1;
+      i32[d + B.FORM] = 0;
       i32[d + B.HANDED] = 1;
       i32[d + B.MOVABLE] = 1;
       i32[d + B.FIRST] = first;
@@ -118,6 +126,7 @@ export class Transfers {
       i32[d + B.STATE] = State.STAGED;
       return;
     }
+    const { from, to } = whole(va, length, pages);
     const lists = Math.ceil(pages / PER_LIST);
     for (let l = 0; l < lists; l++) i32[d + B.LIST0 + l] = phys.allocFrame(undefined, false); // every entry read is written below
     i32[d + B.LISTS] = lists;
@@ -139,6 +148,7 @@ export class Transfers {
       i32[d + B.STATE] = State.STAGED;
       return;
     }
+    const { frames, info } = k.vm.scratch(pages);
     const end = va + length;
     let list = 0;
     for (let i = 0; i < pages; i++) {
@@ -306,7 +316,8 @@ export class Transfers {
   /** Initialises the buffer words of a descriptor frame taken without zeroing (no buffer). */
   clear(d: number): void {
     const i32 = this.#k.i32;
-    i32.fill(0, d + B.FORM, d + B.LIST0);
+    // Word stores: a `fill` call costs more than the dozen words it clears.
+    for (let w = d + B.FORM, end = d + B.LIST0; w < end; w++) i32[w] = 0;
   }
 
   /**

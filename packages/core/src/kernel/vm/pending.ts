@@ -254,6 +254,11 @@ export class PendingRanges {
     this.#remove(p, r, true);
   }
 
+  /** The descriptor frame of record `r` (it holds the range's lists). */
+  descOf(r: number): number {
+    return this.#k.i32[r + R_DESC]!;
+  }
+
   /** Removes record `r` (from {@link PendingRanges.whole}) and returns its descriptor frame, lists and all, to the caller. */
   adopt(p: number, r: number): number {
     const desc = this.#k.i32[r + R_DESC]!;
@@ -359,8 +364,11 @@ export class PendingRanges {
     const desc = i32[r + R_DESC]!;
     const n = i32[w + COUNT]! - 1;
     const last = w + PENDING_BASE + n * REC;
-    if (r !== last) i32.copyWithin(r, last, last + REC);
-    i32.fill(0, last, last + REC);
+    // Word stores: REC words are fewer than a `copyWithin` and a `fill` call cost.
+    for (let i = 0; i < REC; i++) {
+      if (r !== last) i32[r + i] = i32[last + i]!;
+      i32[last + i] = 0;
+    }
     i32[w + COUNT] = n;
     if (!free) return;
     const d = k.mm.phys.frameOffset(desc) >> 2;
