@@ -1,6 +1,7 @@
 import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
 import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import type { KernelContext } from '../context.js';
+import { unlinkLists } from '../vm/list-sets.js';
 import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, Mode, State, descEntry, freeLists, pack, protectRuns } from './transfer-layout.js';
 
 /** Undoes a staged buffer (the send failed, timed out or was cancelled): `p`'s pages as before. Lock held. */
@@ -15,6 +16,12 @@ export function cancelTransfer(k: KernelContext, p: number, d: number): void {
   if ((state === State.STAGED || state === State.PARKED) && i32[d + B.HANDED] === 1) {
     // A pending range handed over whole: it becomes the sender's pending range again, as it was.
     restorePending(k, p, d);
+    return;
+  }
+  if ((state === State.STAGED || state === State.PARKED) && i32[d + B.LINKED] === 1) {
+    // A forwarded Share that linked the sender's lists changed nothing of the sender's: it lets go of them.
+    if (unlinkLists(k, d)) for (let i = pages - 1; i >= 0; i--) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
+    freeLists(k, d);
     return;
   }
   if (state === State.STAGED && mode === Mode.MOVE) {
@@ -46,8 +53,9 @@ export function cancelTransfer(k: KernelContext, p: number, d: number): void {
       return pack(perms, markers);
     });
     for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
-  } else {
-    // Carried (or a Copy): the descriptor holds one reference on every frame. Last taken, first freed.
+  } else if (unlinkLists(k, d)) {
+    // Carried (or a Copy): the descriptor holds one reference on every frame. Last taken, first
+    // freed. (Lists another holder keeps are only forgotten: their references are the set's.)
     for (let i = pages - 1; i >= 0; i--) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
   }
   freeLists(k, d);

@@ -12,9 +12,11 @@ export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
  * `frame × 64 | perms << 2 | LAZY << 1 | COW`, the frame and the sender's own state of the
  * page (to restore it when the send is cancelled, and to derive the receiver's mapping).
  * FORM is 1 when those entries are already what the receiver of a Share gets (a forwarded
- * buffer whose pages were all copy-on-write or read-only), so delivery rewrites none.
+ * buffer whose pages were all copy-on-write or read-only), so delivery rewrites none. LINKED
+ * is 1 when the lists are the sender's own, shared with its pending range (`vm/list-sets.ts`):
+ * a forwarded Share that copied nothing.
  */
-export const B = { FORM: 899, MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, HANDED: 910, MOVABLE: 911, LIST0: 912 } as const;
+export const B = { LINKED: 898, FORM: 899, MODE: 900, STATE: 901, FIRST: 902, PAGES: 903, VA_LO: 904, VA_HI: 905, LENGTH: 906, WHOLE_FROM: 907, WHOLE_TO: 908, LISTS: 909, HANDED: 910, MOVABLE: 911, LIST0: 912 } as const;
 /**
  * Descriptor states of the buffer: staged (a Move's pages still live in the sender), parked
  * (queued: a Move's pages parked), carried (the descriptor holds the frames), adopted (the

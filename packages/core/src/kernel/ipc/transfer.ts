@@ -10,7 +10,8 @@ import { P } from '../records/layout.js';
 
 import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, freeLists, listWords, pack, protectRuns, receiverPage, whole } from './transfer-layout.js';
 import { cancelTransfer } from './transfer-cancel.js';
-import { Forward } from '../vm/pending.js';
+import { Forward, forwardShare, linkShare, linkable } from '../vm/pending-forward.js';
+import { linksOf, unlinkLists } from '../vm/list-sets.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
 
@@ -44,8 +45,9 @@ export class Transfers {
   readonly #k: KernelContext;
   /** Set by `check` for `stage`: the sender's pending range handed over whole (or −1), and whether every page could move on. */
   #handed = -1;
-  /** Set by `check` for `stage`: the sender's untouched pending range a Share forwards (or −1). */
+  /** Set by `check` for `stage`: the sender's untouched pending range a Share forwards (or −1), and whether its lists are linked rather than copied. */
   #forward = -1;
+  #link = false;
   #movable = true;
 
   constructor(k: KernelContext) {
@@ -69,7 +71,11 @@ export class Transfers {
       // A Share of one: its list is copied in one pass. Its pages are readable (no page of a
       // received buffer loses READ before it is installed) and never region frames (those
       // travel by capability, so no pending list holds one).
-      if (mode === Mode.SHARE && (this.#forward = k.pending.untouched(p, first, pages)) >= 0) return Math.ceil(pages / PER_LIST);
+      if (mode === Mode.SHARE && (this.#forward = k.pending.untouched(p, first, pages)) >= 0) {
+        // Entries already in the receiver's form: the lists are linked, not copied (`vm/list-sets.ts`).
+        this.#link = linkable(k, this.#forward);
+        return this.#link ? 0 : Math.ceil(pages / PER_LIST);
+      }
     }
     const { frames, info } = k.vm.scratch(pages);
     k.vm.read(p, first, pages, frames, info);
@@ -85,7 +91,9 @@ export class Transfers {
       if ((f & PagePerm.WRITE) === 0 && ((f >> FrameInfo.MARKER_SHIFT) & COW) === 0) this.#movable = false;
     }
     const edges = pages - (to - from);
-    return Math.ceil(pages / PER_LIST) + (mode === Mode.COPY ? pages : edges);
+    // A Move or Share changes pending entries: ranges sharing their lists take private copies first.
+    const own = mode === Mode.COPY ? 0 : k.pending.ownFrames(p, first, pages);
+    return Math.ceil(pages / PER_LIST) + (mode === Mode.COPY ? pages : edges) + own;
   }
 
   /**
@@ -127,8 +135,32 @@ export class Transfers {
       return;
     }
     const { from, to } = whole(va, length, pages);
+    if (this.#forward >= 0 && this.#link) {
+      // An untouched received buffer whose entries are already read-only copy-on-write: this
+      // descriptor shares its lists; no entry, reference or page table changes.
+      i32[d + B.MOVABLE] = linkShare(k, this.#forward, d) ? 1 : 0;
+      i32[d + B.LINKED] = 1;
+      i32[d + B.FORM] = 1;
+      i32[d + B.HANDED] = 0;
+      i32[d + B.FIRST] = first;
+      i32[d + B.PAGES] = pages;
+      i32[d + B.VA_LO] = va % TWO32;
+      i32[d + B.VA_HI] = Math.floor(va / TWO32);
+      i32[d + B.LENGTH] = length;
+      i32[d + B.WHOLE_FROM] = from;
+      i32[d + B.WHOLE_TO] = to;
+      this.#forward = -1;
+      this.#link = false;
+      i32[d + B.STATE] = State.STAGED;
+      return;
+    }
+    if (this.#forward < 0 && mode !== Mode.COPY) k.pending.own(p, first, pages); // checked: `check` counted the frames
     const lists = Math.ceil(pages / PER_LIST);
-    for (let l = 0; l < lists; l++) i32[d + B.LIST0 + l] = phys.allocFrame(undefined, false); // every entry read is written below
+    for (let l = 0; l < lists; l++) {
+      const f = phys.allocFrame(undefined, false); // every entry read is written below
+      k.refs.setLinks(f, 0);
+      i32[d + B.LIST0 + l] = f;
+    }
     i32[d + B.LISTS] = lists;
     i32[d + B.HANDED] = 0;
     i32[d + B.MOVABLE] = mode === Mode.SHARE ? (this.#movable ? 1 : 0) : 1;
@@ -141,7 +173,7 @@ export class Transfers {
     i32[d + B.WHOLE_TO] = to;
     if (this.#forward >= 0) {
       // An untouched received buffer shared on: its entries, references and COW marks in one pass (no page table holds them).
-      const f = k.pending.forwardShare(this.#forward, d);
+      const f = forwardShare(k, this.#forward, d);
       i32[d + B.MOVABLE] = f & Forward.MOVABLE ? 1 : 0;
       i32[d + B.FORM] = f & Forward.CHANGED ? 0 : 1;
       this.#forward = -1;
@@ -263,7 +295,7 @@ export class Transfers {
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
     const va = i32[d + B.VA_HI]! * TWO32 + (i32[d + B.VA_LO]! >>> 0);
-    if (descFrame !== 0 && k.pending.add(dst, first, pages, descFrame, i32[d + B.MOVABLE] === 1)) {
+    if (descFrame !== 0 && k.pending.add(dst, first, pages, descFrame, i32[d + B.MOVABLE] === 1, mode === Mode.SHARE)) {
       // No entry is written: the range records the list, the fault path installs a page when touched.
       if (mode === Mode.SHARE && i32[d + B.FORM] !== 1) {
         // The entries take the receiver's own state (`receiverPage` of a Share, inlined): read-only, COW where the sender could write.
@@ -304,6 +336,11 @@ export class Transfers {
       throw e;
     }
     k.va.take(dst, first, pages);
+    // Lists another holder keeps hold the references: each mapping takes its own.
+    if (linksOf(k, d) > 0) {
+      for (let i = 0; i < pages; i++) k.refs.retain(frames[i]!);
+      unlinkLists(k, d);
+    }
     freeLists(k, d);
     return this.#buffer(dst, first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
   }
@@ -317,7 +354,7 @@ export class Transfers {
   clear(d: number): void {
     const i32 = this.#k.i32;
     // Word stores: a `fill` call costs more than the dozen words it clears.
-    for (let w = d + B.FORM, end = d + B.LIST0; w < end; w++) i32[w] = 0;
+    for (let w = d + B.LINKED, end = d + B.LIST0; w < end; w++) i32[w] = 0;
   }
 
   /**
@@ -342,14 +379,19 @@ export class Transfers {
   }
 
   /**
-   * The buffer `(va, length)` of process `dst`: the one delivered last when it names the same
-   * range (a SharedBuffer is a frozen value), so a ping-pong of one buffer allocates nothing.
+   * The buffer `(va, length)` of process `dst`: one of the two delivered last when it names the
+   * same range (a SharedBuffer is a frozen value), so a ping-pong of one buffer allocates nothing.
    */
   #buffer(dst: number, va: number, length: number): SharedBuffer {
-    const b = this.#buffers[dst];
+    // Two per process: a ping-pong of Shares alternates between two ranges.
+    const at = dst * 2;
+    const a = this.#buffers[at];
+    if (a !== undefined && a.va === va && a.length === length) return a;
+    const b = this.#buffers[at + 1];
     if (b !== undefined && b.va === va && b.length === length) return b;
     const n = new SharedBuffer(va, length);
-    this.#buffers[dst] = n;
+    this.#buffers[at + 1] = a;
+    this.#buffers[at] = n;
     return n;
   }
 }

@@ -5,10 +5,11 @@ import { frameOps } from '../../mmu/frame-ops.js';
 import type { FrameRefs } from './frame-refs.js';
 
 /**
- * The pending page at `va` of the process faulting in `space` (its frame, perms and markers),
+ * The pending page at `va` of the process faulting in `space` (its frame, perms and markers, and
+ * the frames a private copy of its shared page list takes first: see `vm/list-sets.ts`),
  * installed when `install` is true; undefined when nothing is pending there.
  */
-export type PendingInstall = (space: AddressSpace, va: number, install: boolean) => { perms: number; markers: number; frame: number } | undefined;
+export type PendingInstall = (space: AddressSpace, va: number, install: boolean) => { perms: number; markers: number; frame: number; lists: number } | undefined;
 
 /** Spare frames a copy-on-write break wants free besides the copy (page tables it may need to rebuild). */
 const TABLE_SLACK = 4;
@@ -50,8 +51,10 @@ export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pendin
       // An access the page will not allow once installed faults now, with the page still pending.
       const need = fault.access === AccessKind.Write ? PagePerm.WRITE : fault.access === AccessKind.Execute ? PagePerm.EXECUTE : PagePerm.READ;
       if ((peek.perms & need) === 0 && !breaks) return false;
-      // Out of frames for the copy: refuse before installing anything.
-      if (breaks && refs.count(peek.frame) > 1 && phys.freeFrames < 1 + TABLE_SLACK) throw new IpcError('OutOfMemory', 'no free frame for a copy-on-write copy');
+      // Out of frames for the copy (a page of a shared list is shared even at one reference) or
+      // for a private copy of the list: refuse before installing anything.
+      const copy = breaks && (refs.count(peek.frame) > 1 || peek.lists > 0) ? 1 : 0;
+      if ((copy > 0 || peek.lists > 0) && phys.freeFrames < peek.lists + copy + TABLE_SLACK) throw new IpcError('OutOfMemory', 'no free frame for a copy-on-write copy');
       const inst = pending(space, page, true);
       if (inst === undefined) return false;
       if (!breaks) return true;

@@ -55,4 +55,16 @@ export class FrameRefs {
     return left;
   }
 
+  /**
+   * For the first list frame of a descriptor's page lists (a kernel frame, counted nowhere
+   * else): how many descriptors besides one share those lists (`vm/list-sets.ts`).
+   */
+  links(listFrame: number): number {
+    return this.#i32[this.#base + listFrame]!;
+  }
+
+  /** Sets {@link FrameRefs.links} of a list frame (0 for lists one descriptor holds alone). */
+  setLinks(listFrame: number, n: number): void {
+    this.#i32[this.#base + listFrame] = n;
+  }
 }

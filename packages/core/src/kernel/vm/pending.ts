@@ -4,33 +4,19 @@ import { frameOps } from '../../mmu/frame-ops.js';
 import type { KernelContext } from '../context.js';
 import { P } from '../records/layout.js';
 // The list entries are the descriptor's (`ipc/transfer-layout.ts`): `frame × 64 | perms << 2 | LAZY << 1 | COW`.
-import { B, E_COW, E_LAZY, E_SHIFT, PER_LIST, entryWord, listWords } from '../ipc/transfer-layout.js';
+import { B, E_COW, E_SHIFT, PER_LIST, entryWord, listWords } from '../ipc/transfer-layout.js';
+import { IpcError } from '../../contracts/errors.js';
+import { linksOf, privateFrames, privatizeLists, unlinkLists } from './list-sets.js';
 
-/** What {@link PendingRanges.forwardShare} found: every page may move on; some page was writable (its entry changed). */
-export const Forward = { MOVABLE: 1, CHANGED: 2 } as const;
 
 /** What {@link PendingRanges} `#each` does to each pending entry. */
 const Each = { OVERLAY: 0, CONSUME: 1, RELEASE: 2, SHARE: 3, REWRITE: 4, INSTALL_READ: 5, INSTALL_WRITE: 6 } as const;
 const NO_WORDS = new Int32Array(0);
 
 
-/** Pending-range records in a process's VM frame (after its free extents): count at word 1. */
-const COUNT = 1;
-export const PENDING_BASE = 768;
-const REC = 8;
-/** Pending ranges one process holds at once. */
-export const MAX_PENDING = (1024 - PENDING_BASE) / REC;
-/** Record words. */
-const R_FIRST = 0;
-const R_PAGES = 1;
-/** Descriptor frame whose list frames hold the entries (it belongs to the range now). */
-const R_DESC = 2;
-/** Entries still pending. */
-const R_LEFT = 3;
-/** 1 when every page may be moved on (writable, or copy-on-write). */
-const R_MOVABLE = 4;
-/** 1 while a Move in flight parks the range (it may not be adopted by another). */
-const R_BUSY = 5;
+import { COUNT, PENDING_BASE, REC, MAX_PENDING, R_BUSY, R_DESC, R_FIRST, R_FORM, R_LEFT, R_MOVABLE, R_PAGES } from './pending-record.js';
+
+export { PENDING_BASE, MAX_PENDING } from './pending-record.js';
 
 
 /**
@@ -59,8 +45,12 @@ export class PendingRanges {
     return entryWord(k.i32, k.mm.phys, k.mm.phys.frameOffset(desc) >> 2, i);
   }
 
-  /** Records `[first, first + pages)` of `p` as pending on descriptor frame `desc`; false when `p` has no room (the caller maps eagerly instead). */
-  add(p: number, first: number, pages: number, desc: number, movable: boolean): boolean {
+  /**
+   * Records `[first, first + pages)` of `p` as pending on descriptor frame `desc`; false when
+   * `p` has no room (the caller maps eagerly instead). `form`: the entries are in a Share
+   * receiver's form (see `R_FORM`).
+   */
+  add(p: number, first: number, pages: number, desc: number, movable: boolean, form = false): boolean {
     const w = this.#vm(p);
     if (w < 0) return false;
     const i32 = this.#k.i32;
@@ -73,6 +63,7 @@ export class PendingRanges {
     i32[r + R_LEFT] = pages;
     i32[r + R_MOVABLE] = movable ? 1 : 0;
     i32[r + R_BUSY] = 0;
+    i32[r + R_FORM] = form ? 1 : 0;
     i32[w + COUNT] = n + 1;
     return true;
   }
@@ -127,7 +118,7 @@ export class PendingRanges {
    * stops it pending (with `commit` false: only reports it). Undefined when nothing is pending
    * there or its frame is in transit.
    */
-  install(p: number, space: Parameters<typeof frameOps.mapFrames>[0], va: number, commit = true): { perms: number; markers: number; frame: number } | undefined {
+  install(p: number, space: Parameters<typeof frameOps.mapFrames>[0], va: number, commit = true): { perms: number; markers: number; frame: number; lists: number } | undefined {
     const k = this.#k;
     const page = Math.floor(va / FRAME_SIZE);
     const w = this.entryOf(p, page);
@@ -137,11 +128,13 @@ export class PendingRanges {
     if (k.transfers.parkedIn(p, page, 1)) return undefined;
     const perms = (e >> 2) & FrameInfo.PERMS;
     const markers = e & E_COW ? PageMarker.COPY_ON_WRITE : 0;
-    if (!commit) return { perms, markers, frame };
+    const lists = this.ownFrames(p, page, 1);
+    if (!commit) return { perms, markers, frame, lists };
+    this.own(p, page, 1);
     this.#one[0] = frame;
     frameOps.mapFrames(space, page * FRAME_SIZE, this.#one, 0, 1, perms, markers);
     this.consume(p, page, 1);
-    return { perms, markers, frame };
+    return { perms, markers, frame, lists };
   }
 
   /**
@@ -156,6 +149,7 @@ export class PendingRanges {
     const { frames, info } = k.vm.scratch(pages);
     const any = this.#each(p, first, pages, write ? Each.INSTALL_WRITE : Each.INSTALL_READ, frames, info) !== 0;
     if (!any || k.transfers.parkedIn(p, first, pages)) return;
+    this.own(p, first, pages);
     for (let i = 0; i < pages; ) {
       if (frames[i]! < 0 || k.pending.entryOf(p, first + i) < 0) {
         i++;
@@ -167,6 +161,36 @@ export class PendingRanges {
       frameOps.mapFrames(space, (first + i) * FRAME_SIZE, frames, i, end - i, want & 0xff, want >> 8);
       this.consume(p, first + i, end - i);
       i = end;
+    }
+  }
+
+  /** Frames {@link PendingRanges.own} takes for `[first, first + pages)` of `p` (0 when no list there is shared). */
+  ownFrames(p: number, first: number, pages: number): number {
+    const w = this.#vm(p);
+    if (w < 0) return 0;
+    const k = this.#k;
+    const i32 = k.i32;
+    let need = 0;
+    for (let n = i32[w + COUNT]!, r = w + PENDING_BASE; n > 0; n--, r += REC) {
+      if (i32[r + R_FIRST]! < first + pages && i32[r + R_FIRST]! + i32[r + R_PAGES]! > first) need += privateFrames(k, k.mm.phys.frameOffset(i32[r + R_DESC]!) >> 2);
+    }
+    return need;
+  }
+
+  /**
+   * Every range of `p` overlapping `[first, first + pages)` holds its lists alone afterwards
+   * (`vm/list-sets.ts`): what must run before an entry there changes. `OutOfMemory`, nothing
+   * changed, when the private copies' frames are not free.
+   */
+  own(p: number, first: number, pages: number): void {
+    const need = this.ownFrames(p, first, pages);
+    if (need === 0) return;
+    const k = this.#k;
+    if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `private copies of shared page lists need ${need} frames, ${k.mm.phys.freeFrames} free`);
+    const w = this.#vm(p);
+    const i32 = k.i32;
+    for (let n = i32[w + COUNT]!, r = w + PENDING_BASE; n > 0; n--, r += REC) {
+      if (i32[r + R_FIRST]! < first + pages && i32[r + R_FIRST]! + i32[r + R_PAGES]! > first) privatizeLists(k, k.mm.phys.frameOffset(i32[r + R_DESC]!) >> 2, i32[r + R_PAGES]!);
     }
   }
 
@@ -198,44 +222,6 @@ export class PendingRanges {
     return -1;
   }
 
-  /**
-   * A Share of untouched range `r` (see {@link PendingRanges.untouched}) into descriptor `d`
-   * (an Int32 index; its list frames taken by the caller): in one pass, each entry is copied
-   * into `d`'s list as it was (the state a cancel restores), its frame takes one more reference, and
-   * the range's writable page becomes read-only copy-on-write — what staging a Share does,
-   * without page-table walks (the range has no entry). Returns {@link Forward} bits: every page
-   * may be moved on (writable, or copy-on-write); some entry changed (a writable page).
-   */
-  forwardShare(r: number, d: number): number {
-    const k = this.#k;
-    const i32 = k.i32;
-    const phys = k.mm.phys;
-    const refs = k.refs;
-    const pages = i32[r + R_PAGES]!;
-    const src = phys.frameOffset(i32[r + R_DESC]!) >> 2;
-    let movable: number = Forward.MOVABLE;
-    let changed = 0;
-    for (let l = 0, done = 0; done < pages; l++, done += PER_LIST) {
-      const from = phys.frameOffset(i32[src + B.LIST0 + l]!) >> 2;
-      const to = phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2;
-      const n = Math.min(PER_LIST, pages - done);
-      i32.copyWithin(to, from, from + n);
-      for (let j = 0; j < n; j++) {
-        const e = i32[from + j]!;
-        refs.retain(e >>> E_SHIFT);
-        const perms = (e >> 2) & FrameInfo.PERMS;
-        if ((perms & PagePerm.WRITE) !== 0) {
-          i32[from + j] = (e & ~63) | ((perms & ~PagePerm.WRITE) << 2) | E_COW;
-          changed = Forward.CHANGED;
-        } else if ((e & E_COW) !== 0) {
-          // Already read-only copy-on-write: the entry stays (its LAZY bit means nothing in a pending entry).
-          if ((e & E_LAZY) !== 0) i32[from + j] = e & ~E_LAZY;
-        } else movable = 0;
-      }
-    }
-    return movable | changed;
-  }
-
   /** Unmaps untouched range `r` of `p` whole: every frame drops its reference; record, descriptor and lists are freed. */
   dropUntouched(p: number, r: number): void {
     const k = this.#k;
@@ -244,6 +230,11 @@ export class PendingRanges {
     const refs = k.refs;
     const pages = i32[r + R_PAGES]!;
     const d = phys.frameOffset(i32[r + R_DESC]!) >> 2;
+    if (!unlinkLists(k, d)) {
+      // Another holder keeps the lists (and their references): only the record and descriptor go.
+      this.#remove(p, r, true);
+      return;
+    }
     for (let l = 0, done = 0; done < pages; l++, done += PER_LIST) {
       const list = phys.frameOffset(i32[d + B.LIST0 + l]!) >> 2;
       for (let j = 0, n = Math.min(PER_LIST, pages - done); j < n; j++) {
@@ -283,7 +274,9 @@ export class PendingRanges {
     const i32 = this.#k.i32;
     while (i32[w + COUNT]! > 0) {
       const r = w + PENDING_BASE + (i32[w + COUNT]! - 1) * REC;
-      this.release(p, i32[r + R_FIRST]!, i32[r + R_PAGES]!);
+      // A range sharing its lists lets go of them (no private copy at exit).
+      if (linksOf(this.#k, this.#k.mm.phys.frameOffset(i32[r + R_DESC]!) >> 2) > 0) this.dropUntouched(p, r);
+      else this.release(p, i32[r + R_FIRST]!, i32[r + R_PAGES]!);
     }
   }
 
@@ -297,6 +290,8 @@ export class PendingRanges {
   #each(p: number, first: number, pages: number, op: number, a: Int32Array = NO_WORDS, b: Int32Array = NO_WORDS, entry = 0): number {
     const w = this.#vm(p);
     if (w < 0) return 0;
+    // An entry of a shared list is never written: the range takes a private copy first.
+    if (op === Each.CONSUME || op === Each.RELEASE || op === Each.SHARE || op === Each.REWRITE) this.own(p, first, pages);
     const k = this.#k;
     const i32 = k.i32;
     const phys = k.mm.phys;
@@ -336,6 +331,7 @@ export class PendingRanges {
               break;
             case Each.REWRITE:
               v = entry;
+              i32[r + R_FORM] = 0;
               break;
             default: {
               // INSTALL_*: a write to a COW page is left to the fault path (it checks for the copy's frame first).

@@ -102,11 +102,10 @@ export class ProcessVm {
     const space = k.spaces.of(p);
     const whole = k.pending.untouched(p, first, pages);
     if (whole >= 0 && !k.transfers.parkedIn(p, first, pages)) {
-      // Exactly a received buffer never touched: its list says every frame (no page-table walk to read them).
+      // Exactly a received buffer never touched: its list says every frame, and no page of it
+      // has a page-table entry (a page stops being pending when it gets one), so no walk at all.
       k.rmaps.checkCarve(p, first, pages);
       k.pending.dropUntouched(p, whole);
-      const n = frameOps.unmapFrames(space, first * FRAME_SIZE, pages, frames);
-      if (n > 0) for (let i = 0; i < pages; i++) if (frames[i]! >= 0) k.refs.release(frames[i]!);
       k.va.free(p, first, pages);
       return;
     }
@@ -146,6 +145,8 @@ export class ProcessVm {
       throw new IpcError('PermissionDenied', 'a shared region mapped without the right to write cannot be made writable');
     }
     k.rmaps.checkCarve(p, first, pages);
+    // Shared page lists there get private copies (it may fail, OutOfMemory) before anything changes.
+    k.pending.own(p, first, pages);
     k.rmaps.protect(p, first, pages, perms);
     // Pending pages get their entries first (LAZY), so protect sees every page in the tables.
     for (let i = 0; i < pages; i++) {

@@ -31,6 +31,8 @@ interface Install {
   perms: number;
   markers: number;
   frame: number;
+  /** Always 0: a region's pages come from its own frames, not a page list. */
+  lists: number;
 }
 
 /**
@@ -194,7 +196,7 @@ export class RegionMaps {
       frameOps.mapFrames(space, page * FRAME_SIZE, this.#one, 0, 1, perms, markers);
       k.refs.retain(frame);
     }
-    return { perms, markers, frame };
+    return { perms, markers, frame, lists: 0 };
   }
 
   /**
