@@ -47,6 +47,26 @@ describe('PhysicalMemory', () => {
     expect(other.freeFrames).toBe(15);
   });
 
+  it('lockWhileShared: the allocator locks only while the sharers word is non-zero', () => {
+    const phys = PhysicalMemory.create({ frames: 8, offset: FRAME_SIZE });
+    const lock = phys.controlOffset / 4;
+    const sharers = 5; // a word before the control block
+    phys.lockWhileShared(sharers);
+    // No other thread: a held lock is not even looked at (it would spin forever if it were).
+    phys.i32[lock] = 0x10000;
+    const f = phys.allocFrame();
+    phys.freeFrame(f);
+    expect(phys.i32[lock]).toBe(0x10000);
+    // Shared: each allocation and each free takes a ticket and serves it.
+    phys.i32[lock] = 0;
+    phys.i32[sharers] = 1;
+    const g = phys.allocFrame();
+    expect(phys.i32[lock]).toBe(0x10001);
+    phys.freeFrame(g);
+    expect(phys.i32[lock]).toBe(0x20002);
+    expect(phys.freeFrames).toBe(7);
+  });
+
   it('never hands out a frame twice (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.boolean(), { maxLength: 200 }), (ops) => {

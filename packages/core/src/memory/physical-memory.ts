@@ -59,6 +59,8 @@ export class PhysicalMemory {
   readonly #ctl: number;
   /** Number of NUMA nodes. */
   readonly nodeCount: number;
+  /** Index of the word that counts the other threads sharing this memory, or −1 (always lock). */
+  #sharers = -1;
 
   private constructor(buffer: SharedArrayBuffer, controlOffset: number) {
     this.buffer = buffer;
@@ -70,6 +72,22 @@ export class PhysicalMemory {
     this.frameCount = this.i32[this.#ctl + C_COUNT]!;
     this.framesOffset = this.i32[this.#ctl + C_BASE]!;
     this.nodeCount = this.i32[this.#ctl + C_NODES]!;
+  }
+
+  /**
+   * Takes the allocator's lock only while `i32[index]` is non-zero: the word where the owner
+   * counts the other threads that use this memory (the kernel's worker CPUs; it raises it on
+   * the creating thread before one starts and lowers it once one has stopped). While it is 0 no
+   * other thread can be allocating, and the four atomic operations of the lock are saved. Without
+   * this call (or with −1) every allocation locks.
+   */
+  lockWhileShared(index: number): void {
+    this.#sharers = index;
+  }
+
+  /** True when an allocation must take the lock (see {@link PhysicalMemory.lockWhileShared}). */
+  #mustLock(): boolean {
+    return this.#sharers < 0 || this.i32[this.#sharers] !== 0;
   }
 
   /** Bytes needed for the control block and frames of `frames` frames, starting at a 4 KiB boundary. */
@@ -192,18 +210,19 @@ export class PhysicalMemory {
     const i32 = this.i32;
     const ctl = this.#ctl;
     if (node !== undefined) this.#checkNode(node);
-    lockWord(i32, ctl + C_LOCK);
+    const locks = this.#mustLock();
+    if (locks) lockWord(i32, ctl + C_LOCK);
     let n = node ?? 0;
     if (node === undefined) while (n < this.nodeCount - 1 && i32[ctl + C_NODE + n * 2 + 1] === 0) n++;
     const top = i32[ctl + C_NODE + n * 2 + 1]!;
     if (top === 0) {
-      unlockWord(i32, ctl + C_LOCK);
+      if (locks) unlockWord(i32, ctl + C_LOCK);
       throw new IpcError('OutOfMemory', node === undefined ? 'no free physical frame' : `no free physical frame on node ${node}`);
     }
     const frame = i32[ctl + C_STACK + i32[ctl + C_NODE + n * 2]! - 1 + top - 1]!;
     Atomics.store(i32, ctl + C_NODE + n * 2 + 1, top - 1);
     Atomics.store(i32, ctl + C_TOP, i32[ctl + C_TOP]! - 1);
-    unlockWord(i32, ctl + C_LOCK);
+    if (locks) unlockWord(i32, ctl + C_LOCK);
     if (zero) this.bytes.fill(0, this.frameOffset(frame), this.frameOffset(frame) + FRAME_SIZE);
     return frame;
   }
@@ -241,16 +260,17 @@ export class PhysicalMemory {
     const n = this.nodeOf(frame);
     const first = i32[ctl + C_NODE + n * 2]!;
     const size = (n + 1 < this.nodeCount ? i32[ctl + C_NODE + (n + 1) * 2]! : this.frameCount) - first;
-    lockWord(i32, ctl + C_LOCK);
+    const locks = this.#mustLock();
+    if (locks) lockWord(i32, ctl + C_LOCK);
     const top = i32[ctl + C_NODE + n * 2 + 1]!;
     if (top >= size) {
-      unlockWord(i32, ctl + C_LOCK);
+      if (locks) unlockWord(i32, ctl + C_LOCK);
       throw new IpcError('InvalidState', `double free of frame ${frame}`);
     }
     i32[ctl + C_STACK + first - 1 + top] = frame;
     Atomics.store(i32, ctl + C_NODE + n * 2 + 1, top + 1);
     Atomics.store(i32, ctl + C_TOP, i32[ctl + C_TOP]! + 1);
-    unlockWord(i32, ctl + C_LOCK);
+    if (locks) unlockWord(i32, ctl + C_LOCK);
   }
 
   /** Frame number of physical address `pa`. */

@@ -122,6 +122,8 @@ export class MachineMemory {
     this.recordsStart = this.procBase;
     this.recordsEnd = this.frameBase;
     this.phys = PhysicalMemory.attach(buffer, h(H.PHYS_CTL));
+    // The kernel counts its worker CPUs in H.SHARED: with none, no other thread allocates.
+    this.phys.lockWhileShared(H.SHARED);
     this.ringBase = h(H.RING_BASE);
     this.nring = h(H.NRING);
     this.ringSlots = h(H.RING_SLOTS);
