@@ -1,6 +1,6 @@
 import { IpcError } from '../contracts/errors.js';
 import type { FastPathAbi } from '../contracts/fast-path.js';
-import { MessageFlags, MessageInfo, isLargeMessage, type MessageBuffer } from '../contracts/message.js';
+import { MessageFlags, MessageInfo, isLargeMessage, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { writeSlot, type RegisterFrame } from '../contracts/register-frame.js';
 import { Syscall } from '../contracts/syscall.js';
 import { checkHandle, checkMessage, checkTimeout } from './args.js';
@@ -27,6 +27,8 @@ export class ProcessEntry {
   readonly #pid: number;
   readonly #fp: FastPathAbi;
   readonly #frame: RegisterFrame;
+  /** The registers of a large message (its type; the rest travels in the descriptor), reused. */
+  readonly #regs: SmallMessage = { type: 0, data: EMPTY };
   /** Where a passive server of CPU 0 decodes a request (its buffer by record). */
   readonly passiveBuf = (r: number): MessageBuffer => (this.#rt as MainCpu).passiveEntry(r).buf;
 
@@ -57,9 +59,18 @@ export class ProcessEntry {
       if (sys === Syscall.IpcCall && this.#k.fastpath.call(p, this.#pid, this.passiveBuf) !== NONE) return PASSIVE;
     } else {
       const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
+      const regs = this.#regs;
+      regs.type = m.type;
+      if (m.data.length === 0) {
+        // Nothing to copy in: staged inside the syscall's own entry (one lock, one caller check).
+        this.#fp.encode(sys, ch, regs, this.#frame);
+        writeSlot(this.#frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+        return this.#sys.ipc(p, this.#pid, target, 0, timeout, this.passiveBuf, blocksThread, m, toEndpoint ? ch : -1);
+      }
+      // The payload is copied in between, outside the lock.
       this.#sys.stageLarge(p, this.#pid, m, toEndpoint ? ch : -1, target);
       this.#k.large.fill(p, m.data);
-      this.#fp.encode(sys, ch, { type: m.type, data: EMPTY }, this.#frame);
+      this.#fp.encode(sys, ch, regs, this.#frame);
       writeSlot(this.#frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
     }
     return this.#sys.ipc(p, this.#pid, target, 0, timeout, this.passiveBuf, blocksThread);

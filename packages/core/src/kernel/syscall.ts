@@ -50,11 +50,21 @@ export class Syscalls {
    * passive server took the call: its handler must run, then {@link Syscalls.passiveFinish}).
    * `blocksThread`: the caller will block its CPU's thread waiting (`callSync` on CPU 0).
    */
-  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer, blocksThread = false): number {
+  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer, blocksThread = false, large: SmallMessage | null = null, channel = -1): number {
     const k = this.#k;
     const { messages: msg, sync } = k;
     const poll = timeoutNs === 0;
     k.lock();
+    if (large !== null) {
+      // A large message with no payload to copy in is staged in this same entry (one lock).
+      try {
+        this.#enter(p, pid);
+        this.#stageLarge(p, large, channel, target);
+      } catch (e) {
+        k.unlock();
+        throw e;
+      }
+    }
     let sys = -1;
     // Policy, audit and trace: one load and a branch when all are off (see debug/observer.ts).
     const obs = k.i32[H.OBS_FLAGS]!;
@@ -169,26 +179,32 @@ export class Syscalls {
    */
   stageLarge(p: number, pid: number, m: SmallMessage, channel: number, caller: number): void {
     const k = this.#k;
+    k.lock();
+    try {
+      this.#enter(p, pid);
+      this.#stageLarge(p, m, channel, caller);
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /** {@link Syscalls.stageLarge} inside an entry (lock held, caller checked). */
+  #stageLarge(p: number, m: SmallMessage, channel: number, caller: number): void {
+    const k = this.#k;
     const length = m.data.length;
     const caps = m.caps ?? NO_CAPS;
     const b = m.buffer;
     const mode = b === undefined ? Mode.NONE : transferMode(m.transfer);
-    k.lock();
-    try {
-      this.#enter(p, pid);
-      let e = -1;
-      if (channel >= 0) e = k.endpoints.endpointOf(p, channel, Rights.SEND);
-      else {
-        const c = k.registry.resolvePid(caller);
-        if (c >= 0 && k.procs.get(c, P.REPLY_SERVER) === p) e = k.procs.get(c, P.CALL_EP);
-      }
-      if (e >= 0 && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
-      const limit = e >= 0 ? k.endpoints.maxTransfer(e) : k.i32[H.MAX_TRANSFER]!;
-      k.large.checkStage(p, length, caps, this.#snaps, b?.va, b?.length, mode, limit);
-      k.large.stage(p, length, caps.length, this.#snaps, b?.va, b?.length, mode);
-    } finally {
-      k.unlock();
+    let e = -1;
+    if (channel >= 0) e = k.endpoints.endpointOf(p, channel, Rights.SEND);
+    else {
+      const c = k.registry.resolvePid(caller);
+      if (c >= 0 && k.procs.get(c, P.REPLY_SERVER) === p) e = k.procs.get(c, P.CALL_EP);
     }
+    if (e >= 0 && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
+    const limit = e >= 0 ? k.endpoints.maxTransfer(e) : k.i32[H.MAX_TRANSFER]!;
+    k.large.checkStage(p, length, caps, this.#snaps, b?.va, b?.length, mode, limit);
+    k.large.stage(p, length, caps.length, this.#snaps, b?.va, b?.length, mode);
   }
 
   /** Drops `p`'s staged large message (its registers could not be encoded). */
