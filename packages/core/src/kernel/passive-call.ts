@@ -9,6 +9,8 @@ import type { MainCpu } from './sched/main-cpu.js';
 import type { Syscalls } from './syscall.js';
 
 const EMPTY = new Uint8Array(0);
+/** The registers of a large response (its type; the rest travels in the descriptor), reused: CPU 0 runs one handler at a time. */
+const REGS: SmallMessage = { type: 0, data: EMPTY };
 
 /**
  * The user-side half of a passive call (see `ipc/passive.ts`): runs the handler of the server
@@ -22,6 +24,7 @@ export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu,
   const entry = cpu.passiveEntry(r);
   let failure: IpcError | undefined;
   let small: SmallMessage | null = null;
+  let large: SmallMessage | null = null;
   try {
     const req = entry.buf;
     if (req.flags & MessageFlags.LARGE) k.large.readInto(r, req);
@@ -29,14 +32,19 @@ export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu,
     if (!isLargeMessage(response)) small = response;
     else {
       const scratch = k.messages.scratch;
-      sys.stageLarge(r, k.procs.pid(r), response, -1, NaN);
-      k.large.fill(r, response.data);
-      fp.encode(Syscall.IpcReply, 0, { type: response.type, data: EMPTY }, scratch);
+      // No payload to copy in: staged by passiveFinish, in its own entry (one lock).
+      if (response.data.length === 0) large = response;
+      else {
+        sys.stageLarge(r, k.procs.pid(r), response, -1, NaN);
+        k.large.fill(r, response.data);
+      }
+      REGS.type = response.type;
+      fp.encode(Syscall.IpcReply, 0, REGS, scratch);
       writeSlot(scratch, fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
     }
   } catch (e) {
     failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive server handler threw', { cause: e });
   }
-  sys.passiveFinish(failure, reply, small);
+  sys.passiveFinish(failure, reply, small, large);
 }
 

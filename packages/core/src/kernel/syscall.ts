@@ -139,11 +139,24 @@ export class Syscalls {
     this.timeoutNs = timeoutNs;
   }
 
-  /** The handler of the innermost passive call is done (see passive.ts). */
-  passiveFinish(failure: IpcError | undefined, reply: MessageBuffer, small: SmallMessage | null): void {
+  /**
+   * The handler of the innermost passive call is done (see passive.ts). `large`: its response
+   * is a large message with no payload to copy in, its registers already in the kernel's
+   * scratch; it is staged here, in the same entry (a failure to stage fails the call instead).
+   */
+  passiveFinish(failure: IpcError | undefined, reply: MessageBuffer, small: SmallMessage | null, large: SmallMessage | null = null): void {
     const k = this.#k;
     k.lock();
     try {
+      if (large !== null && failure === undefined) {
+        const r = k.passive.top('server');
+        try {
+          this.#enter(r, k.procs.pid(r));
+          this.#stageLarge(r, large, -1, NaN);
+        } catch (e) {
+          failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'staging the response failed', { cause: e });
+        }
+      }
       const obs = k.i32[H.OBS_FLAGS]!;
       if (obs === 0) k.passive.finish(failure, reply, small);
       else {
