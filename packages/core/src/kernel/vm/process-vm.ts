@@ -98,8 +98,6 @@ export class ProcessVm {
   unmap(p: number, va: number, length: number): void {
     const k = this.#k;
     const { first, pages } = this.#allocated(p, va, length, 'unmap');
-    const { frames, info } = this.scratch(pages);
-    const space = k.spaces.of(p);
     const whole = k.pending.untouched(p, first, pages);
     if (whole >= 0 && !k.transfers.parkedIn(p, first, pages)) {
       // Exactly a received buffer never touched: its list says every frame, and no page of it
@@ -109,6 +107,8 @@ export class ProcessVm {
       k.va.free(p, first, pages);
       return;
     }
+    const { frames, info } = this.scratch(pages);
+    const space = k.spaces.of(p);
     this.read(p, first, pages, frames, info);
     if (k.transfers.parkedIn(p, first, pages)) throw new IpcError('InvalidState', 'the range is being moved by a message in flight');
     k.rmaps.checkCarve(p, first, pages);
