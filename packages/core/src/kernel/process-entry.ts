@@ -61,13 +61,8 @@ export class ProcessEntry {
       const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
       const regs = this.#regs;
       regs.type = m.type;
-      if (m.data.length === 0) {
-        // Nothing to copy in: staged inside the syscall's own entry (one lock, one caller check).
-        this.#fp.encode(sys, ch, regs, this.#frame);
-        writeSlot(this.#frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
-        return this.#sys.ipc(p, this.#pid, target, 0, timeout, this.passiveBuf, blocksThread, m, toEndpoint ? ch : -1);
-      }
-      // The payload is copied in between, outside the lock.
+      // Staged (checked) before the registers are written, so a refused message leaves the
+      // frame as it was; the payload is copied in between, outside the lock.
       this.#sys.stageLarge(p, this.#pid, m, toEndpoint ? ch : -1, target);
       this.#k.large.fill(p, m.data);
       this.#fp.encode(sys, ch, regs, this.#frame);

@@ -50,21 +50,11 @@ export class Syscalls {
    * passive server took the call: its handler must run, then {@link Syscalls.passiveFinish}).
    * `blocksThread`: the caller will block its CPU's thread waiting (`callSync` on CPU 0).
    */
-  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer, blocksThread = false, large: SmallMessage | null = null, channel = -1): number {
+  ipc(p: number, pid: number, target: number, status: number, timeoutNs: number | undefined, passiveBuf: (r: number) => MessageBuffer, blocksThread = false): number {
     const k = this.#k;
     const { messages: msg, sync } = k;
     const poll = timeoutNs === 0;
     k.lock();
-    if (large !== null) {
-      // A large message with no payload to copy in is staged in this same entry (one lock).
-      try {
-        this.#enter(p, pid);
-        this.#stageLarge(p, large, channel, target);
-      } catch (e) {
-        k.unlock();
-        throw e;
-      }
-    }
     let sys = -1;
     // Policy, audit and trace: one load and a branch when all are off (see debug/observer.ts).
     const obs = k.i32[H.OBS_FLAGS]!;
