@@ -28,10 +28,10 @@ interface Setup {
  * each worker a capability (its handle lands in the control array); the owner lives until
  * `release`. `cpu0` runs in the owner after the grants (a CPU-0 producer).
  */
-function setup(specs: Array<Omit<AsyncWorkerArgs, 'ctl' | 'index'>>, create: (p: Process) => number, cpu0?: (p: Process, h: number, ctl: Int32Array) => Promise<void>): Setup {
+function setup(specs: Array<Omit<AsyncWorkerArgs, 'ctl' | 'index'> & { wait?: 'adaptive' | 'spin' | 'park' }>, create: (p: Process) => number, cpu0?: (p: Process, h: number, ctl: Int32Array) => Promise<void>): Setup {
   const k = testKernel({ cpus: 8, processes: 16 });
   const ctl = new Int32Array(new SharedArrayBuffer(CTL.WORDS * 4));
-  const workers = specs.map((s, index) => k.spawnWorker(worker, { name: `${s.role}${index}`, args: { ...s, index, ctl: ctl.buffer } }));
+  const workers = specs.map((s, index) => k.spawnWorker(worker, { name: `${s.role}${index}`, wait: s.wait ?? 'adaptive', args: { ...s, index, ctl: ctl.buffer } }));
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const owner = k.spawn({ name: 'owner' }, async (p) => {
@@ -79,6 +79,25 @@ describe('async stress', { timeout: 180_000 }, () => {
     );
     await finish(s, 'channel', [0]);
   });
+
+  // Every wait parks (the 'park' policy) and a 2-slot ring fills and empties all the time:
+  // wakes race parks on both words constantly, so a wake skipped because one was pending
+  // (R.NOTIFY_PENDING, R.SPACE_PENDING) that left a waiter parked would hang here.
+  for (const batch of [0, 16]) {
+    it(`parking producers and consumer on a 2-slot ring, ${batch === 0 ? 'single receives' : 'receiveBatch'}: no wake lost`, async () => {
+      const n = 100_000;
+      const s = setup(
+        [
+          { role: 'consumer', id: 0, count: 2 * n, producers: 2, batch, wait: 'park' },
+          { role: 'producer', id: 0, count: n, producers: 0, batch: 0, wait: 'park' },
+          { role: 'producer', id: 1, count: n, producers: 0, batch: 4, wait: 'park' },
+        ],
+        (p) => p.createChannel({ type: 'async', bufferSize: 2, overflow: 'block' }),
+        (_p, _h, ctl) => Promise.resolve(go(ctl)),
+      );
+      await finish(s, 'parking channel', [0]);
+    });
+  }
 
   it('a topic with two publisher workers and four subscriber workers: each subscriber sees all 1 000 000 in order', async () => {
     const half = TOTAL / 2;
