@@ -99,6 +99,29 @@ describe('async stress', { timeout: 180_000 }, () => {
     });
   }
 
+  it('a worker blocked in sendSync on a full ring goes on once one slot is free (its spin waits for a run of room only so long)', async () => {
+    const k = testKernel({ cpus: 2 });
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const w = k.spawnWorker(new URL('./support/async-send-worker.ts', import.meta.url), { name: 'sender', args: { ctl: ctl.buffer, id: 1, count: 65 } });
+    let took = -1;
+    const owner = k.spawn({ name: 'owner' }, async (p) => {
+      const h = p.createChannel({ type: 'async', bufferSize: 64, overflow: 'block' });
+      const ch = p.channel(h);
+      k.processCapability(p.pid, w.pid);
+      Atomics.store(ctl, 0, p.grant(h, w.pid, Rights.SEND));
+      Atomics.notify(ctl, 0);
+      while (ch.stats().queued < 64) await new Promise((r) => setTimeout(r, 1));
+      // One slot (an eighth of the ring is 8): the 65th send must still go in.
+      took = ch.tryReceive()!.type & 0xffff;
+      const exit = await watchdog(w.exited, 60_000, () => `sender still blocked with ${ch.stats().queued} queued — a hang`);
+      expect(exit.reason).toBe('returned');
+      expect(ch.stats()).toMatchObject({ queued: 64, messages: 65 });
+    });
+    expect(await owner.exited).toMatchObject({ reason: 'returned' });
+    expect(took).toBe(0);
+    await k.shutdown();
+  });
+
   it('a topic with two publisher workers and four subscriber workers: each subscriber sees all 1 000 000 in order', async () => {
     const half = TOTAL / 2;
     const subs = [0, 1, 2, 3].map(() => ({ role: 'subscriber' as const, id: 0, count: TOTAL, producers: 2, batch: 0 }));

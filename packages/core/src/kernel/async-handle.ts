@@ -232,8 +232,12 @@ export abstract class RingHandle {
     if (!this.o.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
   }
 
-  /** Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}). @internal */
-  protected waitSync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown): T {
+  /**
+   * Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}).
+   * `probe` (loads only) gates the attempts of the first spins: an attempt is a whole
+   * operation (its capability check, ring epoch, counters), a probe a look at the ring.
+   @internal */
+  protected waitSync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown, probe?: () => boolean): T {
     this.requireSync();
     // The options are checked first (a bad one fails even when nothing would wait), without
     // allocating; the clock is read only once the first attempt found nothing (in a steady
@@ -254,6 +258,7 @@ export abstract class RingHandle {
     // itself first, before the waiter count makes every publish bump the notification word.
     if (this.o.futex.spins && timeoutNs !== 0) {
       for (let i = 0; i < PRE_SPINS; i++) {
+        if (probe !== undefined && !probe()) continue;
         const v = attempt();
         if (v !== undefined) return v;
       }
