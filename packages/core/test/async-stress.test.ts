@@ -28,10 +28,10 @@ interface Setup {
  * each worker a capability (its handle lands in the control array); the owner lives until
  * `release`. `cpu0` runs in the owner after the grants (a CPU-0 producer).
  */
-function setup(specs: Array<Omit<AsyncWorkerArgs, 'ctl' | 'index'>>, create: (p: Process) => number, cpu0?: (p: Process, h: number, ctl: Int32Array) => Promise<void>): Setup {
+function setup(specs: Array<Omit<AsyncWorkerArgs, 'ctl' | 'index'> & { wait?: 'adaptive' | 'spin' | 'park' }>, create: (p: Process) => number, cpu0?: (p: Process, h: number, ctl: Int32Array) => Promise<void>): Setup {
   const k = testKernel({ cpus: 8, processes: 16 });
   const ctl = new Int32Array(new SharedArrayBuffer(CTL.WORDS * 4));
-  const workers = specs.map((s, index) => k.spawnWorker(worker, { name: `${s.role}${index}`, args: { ...s, index, ctl: ctl.buffer } }));
+  const workers = specs.map((s, index) => k.spawnWorker(worker, { name: `${s.role}${index}`, wait: s.wait ?? 'adaptive', args: { ...s, index, ctl: ctl.buffer } }));
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   const owner = k.spawn({ name: 'owner' }, async (p) => {
@@ -78,6 +78,48 @@ describe('async stress', { timeout: 180_000 }, () => {
       (_p, _h, ctl) => Promise.resolve(go(ctl)),
     );
     await finish(s, 'channel', [0]);
+  });
+
+  // Every wait parks (the 'park' policy) and a 2-slot ring fills and empties all the time:
+  // wakes race parks on both words constantly, so a wake skipped because one was pending
+  // (R.NOTIFY_PENDING, R.SPACE_PENDING) that left a waiter parked would hang here.
+  for (const batch of [0, 16]) {
+    it(`parking producers and consumer on a 2-slot ring, ${batch === 0 ? 'single receives' : 'receiveBatch'}: no wake lost`, async () => {
+      const n = 100_000;
+      const s = setup(
+        [
+          { role: 'consumer', id: 0, count: 2 * n, producers: 2, batch, wait: 'park' },
+          { role: 'producer', id: 0, count: n, producers: 0, batch: 0, wait: 'park' },
+          { role: 'producer', id: 1, count: n, producers: 0, batch: 4, wait: 'park' },
+        ],
+        (p) => p.createChannel({ type: 'async', bufferSize: 2, overflow: 'block' }),
+        (_p, _h, ctl) => Promise.resolve(go(ctl)),
+      );
+      await finish(s, 'parking channel', [0]);
+    });
+  }
+
+  it('a worker blocked in sendSync on a full ring goes on once one slot is free (its spin waits for a run of room only so long)', async () => {
+    const k = testKernel({ cpus: 2 });
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const w = k.spawnWorker(new URL('./support/async-send-worker.ts', import.meta.url), { name: 'sender', args: { ctl: ctl.buffer, id: 1, count: 65 } });
+    let took = -1;
+    const owner = k.spawn({ name: 'owner' }, async (p) => {
+      const h = p.createChannel({ type: 'async', bufferSize: 64, overflow: 'block' });
+      const ch = p.channel(h);
+      k.processCapability(p.pid, w.pid);
+      Atomics.store(ctl, 0, p.grant(h, w.pid, Rights.SEND));
+      Atomics.notify(ctl, 0);
+      while (ch.stats().queued < 64) await new Promise((r) => setTimeout(r, 1));
+      // One slot (an eighth of the ring is 8): the 65th send must still go in.
+      took = ch.tryReceive()!.type & 0xffff;
+      const exit = await watchdog(w.exited, 60_000, () => `sender still blocked with ${ch.stats().queued} queued — a hang`);
+      expect(exit.reason).toBe('returned');
+      expect(ch.stats()).toMatchObject({ queued: 64, messages: 65 });
+    });
+    expect(await owner.exited).toMatchObject({ reason: 'returned' });
+    expect(took).toBe(0);
+    await k.shutdown();
   });
 
   it('a topic with two publisher workers and four subscriber workers: each subscriber sees all 1 000 000 in order', async () => {

@@ -31,10 +31,12 @@ export default function asyncStream(proc: Process, args: AsyncStreamArgs): void 
   if (args.role === 'consumer') {
     let count = 0;
     const bufs = Array.from({ length: Math.max(1, args.batch) }, () => createMessageBuffer());
-    // Waits are bounded so the consumer notices STOP once the producer is done.
+    // Waits are bounded so the consumer notices STOP once the producer is done (one options
+    // object for the run, as a real consumer would keep it: not a new one per message).
+    const bounded = { timeout: 20_000_000 };
     const take = () => {
       try {
-        ch.receiveSync({ timeout: 20_000_000 });
+        ch.receiveSync(bounded);
         return 1;
       } catch (e) {
         if (e instanceof IpcError && e.code === 'Timeout') return 0;

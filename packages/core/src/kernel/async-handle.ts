@@ -38,6 +38,11 @@ export function asyncOwner(k: KernelContext, p: number, pid: number, synchronous
   return { k, p, pid, sys: new AsyncSyscalls(k), synchronous, futex: new FutexWaiter(k.platform.cpuCount(), k.procs.get(p, P.WAIT)) };
 }
 
+/** The pending-notify word (`R.NOTIFY_PENDING`, `R.SPACE_PENDING`) of ring word `word` of the ring whose record starts at word `base`. */
+function pendingOf(word: number, base: number): number {
+  return base + (word - base === R.NOTIFY ? R.NOTIFY_PENDING : R.SPACE_PENDING);
+}
+
 /** The `AbortError` Node's own APIs reject with. */
 export function abortError(signal: AbortSignal): Error {
   const e = new Error('The operation was aborted', { cause: signal.reason });
@@ -48,10 +53,19 @@ export function abortError(signal: AbortSignal): Error {
 
 /** Checks the options of a waiting call; returns the timeout in ns (Infinity = forever). */
 export function checkWaitOptions(options: unknown): { timeoutNs: number; signal: AbortSignal | undefined } {
-  const t = checkTimeout(options);
+  return { timeoutNs: checkWaitTimeout(options), signal: checkWaitSignal(options) };
+}
+
+/** The timeout part of {@link checkWaitOptions} (ns; Infinity = forever), allocating nothing. */
+function checkWaitTimeout(options: unknown): number {
+  return checkTimeout(options) ?? Infinity;
+}
+
+/** The signal part of {@link checkWaitOptions} (call after {@link checkWaitTimeout}: `options` is an object or undefined). */
+function checkWaitSignal(options: unknown): AbortSignal | undefined {
   const signal = options === undefined ? undefined : (options as AsyncWaitOptions).signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw new IpcError('InvalidArgument', 'options.signal must be an AbortSignal');
-  return { timeoutNs: t ?? Infinity, signal };
+  return signal;
 }
 
 /**
@@ -209,7 +223,7 @@ export abstract class RingHandle {
           reject(new IpcError('Timeout', 'no message within the timeout'));
         }, wait.timeoutNs / 1e6);
       }
-      k.hub.watch(word, t.word(this.r, waitersField), t.word(this.r, parkedField), waiter);
+      k.hub.watch(word, t.word(this.r, waitersField), t.word(this.r, parkedField), pendingOf(word, t.word(this.r, 0)), waiter);
     });
   }
 
@@ -218,10 +232,21 @@ export abstract class RingHandle {
     if (!this.o.synchronous) throw new IpcError('InvalidState', 'synchronous calls are only available on worker CPUs');
   }
 
-  /** Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}). @internal */
-  protected waitSync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown): T {
+  /**
+   * Worker CPUs: spins then parks until `attempt` returns a value (see {@link RingHandle.waitAsync}).
+   * `probe` (loads only) gates the attempts of the first spins: an attempt is a whole
+   * operation (its capability check, ring epoch, counters), a probe a look at the ring.
+   @internal */
+  protected waitSync<T>(field: number, waitersField: number, parkedField: number, attempt: () => T | undefined, options: unknown, probe?: () => boolean): T {
     this.requireSync();
-    const { timeoutNs, signal } = checkWaitOptions(options);
+    // The options are checked first (a bad one fails even when nothing would wait), without
+    // allocating; the clock is read only once the first attempt found nothing (in a steady
+    // stream most calls return from it, and performance.now() costs ~30 ns and allocates).
+    const timeoutNs = checkWaitTimeout(options);
+    const signal = checkWaitSignal(options);
+    if (signal?.aborted) throw abortError(signal);
+    const first = attempt();
+    if (first !== undefined) return first;
     const { k, p } = this.o;
     const t = k.rings.t;
     const i32 = k.i32;
@@ -233,6 +258,7 @@ export abstract class RingHandle {
     // itself first, before the waiter count makes every publish bump the notification word.
     if (this.o.futex.spins && timeoutNs !== 0) {
       for (let i = 0; i < PRE_SPINS; i++) {
+        if (probe !== undefined && !probe()) continue;
         const v = attempt();
         if (v !== undefined) return v;
       }
@@ -249,7 +275,7 @@ export abstract class RingHandle {
         // A message that came after `attempt` and before the count is seen by the re-check.
         const again = attempt();
         if (again !== undefined) return again;
-        this.o.futex.waitChange(i32, word, seen, parked, Math.min(left, PARK_SLICE_MS));
+        this.o.futex.waitChange(i32, word, seen, parked, Math.min(left, PARK_SLICE_MS), pendingOf(word, t.word(this.r, 0)));
       } finally {
         Atomics.sub(i32, waiters, 1);
       }

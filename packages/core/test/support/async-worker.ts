@@ -1,6 +1,6 @@
 // Worker-CPU side of the async stress tests: a producer, a consumer or a topic subscriber that
 // takes its capability handle from a shared control array (granted by a CPU-0 setup process).
-import type { Process } from '@veridian/core';
+import { createMessageBuffer, type Process } from '@veridian/core';
 
 /** Control words: [HANDLE + i] the handle of worker i; [READY] subscribers subscribed; [RESULT + i] its result (1 = ok, -1 = wrong). */
 export const CTL = { READY: 0, GO: 1, HANDLE: 8, RESULT: 24, RECEIVED: 40, WORDS: 64 } as const;
@@ -15,7 +15,7 @@ export interface AsyncWorkerArgs {
   count: number;
   /** Producers the consumer expects messages from (ids 0..producers-1). */
   producers: number;
-  /** Send in batches of this many (producers; 0 = one at a time). */
+  /** Send in batches of this many (producers; 0 = one at a time); consumers: take with receiveBatch into this many buffers, blocking in receiveSync when it finds none. */
   batch: number;
   ctl: SharedArrayBuffer;
 }
@@ -81,10 +81,15 @@ export default function asyncWorker(proc: Process, args: AsyncWorkerArgs): void 
   let wrong = '';
   if (args.role === 'consumer') {
     const ch = proc.channel(h);
+    const out = Array.from({ length: args.batch }, () => createMessageBuffer());
     while (check.total < args.count && !wrong) {
-      const m = ch.receiveSync();
-      wrong = check.take(m.type, m.bytes, m.length);
-      if ((check.total & 1023) === 0) Atomics.store(ctl, CTL.RECEIVED + args.index, check.total);
+      const n = args.batch > 0 ? ch.receiveBatch(out.slice(0, Math.min(args.batch, args.count - check.total))) : 0;
+      for (let i = 0; i < n && !wrong; i++) wrong = check.take(out[i]!.type, out[i]!.bytes, out[i]!.length);
+      if (n === 0) {
+        const m = ch.receiveSync();
+        wrong = check.take(m.type, m.bytes, m.length);
+      }
+      Atomics.store(ctl, CTL.RECEIVED + args.index, check.total);
     }
   } else {
     const sub = proc.topic(h).subscribe();

@@ -10,6 +10,8 @@ interface Watch {
   readonly waiters: AsyncWaiter[];
   readonly waitersWord: number;
   readonly parkedWord: number;
+  /** Cleared before each arming (see `wakeAllFutex`, sched/futex.ts). */
+  readonly pendingWord: number;
   armed: boolean;
   scheduled: boolean;
 }
@@ -33,10 +35,10 @@ export class AsyncHub {
    * Registers `w` on `word` (with its waiter and parked count words) and tries it at once: a
    * message that arrived between the caller's last try and now is not missed.
    */
-  watch(word: number, waitersWord: number, parkedWord: number, w: AsyncWaiter): void {
+  watch(word: number, waitersWord: number, parkedWord: number, pendingWord: number, w: AsyncWaiter): void {
     let e = this.#watches.get(word);
     if (!e) {
-      e = { waiters: [], waitersWord, parkedWord, armed: false, scheduled: false };
+      e = { waiters: [], waitersWord, parkedWord, pendingWord, armed: false, scheduled: false };
       this.#watches.set(word, e);
     }
     e.waiters.push(w);
@@ -112,6 +114,8 @@ export class AsyncHub {
       e.armed = false;
       if (this.#watches.get(word) === e) this.#check(word, e);
     };
+    // Cleared before the wait compares the word (a waker that saw it set skipped its notify).
+    Atomics.store(i32, e.pendingWord, 0);
     const pending = this.#k.platform.waitAsync(i32, word, seen);
     if (pending) void pending.then(again);
     else queueMicrotask(again);

@@ -140,6 +140,7 @@ export class AsyncRings {
    * of them, or as many as fit: the policy applies to the rest, by the caller).
    */
   pushBatch(r: number, batch: readonly Outgoing[], from: number, n: number, senderPid: number): number {
+    if (n <= 0) return 0;
     const i32 = this.#i32;
     const t = this.t;
     const cap = t.get(r, R.CAP);
@@ -166,16 +167,20 @@ export class AsyncRings {
         if (t.get(r, R.WAITERS) !== 0) this.#published(r);
         return k;
       }
-      // Slots free for positions pos, pos+1, …: their sequence equals their position.
-      while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === (pos + k) << 1) k++;
-      if (k === 0) {
-        if (((Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - (pos << 1)) | 0) < 0) {
+      // Slots free for positions pos, pos+1, …: their sequence equals their position. The first
+      // one's sequence, read once, also says why there are none: full (behind), or the head
+      // moved on under us (ahead: another producer claimed it — a retry).
+      const dif = (Atomics.load(i32, t.slotWord(t.slot(r, pos & mask), RS.SEQ)) - (pos << 1)) | 0;
+      if (dif !== 0) {
+        if (dif < 0) {
           if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
           return 0;
         }
         retries++;
         continue;
       }
+      k = 1;
+      while (k < n && k < cap && Atomics.load(i32, t.slotWord(t.slot(r, (pos + k) & mask), RS.SEQ)) === (pos + k) << 1) k++;
       if (Atomics.compareExchange(i32, t.word(r, R.HEAD), pos, (pos + k) | 0) !== pos) {
         retries++;
         continue;
@@ -294,6 +299,13 @@ export class AsyncRings {
     return Atomics.load(i32, t.slotWord(sl, RS.SEQ)) === pos << 1;
   }
 
+  /** Free slots of channel ring `r` now, as far as the head and tail say (a hint: reads only; a take in flight counts as done). */
+  room(r: number): number {
+    const i32 = this.#i32;
+    const t = this.t;
+    return t.get(r, R.CAP) - ((Atomics.load(i32, t.word(r, R.HEAD)) - Atomics.load(i32, t.word(r, R.TAIL))) | 0);
+  }
+
   /** True when channel ring `r` has a message ready at its tail. */
   ready(r: number): boolean {
     const i32 = this.#i32;
@@ -322,7 +334,7 @@ export class AsyncRings {
     const i32 = this.#i32;
     const t = this.t;
     if (Atomics.load(i32, t.word(r, R.WAITERS)) === 0) return;
-    wakeAllFutex(i32, t.word(r, R.NOTIFY), t.word(r, R.PARKED));
+    wakeAllFutex(i32, t.word(r, R.NOTIFY), t.word(r, R.PARKED), t.word(r, R.NOTIFY_PENDING));
     this.#k.hub.wake(this.t.word(r, R.NOTIFY));
   }
 
@@ -331,7 +343,7 @@ export class AsyncRings {
     const i32 = this.#i32;
     const t = this.t;
     if (Atomics.load(i32, t.word(r, R.SPACE_WAITERS)) === 0) return;
-    wakeAllFutex(i32, t.word(r, R.SPACE), t.word(r, R.SPACE_PARKED));
+    wakeAllFutex(i32, t.word(r, R.SPACE), t.word(r, R.SPACE_PARKED), t.word(r, R.SPACE_PENDING));
     this.#k.hub.wake(this.t.word(r, R.SPACE));
   }
 

@@ -11,10 +11,18 @@ export const R = {
   WAITERS: 81,
   /** Consumers parked in `Atomics.wait`/`waitAsync` on NOTIFY: publishers notify. */
   PARKED: 82,
+  /**
+   * Non-zero once a publisher notified the parked consumers; a consumer clears it before it
+   * parks. While it is set, further publishers bump NOTIFY but skip `Atomics.notify` (the
+   * parked were woken already and have not parked again). See `sched/futex.ts`.
+   */
+  NOTIFY_PENDING: 83,
   /** Space word: bumped after a take when {@link R.SPACE_WAITERS} is non-zero. */
   SPACE: 32,
   SPACE_WAITERS: 33,
   SPACE_PARKED: 34,
+  /** As {@link R.NOTIFY_PENDING}, for the space word. */
+  SPACE_PENDING: 36,
   /** Topic (block policy): the least subscriber cursor a publisher last saw (a cache). */
   GATE: 35,
   /** Generation while open (as the registry word); the next incarnation's first while free (u32). */

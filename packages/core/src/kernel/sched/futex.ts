@@ -70,7 +70,7 @@ export class FutexWaiter {
    * non-zero; a waiter's own word reads 1 while it is parked). Returns true if the word
    * changed, false on timeout.
    */
-  waitChange(i32: Int32Array, word: number, seen: number, parked: number, timeoutMs: number): boolean {
+  waitChange(i32: Int32Array, word: number, seen: number, parked: number, timeoutMs: number, pending = -1): boolean {
     const spinNs = this.#spinNs;
     if (spinNs > 0) {
       for (let i = 0; i < FAST_SPINS; i++) {
@@ -106,6 +106,9 @@ export class FutexWaiter {
         }
         const left = deadline === Infinity ? undefined : deadline - performance.now();
         if (left !== undefined && left <= 0) return false;
+        // A waker that finds the pending flag set skips its notify (see wakeAllFutex): clear
+        // it before each wait, then the wait's own compare sees any bump made before that.
+        if (pending >= 0) Atomics.store(i32, pending, 0);
         Atomics.wait(i32, word, seen, left);
       }
     } finally {
@@ -144,7 +147,15 @@ export function wakeFutex(i32: Int32Array, word: number, parked: number): void {
  * Wakes every waiter of {@link FutexWaiter.waitChange} (and `Atomics.waitAsync` waiters) on a
  * sequence word: bumps it and notifies only if a waiter parked. One call wakes them all.
  */
-export function wakeAllFutex(i32: Int32Array, word: number, parked: number): void {
+export function wakeAllFutex(i32: Int32Array, word: number, parked: number, pending = -1): void {
   Atomics.add(i32, word, 1);
-  if (Atomics.load(i32, parked) !== 0) Atomics.notify(i32, word);
+  if (Atomics.load(i32, parked) === 0) return;
+  // With a pending word (`pending` ≥ 0): one notify per parking. A waker that set the flag woke
+  // every thread parked then; until one of them (or a new waiter) clears it to park again, the
+  // parked are already on their way, and notifying again would cost each message a futex call
+  // for the whole wake-up latency of the woken (tens of µs). Safe because a waiter clears the
+  // flag *before* its wait compares the word: a bump that saw the flag set is seen by that
+  // compare.
+  if (pending >= 0 && (Atomics.load(i32, pending) !== 0 || Atomics.exchange(i32, pending, 1) !== 0)) return;
+  Atomics.notify(i32, word);
 }
