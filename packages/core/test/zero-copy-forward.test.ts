@@ -28,6 +28,31 @@ function mover(k: Kernel, to: string, frames: (f: Int32Array) => void) {
   });
 }
 
+/**
+ * A passive server `echo` answering each call with the buffer it received, by `mode`; a Share
+ * unmaps the buffer it answered last (both sides keep a mapping). Exits on type 0xdead.
+ */
+function echo(k: Kernel, mode: 'move' | 'share') {
+  return k.spawn({ name: 'echo', priority: 20 }, async (p) => {
+    const reply: SmallMessage = { type: 0, data: EMPTY, transfer: mode };
+    let held: SharedBuffer | null = null;
+    await p.serve(p.createEndpoint({ name: 'echo' }), (m: MessageBuffer) => {
+      if (m.type === 0xdead) throw new Error('stop');
+      if (mode === 'share' && held !== null) p.memory.unmap(held.va, held.length);
+      held = m.buffer;
+      reply.buffer = m.buffer!;
+      return reply;
+    });
+  }).exited.catch(() => undefined);
+}
+
+/** PAGES fresh pages of `p`, page i holding i + 1: the buffer and its frames. */
+function numbered(p: Process): { buffer: SharedBuffer; original: Int32Array } {
+  const va = p.memory.map(PAGES * PAGE);
+  for (let i = 0; i < PAGES; i++) p.memory.write(va + i * PAGE, Uint8Array.of(i + 1));
+  return { buffer: p.memory.buffer(va, PAGES * PAGE), original: p.memory.frames(va, PAGES) };
+}
+
 describe('a received buffer passed on untouched', () => {
   it('shared on: the third process gets the very frames, both sides are copy-on-write, a write on either side copies that page only', async () => {
     const k = testKernel({ frames: 1024 });
@@ -81,23 +106,11 @@ describe('a received buffer passed on untouched', () => {
   it('a Share ping-pong of one buffer, untouched in between: the frames never change, the page list is linked (never copied), and each unmap gives back exactly its descriptor', async () => {
     const k = testKernel({ frames: 1024 });
     const base = k.stats();
-    const server = k.spawn({ name: 'echo', priority: 20 }, async (p) => {
-      const reply: SmallMessage = { type: 0, data: EMPTY, transfer: 'share' };
-      let held: SharedBuffer | null = null;
-      await p.serve(p.createEndpoint({ name: 'echo' }), (m: MessageBuffer) => {
-        if (m.type === 0xdead) throw new Error('stop');
-        if (held !== null) p.memory.unmap(held.va, held.length);
-        held = m.buffer;
-        reply.buffer = m.buffer!;
-        return reply;
-      });
-    }).exited.catch(() => undefined);
+    const server = echo(k, 'share');
     const client = k.spawn({ name: 'client', priority: 10 }, async (p) => {
       const ch = p.connect('echo');
-      const va = p.memory.map(PAGES * PAGE);
-      for (let i = 0; i < PAGES; i++) p.memory.write(va + i * PAGE, Uint8Array.of(i + 1));
-      const original = p.memory.frames(va, PAGES);
-      let b = p.memory.buffer(va, PAGES * PAGE);
+      const { buffer: first, original } = numbered(p);
+      let b = first;
       for (let round = 0; round < 20; round++) {
         const r = await p.call(ch, { type: 1, data: EMPTY, buffer: b, transfer: 'share' });
         const back = r.buffer!;
@@ -170,20 +183,11 @@ describe('a received buffer passed on untouched', () => {
   it('a Move ping-pong of one buffer, untouched in between: the frames never change, and no transfer takes or frees a frame', async () => {
     const k = testKernel({ frames: 1024 });
     const base = k.stats();
-    const server = k.spawn({ name: 'echo', priority: 20 }, async (p) => {
-      const reply: SmallMessage = { type: 0, data: EMPTY, transfer: 'move' };
-      await p.serve(p.createEndpoint({ name: 'echo' }), (m: MessageBuffer) => {
-        if (m.type === 0xdead) throw new Error('stop');
-        reply.buffer = m.buffer!;
-        return reply;
-      });
-    }).exited.catch(() => undefined);
+    const server = echo(k, 'move');
     const client = k.spawn({ name: 'client', priority: 10 }, async (p) => {
       const ch = p.connect('echo');
-      const va = p.memory.map(PAGES * PAGE);
-      for (let i = 0; i < PAGES; i++) p.memory.write(va + i * PAGE, Uint8Array.of(i + 1));
-      const original = p.memory.frames(va, PAGES);
-      let b = p.memory.buffer(va, PAGES * PAGE);
+      const { buffer: first, original } = numbered(p);
+      let b = first;
       let free = -1;
       for (let round = 0; round < 20; round++) {
         const r = await p.call(ch, { type: 1, data: EMPTY, buffer: b, transfer: 'move' });

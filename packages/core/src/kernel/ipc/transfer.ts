@@ -115,7 +115,16 @@ export class Transfers {
     const { first, pages } = pageSpan(va, length);
     // A kernel bug, caught before any write: the lists of a handed range live in its own frame.
     if (this.#handed >= 0 && phys.frameOffset(k.pending.descOf(this.#handed)) >> 2 !== d) throw new IpcError('InvalidState', 'a handed-over Move must be staged into its range\'s descriptor frame');
+    // Where the buffer lies, the same in every form (a handed-over range is whole pages: 0 … pages).
+    const { from, to } = whole(va, length, pages);
     i32[d + B.MODE] = mode;
+    i32[d + B.FIRST] = first;
+    i32[d + B.PAGES] = pages;
+    i32[d + B.VA_LO] = va % TWO32;
+    i32[d + B.VA_HI] = Math.floor(va / TWO32);
+    i32[d + B.LENGTH] = length;
+    i32[d + B.WHOLE_FROM] = from;
+    i32[d + B.WHOLE_TO] = to;
     if (this.#handed >= 0) {
       // The pending range's descriptor frame is this one ({@link Transfers.handedFrame}): its
       // lists (entries already in their own-state form) stay where they are.
@@ -124,31 +133,16 @@ export class Transfers {
       i32[d + B.FORM] = 0;
       i32[d + B.HANDED] = 1;
       i32[d + B.MOVABLE] = 1;
-      i32[d + B.FIRST] = first;
-      i32[d + B.PAGES] = pages;
-      i32[d + B.VA_LO] = va % TWO32;
-      i32[d + B.VA_HI] = Math.floor(va / TWO32);
-      i32[d + B.LENGTH] = length;
-      i32[d + B.WHOLE_FROM] = 0;
-      i32[d + B.WHOLE_TO] = pages;
       i32[d + B.STATE] = State.STAGED;
       return;
     }
-    const { from, to } = whole(va, length, pages);
+    i32[d + B.HANDED] = 0;
     if (this.#forward >= 0 && this.#link) {
       // An untouched received buffer whose entries are already read-only copy-on-write: this
       // descriptor shares its lists; no entry, reference or page table changes.
       i32[d + B.MOVABLE] = linkShare(k, this.#forward, d) ? 1 : 0;
       i32[d + B.LINKED] = 1;
       i32[d + B.FORM] = 1;
-      i32[d + B.HANDED] = 0;
-      i32[d + B.FIRST] = first;
-      i32[d + B.PAGES] = pages;
-      i32[d + B.VA_LO] = va % TWO32;
-      i32[d + B.VA_HI] = Math.floor(va / TWO32);
-      i32[d + B.LENGTH] = length;
-      i32[d + B.WHOLE_FROM] = from;
-      i32[d + B.WHOLE_TO] = to;
       this.#forward = -1;
       this.#link = false;
       i32[d + B.STATE] = State.STAGED;
@@ -162,15 +156,7 @@ export class Transfers {
       i32[d + B.LIST0 + l] = f;
     }
     i32[d + B.LISTS] = lists;
-    i32[d + B.HANDED] = 0;
     i32[d + B.MOVABLE] = mode === Mode.SHARE ? (this.#movable ? 1 : 0) : 1;
-    i32[d + B.FIRST] = first;
-    i32[d + B.PAGES] = pages;
-    i32[d + B.VA_LO] = va % TWO32;
-    i32[d + B.VA_HI] = Math.floor(va / TWO32);
-    i32[d + B.LENGTH] = length;
-    i32[d + B.WHOLE_FROM] = from;
-    i32[d + B.WHOLE_TO] = to;
     if (this.#forward >= 0) {
       // An untouched received buffer shared on: its entries, references and COW marks in one pass (no page table holds them).
       const f = forwardShare(k, this.#forward, d);
