@@ -4,6 +4,7 @@
  * the ratio, checks the targets on the run's own numbers, and writes reports/bench.json plus an
  * SVG per path.
  */
+import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,9 +13,10 @@ import cliProgress from 'cli-progress';
 import { ARCHS } from './archs.js';
 import { BASELINES, DESIGN_ONLY, PATHS, select } from './benches.js';
 import { parseCli, USAGE } from './cli.js';
-import { isUnsupported } from './kernel-benches.js';
-import { computeRatios, computeTargets, missingRow, renderText, rowOf, type Row } from './report.js';
-import { DEFAULT_SAMPLING, QUICK_SAMPLING, type Measurement } from './sampler.js';
+import type { ArchJob, ArchReport } from './arch-runner.js';
+import { measureRow } from './measure.js';
+import { computeRatios, computeTargets, missingRow, renderText, type Row } from './report.js';
+import { DEFAULT_SAMPLING, QUICK_SAMPLING } from './sampler.js';
 import { histogramFile, histogramSvg, ratioChartSvg } from './svg.js';
 
 const parsed = parseCli(process.argv.slice(2), new URL('../../../reports/bench.json', import.meta.url).pathname);
@@ -62,24 +64,54 @@ if (tty) bar.start(steps, 0, { step: '' });
 const failures: string[] = [];
 async function measure(id: string, arch: string, run: () => unknown, extra: Partial<Row>): Promise<Row> {
   if (tty) bar.update({ step: `${id} ${arch === 'baseline' ? '' : arch}` });
-  let row: Row;
-  try {
-    const m = (await run()) as Measurement | { unsupported: string };
-    row = isUnsupported(m) ? missingRow(id, arch, 'unsupported', m.unsupported, extra) : rowOf(id, arch, m as Measurement & Record<string, unknown>, extra);
-  } catch (e) {
-    const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    failures.push(`${id} (${arch}): ${reason}`);
-    row = missingRow(id, arch, 'failed', reason, extra);
-  }
+  const row = await measureRow(id, arch, run, extra, failures);
   if (tty) bar.increment();
   return row;
+}
+
+/**
+ * Runs the selected paths of one arch in a forked process of its own (see arch-runner.ts for
+ * why). A runner that dies reports each path it did not finish as failed.
+ */
+function runArch(arch: string, ids: string[]): Promise<Row[]> {
+  return new Promise((resolve) => {
+    const child = fork(new URL('./arch-runner.js', import.meta.url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    let stderr = '';
+    let done: Row[] | undefined;
+    let started = 0;
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('message', (m: ArchReport) => {
+      if (m.type === 'step') {
+        if (tty && started > 0) bar.increment();
+        started++;
+        if (tty) bar.update({ step: `${m.id} ${arch}` });
+      } else {
+        if (tty && started > 0) bar.increment();
+        done = m.rows;
+        failures.push(...m.failures);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (done !== undefined && done.length === ids.length) return resolve(done);
+      const why = `the ${arch} runner exited (${signal ?? `code ${code}`})${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').slice(-3).join(' | ')}`}`;
+      const rows = done ?? [];
+      for (const id of ids.slice(rows.length)) {
+        const p = selection.paths.find((x) => x.id === id)!;
+        failures.push(`${id} (${arch}): ${why}`);
+        rows.push(missingRow(id, arch, 'failed', why, { cpus: p.cpus }));
+      }
+      resolve(rows);
+    });
+    const job: ArchJob = { arch, ids, sampling };
+    child.send(job);
+  });
 }
 
 const baselines: Row[] = [];
 for (const b of selection.baselines) baselines.push(await measure(b.id, 'baseline', () => b.run(sampling), { kind: b.kind }));
 const results: Row[] = [];
 for (const arch of ARCHS) {
-  for (const p of selection.paths) results.push(await measure(p.id, arch.name, () => p.run(arch, sampling), { cpus: p.cpus }));
+  if (selection.paths.length > 0) results.push(...(await runArch(arch.name, selection.paths.map((p) => p.id))));
 }
 if (tty) bar.stop();
 const loadEnd = loadavg();
@@ -104,6 +136,8 @@ const machine = {
   sampling: { mode: options.quick ? 'quick' : 'full', ...sampling },
   filter: options.filter ?? null,
   archs: ARCHS.map((a) => a.name),
+  /** Each arch's paths ran in a forked process of their own (arch-runner.ts); the floors and peers in this one. */
+  isolation: 'process-per-arch',
   date: new Date().toISOString(),
   duration_s: Math.round((performance.now() - started) / 100) / 10,
 };

@@ -53,6 +53,7 @@ describe('pnpm bench', () => {
     expect(m.node).toBe(process.version);
     expect(m.load_average_start).toHaveLength(3);
     expect(m.load_average_end).toHaveLength(3);
+    expect(m.isolation).toBe('process-per-arch');
     for (const arch of ARCHS) {
       for (const p of PATHS) expectMeasured(report!.results.find((x) => x.id === p.id && x.arch === arch), `${p.id} ${arch}`);
       const miss = report!.results.find((x) => x.id === 'mmu-translate-miss' && x.arch === arch)!;
