@@ -28,30 +28,7 @@ export function cancelTransfer(k: KernelContext, p: number, d: number): void {
     // Never parked: the sender's pages were never touched; only the edge copies go.
     for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
   } else if ((state === State.STAGED || state === State.PARKED) && mode !== Mode.COPY) {
-    for (let i = from; i < to; i++) {
-      const f = descEntry(k, d, i) >>> E_SHIFT;
-      if (mode !== Mode.MOVE) k.refs.release(f);
-    }
-    // Back to the sender's own perms and markers (a Share page another mapping still holds
-    // stays COW); a page the sender unmapped meanwhile is left alone.
-    const space = k.spaces.of(p);
-    const { frames, info } = k.vm.scratch(pages);
-    // Pending pages included (`vm.read`): their list entries are what a Share marked.
-    k.vm.read(p, i32[d + B.FIRST]!, pages, frames, info);
-    if (mode === Mode.MOVE) k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, false);
-    protectRuns(k, space, d, from, to, (e, i) => {
-      const f = e >>> E_SHIFT;
-      // A pending page (no entry): its list entry gets back the sender's own state.
-      if (mode === Mode.SHARE && frames[i] === f && (info[i]! & FrameInfo.PRESENT) === 0 && k.pending.entryOf(p, i32[d + B.FIRST]! + i) >= 0) {
-        k.pending.rewrite(p, i32[d + B.FIRST]! + i, e);
-        return -1;
-      }
-      if (frames[i] !== f) return -1;
-      const perms = (e >> 2) & FrameInfo.PERMS;
-      const markers = (e & E_LAZY ? LAZY : 0) | (e & E_COW ? COW : 0);
-      if (mode === Mode.SHARE && k.refs.count(f) > 1 && (perms & PagePerm.WRITE) !== 0) return pack(perms & ~PagePerm.WRITE, markers | COW);
-      return pack(perms, markers);
-    });
+    restoreSender(k, p, d, pages, from, to, mode);
     for (let i = pages - 1; i >= 0; i--) if (i < from || i >= to) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
   } else if (unlinkLists(k, d)) {
     // Carried (or a Copy): the descriptor holds one reference on every frame. Last taken, first
@@ -59,6 +36,40 @@ export function cancelTransfer(k: KernelContext, p: number, d: number): void {
     for (let i = pages - 1; i >= 0; i--) k.refs.release(descEntry(k, d, i) >>> E_SHIFT);
   }
   freeLists(k, d);
+}
+
+/**
+ * A staged or parked Move or Share cancelled: the sender's whole pages get back their own perms
+ * and markers. Apart from {@link cancelTransfer} because of its closure: the variables a
+ * closure captures live in a context made when the function is entered, so in the caller
+ * every delivery (which calls the cancel and returns at once) would allocate one.
+ */
+function restoreSender(k: KernelContext, p: number, d: number, pages: number, from: number, to: number, mode: number): void {
+  const i32 = k.i32;
+  for (let i = from; i < to; i++) {
+    const f = descEntry(k, d, i) >>> E_SHIFT;
+    if (mode !== Mode.MOVE) k.refs.release(f);
+  }
+  // Back to the sender's own perms and markers (a Share page another mapping still holds
+  // stays COW); a page the sender unmapped meanwhile is left alone.
+  const space = k.spaces.of(p);
+  const { frames, info } = k.vm.scratch(pages);
+  // Pending pages included (`vm.read`): their list entries are what a Share marked.
+  k.vm.read(p, i32[d + B.FIRST]!, pages, frames, info);
+  if (mode === Mode.MOVE) k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, false);
+  protectRuns(k, space, d, from, to, (e, i) => {
+    const f = e >>> E_SHIFT;
+    // A pending page (no entry): its list entry gets back the sender's own state.
+    if (mode === Mode.SHARE && frames[i] === f && (info[i]! & FrameInfo.PRESENT) === 0 && k.pending.entryOf(p, i32[d + B.FIRST]! + i) >= 0) {
+      k.pending.rewrite(p, i32[d + B.FIRST]! + i, e);
+      return -1;
+    }
+    if (frames[i] !== f) return -1;
+    const perms = (e >> 2) & FrameInfo.PERMS;
+    const markers = (e & E_LAZY ? LAZY : 0) | (e & E_COW ? COW : 0);
+    if (mode === Mode.SHARE && k.refs.count(f) > 1 && (perms & PagePerm.WRITE) !== 0) return pack(perms & ~PagePerm.WRITE, markers | COW);
+    return pack(perms, markers);
+  });
 }
 
 /**

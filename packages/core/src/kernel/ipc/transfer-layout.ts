@@ -61,13 +61,19 @@ export function pack(perms: number, markers: number): number {
   return perms | (markers << 8);
 }
 
-/** The whole pages of a buffer, as indices `[from, to)` into its pages (the others are partial edges). */
-export function whole(va: number, length: number, pages: number): { from: number; to: number } {
-  const end = va + length;
-  const from = va % FRAME_SIZE === 0 ? 0 : 1;
-  let to = end % FRAME_SIZE === 0 ? pages : pages - 1;
-  if (to < from) to = from;
-  return { from, to };
+/**
+ * The whole pages of a buffer are indices `[wholeFrom(va), wholeTo(va, length, pages))` into
+ * its pages (the others are partial edges). Two functions, not one returning a pair: no object
+ * per message.
+ */
+export function wholeFrom(va: number): number {
+  return va % FRAME_SIZE === 0 ? 0 : 1;
+}
+
+/** End of the whole pages of a buffer (see {@link wholeFrom}). */
+export function wholeTo(va: number, length: number, pages: number): number {
+  const to = (va + length) % FRAME_SIZE === 0 ? pages : pages - 1;
+  return Math.max(to, wholeFrom(va));
 }
 
 /** Entry `i` of descriptor `d`'s page list. */

@@ -5,15 +5,27 @@ import { FRAME_SIZE } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import { tableFramesBound } from '../../mmu/table-bound.js';
 import type { KernelContext } from '../context.js';
-import { pageSpan } from '../vm/process-vm.js';
+import { firstPage, pageCount } from '../vm/process-vm.js';
 import { P } from '../records/layout.js';
 
-import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, freeLists, listWords, pack, protectRuns, receiverPage, whole } from './transfer-layout.js';
+import { B, COW, E_COW, E_LAZY, E_SHIFT, LAZY, MAX_BUFFER_PAGES, Mode, PER_LIST, State, TWO32, freeLists, listWords, pack, protectRuns, receiverPage, wholeFrom, wholeTo } from './transfer-layout.js';
 import { cancelTransfer } from './transfer-cancel.js';
 import { Forward, forwardShare, linkShare, linkable } from '../vm/pending-forward.js';
 import { linksOf, unlinkLists } from '../vm/list-sets.js';
 
 export { B, MAX_BUFFER_PAGES, Mode } from './transfer-layout.js';
+
+/** A Share sender's page (list entry `e`): writable pages become read-only COW. Module-level, so no closure is made per message. */
+function sharedSenderPage(e: number): number {
+  const perms = (e >> 2) & FrameInfo.PERMS;
+  const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
+  return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
+}
+
+/** A parked Move sender's page (list entry `e`): LAZY, so its later access faults while the frame is in transit. */
+function parkedSenderPage(e: number): number {
+  return pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0));
+}
 
 /**
  * Page-table frames mapping `pages` consecutive pages may allocate: the MMU's own bound, or
@@ -61,7 +73,8 @@ export class Transfers {
   check(p: number, va: number, length: number, mode: number, limit: number): number {
     const k = this.#k;
     if (length > limit) throw new IpcError('MessageTooLarge', `a ${length}-byte buffer exceeds the ${limit}-byte transfer limit`);
-    const { first, pages } = pageSpan(va, length);
+    const first = firstPage(va);
+    const pages = pageCount(va, length);
     if (pages > MAX_BUFFER_PAGES) throw new IpcError('MessageTooLarge', `a buffer of ${pages} pages exceeds ${MAX_BUFFER_PAGES}`);
     if (!k.va.allocated(p, first, pages)) throw new IpcError('AccessFault', `buffer [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
     this.#handed = this.#forward = -1;
@@ -79,7 +92,8 @@ export class Transfers {
     }
     const { frames, info } = k.vm.scratch(pages);
     k.vm.read(p, first, pages, frames, info);
-    const { from, to } = whole(va, length, pages);
+    const from = wholeFrom(va);
+    const to = wholeTo(va, length, pages);
     this.#movable = true;
     for (let i = 0; i < pages; i++) {
       const f = info[i]!;
@@ -112,11 +126,13 @@ export class Transfers {
     const k = this.#k;
     const i32 = k.i32;
     const phys = k.mm.phys;
-    const { first, pages } = pageSpan(va, length);
+    const first = firstPage(va);
+    const pages = pageCount(va, length);
     // A kernel bug, caught before any write: the lists of a handed range live in its own frame.
     if (this.#handed >= 0 && phys.frameOffset(k.pending.descOf(this.#handed)) >> 2 !== d) throw new IpcError('InvalidState', 'a handed-over Move must be staged into its range\'s descriptor frame');
     // Where the buffer lies, the same in every form (a handed-over range is whole pages: 0 … pages).
-    const { from, to } = whole(va, length, pages);
+    const from = wholeFrom(va);
+    const to = wholeTo(va, length, pages);
     i32[d + B.MODE] = mode;
     i32[d + B.FIRST] = first;
     i32[d + B.PAGES] = pages;
@@ -191,11 +207,7 @@ export class Transfers {
     // Share: writable pages become read-only COW. A Move's pages stay live until the send is
     // delivered in this same kernel entry or parked (`park`) when it is queued.
     if (mode === Mode.SHARE) {
-      protectRuns(k, k.spaces.of(p), d, from, to, (e) => {
-        const perms = (e >> 2) & FrameInfo.PERMS;
-        const writable = (perms & PagePerm.WRITE) !== 0 || (e & E_COW) !== 0;
-        return pack(writable ? perms & ~PagePerm.WRITE : perms, (e & E_LAZY ? LAZY : 0) | (writable ? COW : 0));
-      });
+      protectRuns(k, k.spaces.of(p), d, from, to, sharedSenderPage);
       // Pending pages have no entry to protect: their list entries become read-only COW instead.
       k.pending.markShared(p, first + from, to - from);
     }
@@ -214,7 +226,7 @@ export class Transfers {
     const from = i32[d + B.WHOLE_FROM]!;
     const to = i32[d + B.WHOLE_TO]!;
     if (i32[d + B.HANDED] === 0) {
-      protectRuns(k, k.spaces.of(p), d, from, to, (e) => pack((e >> 2) & FrameInfo.PERMS, LAZY | (e & E_COW ? COW : 0)));
+      protectRuns(k, k.spaces.of(p), d, from, to, parkedSenderPage);
       k.pending.setBusy(p, i32[d + B.FIRST]! + from, to - from, true);
     }
     i32[d + B.STATE] = State.PARKED;

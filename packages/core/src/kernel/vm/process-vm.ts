@@ -11,10 +11,14 @@ const USER_PERMS = PagePerm.READ | PagePerm.WRITE | PagePerm.EXECUTE;
 const COW = PageMarker.COPY_ON_WRITE;
 const LAZY = PageMarker.LAZY;
 
-/** Pages of `[va, va + length)`: first page and count. */
-export function pageSpan(va: number, length: number): { first: number; pages: number } {
-  const first = Math.floor(va / FRAME_SIZE);
-  return { first, pages: Math.ceil((va + length) / FRAME_SIZE) - first };
+/** First page of `[va, va + length)`. Two functions, not one returning a pair: no object per message on the large-message path. */
+export function firstPage(va: number): number {
+  return Math.floor(va / FRAME_SIZE);
+}
+
+/** How many pages `[va, va + length)` touches. */
+export function pageCount(va: number, length: number): number {
+  return Math.ceil((va + length) / FRAME_SIZE) - Math.floor(va / FRAME_SIZE);
 }
 
 /**
@@ -40,8 +44,8 @@ function translateRepaired(space: AddressSpace, va: number, kind: AccessKind, cp
  */
 export class ProcessVm {
   readonly #k: KernelContext;
-  #frames = new Int32Array(256);
-  #info = new Int32Array(256);
+  /** The scratch arrays, in one object made once: {@link ProcessVm.scratch} hands it out on every message, allocating nothing. */
+  readonly #scratch = { frames: new Int32Array(256), info: new Int32Array(256) };
   readonly #one = new Int32Array(1);
   #pas = new Float64Array(256);
   /** The process whose access is being translated (its pending pages may be installed by the fault path), or −1. */
@@ -52,12 +56,13 @@ export class ProcessVm {
   }
 
   /** Scratch arrays of at least `pages` entries (grown, never shrunk). */
-  scratch(pages: number): { frames: Int32Array; info: Int32Array } {
-    if (this.#frames.length < pages) {
-      this.#frames = new Int32Array(pages);
-      this.#info = new Int32Array(pages);
+  scratch(pages: number): { readonly frames: Int32Array; readonly info: Int32Array } {
+    const s = this.#scratch;
+    if (s.frames.length < pages) {
+      s.frames = new Int32Array(pages);
+      s.info = new Int32Array(pages);
     }
-    return { frames: this.#frames, info: this.#info };
+    return s;
   }
 
   /** Maps `length` bytes of fresh zeroed memory with `perms` (READ / WRITE / EXECUTE) — at page `at` when given (all free) — and returns the address. */
@@ -97,7 +102,8 @@ export class ProcessVm {
   /** Unmaps whole pages `[va, va + length)` (rounded up to pages) and gives their frames back. */
   unmap(p: number, va: number, length: number): void {
     const k = this.#k;
-    const { first, pages } = this.#allocated(p, va, length, 'unmap');
+    const first = firstPage(va);
+    const pages = this.#allocated(p, va, length, 'unmap');
     const whole = k.pending.untouched(p, first, pages);
     if (whole >= 0 && !k.transfers.parkedIn(p, first, pages)) {
       // Exactly a received buffer never touched: its list says every frame, and no page of it
@@ -127,7 +133,8 @@ export class ProcessVm {
   protect(p: number, va: number, length: number, perms: number): void {
     const k = this.#k;
     if ((perms & ~USER_PERMS) !== 0) throw new IpcError('InvalidArgument', `memory permissions must be READ, WRITE and/or EXECUTE, got ${perms}`);
-    const { first, pages } = this.#allocated(p, va, length, 'protect');
+    const first = firstPage(va);
+    const pages = this.#allocated(p, va, length, 'protect');
     const { frames, info } = this.scratch(pages);
     const space = k.spaces.of(p);
     this.read(p, first, pages, frames, info);
@@ -181,7 +188,8 @@ export class ProcessVm {
     const k = this.#k;
     if (length === 0) return;
     const space = k.spaces.of(p);
-    const { first, pages } = pageSpan(va, length);
+    const first = firstPage(va);
+    const pages = pageCount(va, length);
     if (this.#pas.length < pages) this.#pas = new Float64Array(pages);
     const pas = this.#pas;
     const kind = write ? AccessKind.Write : AccessKind.Read;
@@ -232,12 +240,12 @@ export class ProcessVm {
     k.rmaps.destroy(p);
   }
 
-  /** Checks that `[va, va + length)` is whole allocated pages of `p`'s window; returns them. */
-  #allocated(p: number, va: number, length: number, what: string): { first: number; pages: number } {
+  /** Checks that `[va, va + length)` is whole allocated pages of `p`'s window; returns how many (the first is {@link firstPage}). */
+  #allocated(p: number, va: number, length: number, what: string): number {
     if (va % FRAME_SIZE !== 0) throw new IpcError('InvalidArgument', `${what}: address 0x${va.toString(16)} is not page-aligned`);
-    const span = pageSpan(va, length);
-    if (!this.#k.va.allocated(p, span.first, span.pages)) throw new IpcError('InvalidArgument', `${what}: [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
-    return span;
+    const pages = pageCount(va, length);
+    if (!this.#k.va.allocated(p, firstPage(va), pages)) throw new IpcError('InvalidArgument', `${what}: [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
+    return pages;
   }
 
   /** Bytes the machine lets one message carry (its `maxTransfer`). */

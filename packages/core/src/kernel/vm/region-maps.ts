@@ -143,12 +143,18 @@ export class RegionMaps {
     const w = this.#words(p);
     if (w < 0) return;
     this.#carve(p, first, pages);
+    this.#drop(p, first, pages, w);
+    if (i32[w + COUNT] === 0) this.destroy(p);
+  }
+
+  /** Drops `p`'s records inside the range. Apart from {@link RegionMaps.forget}, which every unmap calls: its closure's context would be made on each call, regions or not. */
+  #drop(p: number, first: number, pages: number, w: number): void {
+    const i32 = this.#k.i32;
     this.#inside(p, first, pages, (at) => {
       const last = w + BASE + (i32[w + COUNT]! - 1) * REC;
       i32.copyWithin(at, last, last + REC);
       i32[w + COUNT]!--;
     });
-    if (i32[w + COUNT] === 0) this.destroy(p);
   }
 
   /** True when a page of `[first, first + pages)` is in a shared record whose mapping lacked the right to write and is not installed (what `protect` cannot see in the tables). */
