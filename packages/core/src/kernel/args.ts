@@ -58,10 +58,11 @@ export function checkMessage(message: unknown, what = 'message'): SmallMessage {
  * is a `Uint8Array` of at least 64 bytes and `caps` a `Uint32Array` of at least 4 (what
  * `createMessageBuffer()` makes). Checked before anything is taken, so a bad one loses nothing.
  */
-export function checkMessageBuffer(buf: unknown, what = 'buffer'): MessageBuffer {
+export function checkMessageBuffer(buf: unknown, what = 'buffer', index = -1): MessageBuffer {
   const b = buf as Partial<MessageBuffer> | null;
   if (typeof b !== 'object' || b === null || !(b.bytes instanceof Uint8Array) || b.bytes.length < MAX_SMALL_DATA || !(b.caps instanceof Uint32Array) || b.caps.length < MAX_SMALL_CAPS) {
-    throw new IpcError('InvalidArgument', `${what} must be a message buffer (createMessageBuffer())`);
+    // The name of an array element is built only here: a batch checks every element per call.
+    throw new IpcError('InvalidArgument', `${index >= 0 ? `${what}[${index}]` : what} must be a message buffer (createMessageBuffer())`);
   }
   return b as MessageBuffer;
 }

@@ -253,7 +253,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
    */
   receiveBatch(out: MessageBuffer[]): number {
     if (!Array.isArray(out)) throw new IpcError('InvalidArgument', 'out must be an array of message buffers');
-    for (let i = 0; i < out.length; i++) checkMessageBuffer(out[i], `out[${i}]`);
+    for (let i = 0; i < out.length; i++) checkMessageBuffer(out[i], 'out', i);
     let n = 0;
     // Plain messages, nobody observing: one ring epoch and one capability check for the run.
     if (this.#i32[H.OBS_FLAGS] === 0 && !this.hasCaps) n = this.#takeRun(out);
