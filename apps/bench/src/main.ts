@@ -93,7 +93,7 @@ function runArch(arch: string, ids: string[]): Promise<Row[]> {
     });
     child.on('exit', (code, signal) => {
       if (done !== undefined && done.length === ids.length) return resolve(done);
-      const why = `the ${arch} runner exited (${signal ?? `code ${code}`})${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').slice(-3).join(' | ')}`}`;
+      const why = `the ${arch} runner exited (${signal ?? `code ${String(code)}`})${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').slice(-3).join(' | ')}`}`;
       const rows = done ?? [];
       for (const id of ids.slice(rows.length)) {
         const p = selection.paths.find((x) => x.id === id)!;
