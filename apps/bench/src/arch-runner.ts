@@ -21,8 +21,8 @@ export interface ArchJob {
   sampling: SamplerOptions;
 }
 
-/** What the runner sends back: a step started, or the run is done. */
-export type ArchReport = { type: 'step'; id: string } | { type: 'done'; rows: Row[]; failures: string[] };
+/** What the runner sends back: a path started, or its row (with the failure it recorded, if any). */
+export type ArchReport = { type: 'start'; id: string } | { type: 'row'; row: Row; failures: string[] };
 
 const send = (m: ArchReport): Promise<void> => new Promise((resolve, reject) => process.send!(m, undefined, {}, (e) => (e ? reject(e) : resolve())));
 
@@ -30,15 +30,15 @@ process.once('message', (job: ArchJob) => {
   void (async () => {
     const arch = ARCHS.find((a) => a.name === job.arch);
     if (arch === undefined) throw new Error(`unknown arch ${job.arch}`);
-    const failures: string[] = [];
-    const rows: Row[] = [];
     for (const id of job.ids) {
       const p = PATHS.find((x) => x.id === id);
       if (p === undefined) throw new Error(`unknown path ${id}`);
-      await send({ type: 'step', id });
-      rows.push(await measureRow(p.id, arch.name, () => p.run(arch, job.sampling), { cpus: p.cpus }, failures));
+      await send({ type: 'start', id });
+      // Each row as soon as it is measured: a runner that dies later keeps what it finished.
+      const failures: string[] = [];
+      const row = await measureRow(p.id, arch.name, () => p.run(arch, job.sampling), { cpus: p.cpus }, failures);
+      await send({ type: 'row', row, failures });
     }
-    await send({ type: 'done', rows, failures });
     process.disconnect();
   })().catch((e: unknown) => {
     console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));

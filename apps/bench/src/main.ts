@@ -77,28 +77,24 @@ function runArch(arch: string, ids: string[]): Promise<Row[]> {
   return new Promise((resolve) => {
     const child = fork(new URL('./arch-runner.js', import.meta.url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     let stderr = '';
-    let done: Row[] | undefined;
-    let started = 0;
+    const rows: Row[] = [];
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('message', (m: ArchReport) => {
-      if (m.type === 'step') {
-        if (tty && started > 0) bar.increment();
-        started++;
+      if (m.type === 'start') {
         if (tty) bar.update({ step: `${m.id} ${arch}` });
-      } else {
-        if (tty && started > 0) bar.increment();
-        done = m.rows;
-        failures.push(...m.failures);
+        return;
       }
+      rows.push(m.row);
+      failures.push(...m.failures);
+      if (tty) bar.increment();
     });
     child.on('exit', (code, signal) => {
-      if (done !== undefined && done.length === ids.length) return resolve(done);
-      const why = `the ${arch} runner exited (${signal ?? `code ${String(code)}`})${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').slice(-3).join(' | ')}`}`;
-      const rows = done ?? [];
-      for (const id of ids.slice(rows.length)) {
-        const p = selection.paths.find((x) => x.id === id)!;
-        failures.push(`${id} (${arch}): ${why}`);
-        rows.push(missingRow(id, arch, 'failed', why, { cpus: p.cpus }));
+      if (rows.length < ids.length) {
+        const why = `the ${arch} runner exited (${signal ?? `code ${String(code)}`})${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').slice(-3).join(' | ')}`}`;
+        for (const id of ids.slice(rows.length)) {
+          failures.push(`${id} (${arch}): ${why}`);
+          rows.push(missingRow(id, arch, 'failed', why, { cpus: selection.paths.find((x) => x.id === id)!.cpus }));
+        }
       }
       resolve(rows);
     });
