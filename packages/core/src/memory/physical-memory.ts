@@ -5,6 +5,14 @@ import { lockWord, unlockWord } from './spinlock.js';
 export const FRAME_SIZE = 4096;
 const FRAME_SHIFT = 12;
 
+/**
+ * Byte offset of `va` in its page, for a non-negative integer below 2^53: `&` keeps the low 32
+ * bits exactly, where `%` of an address above 2^31 is a call to the C library's fmod.
+ */
+export function pageOffset(va: number): number {
+  return va & (FRAME_SIZE - 1);
+}
+
 // Control block, in Int32 words from `controlOffset`.
 const C_LOCK = 0;
 /** Free frames on all nodes. */

@@ -107,7 +107,7 @@ export class Observer {
     u[t + PT.FLOW] = flow;
     u[t + PT.CALL_FLOW] = callFlow;
     u[t + PT.TS_HI] = Math.floor(this.#now / TWO32);
-    u[t + PT.TS_LO] = this.#now % TWO32;
+    u[t + PT.TS_LO] = this.#now >>> 0;
     const ep = k.eps.id(this.#e);
     const src = procs.pid(p);
     const dpid = dst === NONE ? 0 : procs.pid(dst);
@@ -297,7 +297,7 @@ export class Observer {
     const c = this.#counters(e);
     const u = this.#u32;
     const lo = u[c + EC.BYTES_LO]! + this.#size;
-    u[c + EC.BYTES_LO] = lo % TWO32;
+    u[c + EC.BYTES_LO] = lo >>> 0;
     if (lo >= TWO32) u[c + EC.BYTES_HI]!++;
     if (queued) u[c + EC.QUEUED]!++;
   }

@@ -43,12 +43,12 @@ export class EventRing {
     const n = this.written;
     const r = b + RING.SIZE + (n % this.capacity) * R.WORDS;
     u[r + R.TS_HI] = Math.floor(ts / TWO32);
-    u[r + R.TS_LO] = ts % TWO32;
+    u[r + R.TS_LO] = ts >>> 0;
     u[r + R.META] = kind | (cpu << 8) | (result << 16);
-    u[r + R.SRC_LO] = src % TWO32;
+    u[r + R.SRC_LO] = src >>> 0;
     u[r + R.HI] = Math.floor(src / TWO32) | (Math.floor(dst / TWO32) << 16);
-    u[r + R.DST_LO] = dst % TWO32;
-    u[r + R.EP_LO] = ep % TWO32;
+    u[r + R.DST_LO] = dst >>> 0;
+    u[r + R.EP_LO] = ep >>> 0;
     u[r + R.EP_HI] = Math.floor(ep / TWO32);
     u[r + R.TYPE] = type;
     u[r + R.SIZE] = size;
@@ -56,7 +56,7 @@ export class EventRing {
     u[r + R.FLOW] = flow;
     u[r + R.FLOW2] = flow2;
     u[r + R.LATENCY] = latency;
-    const lo = (n + 1) % TWO32;
+    const lo = (n + 1) >>> 0;
     u[b + RING.WRITTEN_LO] = lo;
     if (lo === 0) u[b + RING.WRITTEN_HI]++;
   }

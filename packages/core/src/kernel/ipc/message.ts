@@ -176,7 +176,7 @@ export class IpcMessages {
     const df = k.mm.frame(dst);
     for (let w = this.#lo; w < this.#hi; w++) df[w] = src[w]!;
     const pid = k.procs.pid(from);
-    writeSlot(df, this.#sender, pid % 0x100000000);
+    writeSlot(df, this.#sender, pid >>> 0);
     k.procs.set(dst, P.SENDER_HI, Math.floor(pid / 0x100000000));
     const info = readSlot(df, this.#info);
     writeSlot(df, this.#info, (info & ~(KERNEL_MESSAGE_FLAGS << MessageInfo.FLAGS_SHIFT)) | (flags << MessageInfo.FLAGS_SHIFT));

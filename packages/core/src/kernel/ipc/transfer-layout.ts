@@ -1,7 +1,7 @@
 /** The words and codes of a zero-copy buffer in a large-message descriptor (`transfer.ts`). */
 import { FrameInfo, PageMarker, PagePerm, type AddressSpace } from '../../contracts/mmu.js';
 import type { KernelContext } from '../context.js';
-import { FRAME_SIZE, type PhysicalMemory } from '../../memory/physical-memory.js';
+import { FRAME_SIZE, pageOffset, type PhysicalMemory } from '../../memory/physical-memory.js';
 
 /** Transfer modes as stored in a descriptor (0 = the message carries no buffer). */
 export const Mode = { NONE: 0, MOVE: 1, SHARE: 2, COPY: 3 } as const;
@@ -67,12 +67,12 @@ export function pack(perms: number, markers: number): number {
  * per message.
  */
 export function wholeFrom(va: number): number {
-  return va % FRAME_SIZE === 0 ? 0 : 1;
+  return pageOffset(va) === 0 ? 0 : 1;
 }
 
 /** End of the whole pages of a buffer (see {@link wholeFrom}). */
 export function wholeTo(va: number, length: number, pages: number): number {
-  const to = (va + length) % FRAME_SIZE === 0 ? pages : pages - 1;
+  const to = pageOffset(va + length) === 0 ? pages : pages - 1;
   return Math.max(to, wholeFrom(va));
 }
 

@@ -1,7 +1,7 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FrameInfo, PagePerm } from '../../contracts/mmu.js';
 import { SharedBuffer } from '../../contracts/shared-buffer.js';
-import { FRAME_SIZE } from '../../memory/physical-memory.js';
+import { FRAME_SIZE, pageOffset } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import { tableFramesBound } from '../../mmu/table-bound.js';
 import type { KernelContext } from '../context.js';
@@ -78,7 +78,7 @@ export class Transfers {
     if (pages > MAX_BUFFER_PAGES) throw new IpcError('MessageTooLarge', `a buffer of ${pages} pages exceeds ${MAX_BUFFER_PAGES}`);
     if (!k.va.allocated(p, first, pages)) throw new IpcError('AccessFault', `buffer [0x${va.toString(16)}, +${length}) is not memory this process mapped`);
     this.#handed = this.#forward = -1;
-    if (va % FRAME_SIZE === 0 && length % FRAME_SIZE === 0) {
+    if (pageOffset(va) === 0 && pageOffset(length) === 0) {
       // A Move of an untouched received buffer, whole: its list is handed over as it is.
       if (mode === Mode.MOVE && (this.#handed = k.pending.whole(p, first, pages)) >= 0) return 0;
       // A Share of one: its list is copied in one pass. Its pages are readable (no page of a
@@ -136,7 +136,7 @@ export class Transfers {
     i32[d + B.MODE] = mode;
     i32[d + B.FIRST] = first;
     i32[d + B.PAGES] = pages;
-    i32[d + B.VA_LO] = va % TWO32;
+    i32[d + B.VA_LO] = va >>> 0; // the low word (exact below 2^53; no fmod)
     i32[d + B.VA_HI] = Math.floor(va / TWO32);
     i32[d + B.LENGTH] = length;
     i32[d + B.WHOLE_FROM] = from;
@@ -306,7 +306,7 @@ export class Transfers {
       }
       k.va.take(dst, first, pages);
       i32[d + B.STATE] = State.ADOPTED;
-      return this.#buffer(dst, first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
+      return this.#buffer(dst, first * FRAME_SIZE + pageOffset(va), i32[d + B.LENGTH]!);
     }
     const space = k.spaces.of(dst);
     const { frames, info } = k.vm.scratch(pages);
@@ -340,7 +340,7 @@ export class Transfers {
       unlinkLists(k, d);
     }
     freeLists(k, d);
-    return this.#buffer(dst, first * FRAME_SIZE + (va % FRAME_SIZE), i32[d + B.LENGTH]!);
+    return this.#buffer(dst, first * FRAME_SIZE + pageOffset(va), i32[d + B.LENGTH]!);
   }
 
   /** Undoes a staged buffer (the send failed, timed out or was cancelled): `p`'s pages as before. Lock held. */

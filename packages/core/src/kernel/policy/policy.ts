@@ -223,7 +223,7 @@ export class Policies {
     u[b + B.MSG_REM] = this.#msgRem;
     u[b + B.BYTE_REM] = this.#byteRem;
     u[b + B.LAST_HI] = Math.floor(this.#now / TWO32);
-    u[b + B.LAST_LO] = this.#now % TWO32;
+    u[b + B.LAST_LO] = this.#now >>> 0;
   }
 
   /** Forgets the pending debit (the send failed after its check). */

@@ -113,7 +113,7 @@ export class Wake {
     } else {
       const at = this.#base + (tail % this.#cap) * 2;
       const pid = this.#k.procs.pid(p);
-      i32[at] = pid % 0x100000000 | 0;
+      i32[at] = pid | 0; // the low word (exact below 2^53; `%` would be fmod)
       i32[at + 1] = this.#k.procs.get(p, P.SEQ);
       i32[H.WAKE_TAIL] = tail + 1;
     }
@@ -137,7 +137,7 @@ export class Wake {
       const pidLo = i32[at]! >>> 0;
       const seq = i32[at + 1]!;
       const p = pidLo & 0xffff;
-      if (p >= procs.count || !procs.live(p) || procs.pid(p) % 0x100000000 !== pidLo || procs.get(p, P.SEQ) !== seq) continue;
+      if (p >= procs.count || !procs.live(p) || procs.pid(p) >>> 0 !== pidLo || procs.get(p, P.SEQ) !== seq) continue;
       if (procs.get(p, P.CPU) === 0 && procs.state(p) === PState.READY) ready(p);
     }
     // Rebase both counters so they never grow past what an Int32 holds.

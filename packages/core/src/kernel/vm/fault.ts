@@ -1,6 +1,6 @@
 import { IpcError } from '../../contracts/errors.js';
 import { AccessKind, PageMarker, PagePerm, type AddressSpace, type PageFault, type PageFaultHandler, type VirtualAddress } from '../../contracts/mmu.js';
-import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
+import { FRAME_SIZE, PhysicalMemory, pageOffset } from '../../memory/physical-memory.js';
 import { frameOps } from '../../mmu/frame-ops.js';
 import type { FrameRefs } from './frame-refs.js';
 
@@ -37,14 +37,14 @@ export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pendin
       // maps it) and let the access retry. A backend without setAccessed cannot be helped.
       if (typeof space.setAccessed !== 'function') return false;
       const at = Number(fault.address);
-      const va = fault.mapping ? Number(fault.mapping.va) : at - (at % FRAME_SIZE);
+      const va = fault.mapping ? Number(fault.mapping.va) : at - pageOffset(at);
       return space.setAccessed(va, fault.mapping ? fault.mapping.size : FRAME_SIZE) > 0;
     }
     let m: { readonly va: VirtualAddress; readonly pa: number; readonly size: number; readonly perms: number; readonly markers: number } | undefined = fault.mapping;
     if (m === undefined && fault.reason === 'not-present') {
       // A pending page (a received buffer not touched yet): install it from its range's list.
       const at = Number(fault.address);
-      const page = at - (at % FRAME_SIZE);
+      const page = at - pageOffset(at);
       const peek = pending(space, page, false);
       if (peek === undefined) return false;
       const breaks = fault.access === AccessKind.Write && (peek.markers & PageMarker.COPY_ON_WRITE) !== 0;
@@ -58,7 +58,7 @@ export function kernelFaultHandler(phys: PhysicalMemory, refs: FrameRefs, pendin
       const inst = pending(space, page, true);
       if (inst === undefined) return false;
       if (!breaks) return true;
-      m = { va: at - (at % FRAME_SIZE), pa: PhysicalMemory.addressOf(inst.frame), size: FRAME_SIZE, perms: inst.perms, markers: inst.markers };
+      m = { va: at - pageOffset(at), pa: PhysicalMemory.addressOf(inst.frame), size: FRAME_SIZE, perms: inst.perms, markers: inst.markers };
     }
     if (m === undefined || m.size !== FRAME_SIZE) return false;
     const frame = PhysicalMemory.frameOf(m.pa);
