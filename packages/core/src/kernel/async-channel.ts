@@ -209,7 +209,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
         this.check(Rights.SEND);
         if (a.closed(this.r)) throw new IpcError('ChannelClosed', 'channel closed');
         while (pushed < n) {
-          const k = a.pushBatch(this.r, batch, pushed, n - pushed, this.o.pid);
+          const k = this.o.k.asyncBatch.push(this.r, batch, pushed, n - pushed, this.o.pid);
           if (k > 0) {
             pushed += k;
             continue;
@@ -277,7 +277,7 @@ export class AsyncChannel extends RingHandle implements AsyncIterable<MessageBuf
     a.enter();
     try {
       this.check(Rights.RECEIVE);
-      while (n < out.length && a.pop(this.r, out[n]!) === Take.OK) n++;
+      n = this.o.k.asyncBatch.take(this.r, out, 0, out.length);
     } finally {
       a.leave();
     }

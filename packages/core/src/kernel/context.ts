@@ -1,3 +1,4 @@
+import { AsyncBatch } from './ipc/async-batch.js';
 import type { Arch } from '../contracts/arch.js';
 import type { Clock } from '../contracts/clock.js';
 import { IpcError } from '../contracts/errors.js';
@@ -73,6 +74,8 @@ export class KernelContext {
   readonly rings: Rings;
   readonly topics: Topics;
   readonly async: AsyncRings;
+  /** Runs of async messages with one claim of the ring (`sendBatch` / `receiveBatch`). */
+  readonly asyncBatch: AsyncBatch;
   readonly asyncBuffers: AsyncBuffers;
   readonly asyncEvents: AsyncEvents;
   readonly multicast: Multicast;
@@ -119,6 +122,7 @@ export class KernelContext {
     this.rings = new Rings(this);
     this.topics = new Topics(this);
     this.async = new AsyncRings(this);
+    this.asyncBatch = new AsyncBatch(this.async, this.i32);
     this.asyncBuffers = new AsyncBuffers(this);
     this.asyncEvents = new AsyncEvents(this);
     this.multicast = new Multicast(this.i32, this.async, this.topics.subs);
