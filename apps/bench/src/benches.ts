@@ -5,6 +5,7 @@
  */
 import type { Arch } from '@veridian/core';
 import { awaitFloor, callFloor, mapGet, messagePortRoundTrip, spinRoundTrip, wakeFloor } from './floors.js';
+import { slotWrite, spinStream } from './stream-floors.js';
 import {
   lockContention,
   mainToWorker,
@@ -73,6 +74,8 @@ export const BASELINES: readonly BaselineDef[] = [
   { id: 'call-floor', kind: 'floor', what: 'the same as a plain function', run: callFloor },
   { id: 'spin-rt-64b', kind: 'floor', what: 'two workers in a spin ping-pong over a SharedArrayBuffer, 64 bytes each way', run: spinRoundTrip },
   { id: 'wake-floor', kind: 'floor', what: 'Atomics.notify → a parked Atomics.wait running again (1 ms idle before each)', run: wakeFloor },
+  { id: 'slot-write-64b', kind: 'floor', what: 'a 64-byte message written into a ring slot in a SharedArrayBuffer on one thread (payload set, 4 header words, sequence), per message', run: slotWrite },
+  { id: 'spin-stream-64b', kind: 'floor', what: '64-byte messages streamed between two workers through a ring of slots in a SharedArrayBuffer, spinning, per message', run: spinStream },
   { id: 'map-get', kind: 'floor', what: 'Map#get over a map of the registry’s size (256)', run: mapGet },
   { id: 'messageport-rt', kind: 'peer', what: 'MessagePort round trip between two workers', run: messagePortRoundTrip },
   { id: 'piscina-rt', kind: 'peer', what: 'piscina task round trip, main thread → pool worker, 64 B each way', run: piscinaRoundTrip },
@@ -156,6 +159,11 @@ export const RATIOS: readonly RatioDef[] = [
   // ≥ 20× a MessagePort stream's throughput: ≤ 1/20 of its time per message.
   { path: 'async-xcpu-throughput', floor: 'messageport-stream', stat: 'p50', max: 0.05 },
   { path: 'async-xcpu-throughput-batch', floor: 'messageport-stream', stat: 'p50', max: 0.05 },
+  // How close the async paths are to a ring of slots with no kernel on this machine.
+  { path: 'async-xcpu-throughput', floor: 'spin-stream-64b', stat: 'p50' },
+  { path: 'async-xcpu-throughput-batch', floor: 'spin-stream-64b', stat: 'p50' },
+  { path: 'async-send', floor: 'slot-write-64b', stat: 'p50' },
+  { path: 'async-send-batch', floor: 'slot-write-64b', stat: 'p50' },
   // Zero-copy transfers beside a plain copy of the same size; the zero-copy issue's bar: a 1 MiB
   // Move and Share ≥ 20× faster than `memcpy-1mib` (≤ 0.05× its time).
   ...LARGE_PATHS.map((p): RatioDef => ({ path: p.id, floor: p.floor!, stat: 'p50', ...(p.id === 'large-move-1mib' || p.id === 'large-share-1mib' ? { max: 0.05 } : {}) })),
@@ -201,7 +209,9 @@ export function select(filter: string | undefined): { baselines: BaselineDef[]; 
     for (const id of [...wanted]) {
       const p = PATHS.find((x) => x.id === id);
       if (!p) continue;
-      const floors = [p.floor, ...RATIOS.filter((r) => r.path === id && r.max !== undefined).map((r) => r.floor)];
+      // Its chart floor, the floors of its targets, and the cheap floors (no peer library) of its other ratios.
+      const cheap = (f: string) => BASELINES.some((b) => b.id === f && b.kind === 'floor');
+      const floors = [p.floor, ...RATIOS.filter((r) => r.path === id && (r.max !== undefined || cheap(r.floor))).map((r) => r.floor)];
       for (const f of floors) {
         if (f && !wanted.has(f)) {
           wanted.add(f);

@@ -9,3 +9,12 @@ export const SPIN = { REQ: 0, REP: 16, STOP: 32, REQ_BYTE: 192, REP_BYTE: 256, B
  */
 export const WAKE = { WORD: 0, READY: 16, STAMP_BYTE: 128, OUT_BYTE: 192 } as const;
 export const wakeBytes = (samples: number) => WAKE.OUT_BYTE + 8 * samples;
+
+/**
+ * `spin-stream-64b`: Int32 [STOP] set when the measurement is over; then `CAP` slots of
+ * `SLOT_WORDS` words from word `SLOT0` (an aligned 128-byte pair of cache lines each, as a kernel ring slot): a
+ * sequence word (Vyukov's, doubled: `2·pos` free, `2·pos + 1` full), a type word, and the 64
+ * payload bytes from word `DATA` of the slot.
+ */
+export const RING = { STOP: 0, SLOT0: 32, SLOT_WORDS: 32, DATA: 8, CAP: 256 } as const;
+export const ringBytes = () => (RING.SLOT0 + RING.CAP * RING.SLOT_WORDS) * 4;

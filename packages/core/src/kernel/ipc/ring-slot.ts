@@ -1,7 +1,7 @@
 import { MAX_SMALL_CAPS, type MessageBuffer } from '../../contracts/message.js';
 import type { SharedBuffer } from '../../contracts/shared-buffer.js';
 import type { MachineMemory } from '../records/machine-memory.js';
-import { M, RS } from '../records/layout.js';
+import { M, RS, RSC } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
 
 /**
@@ -48,6 +48,8 @@ export class RingSlots {
   readonly #mm: MachineMemory;
   readonly #u8: Uint8Array;
   readonly #slot0: number;
+  readonly #cap0: number;
+  readonly #i32: Int32Array;
   readonly #views: (Uint8Array | undefined)[] = [];
   readonly t: RingTable;
 
@@ -55,6 +57,8 @@ export class RingSlots {
     this.#mm = mm;
     this.#u8 = new Uint8Array(mm.buffer);
     this.#slot0 = mm.ringSlotBase;
+    this.#cap0 = mm.ringCapBase;
+    this.#i32 = mm.i32;
     this.t = t;
   }
 
@@ -79,7 +83,10 @@ export class RingSlots {
     t.setSlot(sl, RS.SENDER_HI, senderPid > 0xffffffff ? Math.floor(senderPid / TWO32) : 0);
     if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
     const nc = m.capCount * M.CAP_WORDS;
-    for (let i = 0; i < nc; i++) t.setSlot(sl, RS.CAPS + i, m.caps[i]!);
+    if (nc > 0) {
+      const c = this.#caps(sl);
+      for (let i = 0; i < nc; i++) this.#i32[c + i] = m.caps[i]!;
+    }
   }
 
   /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
@@ -101,7 +108,10 @@ export class RingSlots {
     bytes.set(this.#view(sl));
     if (n < 64) bytes.fill(0, n);
     buf.length = n;
-    if (nc > 0 && caps) for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = t.getSlot(sl, RS.CAPS + i);
+    if (nc > 0 && caps) {
+      const c = this.#caps(sl);
+      for (let i = 0; i < nc * M.CAP_WORDS; i++) caps[i] = this.#i32[c + i]!;
+    }
     if ((info & INFO_STAMPED) !== 0) this.#stamped(sl, info);
     else if (this.lastSent !== 0) this.lastFlow = this.lastSent = 0;
   }
@@ -114,6 +124,11 @@ export class RingSlots {
   /** Flow id and send time (ns; its high word mod 2^20) of the last message {@link RingSlots.read} read while observing (0 otherwise). */
   lastFlow = 0;
   lastSent = 0;
+
+  /** Word index of the capability record ({@link RSC}) of the slot at word `sl`. */
+  #caps(sl: number): number {
+    return this.#cap0 + ((sl - this.#slot0) / RS.SIZE) * RSC.SIZE + RSC.CAPS;
+  }
 
   /** The 64 payload bytes of the slot at word `sl` (a view made once per slot, so reading allocates nothing after the first time). */
   #view(sl: number): Uint8Array {

@@ -347,7 +347,7 @@ export const PS = {
   SIZE: 1,
 } as const;
 
-export { Overflow, R, RingKind, RS, RST, SB } from './ring-layout.js';
+export { Overflow, R, RingKind, RS, RSC, RST, SB } from './ring-layout.js';
 
 /** Register words per process frame (32 registers × 2 halves). */
 export const REG_WORDS = 64;

@@ -1,6 +1,9 @@
 import { IpcError } from '../../contracts/errors.js';
 import { FRAME_SIZE, PhysicalMemory } from '../../memory/physical-memory.js';
-import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PS, PState, R, REG_WORDS, RG, RS, RST, S, SB } from './layout.js';
+import { E, H, LINE_WORDS, M, MAGIC, NONE, ObsFlag, P, PS, PState, R, REG_WORDS, RG, RS, RSC, RST, S, SB } from './layout.js';
+
+/** Rounds a word index up to a 128-byte boundary (a pair of cache lines: where ring slots start). */
+const slotPair = (w: number): number => Math.ceil(w / (2 * LINE_WORDS)) * 2 * LINE_WORDS;
 import { RegistryWord } from './registry-word.js';
 import { formatObs, obsWords, type ObsSizes } from './obs-region.js';
 
@@ -85,8 +88,10 @@ export class MachineMemory {
   /** Int32 index of the subscriber records (`SB`). */
   readonly subBase: number;
   readonly nsub: number;
-  /** Int32 index of the ring slots (`RS`; `ringSlots` per ring). */
+  /** Int32 index of the ring slots (`RS`; `ringSlots` per ring), on a 128-byte boundary. */
   readonly ringSlotBase: number;
+  /** Int32 index of the slots' capability records (`RSC`; one per slot, same order). */
+  readonly ringCapBase: number;
   /** Int32 index of the frame reference counts (one word per physical frame). */
   readonly frefBase: number;
   /** Int32 index of the per-process statistics (`PS`). */
@@ -130,7 +135,8 @@ export class MachineMemory {
     this.nsub = h(H.NSUB);
     this.ringRegBase = this.ringBase + this.nring * R.SIZE;
     this.subBase = this.ringRegBase + Math.ceil(this.nring / LINE_WORDS) * LINE_WORDS;
-    this.ringSlotBase = this.subBase + this.nsub * SB.SIZE;
+    this.ringSlotBase = slotPair(this.subBase + this.nsub * SB.SIZE);
+    this.ringCapBase = this.ringSlotBase + this.nring * this.ringSlots * RS.SIZE;
     this.frefBase = h(H.FREF_BASE);
     this.statsBase = h(H.STATS_BASE);
     this.ringStatsBase = this.statsBase + this.nproc * PS.SIZE;
@@ -196,9 +202,11 @@ export class MachineMemory {
     const ringBase = line(Math.ceil((physOffset + PhysicalMemory.bytesNeeded(frames)) / 4));
     const ringRegBase = ringBase + rings * R.SIZE;
     const subBase = line(ringRegBase + rings);
-    const ringSlotBase = subBase + subscribers * SB.SIZE;
+    const ringSlotBase = slotPair(subBase + subscribers * SB.SIZE);
+    // Each slot's capability record, in a table of its own after the slots.
+    const ringCapBase = ringSlotBase + rings * ringSlots * RS.SIZE;
     // Frame reference counts (one word per frame) come last of all, so no earlier offset moves.
-    const frefBase = ringSlotBase + rings * ringSlots * RS.SIZE;
+    const frefBase = ringCapBase + rings * ringSlots * RSC.SIZE;
     const regions = sizes.regions ?? 64;
     if (!Number.isInteger(regions) || regions < 1 || regions > 4096) throw new IpcError('InvalidArgument', 'regions must be an integer in [1, 4096]');
     const regionBase = line(frefBase + frames);
