@@ -80,11 +80,14 @@ export class AsyncBatch {
       let bytes = 0;
       for (let j = 0; j < k; j++) {
         const m = batch[from + j]!;
-        const sl = t.slot(r, (pos + j) & mask);
-        this.#slots.write(sl, m, senderPid);
+        this.#slots.write(t.slot(r, (pos + j) & mask), m, senderPid);
         bytes += m.data.length;
-        Atomics.store(i32, t.slotWord(sl, RS.SEQ), ((pos + j) << 1) | 1);
       }
+      // Published after all of them are written: each sequence store is a full barrier that
+      // waits for the writes before it to reach the other CPU's cache, so storing one per slot
+      // as it is written pays each slot's cache misses one after another; written first, the
+      // misses overlap. The slots are ours (claimed), and consumers take them in order anyway.
+      for (let j = 0; j < k; j++) Atomics.store(i32, t.slotWord(t.slot(r, (pos + j) & mask), RS.SEQ), ((pos + j) << 1) | 1);
       this.#rings.count(r, k, bytes, retries);
       this.#rings.published(r);
       return k;
@@ -132,11 +135,9 @@ export class AsyncBatch {
         continue;
       }
       // Claimed: the slots' words are ours until their sequences say free.
-      for (let j = 0; j < k; j++) {
-        const sl = t.slot(r, (pos + j) & mask);
-        this.#slots.read(sl, out[from + j]!);
-        Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + j + cap) << 1);
-      }
+      for (let j = 0; j < k; j++) this.#slots.read(t.slot(r, (pos + j) & mask), out[from + j]!);
+      // Freed after all are read (as a push publishes: one barrier's wait for all the reads' misses).
+      for (let j = 0; j < k; j++) Atomics.store(i32, t.slotWord(t.slot(r, (pos + j) & mask), RS.SEQ), (pos + j + cap) << 1);
       if (retries) Atomics.add(i32, t.stat(r, RST.RETRIES), retries);
       rings.freed(r);
       return k;
