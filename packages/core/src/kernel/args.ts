@@ -53,6 +53,85 @@ export function checkMessage(message: unknown, what = 'message'): SmallMessage {
   return m as SmallMessage;
 }
 
+/** A small message's fields as {@link readMessage} read them: each once. */
+export interface MessageFields {
+  type: number;
+  data: Uint8Array;
+  /** `data.length` when it was read. */
+  size: number;
+  /** The capability handles (the first `capCount`). */
+  readonly handles: Uint32Array;
+  capCount: number;
+  buffer: SharedBuffer | null;
+  transfer: unknown;
+}
+
+/**
+ * Reads a message from user code into `into`, each field exactly once, and checks the values
+ * read (as {@link checkMessage} does, plus the inline limits: at most {@link MAX_SMALL_DATA}
+ * bytes and {@link MAX_SMALL_CAPS} capabilities). For paths that copy the message into machine
+ * memory later: a getter may answer differently on every read, so nothing is read twice.
+ * Allocates nothing.
+ */
+export function readMessage(message: unknown, into: MessageFields, what = 'message'): void {
+  readFields(message, into, what, false);
+}
+
+/**
+ * {@link readMessage} for a message that may also be large (more than the inline limits, or a
+ * buffer): true when it is small and read into `into`; false when it is large — then nothing
+ * is stored and the caller takes its large path (which checks it with {@link checkMessage}).
+ */
+export function readSmallMessage(message: unknown, into: MessageFields, what = 'message'): boolean {
+  return readFields(message, into, what, true);
+}
+
+function readFields(message: unknown, into: MessageFields, what: string, largeOk: boolean): boolean {
+  if (typeof message !== 'object' || message === null) throw new IpcError('InvalidArgument', `${what} must be an object { type, data, caps? }`);
+  const m = message as Partial<SmallMessage>;
+  const type = m.type;
+  if (!isU32(type)) throw new IpcError('InvalidArgument', `${what}.type must be a u32, got ${show(type)}`);
+  const data = m.data;
+  if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
+  const caps = m.caps;
+  let capCount = 0;
+  if (caps !== undefined) {
+    if (!Array.isArray(caps) && !(caps instanceof Uint32Array)) throw new IpcError('InvalidArgument', `${what}.caps must be an array of capability handles`);
+    const n = caps.length;
+    if (n > MAX_SMALL_CAPS) {
+      if (largeOk) return false;
+      throw new IpcError('MessageTooLarge', `${what} carries ${n} capabilities inline; at most ${MAX_SMALL_CAPS}`);
+    }
+    for (let i = 0; i < n; i++) {
+      const h: unknown = caps[i];
+      if (!isU32(h)) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
+      into.handles[i] = h;
+    }
+    capCount = n;
+  }
+  const size = data.length;
+  if (size > MAX_SMALL_DATA) {
+    if (largeOk) return false;
+    throw new IpcError('MessageTooLarge', `${what} carries ${size} bytes inline; at most ${MAX_SMALL_DATA} (a larger payload travels as ${what}.buffer, a SharedBuffer)`);
+  }
+  const buffer = m.buffer;
+  const transfer = m.transfer;
+  if (buffer !== undefined) {
+    if (largeOk) return false;
+    if (!isSharedBuffer(buffer) || Object.getPrototypeOf(buffer) !== SharedBuffer.prototype) {
+      throw new IpcError('InvalidArgument', `${what}.buffer must be a SharedBuffer (new SharedBuffer(va, length))`);
+    }
+    transferMode(transfer, what);
+  } else if (transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
+  into.type = type;
+  into.data = data;
+  into.size = size;
+  into.capCount = capCount;
+  into.buffer = buffer ?? null;
+  into.transfer = transfer;
+  return true;
+}
+
 /**
  * Checks a message buffer from user code that the kernel is to fill: an object whose `bytes`
  * is a `Uint8Array` of at least 64 bytes and `caps` a `Uint32Array` of at least 4 (what

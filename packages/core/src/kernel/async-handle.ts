@@ -1,6 +1,6 @@
 import { IpcError } from '../contracts/errors.js';
-import { MAX_SMALL_CAPS, MAX_SMALL_DATA, type SmallMessage } from '../contracts/message.js';
-import { checkHandle, checkMessage, checkTimeout, rejected } from './args.js';
+import type { SmallMessage } from '../contracts/message.js';
+import { checkHandle, checkTimeout, readMessage, rejected } from './args.js';
 import type { KernelContext } from './context.js';
 import type { AsyncWaiter } from './ipc/async-wait.js';
 import { Outgoing } from './ipc/async.js';
@@ -122,21 +122,12 @@ export abstract class RingHandle {
 
   /** Checks `message` and turns it into the slot image (capabilities snapshotted under the lock). @internal */
   protected outgoing(message: unknown, into: Outgoing = this.#out, buffers = false): Outgoing {
-    const m = checkMessage(message);
-    const n = m.caps === undefined ? 0 : m.caps.length;
-    if (m.data.length > MAX_SMALL_DATA || n > MAX_SMALL_CAPS) {
-      throw new IpcError('MessageTooLarge', `async messages carry at most ${MAX_SMALL_DATA} bytes and ${MAX_SMALL_CAPS} capabilities inline; ${buffers ? 'a larger payload travels as message.buffer (a SharedBuffer)' : 'topics carry no buffers'}`);
-    }
-    const buffer = m.buffer ?? null;
-    if (buffer !== null && !buffers) throw new IpcError('InvalidArgument', 'topic messages carry no buffer (send it over an async channel, or map a shared region)');
-    into.type = m.type;
-    into.data = m.data;
-    into.capCount = n;
-    into.buffer = buffer;
-    into.transfer = m.transfer;
+    // Each field read once (readMessage): the slot write copies exactly what was checked.
+    readMessage(message, into);
+    if (into.buffer !== null && !buffers) throw new IpcError('InvalidArgument', 'topic messages carry no buffer (send it over an async channel, or map a shared region)');
     into.ts = into.flow = 0;
-    if (n > 0) {
-      this.o.sys.snapshotCaps(this.o.p, this.o.pid, m.caps!, into.caps);
+    if (into.capCount > 0) {
+      this.o.sys.snapshotCaps(this.o.p, this.o.pid, into.handles, into.capCount, into.caps);
       Atomics.store(this.o.k.i32, this.o.k.rings.t.word(this.r, R.HAS_CAPS), 1);
     }
     return into;

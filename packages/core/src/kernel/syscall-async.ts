@@ -108,9 +108,9 @@ export class AsyncSyscalls {
   }
 
   /** Snapshots the capabilities `handles` of `p` for a message (live, with SHARE) into `out`. Writes nothing else. */
-  snapshotCaps(p: number, pid: number, handles: readonly number[], out: Int32Array): void {
+  snapshotCaps(p: number, pid: number, handles: Uint32Array, n: number, out: Int32Array): void {
     this.#locked(p, pid, () => {
-      for (let i = 0; i < handles.length; i++) this.#k.messages.snapshotCap(p, handles[i]!, out, i * M.CAP_WORDS);
+      for (let i = 0; i < n; i++) this.#k.messages.snapshotCap(p, handles[i]!, out, i * M.CAP_WORDS);
     });
   }
 

@@ -52,7 +52,7 @@ export class AsyncBatch {
           const m = batch[from + j]!;
           const sl = t.slot(r, (pos + j) & mask);
           this.#slots.write(sl, m, senderPid);
-          bytes += m.data.length;
+          bytes += m.size;
           t.setSlot(sl, RS.SEQ, ((pos + j) << 1) | 1);
         }
         this.#rings.count(r, k, bytes, 0);
@@ -81,7 +81,7 @@ export class AsyncBatch {
       for (let j = 0; j < k; j++) {
         const m = batch[from + j]!;
         this.#slots.write(t.slot(r, (pos + j) & mask), m, senderPid);
-        bytes += m.data.length;
+        bytes += m.size;
       }
       // Published after all of them are written: each sequence store is a full barrier that
       // waits for the writes before it to reach the other CPU's cache, so storing one per slot

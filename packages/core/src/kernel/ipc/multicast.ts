@@ -62,7 +62,7 @@ export class Multicast {
     Atomics.store(i32, t.slotWord(sl, RS.SEQ), 0);
     this.#rings.slots.write(sl, m, senderPid);
     Atomics.store(i32, t.slotWord(sl, RS.SEQ), (pos + 1) | 0);
-    this.#rings.count(r, 1, m.data.length, retries);
+    this.#rings.count(r, 1, m.size, retries);
     this.#rings.published(r);
     return Push.OK;
   }

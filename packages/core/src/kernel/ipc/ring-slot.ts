@@ -3,6 +3,7 @@ import type { SharedBuffer } from '../../contracts/shared-buffer.js';
 import type { MachineMemory } from '../records/machine-memory.js';
 import { M, RS, RSC } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
+import type { MessageFields } from '../args.js';
 
 /**
  * The slot image of async channels and topics (one codec for both): info word, type, sender,
@@ -10,7 +11,7 @@ import type { RingTable } from '../records/tables.js';
  */
 /** Payload bytes of `m`: its inline data and its buffer. */
 export function bytesOf(m: Outgoing): number {
-  return m.buffer === null ? m.data.length : m.data.length + m.buffer.length;
+  return m.buffer === null ? m.size : m.size + m.buffer.length;
 }
 
 /** Slot info bit: the slot holds a buffer descriptor (word {@link RS.DESC}). */
@@ -29,10 +30,15 @@ export const INFO_HEAVY = (0x7 << 7) | INFO_BUFFER;
  * The message a lock-free operation carries, decoded once from the user's message: type,
  * payload, capability snapshots (taken under the lock only when there are any).
  */
-export class Outgoing {
+export class Outgoing implements MessageFields {
   type = 0;
   data: Uint8Array = new Uint8Array(0);
+  /** `data.length`, read once when the message was checked (the slot write and the counters reuse it). */
+  size = 0;
   capCount = 0;
+  /** The capability handles as read from the message (the first `capCount`). */
+  readonly handles = new Uint32Array(MAX_SMALL_CAPS);
+  /** Their snapshots (kind, object, generation, rights), taken under the lock. */
   readonly caps = new Int32Array(MAX_SMALL_CAPS * M.CAP_WORDS);
   /** Send time (ns on the kernel's time line) and trace flow id, when observed (else 0). */
   ts = 0;
@@ -66,7 +72,7 @@ export class RingSlots {
   write(sl: number, m: Outgoing, senderPid: number): void {
     const t = this.t;
     const data = m.data;
-    const n = data.length;
+    const n = m.size;
     // Only a stamped (observed) message writes its send time and flow id: the send time's high
     // word (mod 2^20) rides in the info word's free bits, so a latency over 2^52 ns would wrap,
     // not one over 4.3 s. The descriptor word is written only with a buffer (the bit says so).
@@ -81,12 +87,24 @@ export class RingSlots {
     t.setSlot(sl, RS.TYPE, m.type | 0);
     t.setSlot(sl, RS.SENDER_LO, senderPid | 0);
     t.setSlot(sl, RS.SENDER_HI, senderPid > 0xffffffff ? Math.floor(senderPid / TWO32) : 0);
-    if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
+    // `n` is the length checked when the message was read; the array may have changed since
+    // (resized or detached by user code that ran in between: a getter of a later message of a
+    // batch). The slot then gets its first `n` bytes as they are now, zeros past their end —
+    // never more than it was checked for.
+    if (data.length === n) {
+      if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
+    } else this.#writeChanged(data, n, t.slotWord(sl, RS.DATA) * 4);
     const nc = m.capCount * M.CAP_WORDS;
     if (nc > 0) {
       const c = this.#caps(sl);
       for (let i = 0; i < nc; i++) this.#i32[c + i] = m.caps[i]!;
     }
+  }
+
+  #writeChanged(data: Uint8Array, n: number, at: number): void {
+    const have = Math.min(n, data.length);
+    for (let i = 0; i < have; i++) this.#u8[at + i] = data[i]!;
+    this.#u8.fill(0, at + have, at + n);
   }
 
   /** Reads the slot at word `sl` into `buf` (capability snapshots into `caps`). No allocation. */
