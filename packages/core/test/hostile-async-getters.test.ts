@@ -5,7 +5,7 @@
 // limit (that would overwrite the next slots and kernel records), never stale bytes of an earlier
 // message. Each case checks the neighbouring messages and another ring's message stay intact.
 import { describe, expect, it } from 'vitest';
-import { IpcError, createMessageBuffer, type MessageBuffer, type Process } from '@veridian/core';
+import { IpcError, createMessageBuffer, messageCaps, messagePayload, type MessageBuffer, type Process } from '@veridian/core';
 import { testKernel } from './support/kernel.ts';
 
 const filled = (n: number, v: number) => new Uint8Array(n).fill(v);
@@ -185,6 +185,79 @@ describe('hostile: message fields that change while read', () => {
         expect(['ok', 'InvalidArgument', 'MessageTooLarge']).toContain(outcome);
         // The endpoint still answers.
         expect(p.callSync(ch, { type: 100 + nth, data: filled(4, 2) }).type).toBe(100 + nth);
+      }
+    });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
+    await k.shutdown();
+  });
+
+  it('a large call whose capability array changes its length while read: every capability the server gets is one the caller passed, never a stale snapshot', async () => {
+    const k = testKernel();
+    k.spawn({ name: 'server' }, (p) =>
+      p.serve(p.createEndpoint({ name: 'big' }), (m) => {
+        // Reply with the resource ids of the capabilities received (one u32 each).
+        const caps = messageCaps(m);
+        const out = new Uint32Array(caps.length);
+        for (let i = 0; i < caps.length; i++) out[i] = p.inspect(caps[i]!).resource >>> 0;
+        return { type: caps.length, data: new Uint8Array(out.buffer) };
+      }),
+    );
+    await k.whenNamed('big');
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      const ch = p.connect('big');
+      const a = p.createEndpoint();
+      const b = p.createEndpoint();
+      const idOf = (h: number) => p.inspect(h).resource >>> 0;
+      const payload = filled(200, 1);
+      for (let nth = 1; nth <= 10; nth++) {
+        // An honest large call carrying `a` first: its snapshot is what a stale read would find.
+        expect((await p.call(ch, { type: 0, data: payload, caps: [a] })).type).toBe(1);
+        let reads = 0;
+        const caps = new Proxy([b, b, b, b], {
+          get(target, key, recv) {
+            if (key === 'length') return ++reads < nth ? 1 : 4;
+            return Reflect.get(target, key, recv) as unknown;
+          },
+        });
+        let r: MessageBuffer | undefined;
+        try {
+          r = await p.call(ch, { type: 1, data: payload, caps });
+        } catch (e) {
+          if (!(e instanceof IpcError)) throw e;
+          continue;
+        }
+        const got = Array.from(new Uint32Array(messagePayload(r).slice().buffer));
+        expect(got.length).toBe(r.type);
+        expect(got.every((id) => id === idOf(b))).toBe(true);
+      }
+    });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
+    await k.shutdown();
+  });
+
+  it('a large call whose payload shrinks after it was staged gets zeros for the rest, never an earlier message’s bytes', async () => {
+    const k = testKernel();
+    k.spawn({ name: 'server' }, (p) => p.serve(p.createEndpoint({ name: 'big' }), (m) => ({ type: messagePayload(m).every((x) => x === 0 || x === 7) ? 1 : 2, data: new Uint8Array(0) })));
+    await k.whenNamed('big');
+    const c = k.spawn({ name: 'client' }, (p) => {
+      const ch = p.connect('big');
+      for (let nth = 1; nth <= 10; nth++) {
+        // Frames full of 0x5a, freed and taken again by the next message.
+        expect(p.callSync(ch, { type: 0, data: filled(3 * 4096, 0x5a) }).type).toBe(2);
+        const rab = resizable(3 * 4096, 3 * 4096);
+        const data = new Uint8Array(rab).fill(7);
+        let reads = 0;
+        const caps = new Proxy([] as number[], {
+          get(target, key, recv) {
+            if (key === 'length' && ++reads === nth) rab.resize(16);
+            return Reflect.get(target, key, recv) as unknown;
+          },
+        });
+        try {
+          expect(p.callSync(ch, { type: 1, data, caps }).type).toBe(1);
+        } catch (e) {
+          if (!(e instanceof IpcError)) throw e;
+        }
       }
     });
     expect(await c.exited).toMatchObject({ reason: 'returned' });

@@ -1,6 +1,7 @@
 import { ObjectKind, type Capability } from '../contracts/capability.js';
 import { IpcError } from '../contracts/errors.js';
-import type { MessageBuffer, SmallMessage } from '../contracts/message.js';
+import { MAX_LARGE_CAPS, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
+import { SharedBuffer, isSharedBuffer } from '../contracts/shared-buffer.js';
 import { Rights, isSubsetOf } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
 import type { KernelContext } from './context.js';
@@ -18,6 +19,8 @@ import { transferMode } from './args.js';
 const FOREVER = Infinity;
 /** The capabilities of a message that carries none (shared: never written). */
 const NO_CAPS: readonly number[] = Object.freeze([]);
+/** A count as an array's `length` may be (a getter can answer anything). */
+const isU32Count = (n: unknown): n is number => typeof n === 'number' && n >>> 0 === n;
 
 /**
  * The one way into the kernel. Each entry takes the lock once, checks the caller (alive, not
@@ -31,7 +34,9 @@ export class Syscalls {
   readonly #k: KernelContext;
   /** Timeout (ns, or Infinity) the last blocking IPC entry should wait. */
   timeoutNs = FOREVER;
-  readonly #snaps = new Int32Array(64 * M.CAP_WORDS);
+  readonly #snaps = new Int32Array(MAX_LARGE_CAPS * M.CAP_WORDS);
+  /** The capability handles of the message being staged, as read once from it. */
+  readonly #handles = new Uint32Array(MAX_LARGE_CAPS);
 
   constructor(k: KernelContext) {
     this.#k = k;
@@ -194,10 +199,24 @@ export class Syscalls {
   /** {@link Syscalls.stageLarge} inside an entry (lock held, caller checked). */
   #stageLarge(p: number, m: SmallMessage, channel: number, caller: number): void {
     const k = this.#k;
-    const length = m.data.length;
+    // Each field read once, the capability handles first into the kernel's own array: an
+    // array's getters are user code, and the length read last is the one staged (a getter run
+    // after it could resize the payload, or change the count the snapshots were taken for).
     const caps = m.caps ?? NO_CAPS;
+    const ncaps = caps.length;
+    if (!isU32Count(ncaps) || ncaps > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${String(ncaps)} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
+    const handles = this.#handles;
+    for (let i = 0; i < ncaps; i++) {
+      const h: unknown = caps[i];
+      if (typeof h !== 'number' || h >>> 0 !== h) throw new IpcError('InvalidArgument', `message.caps[${i}] must be a capability handle (u32)`);
+      handles[i] = h;
+    }
     const b = m.buffer;
+    if (b !== undefined && (!isSharedBuffer(b) || Object.getPrototypeOf(b) !== SharedBuffer.prototype)) throw new IpcError('InvalidArgument', 'message.buffer must be a SharedBuffer (new SharedBuffer(va, length))');
     const mode = b === undefined ? Mode.NONE : transferMode(m.transfer);
+    const data = m.data;
+    if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'message.data must be a Uint8Array');
+    const length = data.length;
     let e = -1;
     if (channel >= 0) e = k.endpoints.endpointOf(p, channel, Rights.SEND);
     else {
@@ -206,8 +225,8 @@ export class Syscalls {
     }
     if (e >= 0 && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     const limit = e >= 0 ? k.endpoints.maxTransfer(e) : k.i32[H.MAX_TRANSFER]!;
-    k.large.checkStage(p, length, caps, this.#snaps, b?.va, b?.length, mode, limit);
-    k.large.stage(p, length, caps.length, this.#snaps, b?.va, b?.length, mode);
+    k.large.checkStage(p, length, handles, ncaps, this.#snaps, b?.va, b?.length, mode, limit);
+    k.large.stage(p, length, ncaps, this.#snaps, b?.va, b?.length, mode);
   }
 
   /** Drops `p`'s staged large message (its registers could not be encoded). */

@@ -37,12 +37,12 @@ export class LargeMessages {
    * Checks what {@link LargeMessages.stage} needs; writes nothing. A buffer (`mode` ≠ 0) is
    * checked against `limit` bytes and the sender's memory (see `transfer.ts`).
    */
-  checkStage(p: number, length: number, caps: readonly number[], snaps: Int32Array, bva = 0, blen = 0, mode: number = Mode.NONE, limit = 0): void {
+  checkStage(p: number, length: number, handles: ArrayLike<number>, ncaps: number, snaps: Int32Array, bva = 0, blen = 0, mode: number = Mode.NONE, limit = 0): void {
     const k = this.#k;
     if (length > MAX_LARGE_DATA) throw new IpcError('MessageTooLarge', `${length} bytes exceed the ${MAX_LARGE_DATA}-byte large-message limit`);
-    if (caps.length > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${caps.length} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
+    if (ncaps > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${ncaps} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
     if (k.procs.get(p, P.LARGE_OUT) !== 0) throw new IpcError('InvalidState', 'a large message is already staged');
-    for (let i = 0; i < caps.length; i++) k.messages.snapshotCap(p, caps[i]!, snaps, i * M.CAP_WORDS);
+    for (let i = 0; i < ncaps; i++) k.messages.snapshotCap(p, handles[i]!, snaps, i * M.CAP_WORDS);
     const need = Math.ceil(length / FRAME_SIZE) + 1 + (mode === Mode.NONE ? 0 : k.transfers.check(p, bva, blen, mode, limit));
     if (k.mm.phys.freeFrames < need) throw new IpcError('OutOfMemory', `need ${need} frames, ${k.mm.phys.freeFrames} free`);
   }
@@ -101,9 +101,18 @@ export class LargeMessages {
     const d = this.#desc(k.procs.get(p, P.LARGE_OUT));
     const bytes = k.mm.phys.bytes;
     const n = k.i32[d + D.FRAMES]!;
+    // The staged length, not `data`'s now: the frames are not zeroed when taken, so whatever
+    // `data` lacks of it (an array resized since it was staged) is zeros, never an earlier
+    // owner's bytes; and nothing past it is written.
+    const length = k.i32[d + D.LENGTH]!;
+    const have = Math.min(data.length, length);
     for (let f = 0; f < n; f++) {
       const from = f * FRAME_SIZE;
-      bytes.set(data.subarray(from, Math.min(data.length, from + FRAME_SIZE)), k.mm.phys.frameOffset(k.i32[d + D.LIST + f]!));
+      const end = Math.min(length, from + FRAME_SIZE);
+      const at = k.mm.phys.frameOffset(k.i32[d + D.LIST + f]!);
+      const copied = Math.max(from, Math.min(have, end));
+      if (copied > from) bytes.set(data.subarray(from, copied), at);
+      if (copied < end) bytes.fill(0, at + (copied - from), at + (end - from));
     }
   }
 
