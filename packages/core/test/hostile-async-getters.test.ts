@@ -263,4 +263,38 @@ describe('hostile: message fields that change while read', () => {
     expect(await c.exited).toMatchObject({ reason: 'returned' });
     await k.shutdown();
   });
+
+  it('a passive response whose buffer getter grows its data: delivered whole as read, the server still answers', async () => {
+    const k = testKernel();
+    k.spawn({ name: 'server' }, (p) =>
+      p.serve(p.createEndpoint({ name: 'grow' }), (m) => {
+        if (m.type === 0) return { type: 0, data: filled(4, 4) };
+        const rab = resizable(8, 4096);
+        const data = new Uint8Array(rab).fill(9);
+        return {
+          type: 1,
+          data,
+          get buffer() {
+            rab.resize(4096);
+            data.fill(9);
+            return undefined;
+          },
+        };
+      }),
+    );
+    await k.whenNamed('grow');
+    const c = k.spawn({ name: 'client' }, async (p) => {
+      const ch = p.connect('grow');
+      for (let i = 0; i < 3; i++) {
+        const r = await p.call(ch, { type: 1, data: filled(4, 1) });
+        const bytes = messagePayload(r);
+        expect(r.type).toBe(1);
+        expect(bytes.length === 8 || bytes.length === 4096).toBe(true);
+        expect(bytes.every((x) => x === 9)).toBe(true);
+        expect((await p.call(ch, { type: 0, data: filled(4, 0) })).type).toBe(0);
+      }
+    });
+    expect(await c.exited).toMatchObject({ reason: 'returned' });
+    await k.shutdown();
+  });
 });

@@ -109,11 +109,6 @@ function readFields(message: unknown, into: MessageFields, what: string, largeOk
     }
     capCount = n;
   }
-  const size = data.length;
-  if (size > MAX_SMALL_DATA) {
-    if (largeOk) return false;
-    throw new IpcError('MessageTooLarge', `${what} carries ${size} bytes inline; at most ${MAX_SMALL_DATA} (a larger payload travels as ${what}.buffer, a SharedBuffer)`);
-  }
   const buffer = m.buffer;
   const transfer = m.transfer;
   if (buffer !== undefined) {
@@ -123,6 +118,12 @@ function readFields(message: unknown, into: MessageFields, what: string, largeOk
     }
     transferMode(transfer, what);
   } else if (transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
+  // The length last: no getter of this message runs after it.
+  const size = data.length;
+  if (size > MAX_SMALL_DATA) {
+    if (largeOk) return false;
+    throw new IpcError('MessageTooLarge', `${what} carries ${size} bytes inline; at most ${MAX_SMALL_DATA} (a larger payload travels as ${what}.buffer, a SharedBuffer)`);
+  }
   into.type = type;
   into.data = data;
   into.size = size;

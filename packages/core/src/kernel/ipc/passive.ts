@@ -132,6 +132,9 @@ export class PassiveIpc {
       } catch (e) {
         error = e instanceof IpcError ? e : new IpcError('InvalidState', 'passive reply failed', { cause: e });
       }
+      // Read once and checked by the caller (passive-call.ts); a length changed since can only
+      // come from a host callback in between: refused, never copied past the buffer.
+      if (!error && small.data.length > MAX_SMALL_DATA) error = new IpcError('InvalidArgument', 'response data changed size while it was delivered');
       if (!error) {
         const len = small.data.length;
         reply.type = small.type;
