@@ -91,21 +91,29 @@ export function resultOf<T>(w: Worker): Promise<T> {
   return p;
 }
 
-/** `spin-rt-64b`: two workers in a spin ping-pong over a SharedArrayBuffer, 64 bytes each way. */
-export async function spinRoundTrip(opts: SamplerOptions): Promise<Measurement> {
-  const buffer = new SharedArrayBuffer(SPIN.BYTES);
+/**
+ * Runs a floor measured by two copies of worker `name` sharing `buffer`: `peer` (reports a
+ * string when it ends) starts first, then `measured` (reports its {@link BatchResult}); at the
+ * end word `stop` of `buffer` is set and both are terminated.
+ */
+export async function workerPair(name: string, roles: readonly [peer: string, measured: string], buffer: SharedArrayBuffer, stop: number, opts: SamplerOptions): Promise<Measurement> {
   const common = { buffer, warmupMs: opts.warmupMs, samples: opts.samples, sampleMs: opts.sampleMs };
-  const echo = new Worker(workerUrl('spin-peer'), { workerData: { role: 'echo', ...common } });
-  const echoDone = resultOf<string>(echo);
-  const client = new Worker(workerUrl('spin-peer'), { workerData: { role: 'client', ...common } });
+  const peer = new Worker(workerUrl(name), { workerData: { role: roles[0], ...common } });
+  const peerDone = resultOf<string>(peer);
+  const measured = new Worker(workerUrl(name), { workerData: { role: roles[1], ...common } });
   try {
-    const r = await resultOf<BatchResult>(client);
-    await echoDone;
+    const r = await resultOf<BatchResult>(measured);
+    await peerDone;
     return summarize(r.perOp, r.batch * r.perOp.length);
   } finally {
-    Atomics.store(new Int32Array(buffer), SPIN.STOP, 1);
-    await Promise.all([echo.terminate(), client.terminate()]);
+    Atomics.store(new Int32Array(buffer), stop, 1);
+    await Promise.all([peer.terminate(), measured.terminate()]);
   }
+}
+
+/** `spin-rt-64b`: two workers in a spin ping-pong over a SharedArrayBuffer, 64 bytes each way. */
+export function spinRoundTrip(opts: SamplerOptions): Promise<Measurement> {
+  return workerPair('spin-peer', ['echo', 'client'], new SharedArrayBuffer(SPIN.BYTES), SPIN.STOP, opts);
 }
 
 /**

@@ -4,10 +4,8 @@
  * (`spin-stream-64b`). They say how close `async-send-batch` and `async-xcpu-throughput` are to
  * what this engine and machine allow.
  */
-import { Worker } from 'node:worker_threads';
-import { resultOf, workerUrl } from './floors.js';
-import { measureSync, summarize, type Measurement, type SamplerOptions } from './sampler.js';
-import type { BatchResult } from './workers/batch.js';
+import { workerPair } from './floors.js';
+import { measureSync, type Measurement, type SamplerOptions } from './sampler.js';
 import { RING, ringBytes } from './workers/layouts.js';
 
 /**
@@ -39,21 +37,10 @@ export function slotWrite(opts: SamplerOptions): Measurement {
 }
 
 /** `spin-stream-64b`: 64-byte messages streamed between two workers through a ring of slots in a SharedArrayBuffer (workers/ring-peer.ts), per message at the producer. */
-export async function spinStream(opts: SamplerOptions): Promise<Measurement> {
+export function spinStream(opts: SamplerOptions): Promise<Measurement> {
   const buffer = new SharedArrayBuffer(ringBytes());
   // Every slot starts free for its first position (its sequence is twice that position).
   const i32 = new Int32Array(buffer);
   for (let i = 0; i < RING.CAP; i++) i32[RING.SLOT0 + i * RING.SLOT_WORDS] = i << 1;
-  const common = { buffer, warmupMs: opts.warmupMs, samples: opts.samples, sampleMs: opts.sampleMs };
-  const consumer = new Worker(workerUrl('ring-peer'), { workerData: { role: 'consumer', ...common } });
-  const consumed = resultOf<string>(consumer);
-  const producer = new Worker(workerUrl('ring-peer'), { workerData: { role: 'producer', ...common } });
-  try {
-    const r = await resultOf<BatchResult>(producer);
-    await consumed;
-    return summarize(r.perOp, r.batch * r.perOp.length);
-  } finally {
-    Atomics.store(i32, RING.STOP, 1);
-    await Promise.all([consumer.terminate(), producer.terminate()]);
-  }
+  return workerPair('ring-peer', ['consumer', 'producer'], buffer, RING.STOP, opts);
 }

@@ -27,8 +27,35 @@ export function rejected<T>(e: unknown): Promise<T> {
   return Promise.reject(e instanceof Error ? e : new Error(show(e)));
 }
 
-function isU32(x: unknown): x is number {
+/** True for an integer in [0, 2^32). */
+export function isU32(x: unknown): x is number {
   return typeof x === 'number' && x >>> 0 === x;
+}
+
+/** `caps` of a message must be a plain array or a `Uint32Array` (of handles, checked as read). */
+export function checkCapsArray(caps: unknown, what: string): asserts caps is ArrayLike<unknown> {
+  if (!Array.isArray(caps) && !(caps instanceof Uint32Array)) throw new IpcError('InvalidArgument', `${what}.caps must be an array of capability handles`);
+}
+
+/** Copies the first `n` handles of a capability array into `out`, each element read once and checked to be a u32. */
+export function readHandles(caps: ArrayLike<unknown>, n: number, out: Uint32Array, what: string): void {
+  for (let i = 0; i < n; i++) {
+    const h = caps[i];
+    if (!isU32(h)) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
+    out[i] = h;
+  }
+}
+
+/**
+ * A message's buffer must be a SharedBuffer its constructor made (checked fields, frozen data
+ * properties, so the kernel reads the same valid range every time: an object forged on its
+ * prototype is refused), with a valid transfer mode. Returns the mode's number.
+ */
+export function checkBuffer(buffer: unknown, transfer: unknown, what: string): number {
+  if (!isSharedBuffer(buffer) || Object.getPrototypeOf(buffer) !== SharedBuffer.prototype) {
+    throw new IpcError('InvalidArgument', `${what}.buffer must be a SharedBuffer (new SharedBuffer(va, length))`);
+  }
+  return transferMode(transfer, what);
 }
 
 /** Checks a message from user code: an object with a u32 `type`, `data` a `Uint8Array`, `caps` an array of u32 handles. */
@@ -39,17 +66,12 @@ export function checkMessage(message: unknown, what = 'message'): SmallMessage {
   if (!(m.data instanceof Uint8Array)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
   const caps = m.caps;
   if (caps !== undefined) {
-    if (!Array.isArray(caps) && !(caps instanceof Uint32Array)) throw new IpcError('InvalidArgument', `${what}.caps must be an array of capability handles`);
+    checkCapsArray(caps, what);
     for (let i = 0; i < caps.length; i++) if (!isU32(caps[i])) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
   }
-  if (m.buffer !== undefined) {
-    // Only a SharedBuffer its constructor made (checked fields, frozen data properties), so the
-    // kernel reads the same valid range every time: an object forged on its prototype is refused.
-    if (!isSharedBuffer(m.buffer) || Object.getPrototypeOf(m.buffer) !== SharedBuffer.prototype) {
-      throw new IpcError('InvalidArgument', `${what}.buffer must be a SharedBuffer (new SharedBuffer(va, length))`);
-    }
-    transferMode(m.transfer, what);
-  } else if (m.transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
+  const buffer = m.buffer;
+  if (buffer !== undefined) checkBuffer(buffer, m.transfer, what);
+  else if (m.transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
   return m as SmallMessage;
 }
 
@@ -96,27 +118,20 @@ function readFields(message: unknown, into: MessageFields, what: string, largeOk
   const caps = m.caps;
   let capCount = 0;
   if (caps !== undefined) {
-    if (!Array.isArray(caps) && !(caps instanceof Uint32Array)) throw new IpcError('InvalidArgument', `${what}.caps must be an array of capability handles`);
+    checkCapsArray(caps, what);
     const n = caps.length;
     if (n > MAX_SMALL_CAPS) {
       if (largeOk) return false;
       throw new IpcError('MessageTooLarge', `${what} carries ${n} capabilities inline; at most ${MAX_SMALL_CAPS}`);
     }
-    for (let i = 0; i < n; i++) {
-      const h: unknown = caps[i];
-      if (!isU32(h)) throw new IpcError('InvalidArgument', `${what}.caps[${i}] must be a capability handle (u32)`);
-      into.handles[i] = h;
-    }
+    readHandles(caps, n, into.handles, what);
     capCount = n;
   }
   const buffer = m.buffer;
   const transfer = m.transfer;
   if (buffer !== undefined) {
     if (largeOk) return false;
-    if (!isSharedBuffer(buffer) || Object.getPrototypeOf(buffer) !== SharedBuffer.prototype) {
-      throw new IpcError('InvalidArgument', `${what}.buffer must be a SharedBuffer (new SharedBuffer(va, length))`);
-    }
-    transferMode(transfer, what);
+    checkBuffer(buffer, transfer, what);
   } else if (transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
   // The length last: no getter of this message runs after it.
   const size = data.length;

@@ -1,7 +1,6 @@
 import { ObjectKind, type Capability } from '../contracts/capability.js';
 import { IpcError } from '../contracts/errors.js';
 import { MAX_LARGE_CAPS, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
-import { SharedBuffer, isSharedBuffer } from '../contracts/shared-buffer.js';
 import { Rights, isSubsetOf } from '../contracts/rights.js';
 import { Syscall } from '../contracts/syscall.js';
 import type { KernelContext } from './context.js';
@@ -11,7 +10,7 @@ import { makeId } from './records/ids.js';
 import { H, M, Op, P, S } from './records/layout.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
 import { Mode } from './ipc/transfer.js';
-import { transferMode } from './args.js';
+import { checkBuffer, checkCapsArray, isU32, readHandles } from './args.js';
 
 /** Status of a killed process (see worker-cpu.ts). */
 
@@ -19,8 +18,6 @@ import { transferMode } from './args.js';
 const FOREVER = Infinity;
 /** The capabilities of a message that carries none (shared: never written). */
 const NO_CAPS: readonly number[] = Object.freeze([]);
-/** A count as an array's `length` may be (a getter can answer anything). */
-const isU32Count = (n: unknown): n is number => typeof n === 'number' && n >>> 0 === n;
 
 /**
  * The one way into the kernel. Each entry takes the lock once, checks the caller (alive, not
@@ -203,17 +200,13 @@ export class Syscalls {
     // array's getters are user code, and the length read last is the one staged (a getter run
     // after it could resize the payload, or change the count the snapshots were taken for).
     const caps = m.caps ?? NO_CAPS;
+    checkCapsArray(caps, 'message');
     const ncaps = caps.length;
-    if (!isU32Count(ncaps) || ncaps > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${String(ncaps)} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
+    if (!isU32(ncaps) || ncaps > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${String(ncaps)} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
     const handles = this.#handles;
-    for (let i = 0; i < ncaps; i++) {
-      const h: unknown = caps[i];
-      if (typeof h !== 'number' || h >>> 0 !== h) throw new IpcError('InvalidArgument', `message.caps[${i}] must be a capability handle (u32)`);
-      handles[i] = h;
-    }
+    readHandles(caps, ncaps, handles, 'message');
     const b = m.buffer;
-    if (b !== undefined && (!isSharedBuffer(b) || Object.getPrototypeOf(b) !== SharedBuffer.prototype)) throw new IpcError('InvalidArgument', 'message.buffer must be a SharedBuffer (new SharedBuffer(va, length))');
-    const mode = b === undefined ? Mode.NONE : transferMode(m.transfer);
+    const mode = b === undefined ? Mode.NONE : checkBuffer(b, m.transfer, 'message');
     const data = m.data;
     if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'message.data must be a Uint8Array');
     const length = data.length;
