@@ -1,9 +1,8 @@
 import { AsyncBatch } from './ipc/async-batch.js';
 import type { Arch } from '../contracts/arch.js';
 import type { Clock } from '../contracts/clock.js';
-import { IpcError } from '../contracts/errors.js';
 import type { Mmu } from '../contracts/mmu.js';
-import { lockWord, unlockWord } from '../memory/spinlock.js';
+import { KernelLock } from './sched/kernel-lock.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import { IpcMessages } from './ipc/message.js';
 import { LargeMessages } from './ipc/large.js';
@@ -12,6 +11,7 @@ import { AsyncEvents } from './debug/async-events.js';
 import { PassiveIpc } from './ipc/passive.js';
 import { SyncIpc } from './ipc/sync.js';
 import { CallFastPath } from './ipc/fastpath.js';
+import { EndpointFastPath } from './ipc/endpoint-fastpath.js';
 import { Observer } from './debug/observer.js';
 import { Policies } from './policy/policy.js';
 import { CapabilitySpace } from './objects/cspace.js';
@@ -25,7 +25,6 @@ import { Topics } from './objects/topic.js';
 import { AsyncRings } from './ipc/async.js';
 import { AsyncHub } from './ipc/async-wait.js';
 import { Multicast } from './ipc/multicast.js';
-import { CpuState, H } from './records/layout.js';
 import type { MachineMemory } from './records/machine-memory.js';
 import { EndpointTable, ProcessTable, SlotTable } from './records/tables.js';
 import type { Platform } from './platform/platform.js';
@@ -70,6 +69,8 @@ export class KernelContext {
   readonly sync: SyncIpc;
   readonly passive: PassiveIpc;
   readonly fastpath: CallFastPath;
+  /** Worker CPUs' call and reply-receive under one endpoint's lock (ipc/endpoint-fastpath.ts). */
+  readonly endpointPath: EndpointFastPath;
   /** Async channels and topics: ring records (under the lock), their lock-free data paths, and this CPU's promise waiters. */
   readonly rings: Rings;
   readonly topics: Topics;
@@ -92,8 +93,8 @@ export class KernelContext {
   readonly pending: PendingRanges;
   readonly rmaps: RegionMaps;
   port: CpuPort | undefined;
-  readonly #cpuState: number;
-  #held = false;
+  /** The big kernel lock and the endpoint fast path's shared mode. */
+  readonly kernelLock: KernelLock;
 
   constructor(mm: MachineMemory, arch: Arch, mmu: Mmu, clock: Clock, platform: Platform, cpu: number, seed?: number) {
     this.mm = mm;
@@ -103,7 +104,7 @@ export class KernelContext {
     this.clock = clock;
     this.platform = platform;
     this.cpu = cpu;
-    this.#cpuState = mm.cpuState(cpu);
+    this.kernelLock = new KernelLock(mm, cpu);
     this.procs = new ProcessTable(mm);
     this.eps = new EndpointTable(mm);
     this.slots = new SlotTable(mm);
@@ -119,6 +120,7 @@ export class KernelContext {
     this.sync = new SyncIpc(this);
     this.passive = new PassiveIpc(this);
     this.fastpath = new CallFastPath(this);
+    this.endpointPath = new EndpointFastPath(this);
     this.rings = new Rings(this);
     this.topics = new Topics(this);
     this.async = new AsyncRings(this);
@@ -148,39 +150,26 @@ export class KernelContext {
   }
 
   /**
-   * Takes the big kernel lock (a no-op while only CPU 0 exists). A worker CPU first marks
-   * itself LOCKING, so the kernel never terminates it while it holds or waits for a ticket;
-   * if it is already DOOMED it stops here for good.
+   * Takes the big kernel lock (a no-op while only CPU 0 exists; see sched/kernel-lock.ts). A
+   * worker CPU first marks itself LOCKING, so the kernel never terminates it while it holds or
+   * waits for a ticket; if it is already DOOMED it stops here for good.
    */
   lock(): void {
-    if (this.#held) throw new IpcError('InvalidState', 'kernel entered twice on one CPU');
-    const i32 = this.i32;
-    if (i32[H.SHARED] === 0) return;
-    if (this.cpu !== 0 && Atomics.compareExchange(i32, this.#cpuState, CpuState.SAFE, CpuState.LOCKING) !== CpuState.SAFE) {
-      for (;;) Atomics.wait(i32, this.#cpuState, CpuState.DOOMED);
-    }
-    const spins = lockWord(i32, H.LOCK);
-    this.#held = true;
-    i32[H.LOCK_ACQUIRED]++;
-    if (spins > 0) {
-      i32[H.LOCK_CONTENDED]++;
-      i32[H.LOCK_SPINS] += spins;
-    }
+    this.kernelLock.lock();
   }
 
-  /** Releases the big kernel lock if this CPU holds it. */
+  /** Releases the big kernel lock (or leaves the endpoint fast path) if this CPU is inside. */
   unlock(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    unlockWord(this.i32, H.LOCK);
+    const lock = this.kernelLock;
+    if (!lock.unlock() && !lock.leaveFast()) return;
     // Wake-ups of this critical section, notified now that the lock is free (sched/wake.ts).
     if (this.wake.owed) this.wake.flush();
-    if (this.cpu !== 0) Atomics.store(this.i32, this.#cpuState, CpuState.SAFE);
+    lock.safe();
   }
 
-  /** True while this CPU holds the big kernel lock. */
+  /** True while this CPU holds the big kernel lock or is inside an endpoint fast path (wake-ups are then deferred). */
   get locked(): boolean {
-    return this.#held;
+    return this.kernelLock.held || this.kernelLock.fast;
   }
 
   /** Runs `fn` under the lock. */

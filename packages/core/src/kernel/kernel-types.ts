@@ -158,6 +158,13 @@ export interface LockStats {
   contended: number;
   /** Spins spent waiting, in total. */
   spins: number;
+  /**
+   * Worker-CPU calls and reply-receives that took the endpoint fast path: under their
+   * endpoint's own lock, not the big one (so they are not in `acquired`).
+   */
+  fastEntries: number;
+  /** Of those, the ones that had to wait for their endpoint's lock. */
+  fastContended: number;
 }
 
 /** A copy of the kernel's state: two equal snapshots mean nothing in the kernel changed. */

@@ -93,6 +93,7 @@ export class Kernel {
     this.memory.u32[H.MMU_SHARED] = mmu.sharedState;
     this.#k = new KernelContext(this.memory, this.arch, mmu, this.clock, this.platform, 0, o.seed);
     this.#k.fastpath.enabled = o.fastPath;
+    this.#k.i32[H.FAST_OFF] = o.fastPath ? 0 : 1;
     this.#registry = this.#k.eps.registryTable();
     this.#cpu = new MainCpu(this.#k);
     this.#sys = new Syscalls(this.#k);
@@ -327,10 +328,11 @@ export class Kernel {
     return this.#k.fastpath.calls;
   }
 
-  /** Counters of the big kernel lock. */
+  /** Counters of the big kernel lock and of the endpoint fast path's entries (see {@link LockStats}). */
   lockStats(): LockStats {
     const i32 = this.#k.i32;
-    return { acquired: i32[H.LOCK_ACQUIRED]! >>> 0, contended: i32[H.LOCK_CONTENDED]! >>> 0, spins: i32[H.LOCK_SPINS]! >>> 0 };
+    const fast = this.#k.kernelLock.fastStats();
+    return { acquired: i32[H.LOCK_ACQUIRED]! >>> 0, contended: i32[H.LOCK_CONTENDED]! >>> 0, spins: i32[H.LOCK_SPINS]! >>> 0, fastEntries: fast.entries, fastContended: fast.contended };
   }
 
   /** Resolves once no process is alive. */

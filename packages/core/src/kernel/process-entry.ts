@@ -6,7 +6,7 @@ import { Syscall } from '../contracts/syscall.js';
 import { checkHandle, checkMessage, checkTimeout } from './args.js';
 import type { KernelContext } from './context.js';
 import type { BlockingOptions } from './kernel-types.js';
-import { PASSIVE } from './ipc/sync.js';
+import { BLOCKED, PASSIVE } from './ipc/sync.js';
 import { NONE } from './records/layout.js';
 import type { MainCpu } from './sched/main-cpu.js';
 import type { CpuRuntime } from './sched/worker-cpu.js';
@@ -57,6 +57,7 @@ export class ProcessEntry {
     if (!isLargeMessage(m)) {
       this.#fp.encode(sys, ch, m, this.#frame);
       if (sys === Syscall.IpcCall && this.#k.fastpath.call(p, this.#pid, this.passiveBuf) !== NONE) return PASSIVE;
+      if (sys !== Syscall.IpcReply && sys !== Syscall.IpcSend && this.#k.cpu !== 0 && this.#sys.endpointFast(p, this.#pid, target, timeout)) return BLOCKED;
     } else {
       const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
       const regs = this.#regs;

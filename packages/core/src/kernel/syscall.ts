@@ -123,6 +123,18 @@ export class Syscalls {
   }
 
   /**
+   * A call or reply-receive of process `p` of a worker CPU through the endpoint fast path
+   * (ipc/endpoint-fastpath.ts): true when taken there (`p` waits, as after {@link BLOCKED}),
+   * false to take {@link Syscalls.ipc}.
+   */
+  endpointFast(p: number, pid: number, target: number, timeoutNs: number | undefined): boolean {
+    const fast = this.#k.endpointPath;
+    if (!fast.enter(p, pid, target, timeoutNs)) return false;
+    this.timeoutNs = fast.timeoutNs;
+    return true;
+  }
+
+  /**
    * `p` is about to wait: clear its futex word now, under the lock, so no waker can slip in
    * before it (wakers take the lock) and a failed syscall never touches it.
    */

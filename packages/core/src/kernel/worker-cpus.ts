@@ -89,7 +89,8 @@ export class WorkerCpus {
     for (let waited = 0; !done && waited < KILL_GRACE_MS; waited += 5) await sleep(5);
     while (!done) {
       const prev = Atomics.compareExchange(i32, k.mm.cpuState(cpu), CpuState.SAFE, CpuState.DOOMED);
-      if (prev !== CpuState.LOCKING) {
+      // Inside a kernel lock or an endpoint fast path: wait until it is out again.
+      if (prev !== CpuState.LOCKING && prev !== CpuState.FAST) {
         await w.thread.terminate();
         break;
       }

@@ -31,12 +31,15 @@ export function lockWord(i32: Int32Array, index: number): number {
   }
 }
 
-/** Releases a lock taken with {@link lockWord}: serves the next ticket. */
-export function unlockWord(i32: Int32Array, index: number): void {
-  // Add 1 to the serving half without carrying into the ticket half.
+/** Releases a lock taken with {@link lockWord}: serves the next ticket (`reset`: back to 0 when none waits). */
+export function unlockWord(i32: Int32Array, index: number, reset = false): void {
+  // Add 1 to the serving half without carrying into the ticket half. `reset`: with no one
+  // waiting, the word goes back to 0 instead (a free lock then reads the same however often it
+  // was taken, as a lock inside a kernel record must; the next locker's ticket 0 is served at once).
   for (;;) {
     const word = Atomics.load(i32, index);
-    const next = (word & ~SERVING_MASK) | ((word + 1) & SERVING_MASK);
+    const serving = (word + 1) & SERVING_MASK;
+    const next = reset && serving === ((word >>> 16) & SERVING_MASK) ? 0 : (word & ~SERVING_MASK) | serving;
     if (Atomics.compareExchange(i32, index, word, next) === word) return;
   }
 }

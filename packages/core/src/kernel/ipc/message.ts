@@ -77,11 +77,15 @@ export class IpcMessages {
    * staged large message. Writes nothing outside the scratch.
    */
   snapshot(p: number): void {
-    const k = this.#k;
-    const frame = k.mm.frame(p);
+    this.copy(p);
+    this.check(p);
+  }
+
+  /** Copies process `p`'s message words into the scratch, unchecked (each frame word read once). */
+  copy(p: number): void {
+    const frame = this.#k.mm.frame(p);
     const s = this.scratch;
     for (let w = this.#lo; w < this.#hi; w++) s[w] = frame[w]!;
-    this.check(p);
   }
 
   /**

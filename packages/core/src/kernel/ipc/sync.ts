@@ -50,19 +50,13 @@ export class SyncIpc {
         return PASSIVE;
       }
       msg.checkRoom(r, msg.capCount, large, k.large.outgoingCaps(p), p);
-      // Commit.
-      k.queues.removeReceiver(e, r);
-      procs.set(r, P.WAIT_EP, NONE);
-      msg.deliver(msg.scratch, msg.scratchCaps, p, r, op === Op.CALL ? MessageFlags.CALL : 0);
-      eps.set(e, E.MSGS, eps.get(e, E.MSGS) + 1);
       if (op === Op.CALL) {
-        this.#awaitReply(p, r, e);
-        procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
-        k.priority.boost(r, procs.get(p, P.EFF));
-        k.wake.wake(r, 0, Switch.DIRECT);
+        this.callReceiver(p, r, e);
         this.blockedOn = e;
         return BLOCKED;
       }
+      // Commit.
+      this.#takeReceiver(p, r, e, 0);
       k.wake.wake(r, 0);
       return 0;
     }
@@ -78,6 +72,31 @@ export class SyncIpc {
     k.priority.boost(eps.get(e, E.OWNER), procs.get(p, P.EFF));
     this.blockedOn = e;
     return BLOCKED;
+  }
+
+  /**
+   * Commit of a call from `p` (its message in the scratch, checked) to receiver `r` waiting on
+   * `e` (room checked): delivers it, makes `p` await the reply and wakes `r` straight away. The
+   * general path and the endpoint fast path (endpoint-fastpath.ts) share it. Cannot fail.
+   */
+  callReceiver(p: number, r: number, e: number): void {
+    const k = this.#k;
+    const procs = k.procs;
+    this.#takeReceiver(p, r, e, MessageFlags.CALL);
+    this.#awaitReply(p, r, e);
+    procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
+    k.priority.boost(r, procs.get(p, P.EFF));
+    k.wake.wake(r, 0, Switch.DIRECT);
+  }
+
+  /** Takes receiver `r` off `e`'s queue and delivers the scratch message from `p` into its frame. */
+  #takeReceiver(p: number, r: number, e: number, flags: number): void {
+    const k = this.#k;
+    const msg = k.messages;
+    k.queues.removeReceiver(e, r);
+    k.procs.set(r, P.WAIT_EP, NONE);
+    msg.deliver(msg.scratch, msg.scratchCaps, p, r, flags);
+    k.eps.set(e, E.MSGS, k.eps.get(e, E.MSGS) + 1);
   }
 
   /**
@@ -98,18 +117,23 @@ export class SyncIpc {
   /** IpcReceive on endpoint `handle`: 0 with the message in `p`'s frame, or {@link BLOCKED}. */
   receive(p: number, handle: number, poll: boolean): number {
     const k = this.#k;
-    const procs = k.procs;
     const e = k.endpoints.endpointOf(p, handle, Rights.RECEIVE);
     if (k.eps.get(e, E.QHEAD) !== NONE) {
       this.#takeQueued(p, e);
       return 0;
     }
     if (poll) throw new IpcError('Timeout', 'no message is waiting (timeout 0)');
+    this.waitOn(p, e);
+    return BLOCKED;
+  }
+
+  /** Commit of a receive that finds `e`'s send queue empty: `p` waits on it. Cannot fail. */
+  waitOn(p: number, e: number): void {
+    const procs = this.#k.procs;
     procs.setState(p, PState.BLOCKED_RECV);
     procs.set(p, P.WAIT_EP, e);
     procs.set(p, P.SEQ, procs.get(p, P.SEQ) + 1);
-    k.queues.appendReceiver(e, p);
-    return BLOCKED;
+    this.#k.queues.appendReceiver(e, p);
   }
 
   /**
@@ -164,7 +188,16 @@ export class SyncIpc {
       throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     }
     msg.checkRoom(c, msg.capCount, large, k.large.outgoingCaps(p), p);
-    // Commit.
+    this.replyTo(p, c);
+  }
+
+  /**
+   * Commit of a reply (the scratch message, checked) from server `p` to caller `c`, which awaits
+   * it (room checked). Shared with the endpoint fast path. Cannot fail.
+   */
+  replyTo(p: number, c: number): void {
+    const k = this.#k;
+    const msg = k.messages;
     msg.deliver(msg.scratch, msg.scratchCaps, p, c, MessageFlags.REPLY);
     this.#endReply(p, c);
     // Back on reply: the caller runs next when its priority allows.

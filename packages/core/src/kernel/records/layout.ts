@@ -85,6 +85,8 @@ export const H = {
   GFREE_TAIL: 45,
   /** Int32 index of the per-process statistics ({@link PS}): counters that are not kernel state. */
   STATS_BASE: 46,
+  /** Non-zero: the kernel option `fastPath: false` (no CPU takes a fast path; read beside the lock word). */
+  FAST_OFF: 47,
   /** Main CPU doorbell: bumped when another CPU queues a wake-up for a main-CPU process. */
   DOORBELL: 48,
   WAKE_HEAD: 49,
@@ -117,6 +119,11 @@ export const CpuState = {
   LOCKING: 1,
   /** Being terminated: may not take a lock any more. */
   DOOMED: 2,
+  /**
+   * Inside the endpoint fast path (holds or may take an endpoint's lock, never the big one):
+   * must not be terminated; the big lock's holder waits until no CPU is in this state.
+   */
+  FAST: 3,
 } as const;
 
 /**
@@ -253,6 +260,7 @@ export const Op = { NONE: 0, CALL: 1, SEND: 2 } as const;
  * endpoint instead of a whole record.
  */
 export const E = {
+  // Line 0: what a call, a receive and their reply read and write (queue heads, the lock).
   /** {@link EndpointFlag} bits. */
   FLAGS: 0,
   OWNER: 1,
@@ -267,23 +275,25 @@ export const E = {
   TIMEOUT_HI: 9,
   /** Messages delivered through the endpoint (on the queue heads' line, which a delivery writes anyway). */
   MSGS: 10,
-  NAME: 11, // 8 words
+  /** The endpoint's own lock (0 free, 1 held): the endpoint fast path's, see `sched/kernel-lock.ts`. */
+  LOCK: 11,
   /** Current generation while open; the next incarnation's first generation while free (u32). */
-  GEN: 19,
+  GEN: 12,
   /** First generation of the current (or last) incarnation. */
-  START: 20,
-
-  /** Links in the owner's endpoint list. */
-  ONEXT: 22,
-  OPREV: 23,
-  /** Next endpoint in the same name bucket. */
-  NNEXT: 24,
-  /** Next free endpoint record. */
-  FREE_NEXT: 25,
+  START: 13,
   /** A passive server running its handler for a call through this endpoint, or NONE. */
-  PASSIVE: 26,
+  PASSIVE: 14,
   /** Largest buffer a message through this endpoint may carry (0: the machine's limit). */
-  MAX_TRANSFER: 27,
+  MAX_TRANSFER: 15,
+  // Line 1: cold.
+  NAME: 16, // 8 words
+  /** Links in the owner's endpoint list. */
+  ONEXT: 24,
+  OPREV: 25,
+  /** Next endpoint in the same name bucket. */
+  NNEXT: 26,
+  /** Next free endpoint record. */
+  FREE_NEXT: 27,
   /** Two cache lines, so endpoints never share one. */
   SIZE: 32,
 } as const;
@@ -328,6 +338,9 @@ export const M = {
 
 /** Word of a CPU's line: its ring-operation epoch (odd while a lock-free ring operation runs; see ipc/async.ts). */
 export const CPU_RING_EPOCH = 1;
+/** Words of a CPU's line: endpoint fast-path entries it made, and those that waited for an endpoint's lock (counters it alone writes). */
+export const CPU_FAST_ENTRIES = 2;
+export const CPU_FAST_CONTENDED = 3;
 
 /**
  * Ring record words (async channels and topics): eight cache lines. Line 0 is the producers'

@@ -75,7 +75,10 @@ export class WorkerCpu implements CpuPort, CpuRuntime {
     // Written only for a timed wait (0 otherwise): a store per wait would move the record's line.
     const timed = timeoutNs !== Infinity;
     if (timed) procs.set(p, P.TIMED, 1);
-    const woken = this.#futex.wait(k.i32, procs.word(p, P.FUTEX), procs.word(p, P.PARKED), timed ? timeoutNs / 1e6 : Infinity);
+    // A kill that came after the entry's own check but before its futex was cleared rang a bell
+    // the clear erased: the flag (set before the bell) is checked once more instead of waiting.
+    const killed = Atomics.load(k.i32, procs.word(p, P.KILL)) !== 0;
+    const woken = killed || this.#futex.wait(k.i32, procs.word(p, P.FUTEX), procs.word(p, P.PARKED), timed ? timeoutNs / 1e6 : Infinity);
     if (timed) procs.set(p, P.TIMED, 0);
     if (!woken) k.withLock(() => k.processes.cancelIfBlocked(p, seq, IPC_ERROR_NUMBERS.Timeout));
     if (Atomics.load(k.i32, procs.word(p, P.KILL)) !== 0) {
