@@ -253,19 +253,22 @@ function lockStatsOf(kernel: Kernel): Record<string, number> | undefined {
 }
 
 /**
- * `lock-inspect-{1,2}w` and `lock-call-{1,2}w`: `clients` worker CPUs hammering one cheap syscall
- * at once — `proc.inspect` of an own capability (all kernel lock, no queue), or `callSync` to one
- * worker-CPU echo server. Per-client ns/op (median, p99) and the throughput of all together.
+ * `lock-inspect-{1,2}w`, `lock-call-{1,2}w` and `lock-call-2pairs`: `clients` worker CPUs hammering
+ * one cheap syscall at once — `proc.inspect` of an own capability (all kernel lock, no queue), or
+ * `callSync` to a worker-CPU echo server (one for all, or one per client: `servers`). Per-client
+ * ns/op (median, p99) and the throughput of all together.
  */
-export async function lockContention(arch: Arch, opts: SamplerOptions, mode: LockClientArgs['mode'], clients: number): Promise<LockMeasurement> {
+export async function lockContention(arch: Arch, opts: SamplerOptions, mode: LockClientArgs['mode'], clients: number, servers = 1): Promise<LockMeasurement> {
   const kernel = createKernel({ arch });
   try {
-    const server = mode === 'call' ? kernel.spawnWorker(workerUrl('echo-server'), { name: 'echo', args: { name: 'echo' } }) : undefined;
-    if (server) await kernel.whenNamed('echo');
+    // Client c calls server `echo<c % servers>`: with as many servers as clients, every pair has an endpoint of its own.
+    const names = Array.from({ length: mode === 'call' ? servers : 0 }, (_, i) => `echo${i}`);
+    const serverHandles = names.map((name) => kernel.spawnWorker(workerUrl('echo-server'), { name, args: { name } }));
+    for (const name of names) await kernel.whenNamed(name);
     const sync = new SharedArrayBuffer(8);
     const outs = Array.from({ length: clients }, () => new SharedArrayBuffer(8 * (opts.samples + 2)));
     const handles = outs.map((out, c) => {
-      const args: LockClientArgs = { mode, name: 'echo', warmupMs: opts.warmupMs, samples: opts.samples, sampleMs: opts.sampleMs, sync, out };
+      const args: LockClientArgs = { mode, name: `echo${c % servers}`, warmupMs: opts.warmupMs, samples: opts.samples, sampleMs: opts.sampleMs, sync, out };
       return kernel.spawnWorker(workerUrl('lock-client'), { name: `client${c}`, args });
     });
     const s32 = new Int32Array(sync);
@@ -281,7 +284,7 @@ export async function lockContention(arch: Arch, opts: SamplerOptions, mode: Loc
     const after = lockStatsOf(kernel);
     const bad = exits.find((e) => e.reason !== 'returned');
     if (bad) throw new Error(`lock client ${bad.name} ${bad.reason}: ${String(bad.error)}`);
-    if (server) await server.kill();
+    for (const server of serverHandles) await server.kill();
     const perOp: number[] = [];
     let throughput = 0;
     let ops = 0;

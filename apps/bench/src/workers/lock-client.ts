@@ -2,7 +2,7 @@ import type { Process } from '@veridian/core';
 
 /** What the bench hands a lock client (one of one or two running at once). */
 export interface LockClientArgs {
-  /** `inspect`: `proc.inspect` of an own capability (takes the kernel lock, touches nothing shared); `call`: `callSync` to the server `name`. */
+  /** `inspect`: `proc.inspect` of an own capability (read-only: the lock's shared mode on a worker CPU); `call`: `callSync` to the server `name`. */
   mode: 'inspect' | 'call';
   name: string;
   warmupMs: number;

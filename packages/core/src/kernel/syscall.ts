@@ -323,7 +323,7 @@ export class Syscalls {
   }
 
   inspect(p: number, pid: number, handle: number): Capability {
-    return this.#object(p, pid, () => {
+    return this.#read(p, pid, () => {
       const k = this.#k;
       const s = k.caps.find(p, handle);
       if (s < 0) throw new IpcError('InvalidCapability', 'no such handle');
@@ -360,6 +360,22 @@ export class Syscalls {
   #object<T>(p: number, pid: number, fn: () => T): T {
     const k = this.#k;
     k.lock();
+    try {
+      this.#enter(p, pid);
+      return fn();
+    } finally {
+      k.unlock();
+    }
+  }
+
+  /**
+   * A syscall that only reads what the big lock guards (the caller's own capability space):
+   * on a worker CPU it runs in the endpoint fast path's shared mode, with no lock word written,
+   * so two CPUs run it at once; anywhere else (or when that mode is refused) as {@link #object}.
+   */
+  #read<T>(p: number, pid: number, fn: () => T): T {
+    const k = this.#k;
+    if (k.cpu === 0 || !k.kernelLock.enterFast()) return this.#object(p, pid, fn);
     try {
       this.#enter(p, pid);
       return fn();

@@ -101,6 +101,7 @@ export class EndpointFastPath {
       // Commit. `p` waits from now on: its futex is cleared before anyone can wake it.
       Atomics.store(k.i32, procs.word(p, P.FUTEX), 0);
       k.sync.callReceiver(p, r, e);
+      k.kernelLock.countTaken();
       this.timeoutNs = timeoutNs ?? (k.endpoints.timeout(e) || Infinity);
       return true;
     } finally {
@@ -126,6 +127,7 @@ export class EndpointFastPath {
       Atomics.store(k.i32, procs.word(p, P.FUTEX), 0);
       k.sync.replyTo(p, c);
       k.sync.waitOn(p, e);
+      k.kernelLock.countTaken();
       this.timeoutNs = timeoutNs ?? Infinity;
       return true;
     } finally {

@@ -84,8 +84,12 @@ export class KernelLock {
       return false;
     }
     this.fast = true;
-    i32[this.#state + CPU_FAST_ENTRIES]++;
     return true;
+  }
+
+  /** Inside the fast path: counts an entry it completed (one that did not fall back). */
+  countTaken(): void {
+    this.#i32[this.#state + CPU_FAST_ENTRIES]++;
   }
 
   /** Leaves the endpoint fast path (the CPU's state is the caller's to reset, after its owed wake-ups). */
@@ -111,7 +115,7 @@ export class KernelLock {
     unlockWord(this.#i32, word, true);
   }
 
-  /** Endpoint fast-path entries and those that waited for an endpoint lock, over every CPU. */
+  /** Endpoint fast-path entries completed and lock waits, over every CPU. */
   fastStats(): { entries: number; contended: number } {
     const i32 = this.#i32;
     let entries = 0;
