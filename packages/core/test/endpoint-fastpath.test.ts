@@ -45,7 +45,8 @@ describe('endpoint fast path (worker CPUs)', () => {
     const d = delta(k.lockStats(), before);
     // The call and the reply-receive of each round trip: the server is always back in its
     // receive queue before the caller can take the endpoint's lock again.
-    expect(d.fastEntries).toBeGreaterThanOrEqual(2 * calls - 2);
+    // (An entry that finds the big lock held — spawn, connect, exit bookkeeping — falls back.)
+    expect(d.fastEntries).toBeGreaterThanOrEqual(0.95 * 2 * calls);
     // The big lock: connect, spawn and exit bookkeeping, the final plain reply — not per call.
     expect(d.acquired).toBeLessThan(calls / 100);
     expect(k.stats()).toEqual(base);
@@ -102,7 +103,7 @@ describe('endpoint fast path (worker CPUs)', () => {
     for (const c of cs) await expectAllAnswered(c);
     for (const s of ss) expect(await s.exited).toMatchObject({ reason: 'returned' });
     const d = delta(k.lockStats(), before);
-    expect(d.fastEntries).toBeGreaterThanOrEqual(2 * 2 * calls - 4);
+    expect(d.fastEntries).toBeGreaterThanOrEqual(0.95 * 2 * 2 * calls);
     expect(d.acquired).toBeLessThan(calls / 10);
     expect(k.stats()).toEqual(base);
   });

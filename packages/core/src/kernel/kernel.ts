@@ -310,12 +310,13 @@ export class Kernel {
   }
 
   /**
-   * A copy of every kernel record and of the frame allocator: two equal snapshots mean nothing
-   * in the kernel changed. Register frames are left out: a caller's own encoding of a message
+   * A copy of every kernel record and of the frame allocator, taken under the kernel lock: two
+   * equal snapshots mean nothing in the kernel changed. Register frames are left out: a caller's own encoding of a message
    * it then fails to send is not kernel state.
    */
   snapshot(): KernelSnapshot {
-    return { records: this.memory.snapshotRecords(), freeFrames: this.memory.phys.freeFrames, frames: this.memory.phys.snapshot() };
+    // Under the lock: with worker CPUs running, one consistent state (never a torn one).
+    return this.#k.withLock(() => ({ records: this.memory.snapshotRecords(), freeFrames: this.memory.phys.freeFrames, frames: this.memory.phys.snapshot() }));
   }
 
   /** Counters of every open async channel and topic (messages, bytes, drops, full events, CAS retries). */

@@ -164,15 +164,23 @@ export class PhysicalMemory {
    */
   snapshot(): Int32Array {
     const ctl = this.#ctl;
-    const out = new Int32Array(Atomics.load(this.i32, ctl + C_TOP));
-    let at = 0;
-    for (let n = 0; n < this.nodeCount; n++) {
-      const base = ctl + C_STACK + this.i32[ctl + C_NODE + n * 2]! - 1;
-      const top = this.i32[ctl + C_NODE + n * 2 + 1]!;
-      out.set(this.i32.subarray(base, base + top), at);
-      at += top;
+    const i32 = this.i32;
+    // Under the allocator's lock: another thread may be taking or freeing frames meanwhile.
+    const locks = this.#mustLock();
+    if (locks) lockWord(i32, ctl + C_LOCK);
+    try {
+      const out = new Int32Array(Atomics.load(i32, ctl + C_TOP));
+      let at = 0;
+      for (let n = 0; n < this.nodeCount; n++) {
+        const base = ctl + C_STACK + i32[ctl + C_NODE + n * 2]! - 1;
+        const top = i32[ctl + C_NODE + n * 2 + 1]!;
+        out.set(i32.subarray(base, base + top), at);
+        at += top;
+      }
+      return out;
+    } finally {
+      if (locks) unlockWord(i32, ctl + C_LOCK);
     }
-    return out;
   }
 
   /** Free frames on NUMA node `node`. */
