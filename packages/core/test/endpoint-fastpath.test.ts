@@ -33,16 +33,21 @@ async function servers(k: Kernel, n: number): Promise<ProcessHandle[]> {
   return hs;
 }
 
+/** One worker pair on `echo0`: `calls` checked round trips, the server stopped after; the lock counters' change. */
+async function onePair(k: Kernel, calls: number): Promise<LockStats> {
+  const [server] = await servers(k, 1);
+  const before = k.lockStats();
+  await expectAllAnswered(k.spawnWorker(here('call-worker.ts'), { name: 'caller', args: { name: 'echo0', count: calls, stop: true } }));
+  expect(await server!.exited).toMatchObject({ reason: 'returned' });
+  return delta(k.lockStats(), before);
+}
+
 describe('endpoint fast path (worker CPUs)', () => {
   it('a round trip between two worker CPUs takes the endpoint lock only, never the big lock', async () => {
     const k = testKernel();
     const base = k.stats();
-    const [server] = await servers(k, 1);
-    const before = k.lockStats();
     const calls = 20_000;
-    await expectAllAnswered(k.spawnWorker(here('call-worker.ts'), { name: 'caller', args: { name: 'echo0', count: calls, stop: true } }));
-    expect(await server!.exited).toMatchObject({ reason: 'returned' });
-    const d = delta(k.lockStats(), before);
+    const d = await onePair(k, calls);
     // The call and the reply-receive of each round trip: the server is always back in its
     // receive queue before the caller can take the endpoint's lock again.
     // (An entry that finds the big lock held — spawn, connect, exit bookkeeping — falls back.)
@@ -55,12 +60,8 @@ describe('endpoint fast path (worker CPUs)', () => {
   it('with fastPath: false every call takes the big lock (and still gets its reply)', async () => {
     const k = testKernel({ fastPath: false });
     const base = k.stats();
-    const [server] = await servers(k, 1);
-    const before = k.lockStats();
     const calls = 2_000;
-    await expectAllAnswered(k.spawnWorker(here('call-worker.ts'), { name: 'caller', args: { name: 'echo0', count: calls, stop: true } }));
-    expect(await server!.exited).toMatchObject({ reason: 'returned' });
-    const d = delta(k.lockStats(), before);
+    const d = await onePair(k, calls);
     expect(d.fastEntries).toBe(0);
     expect(d.acquired).toBeGreaterThanOrEqual(2 * calls);
     expect(k.stats()).toEqual(base);

@@ -20,14 +20,28 @@ export function createRegisterFrame(registerCount: number): RegisterFrame {
   return new Uint32Array(registerCount * 2);
 }
 
+/**
+ * Index of a 32-bit slot in a register frame (two words per register, low half first), for
+ * code that reads a slot many times and computes its index once.
+ *
+ * @example
+ * ```ts
+ * const wInfo = slotWord(arch.fastPath.layout.info);
+ * const info = frame[wInfo]!;
+ * ```
+ */
+export function slotWord(slot: RegisterSlot): number {
+  return slot.reg * 2 + slot.half;
+}
+
 /** Reads a 32-bit slot. */
 export function readSlot(frame: RegisterFrame, slot: RegisterSlot): number {
-  return frame[slot.reg * 2 + slot.half]!;
+  return frame[slotWord(slot)]!;
 }
 
 /** Writes a 32-bit slot. */
 export function writeSlot(frame: RegisterFrame, slot: RegisterSlot, value: number): void {
-  frame[slot.reg * 2 + slot.half] = value >>> 0;
+  frame[slotWord(slot)] = value >>> 0;
 }
 
 /** Reads a whole register as a bigint (for dumps and golden tests, not the hot path). */

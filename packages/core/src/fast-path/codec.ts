@@ -1,7 +1,7 @@
 import { IpcError } from '../contracts/errors.js';
 import type { FastPathAbi, FastPathLayout } from '../contracts/fast-path.js';
 import { MAX_SMALL_CAPS, MAX_SMALL_DATA, MessageInfo, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
-import type { RegisterFrame, RegisterSlot } from '../contracts/register-frame.js';
+import { slotWord, type RegisterFrame, type RegisterSlot } from '../contracts/register-frame.js';
 
 /** What {@link defineFastPath} builds an ABI from: the arch's register table and its layout. */
 export interface FastPathSpec {
@@ -21,7 +21,6 @@ const word = (b: Uint8Array, s: number): number => b[s]! | (b[s + 1]! << 8) | (b
 /** Info-word bits 16–31 are reserved (zero). */
 const INFO_RESERVED = 0xffff0000;
 
-const wordOf = (s: RegisterSlot): number => s.reg * 2 + s.half;
 
 /** Frame word of the low half of each data register of `layout`, in payload byte order. @internal */
 export function dataRegisterWords(layout: FastPathLayout): Int32Array {
@@ -77,7 +76,7 @@ export function checkFastPathLayout(layout: FastPathLayout, registerCount: numbe
   if (!Number.isInteger(registerCount) || registerCount < 1 || registerCount > 32) bad(`registerCount ${registerCount} is not in [1, 32]`);
   const slot = (name: string, s: RegisterSlot | undefined): number => {
     if (s === undefined || !Number.isInteger(s.reg) || s.reg < 0 || s.reg >= registerCount || (s.half !== 0 && s.half !== 1)) bad(`${name} is not a slot of a ${registerCount}-register frame`);
-    return wordOf(s!);
+    return slotWord(s!);
   };
   const owner = new Map<number, string>();
   const claim = (name: string, w: number): void => {
@@ -127,15 +126,15 @@ export function checkFastPathLayout(layout: FastPathLayout, registerCount: numbe
 export function fastPathCodec(layout: FastPathLayout, registerCount: number): Pick<FastPathAbi, 'encode' | 'decode'> {
   checkFastPathLayout(layout, registerCount);
   const frameWords = registerCount * 2;
-  const wSyscall = wordOf(layout.syscall);
-  const wEndpoint = wordOf(layout.endpoint);
-  const wSender = wordOf(layout.sender);
-  const wInfo = wordOf(layout.info);
-  const wType = wordOf(layout.type);
-  const wCap0 = wordOf(layout.caps[0]);
-  const wCap1 = wordOf(layout.caps[1]);
-  const wCap2 = wordOf(layout.caps[2]);
-  const wCap3 = wordOf(layout.caps[3]);
+  const wSyscall = slotWord(layout.syscall);
+  const wEndpoint = slotWord(layout.endpoint);
+  const wSender = slotWord(layout.sender);
+  const wInfo = slotWord(layout.info);
+  const wType = slotWord(layout.type);
+  const wCap0 = slotWord(layout.caps[0]);
+  const wCap1 = slotWord(layout.caps[1]);
+  const wCap2 = slotWord(layout.caps[2]);
+  const wCap3 = slotWord(layout.caps[3]);
   const used = new Set([wEndpoint, wSender, wInfo, wType, wCap0, wCap1, wCap2, wCap3, ...layout.data.flatMap((r) => [r * 2, r * 2 + 1])]);
   // The other half of the syscall register, zeroed on entry unless a field lives there (-1).
   const wSyscallOther = wSyscall ^ 1;

@@ -311,8 +311,8 @@ export class Kernel {
 
   /**
    * A copy of every kernel record and of the frame allocator, taken under the kernel lock: two
-   * equal snapshots mean nothing in the kernel changed. Register frames are left out: a caller's own encoding of a message
-   * it then fails to send is not kernel state.
+   * equal snapshots mean nothing in the kernel changed. Register frames are left out: a caller's
+   * own encoding of a message it then fails to send is not kernel state.
    */
   snapshot(): KernelSnapshot {
     // Under the lock: with worker CPUs running, one consistent state (never a torn one).

@@ -57,7 +57,7 @@ export class ProcessEntry {
     if (!isLargeMessage(m)) {
       this.#fp.encode(sys, ch, m, this.#frame);
       if (sys === Syscall.IpcCall && this.#k.fastpath.call(p, this.#pid, this.passiveBuf) !== NONE) return PASSIVE;
-      if (sys !== Syscall.IpcReply && sys !== Syscall.IpcSend && this.#k.cpu !== 0 && this.#sys.endpointFast(p, this.#pid, target, timeout)) return BLOCKED;
+      if ((sys === Syscall.IpcCall || sys === Syscall.IpcReplyReceive) && this.#sys.endpointFast(p, this.#pid, target, timeout)) return BLOCKED;
     } else {
       const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
       const regs = this.#regs;

@@ -1,5 +1,6 @@
 import { ObjectKind } from '../../contracts/capability.js';
 import { MAX_SMALL_DATA, MessageInfo } from '../../contracts/message.js';
+import { slotWord } from '../../contracts/register-frame.js';
 import { Rights } from '../../contracts/rights.js';
 import { Syscall } from '../../contracts/syscall.js';
 import type { KernelContext } from '../context.js';
@@ -34,7 +35,7 @@ const NOT_LENGTH = ~MessageInfo.LENGTH_MASK;
  */
 export class EndpointFastPath {
   readonly #k: KernelContext;
-  /** Timeout (ns, or Infinity) the entry that answered `BLOCKED` should wait. */
+  /** Timeout (ns, or Infinity) the entry that answered true should wait. */
   timeoutNs = Infinity;
   readonly #wSyscall: number;
   readonly #wEndpoint: number;
@@ -43,9 +44,9 @@ export class EndpointFastPath {
   constructor(k: KernelContext) {
     this.#k = k;
     const L = k.arch.fastPath.layout;
-    this.#wSyscall = L.syscall.reg * 2 + L.syscall.half;
-    this.#wEndpoint = L.endpoint.reg * 2 + L.endpoint.half;
-    this.#wInfo = L.info.reg * 2 + L.info.half;
+    this.#wSyscall = slotWord(L.syscall);
+    this.#wEndpoint = slotWord(L.endpoint);
+    this.#wInfo = slotWord(L.info);
   }
 
   /**

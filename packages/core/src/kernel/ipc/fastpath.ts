@@ -1,6 +1,7 @@
 import { ObjectKind } from '../../contracts/capability.js';
 import { MAX_SMALL_DATA, MessageInfo, type MessageBuffer } from '../../contracts/message.js';
 import { dataRegisterWords, unpackData } from '../../fast-path/codec.js';
+import { slotWord } from '../../contracts/register-frame.js';
 import { Rights } from '../../contracts/rights.js';
 import { Syscall } from '../../contracts/syscall.js';
 import type { KernelContext } from '../context.js';
@@ -35,10 +36,10 @@ export class CallFastPath {
   constructor(k: KernelContext) {
     this.#k = k;
     const L = k.arch.fastPath.layout;
-    this.#wSyscall = L.syscall.reg * 2 + L.syscall.half;
-    this.#wEndpoint = L.endpoint.reg * 2 + L.endpoint.half;
-    this.#wInfo = L.info.reg * 2 + L.info.half;
-    this.#wType = L.type.reg * 2 + L.type.half;
+    this.#wSyscall = slotWord(L.syscall);
+    this.#wEndpoint = slotWord(L.endpoint);
+    this.#wInfo = slotWord(L.info);
+    this.#wType = slotWord(L.type);
     this.#data = dataRegisterWords(L);
   }
 

@@ -275,7 +275,7 @@ export const E = {
   TIMEOUT_HI: 9,
   /** Messages delivered through the endpoint (on the queue heads' line, which a delivery writes anyway). */
   MSGS: 10,
-  /** The endpoint's own lock (0 free, 1 held): the endpoint fast path's, see `sched/kernel-lock.ts`. */
+  /** The endpoint's own ticket lock (0 when free): the endpoint fast path's, see `sched/kernel-lock.ts`. */
   LOCK: 11,
   /** Current generation while open; the next incarnation's first generation while free (u32). */
   GEN: 12,

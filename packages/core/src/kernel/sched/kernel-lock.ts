@@ -28,10 +28,10 @@ const SPINS_BEFORE_NAP = 2000;
  * (see `worker-cpus.ts`); a `DOOMED` worker takes neither.
  */
 export class KernelLock {
+  readonly #mm: MachineMemory;
   readonly #i32: Int32Array;
   readonly #cpu: number;
   readonly #state: number;
-  readonly #cpuBase: number;
   readonly #ncpu: number;
   /** This CPU holds the big lock. */
   held = false;
@@ -39,10 +39,10 @@ export class KernelLock {
   fast = false;
 
   constructor(mm: MachineMemory, cpu: number) {
+    this.#mm = mm;
     this.#i32 = mm.i32;
     this.#cpu = cpu;
     this.#state = mm.cpuState(cpu);
-    this.#cpuBase = mm.cpuState(0);
     this.#ncpu = mm.ncpu;
   }
 
@@ -121,7 +121,7 @@ export class KernelLock {
     let entries = 0;
     let contended = 0;
     for (let c = 0; c < this.#ncpu; c++) {
-      const w = this.#cpuBase + c * 16;
+      const w = this.#mm.cpuState(c);
       entries += i32[w + CPU_FAST_ENTRIES]! >>> 0;
       contended += i32[w + CPU_FAST_CONTENDED]! >>> 0;
     }
@@ -141,7 +141,7 @@ export class KernelLock {
     const i32 = this.#i32;
     for (let c = 1; c < this.#ncpu; c++) {
       if (c === this.#cpu) continue;
-      const w = this.#cpuBase + c * 16;
+      const w = this.#mm.cpuState(c);
       for (let spins = 0; Atomics.load(i32, w) === CpuState.FAST; spins++) {
         // The CPU inside is probably descheduled: nap briefly instead of burning the core.
         if (spins > SPINS_BEFORE_NAP) {
