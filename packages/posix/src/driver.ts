@@ -4,6 +4,7 @@ import type { FdTable } from './fd-table.js';
 import type { Posix } from './posix.js';
 import type { Reply, Req, Steps } from './types.js';
 import { reqType } from './wire.js';
+import { byteCount } from './bytes.js';
 
 /*
  * Runs a call. Every POSIX call is written once, as a generator of requests to the object
@@ -58,9 +59,9 @@ function fromThrown(e: unknown, syscall: string): unknown {
   return PosixError.from(e, syscall);
 }
 
-/** The length of `b` when it is a byte array (the default `nbyte` of a call), else 0 (the call then refuses `b`). @internal */
+/** The real length of `b` when it is a byte array (the default `nbyte` of a call), else 0 (the call then refuses `b`). @internal */
 export function lengthOf(b: unknown): number {
-  return b instanceof Uint8Array ? b.length : 0;
+  return Math.max(0, byteCount(b));
 }
 
 /** Runs `make()`'s requests with `await` (any CPU; CPU 0 is the usual). @internal */

@@ -1,5 +1,6 @@
 import { MAX_LARGE_DATA, Rights } from '@veridian/core';
 import { MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_NOSIGNAL, MSG_PEEK, MSG_WAITALL, SCM_RIGHTS, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
+import { byteCount, bytesView, copyInto } from './bytes.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import type { MsgHdr, Reply, Steps } from './types.js';
@@ -26,7 +27,7 @@ export function* recvSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   const sock = syscall === 'recv' || syscall === 'recvmsg';
   if (sock && e.d.kind !== Kind.SOCKET) throw new PosixError('ENOTSOCK', syscall);
   if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & R)) throw new PosixError('EBADF', syscall);
-  if (!(buf instanceof Uint8Array) || !Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
+  if (!Number.isInteger(nbyte) || nbyte < 0 || nbyte > byteCount(buf)) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_WAITALL | MSG_CMSG_CLOEXEC)) throw new PosixError('EOPNOTSUPP', syscall);
   // MSG_DONTWAIT here; O_NONBLOCK the server reads from the open file description in the same request.
   const rf = (flags & MSG_DONTWAIT ? ReqFlag.NONBLOCK : 0) | (flags & MSG_PEEK ? ReqFlag.PEEK : 0);
@@ -49,7 +50,7 @@ export function* recvSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
       msg.msg_flags = reply.arg | (adopted.dropped.length ? MSG_CTRUNC : 0);
       msg.msg_control = adopted.fds.length ? [{ cmsg_level: SOL_SOCKET, cmsg_type: SCM_RIGHTS, cmsg_data: adopted.fds }] : [];
     }
-    buf.set(data, got);
+    copyInto(buf, data, got);
     got += data.length;
     if (data.length === 0) break;
   } while (waitAll && got < nbyte);
@@ -62,7 +63,7 @@ export function* sendSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
   const sock = syscall === 'send' || syscall === 'sendmsg';
   if (sock && e.d.kind !== Kind.SOCKET) throw new PosixError('ENOTSOCK', syscall);
   if (e.d.kind === Kind.MQ || e.d.kind === Kind.SHM || !(e.d.mode & W)) throw new PosixError('EBADF', syscall);
-  if (!(buf instanceof Uint8Array) || !Number.isInteger(nbyte) || nbyte < 0 || nbyte > buf.length) throw new PosixError('EFAULT', syscall);
+  if (!Number.isInteger(nbyte) || nbyte < 0 || nbyte > byteCount(buf)) throw new PosixError('EFAULT', syscall);
   if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR)) throw new PosixError('EOPNOTSUPP', syscall);
   const passed = passFds.map((f) => t.entry(f, syscall).d);
   if (passed.length > MAX_CAPS_PER_CALL) throw new PosixError('EINVAL', syscall, { detail: `at most ${MAX_CAPS_PER_CALL} descriptors per message` });
@@ -74,7 +75,7 @@ export function* sendSteps(t: FdTable, fd: number, buf: Uint8Array, nbyte: numbe
     const withFds = done === 0 && (passed.length > 0 || syscall === 'sendmsg');
     const room = withFds ? WRITE_CHUNK - 4 : WRITE_CHUNK;
     const k = packet ? nbyte : Math.min(nbyte - done, room);
-    let data = buf.subarray(done, done + k);
+    let data = bytesView(buf, done, done + k);
     if (withFds) {
       const head = words(passed.length);
       const b = new Uint8Array(head.length + k);

@@ -1,6 +1,7 @@
 import { Rights } from '@veridian/core';
 
 import { MQ_PRIO_MAX, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_NONBLOCK, O_RDONLY, O_WRONLY, SIGEV_NONE, SIGEV_THREAD } from './constants.js';
+import { byteCount, bytesView, copyInto } from './bytes.js';
 import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
@@ -145,10 +146,10 @@ const NO_TIMESPEC = Object.freeze({}) as Timespec;
 
 function* mqSendSteps(t: FdTable, mqdes: number, msg: Uint8Array, len: number, prio: number, abs: Timespec | null, syscall: string): Steps<void> {
   const d = mqDesc(t, mqdes, syscall, W);
-  if (!(msg instanceof Uint8Array) || !Number.isInteger(len) || len < 0 || len > msg.length) throw new PosixError('EFAULT', syscall);
+  if (!Number.isInteger(len) || len < 0 || len > byteCount(msg)) throw new PosixError('EFAULT', syscall);
   if (!Number.isInteger(prio) || prio < 0 || prio >= MQ_PRIO_MAX) throw new PosixError('EINVAL', syscall);
   if (len > WRITE_CHUNK - 8) throw new PosixError('EMSGSIZE', syscall);
-  const body = msg.subarray(0, len);
+  const body = bytesView(msg, 0, len);
   // O_NONBLOCK: the server reads it from the open file description, in this same request.
   if (abs !== null) yield { op: Op.MQ_SEND, flags: ReqFlag.TIMED, arg: prio, data: timed(relative(abs), body), caps: [d.cap] };
   else yield { op: Op.MQ_SEND, arg: prio, data: body, caps: [d.cap] };
@@ -156,9 +157,9 @@ function* mqSendSteps(t: FdTable, mqdes: number, msg: Uint8Array, len: number, p
 
 function* mqReceiveSteps(t: FdTable, mqdes: number, buf: Uint8Array, len: number, prio: { value: number } | undefined, abs: Timespec | null, syscall: string): Steps<number> {
   const d = mqDesc(t, mqdes, syscall, R);
-  if (!(buf instanceof Uint8Array) || !Number.isInteger(len) || len < 0 || len > buf.length) throw new PosixError('EFAULT', syscall);
+  if (!Number.isInteger(len) || len < 0 || len > byteCount(buf)) throw new PosixError('EFAULT', syscall);
   const reply = abs !== null ? yield { op: Op.MQ_RECEIVE, flags: ReqFlag.TIMED, data: timed(relative(abs), words(len)), caps: [d.cap] } : yield { op: Op.MQ_RECEIVE, data: words(len), caps: [d.cap] };
-  buf.set(reply.data);
+  copyInto(buf, reply.data);
   if (prio) prio.value = reply.arg;
   return reply.data.length;
 }

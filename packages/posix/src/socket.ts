@@ -1,6 +1,7 @@
 import { Rights } from '@veridian/core';
 
 import { AF_UNIX, MSG_WAITALL, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
+import { byteCount, bytesView, copyInto } from './bytes.js';
 import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
@@ -91,30 +92,39 @@ function* sendmsgSteps(t: FdTable, socket: number, message: MsgHdr, flags: numbe
     if (c.cmsg_level !== SOL_SOCKET || c.cmsg_type !== SCM_RIGHTS) throw new PosixError('EINVAL', 'sendmsg');
     fds.push(...c.cmsg_data);
   }
-  const buf = concat(message.msg_iov);
-  return yield* sendSteps(t, socket, buf, buf.length, flags, fds, 'sendmsg');
+  const buf = concat(iovOf(message, 'sendmsg'));
+  return yield* sendSteps(t, socket, buf, byteCount(buf), flags, fds, 'sendmsg');
 }
 
 function* recvmsgSteps(t: FdTable, socket: number, message: MsgHdr, flags: number): Steps<number> {
-  const total = message.msg_iov.reduce((n, b) => n + b.length, 0);
+  const iov = iovOf(message, 'recvmsg');
+  const total = iov.reduce((n, b) => n + byteCount(b), 0);
   const buf = new Uint8Array(total);
   const n = yield* recvSteps(t, socket, buf, total, flags & ~MSG_WAITALL, 'recvmsg', message);
   let off = 0;
-  for (const b of message.msg_iov) {
+  for (const b of iov) {
     if (off >= n) break;
-    const k = Math.min(b.length, n - off);
-    b.set(buf.subarray(off, off + k));
+    const k = Math.min(byteCount(b), n - off);
+    copyInto(b, buf.subarray(off, off + k));
     off += k;
   }
   return n;
 }
+
+/** `message.msg_iov`, read once into a plain array of checked byte arrays (any other element: `EFAULT`, before any request). */
+function iovOf(message: MsgHdr, syscall: string): Uint8Array[] {
+  const iov = Array.from(message.msg_iov);
+  for (const b of iov) if (byteCount(b) < 0) throw new PosixError('EFAULT', syscall, { detail: 'msg_iov holds something that is not a Uint8Array' });
+  return iov;
+}
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  const out = new Uint8Array(parts.reduce((n, b) => n + byteCount(b), 0));
   let o = 0;
   for (const b of parts) {
-    out.set(b, o);
-    o += b.length;
+    const k = byteCount(b);
+    out.set(bytesView(b, 0, k), o);
+    o += k;
   }
   return out;
 }
