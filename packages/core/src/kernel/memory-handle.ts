@@ -3,6 +3,7 @@ import { FrameInfo, PageMarker, PagePerm } from '../contracts/mmu.js';
 import { SharedBuffer } from '../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { KernelContext } from './context.js';
+import { byteCount, copyInto, plainView } from './user-bytes.js';
 
 const MAX_BYTES = 2 ** 40;
 
@@ -214,20 +215,24 @@ export class ProcessMemory {
     return out;
   }
 
-  /** Copies `target.length` bytes from `va` into `target`. */
+  /** Copies `target.length` bytes from `va` into `target` (its real length: own properties that shadow `length` or `set` are not consulted). */
   readInto(va: number, target: Uint8Array): void {
     const a = checkAddress(va);
-    if (!(target instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'target must be a Uint8Array');
+    // Measured and copied through the intrinsics: no code of the caller's runs under the lock.
+    const length = byteCount(target);
+    if (length < 0) throw new IpcError('InvalidArgument', 'target must be a Uint8Array');
     const bytes = this.#k.mm.phys.bytes;
-    this.#locked(() => this.#k.vm.access(this.#p, a, target.length, false, (off, n, at) => target.set(bytes.subarray(off, off + n), at)));
+    this.#locked(() => this.#k.vm.access(this.#p, a, length, false, (off, n, at) => copyInto(target, bytes.subarray(off, off + n), at)));
   }
 
   /** Copies `data` to `va` (each page translated for a write: lazy pages installed, copy-on-write broken). */
   write(va: number, data: Uint8Array): void {
     const a = checkAddress(va);
-    if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'data must be a Uint8Array');
+    if (byteCount(data) < 0) throw new IpcError('InvalidArgument', 'data must be a Uint8Array');
+    // A plain view of its real bytes: the copy under the lock runs none of the caller's own properties.
+    const src = plainView(data);
     const bytes = this.#k.mm.phys.bytes;
-    this.#locked(() => this.#k.vm.access(this.#p, a, data.length, true, (off, n, at) => bytes.set(data.subarray(at, at + n), off)));
+    this.#locked(() => this.#k.vm.access(this.#p, a, src.length, true, (off, n, at) => bytes.set(src.subarray(at, at + n), off)));
   }
 
   /**
