@@ -1,5 +1,6 @@
 import type { CapHandle } from './capability.js';
 import type { SharedBuffer, TransferMode } from './shared-buffer.js';
+import { byteCount } from './user-bytes.js';
 
 /** Largest payload of a small (register) message, in bytes. */
 export const MAX_SMALL_DATA = 64;
@@ -77,7 +78,8 @@ export function messageCaps(buf: MessageBuffer): Uint32Array {
 
 /** True when a message must travel as a large message (more than 64 bytes or 4 capabilities, or a buffer). */
 export function isLargeMessage(message: SmallMessage): boolean {
-  return message.data.length > MAX_SMALL_DATA || (message.caps !== undefined && message.caps.length > MAX_SMALL_CAPS) || message.buffer !== undefined;
+  // The array's real length: an own `length` getter on it is never consulted.
+  return byteCount(message.data) > MAX_SMALL_DATA || (message.caps !== undefined && message.caps.length > MAX_SMALL_CAPS) || message.buffer !== undefined;
 }
 
 /**

@@ -2,6 +2,7 @@ import { IpcError } from '../contracts/errors.js';
 import type { FastPathAbi, FastPathLayout } from '../contracts/fast-path.js';
 import { MAX_SMALL_CAPS, MAX_SMALL_DATA, MessageInfo, type MessageBuffer, type SmallMessage } from '../contracts/message.js';
 import { slotWord, type RegisterFrame, type RegisterSlot } from '../contracts/register-frame.js';
+import { byteCount } from '../contracts/user-bytes.js';
 
 /** What {@link defineFastPath} builds an ABI from: the arch's register table and its layout. */
 export interface FastPathSpec {
@@ -148,7 +149,10 @@ export function fastPathCodec(layout: FastPathLayout, registerCount: number): Pi
 
   function encode(syscall: number, endpoint: number, message: SmallMessage, frame: RegisterFrame): void {
     const data = message.data;
-    const len = data.length;
+    // The array's real length (an own `length` getter is user code and may lie: -1 would pack
+    // as 127 bytes); -1 for anything that is not a Uint8Array.
+    const len = byteCount(data);
+    if (len < 0) throw new IpcError('InvalidArgument', 'message.data must be a Uint8Array');
     const caps = message.caps;
     const capCount = caps === undefined ? 0 : caps.length;
     if (len > MAX_SMALL_DATA) throw new IpcError('MessageTooLarge', `${len} data bytes exceed the ${MAX_SMALL_DATA}-byte register path`);
@@ -177,7 +181,7 @@ export function fastPathCodec(layout: FastPathLayout, registerCount: number): Pi
     // byte 0 in the low bits): about half the cost of assembling each word from four bytes.
     // Resized or detached by user code that ran since its length was read (a capability
     // array's element getter): refuse rather than copy something else than what was checked.
-    if (data.length !== len) throw new IpcError('InvalidArgument', 'message.data changed size while the message was read');
+    if (byteCount(data) !== len) throw new IpcError('InvalidArgument', 'message.data changed size while the message was read');
     stage.set(data);
     const whole = len >>> 2;
     const rest = len & 3;

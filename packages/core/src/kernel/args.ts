@@ -3,6 +3,7 @@ import { MAX_SMALL_CAPS, MAX_SMALL_DATA, type MessageBuffer, type SmallMessage }
 import { Rights } from '../contracts/rights.js';
 import { SharedBuffer, isSharedBuffer } from '../contracts/shared-buffer.js';
 import { Mode } from './ipc/transfer.js';
+import { byteCount, isBytes } from '../contracts/user-bytes.js';
 
 /**
  * Argument checks of the public entries, for callers from TypeScript and from plain
@@ -63,7 +64,7 @@ export function checkMessage(message: unknown, what = 'message'): SmallMessage {
   if (typeof message !== 'object' || message === null) throw new IpcError('InvalidArgument', `${what} must be an object { type, data, caps? }`);
   const m = message as Partial<SmallMessage>;
   if (!isU32(m.type)) throw new IpcError('InvalidArgument', `${what}.type must be a u32, got ${show(m.type)}`);
-  if (!(m.data instanceof Uint8Array)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
+  if (!isBytes(m.data)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
   const caps = m.caps;
   if (caps !== undefined) {
     checkCapsArray(caps, what);
@@ -114,7 +115,7 @@ function readFields(message: unknown, into: MessageFields, what: string, largeOk
   const type = m.type;
   if (!isU32(type)) throw new IpcError('InvalidArgument', `${what}.type must be a u32, got ${show(type)}`);
   const data = m.data;
-  if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
+  if (byteCount(data) < 0) throw new IpcError('InvalidArgument', `${what}.data must be a Uint8Array`);
   const caps = m.caps;
   let capCount = 0;
   if (caps !== undefined) {
@@ -133,14 +134,14 @@ function readFields(message: unknown, into: MessageFields, what: string, largeOk
     if (largeOk) return false;
     checkBuffer(buffer, transfer, what);
   } else if (transfer !== undefined) throw new IpcError('InvalidArgument', `${what}.transfer is given without a buffer`);
-  // The length last: no getter of this message runs after it.
-  const size = data.length;
+  // The length last (the array's real one: an own `length` getter is never consulted).
+  const size = byteCount(data);
   if (size > MAX_SMALL_DATA) {
     if (largeOk) return false;
     throw new IpcError('MessageTooLarge', `${what} carries ${size} bytes inline; at most ${MAX_SMALL_DATA} (a larger payload travels as ${what}.buffer, a SharedBuffer)`);
   }
   into.type = type;
-  into.data = data;
+  into.data = data as Uint8Array;
   into.size = size;
   into.capCount = capCount;
   into.buffer = buffer ?? null;

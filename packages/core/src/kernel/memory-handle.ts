@@ -3,7 +3,7 @@ import { FrameInfo, PageMarker, PagePerm } from '../contracts/mmu.js';
 import { SharedBuffer } from '../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { KernelContext } from './context.js';
-import { byteCount, copyInto, plainView } from './user-bytes.js';
+import { byteCount, copyInto, plainView } from '../contracts/user-bytes.js';
 
 const MAX_BYTES = 2 ** 40;
 

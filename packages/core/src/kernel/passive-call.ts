@@ -7,6 +7,7 @@ import { checkMessage, readSmallMessage, type MessageFields } from './args.js';
 import type { KernelContext } from './context.js';
 import type { MainCpu } from './sched/main-cpu.js';
 import type { Syscalls } from './syscall.js';
+import { byteCount } from '../contracts/user-bytes.js';
 
 const EMPTY = new Uint8Array(0);
 /** The registers of a large response (its type; the rest travels in the descriptor), reused: CPU 0 runs one handler at a time. */
@@ -46,7 +47,7 @@ export function runPassiveHandler(k: KernelContext, sys: Syscalls, cpu: MainCpu,
       const response = checkMessage(value, 'response');
       const scratch = k.messages.scratch;
       // No payload to copy in: staged by passiveFinish, in its own entry (one lock).
-      if (response.data.length === 0) large = response;
+      if (byteCount(response.data) === 0) large = response;
       else {
         sys.stageLarge(r, k.procs.pid(r), response, -1, NaN);
         k.large.fill(r, response.data);

@@ -11,6 +11,7 @@ import { H, M, Op, P, S } from './records/layout.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
 import { Mode } from './ipc/transfer.js';
 import { checkBuffer, checkCapsArray, isU32, readHandles } from './args.js';
+import { byteCount } from '../contracts/user-bytes.js';
 
 /** Status of a killed process (see worker-cpu.ts). */
 
@@ -220,8 +221,8 @@ export class Syscalls {
     const b = m.buffer;
     const mode = b === undefined ? Mode.NONE : checkBuffer(b, m.transfer, 'message');
     const data = m.data;
-    if (!(data instanceof Uint8Array)) throw new IpcError('InvalidArgument', 'message.data must be a Uint8Array');
-    const length = data.length;
+    const length = byteCount(data);
+    if (length < 0) throw new IpcError('InvalidArgument', 'message.data must be a Uint8Array');
     let e = -1;
     if (channel >= 0) e = k.endpoints.endpointOf(p, channel, Rights.SEND);
     else {

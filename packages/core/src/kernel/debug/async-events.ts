@@ -5,6 +5,7 @@ import { bytesOf, type Outgoing } from '../ipc/ring-slot.js';
 import { H, ObsFlag, R } from '../records/layout.js';
 import { KIND_CODE } from './events.js';
 import { NO_LATENCY } from './ring.js';
+import { byteCount } from '../../contracts/user-bytes.js';
 
 /** The event flags that make async operations write events (a policy alone does not). */
 const EVENTS = ObsFlag.AUDIT | ObsFlag.TRACE;
@@ -65,7 +66,7 @@ export class AsyncEvents {
 
   /** Process `pid`'s send or publish (`kind`) of `message` into ring `r` waited for room and timed out (`Timeout`): nothing entered the ring. */
   timedOut(kind: number, pid: number, r: number, message: SmallMessage): void {
-    const size = message.data.length + (message.buffer === undefined ? 0 : message.buffer.length);
+    const size = Math.max(0, byteCount(message.data)) + (message.buffer === undefined ? 0 : message.buffer.length);
     this.#write(kind, IPC_ERROR_NUMBERS.Timeout, pid, 0, r, message.type, size, message.caps?.length ?? 0, 0, NO_LATENCY);
   }
 

@@ -5,6 +5,7 @@ import type { KernelContext } from '../context.js';
 import { M, P } from '../records/layout.js';
 import type { SharedBuffer } from '../../contracts/shared-buffer.js';
 import { Mode } from './transfer.js';
+import { byteCount } from '../../contracts/user-bytes.js';
 
 /**
  * Descriptor of a large message: a kernel-owned frame (never mapped into any address space)
@@ -105,7 +106,7 @@ export class LargeMessages {
     // `data` lacks of it (an array resized since it was staged) is zeros, never an earlier
     // owner's bytes; and nothing past it is written.
     const length = k.i32[d + D.LENGTH]!;
-    const have = Math.min(data.length, length);
+    const have = Math.min(byteCount(data), length);
     for (let f = 0; f < n; f++) {
       const from = f * FRAME_SIZE;
       const end = Math.min(length, from + FRAME_SIZE);

@@ -3,6 +3,7 @@ import { KERNEL_MESSAGE_FLAGS, MAX_SMALL_CAPS, MAX_SMALL_DATA, MessageFlags, typ
 import type { KernelContext } from '../context.js';
 import { E, M, NONE, P, PState, S } from '../records/layout.js';
 import { RegistryWord } from '../records/registry-word.js';
+import { byteCount } from '../../contracts/user-bytes.js';
 
 /** Process-record words of a capability space saved for an exact undo. */
 const CS_WORDS = [P.CS_FREE_HEAD, P.CS_FREE_TAIL, P.CS_FREE, P.CS_USED_HEAD, P.CS_SEQ] as const;
@@ -134,9 +135,9 @@ export class PassiveIpc {
       }
       // Read once and checked by the caller (passive-call.ts); a length changed since can only
       // come from a host callback in between: refused, never copied past the buffer.
-      if (!error && small.data.length > MAX_SMALL_DATA) error = new IpcError('InvalidArgument', 'response data changed size while it was delivered');
+      if (!error && byteCount(small.data) > MAX_SMALL_DATA) error = new IpcError('InvalidArgument', 'response data changed size while it was delivered');
       if (!error) {
-        const len = small.data.length;
+        const len = byteCount(small.data);
         reply.type = small.type;
         reply.length = len;
         const bytes = reply.bytes;

@@ -4,6 +4,7 @@ import type { MachineMemory } from '../records/machine-memory.js';
 import { M, RS, RSC } from '../records/layout.js';
 import type { RingTable } from '../records/tables.js';
 import type { MessageFields } from '../args.js';
+import { byteCount } from '../../contracts/user-bytes.js';
 
 /**
  * The slot image of async channels and topics (one codec for both): info word, type, sender,
@@ -91,7 +92,7 @@ export class RingSlots {
     // (resized or detached by user code that ran in between: a getter of a later message of a
     // batch). The slot then gets its first `n` bytes as they are now, zeros past their end —
     // never more than it was checked for.
-    if (data.length === n) {
+    if (byteCount(data) === n) {
       if (n > 0) this.#u8.set(data, t.slotWord(sl, RS.DATA) * 4);
     } else this.#writeChanged(data, n, t.slotWord(sl, RS.DATA) * 4);
     const nc = m.capCount * M.CAP_WORDS;
@@ -102,7 +103,7 @@ export class RingSlots {
   }
 
   #writeChanged(data: Uint8Array, n: number, at: number): void {
-    const have = Math.min(n, data.length);
+    const have = Math.min(n, byteCount(data));
     for (let i = 0; i < have; i++) this.#u8[at + i] = data[i]!;
     this.#u8.fill(0, at + have, at + n);
   }
