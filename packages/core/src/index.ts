@@ -6,6 +6,7 @@ export * from './contracts/errors.js';
 export * from './contracts/rights.js';
 export * from './contracts/capability.js';
 export * from './contracts/message.js';
+export { byteCount, isBytes, bytesView, copyInto } from './contracts/user-bytes.js';
 export * from './contracts/shared-buffer.js';
 export * from './contracts/syscall.js';
 export * from './contracts/register-frame.js';

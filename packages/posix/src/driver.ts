@@ -1,10 +1,9 @@
-import { IpcError, messageCaps, messagePayload, type CapHandle, type MessageBuffer, type Process } from '@veridian/core';
+import { byteCount, IpcError, messageCaps, messagePayload, type CapHandle, type MessageBuffer, type Process } from '@veridian/core';
 import { PosixError, errnoName } from './error.js';
 import type { FdTable } from './fd-table.js';
 import type { Posix } from './posix.js';
 import type { Reply, Req, Steps } from './types.js';
 import { reqType } from './wire.js';
-import { byteCount } from './bytes.js';
 
 /*
  * Runs a call. Every POSIX call is written once, as a generator of requests to the object

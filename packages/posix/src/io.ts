@@ -1,6 +1,5 @@
-import { MAX_LARGE_DATA, Rights } from '@veridian/core';
+import { byteCount, bytesView, copyInto, MAX_LARGE_DATA, Rights } from '@veridian/core';
 import { MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_NOSIGNAL, MSG_PEEK, MSG_WAITALL, SCM_RIGHTS, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
-import { byteCount, bytesView, copyInto } from './bytes.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';
 import type { MsgHdr, Reply, Steps } from './types.js';

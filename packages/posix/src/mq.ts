@@ -1,7 +1,6 @@
-import { Rights } from '@veridian/core';
+import { byteCount, bytesView, copyInto, Rights } from '@veridian/core';
 
 import { MQ_PRIO_MAX, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_NONBLOCK, O_RDONLY, O_WRONLY, SIGEV_NONE, SIGEV_THREAD } from './constants.js';
-import { byteCount, bytesView, copyInto } from './bytes.js';
 import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';

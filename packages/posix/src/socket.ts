@@ -1,7 +1,6 @@
-import { Rights } from '@veridian/core';
+import { byteCount, bytesView, copyInto, Rights } from '@veridian/core';
 
 import { AF_UNIX, MSG_WAITALL, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET } from './constants.js';
-import { byteCount, bytesView, copyInto } from './bytes.js';
 import { define, lengthOf, type Drive } from './driver.js';
 import { PosixError } from './error.js';
 import type { FdTable } from './fd-table.js';

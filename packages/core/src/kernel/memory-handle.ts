@@ -3,7 +3,7 @@ import { FrameInfo, PageMarker, PagePerm } from '../contracts/mmu.js';
 import { SharedBuffer } from '../contracts/shared-buffer.js';
 import { FRAME_SIZE } from '../memory/physical-memory.js';
 import type { KernelContext } from './context.js';
-import { byteCount, copyInto, plainView } from '../contracts/user-bytes.js';
+import { byteCount, bytesView, copyInto } from '../contracts/user-bytes.js';
 
 const MAX_BYTES = 2 ** 40;
 
@@ -230,7 +230,7 @@ export class ProcessMemory {
     const a = checkAddress(va);
     if (byteCount(data) < 0) throw new IpcError('InvalidArgument', 'data must be a Uint8Array');
     // A plain view of its real bytes: the copy under the lock runs none of the caller's own properties.
-    const src = plainView(data);
+    const src = bytesView(data);
     const bytes = this.#k.mm.phys.bytes;
     this.#locked(() => this.#k.vm.access(this.#p, a, src.length, true, (off, n, at) => bytes.set(src.subarray(at, at + n), off)));
   }
