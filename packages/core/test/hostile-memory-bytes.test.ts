@@ -19,7 +19,7 @@ async function inProcess(body: (p: Process) => void): Promise<{ before: number; 
         after = k.stats().freeFrames;
         resolve();
       } catch (e) {
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     }),
   );

@@ -10,11 +10,14 @@
  */
 
 const TypedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
+// The intrinsics, taken once and always called with an explicit receiver (`.call`).
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called through .call with the array as `this`
 const getter = (key: PropertyKey) => Object.getOwnPropertyDescriptor(TypedArray, key)!.get!;
 const tagOf = getter(Symbol.toStringTag) as (this: unknown) => string | undefined;
 const lengthOf = getter('length') as (this: Uint8Array) => number;
 const bufferOf = getter('buffer') as (this: Uint8Array) => ArrayBufferLike;
 const offsetOf = getter('byteOffset') as (this: Uint8Array) => number;
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called through .call with the target as `this`
 const setInto = Uint8Array.prototype.set;
 
 /**
