@@ -9,16 +9,13 @@ import type { PolicySpec } from './policy/config.js';
 import { makeId } from './records/ids.js';
 import { H, M, Op, P, S } from './records/layout.js';
 import { BLOCKED, PASSIVE } from './ipc/sync.js';
-import { Mode } from './ipc/transfer.js';
-import { checkBuffer, checkCapsArray, isU32, readHandles } from './args.js';
-import { byteCount } from '../contracts/user-bytes.js';
+import { LargeFields } from './ipc/large-fields.js';
 
 /** Status of a killed process (see worker-cpu.ts). */
 
 /** Timeout of a blocking operation that has none: wait forever. */
 const FOREVER = Infinity;
 /** The capabilities of a message that carries none (shared: never written). */
-const NO_CAPS: readonly number[] = Object.freeze([]);
 
 /**
  * The one way into the kernel. Each entry takes the lock once, checks the caller (alive, not
@@ -34,7 +31,8 @@ export class Syscalls {
   timeoutNs = FOREVER;
   readonly #snaps = new Int32Array(MAX_LARGE_CAPS * M.CAP_WORDS);
   /** The capability handles of the message being staged, as read once from it. */
-  readonly #handles = new Uint32Array(MAX_LARGE_CAPS);
+  /** A large message's fields, read before the lock. */
+  readonly #large = new LargeFields();
 
   constructor(k: KernelContext) {
     this.#k = k;
@@ -151,13 +149,21 @@ export class Syscalls {
    */
   passiveFinish(failure: IpcError | undefined, reply: MessageBuffer, small: SmallMessage | null, large: SmallMessage | null = null): void {
     const k = this.#k;
+    // A large response's fields are read before the lock, as a large send's are.
+    if (large !== null && failure === undefined) {
+      try {
+        this.#large.read(large);
+      } catch (e) {
+        failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'reading the response failed', { cause: e });
+      }
+    }
     k.lock();
     try {
       if (large !== null && failure === undefined) {
         const r = k.passive.top('server');
         try {
           this.#enter(r, k.procs.pid(r));
-          this.#stageLarge(r, large, -1, NaN);
+          this.#stageLarge(r, -1, NaN);
         } catch (e) {
           failure = e instanceof IpcError ? e : new IpcError('InvalidState', 'staging the response failed', { cause: e });
         }
@@ -197,32 +203,21 @@ export class Syscalls {
    */
   stageLarge(p: number, pid: number, m: SmallMessage, channel: number, caller: number): void {
     const k = this.#k;
+    // The message's fields first, outside the lock (large-fields.ts).
+    this.#large.read(m);
     k.lock();
     try {
       this.#enter(p, pid);
-      this.#stageLarge(p, m, channel, caller);
+      this.#stageLarge(p, channel, caller);
     } finally {
       k.unlock();
     }
   }
 
-  /** {@link Syscalls.stageLarge} inside an entry (lock held, caller checked). */
-  #stageLarge(p: number, m: SmallMessage, channel: number, caller: number): void {
+  /** {@link Syscalls.stageLarge} inside an entry (lock held, caller checked), from the fields read before it. */
+  #stageLarge(p: number, channel: number, caller: number): void {
     const k = this.#k;
-    // Each field read once, the capability handles first into the kernel's own array: an
-    // array's getters are user code, and the length read last is the one staged (a getter run
-    // after it could resize the payload, or change the count the snapshots were taken for).
-    const caps = m.caps ?? NO_CAPS;
-    checkCapsArray(caps, 'message');
-    const ncaps = caps.length;
-    if (!isU32(ncaps) || ncaps > MAX_LARGE_CAPS) throw new IpcError('MessageTooLarge', `${String(ncaps)} capabilities exceed the ${MAX_LARGE_CAPS}-capability limit`);
-    const handles = this.#handles;
-    readHandles(caps, ncaps, handles, 'message');
-    const b = m.buffer;
-    const mode = b === undefined ? Mode.NONE : checkBuffer(b, m.transfer, 'message');
-    const data = m.data;
-    const length = byteCount(data);
-    if (length < 0) throw new IpcError('InvalidArgument', 'message.data must be a Uint8Array');
+    const { handles, ncaps, length, mode, va, bytes } = this.#large;
     let e = -1;
     if (channel >= 0) e = k.endpoints.endpointOf(p, channel, Rights.SEND);
     else {
@@ -231,8 +226,8 @@ export class Syscalls {
     }
     if (e >= 0 && k.endpoints.registerOnly(e)) throw new IpcError('MessageTooLarge', 'the endpoint carries register messages only (≤ 64 bytes, ≤ 4 capabilities)');
     const limit = e >= 0 ? k.endpoints.maxTransfer(e) : k.i32[H.MAX_TRANSFER]!;
-    k.large.checkStage(p, length, handles, ncaps, this.#snaps, b?.va, b?.length, mode, limit);
-    k.large.stage(p, length, ncaps, this.#snaps, b?.va, b?.length, mode);
+    k.large.checkStage(p, length, handles, ncaps, this.#snaps, va, bytes, mode, limit);
+    k.large.stage(p, length, ncaps, this.#snaps, va, bytes, mode);
   }
 
   /** Drops `p`'s staged large message (its registers could not be encoded). */
