@@ -96,3 +96,49 @@ describe('hostile: getters of a large message run outside the kernel lock', () =
     await k.shutdown();
   });
 });
+
+describe('hostile: a getter that starts another blocking operation of the same process', () => {
+  /** A CPU-0 echo server with a receive loop (its callers wait: the call stays pending). */
+  async function loopKernel(): Promise<Kernel> {
+    const k = testKernel();
+    k.spawn({ name: 'srv' }, async (p) => {
+      const ep = p.createEndpoint({ name: 'srv' });
+      let m = await p.receive(ep);
+      for (;;) m = await p.replyReceive(m.sender, { type: m.type, data: messagePayload(m).slice() }, ep);
+    });
+    await k.whenNamed('srv');
+    return k;
+  }
+
+  for (const size of [8, 300]) {
+    it(`is refused with InvalidState while the first (${size} bytes) goes through whole`, async () => {
+      const k = await loopKernel();
+      const before = k.stats().freeFrames;
+      await run(k, async (p) => {
+        const ch = p.connect('srv');
+        const inner: Promise<unknown>[] = [];
+        // Every read of the message starts another call (the first reads run before the
+        // pending check, the later ones after it, while the frame is being written).
+        const message = {
+          get type() {
+            inner.push(p.call(ch, { type: 9, data: Uint8Array.of(1) }).then(() => 'ok', (e: unknown) => (e instanceof IpcError ? e.code : String(e))));
+            return 5;
+          },
+          get data() {
+            inner.push(p.call(ch, { type: 9, data: Uint8Array.of(1) }).then(() => 'ok', (e: unknown) => (e instanceof IpcError ? e.code : String(e))));
+            return payload(size);
+          },
+        };
+        const r = await p.call(ch, message as never);
+        expect([r.type, ...messagePayload(r)]).toEqual([5, ...payload(size)]);
+        const outcomes = await Promise.all(inner);
+        // The reads before the pending check may start one call that is then served; every
+        // later one is refused.
+        expect(outcomes.filter((o) => o !== 'ok').every((o) => o === 'InvalidState')).toBe(true);
+        expect(outcomes.filter((o) => o === 'InvalidState').length).toBeGreaterThan(0);
+      });
+      expect(k.stats().freeFrames).toBe(before);
+      await k.shutdown();
+    });
+  }
+});

@@ -27,6 +27,12 @@ export class ProcessEntry {
   readonly #pid: number;
   readonly #fp: FastPathAbi;
   readonly #frame: RegisterFrame;
+  /**
+   * True while an entry reads its arguments and writes the frame. Reading them runs user code
+   * (getters, a `Proxy`); one that starts another blocking operation of this process would
+   * share the frame (and, on CPU 0, pass the pending check that ran before it): refused.
+   */
+  #entering = false;
   /** The registers of a large message (its type; the rest travels in the descriptor), reused. */
   readonly #regs: SmallMessage = { type: 0, data: EMPTY };
   /** Where a passive server of CPU 0 decodes a request (its buffer by record). */
@@ -49,6 +55,20 @@ export class ProcessEntry {
 
   /** Syscall `sys` (call, send, reply, replyReceive) with `message` on handle `ch` to process `target`. */
   enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread = false): number {
+    this.#begin();
+    try {
+      return this.#enter(sys, ch, message, options, target, blocksThread);
+    } finally {
+      this.#entering = false;
+    }
+  }
+
+  #begin(): void {
+    if (this.#entering) throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time (a getter of its arguments started another)');
+    this.#entering = true;
+  }
+
+  #enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread: boolean): number {
     const m = checkMessage(message, sys === Syscall.IpcCall || sys === Syscall.IpcSend ? 'message' : 'response');
     const timeout = checkTimeout(options);
     checkHandle(ch, 'channel');
@@ -74,19 +94,29 @@ export class ProcessEntry {
 
   /** Syscall receive on endpoint `ep`. */
   receive(ep: number, options: BlockingOptions | undefined): number {
-    checkHandle(ep, 'ep');
-    const timeout = checkTimeout(options);
-    this.idle();
-    const L = this.#fp.layout;
-    writeSlot(this.#frame, L.syscall, Syscall.IpcReceive);
-    writeSlot(this.#frame, L.endpoint, ep);
-    return this.#sys.ipc(this.#p, this.#pid, 0, 0, timeout, this.passiveBuf);
+    this.#begin();
+    try {
+      checkHandle(ep, 'ep');
+      const timeout = checkTimeout(options);
+      this.idle();
+      const L = this.#fp.layout;
+      writeSlot(this.#frame, L.syscall, Syscall.IpcReceive);
+      writeSlot(this.#frame, L.endpoint, ep);
+      return this.#sys.ipc(this.#p, this.#pid, 0, 0, timeout, this.passiveBuf);
+    } finally {
+      this.#entering = false;
+    }
   }
 
   /** Syscall replyError: fails `target`'s pending call with error `status` (both checked). */
   replyError(target: number, status: number): void {
-    this.idle();
-    writeSlot(this.#frame, this.#fp.layout.syscall, Syscall.IpcReplyError);
-    this.#sys.ipc(this.#p, this.#pid, target, status, undefined, this.passiveBuf);
+    this.#begin();
+    try {
+      this.idle();
+      writeSlot(this.#frame, this.#fp.layout.syscall, Syscall.IpcReplyError);
+      this.#sys.ipc(this.#p, this.#pid, target, status, undefined, this.passiveBuf);
+    } finally {
+      this.#entering = false;
+    }
   }
 }
