@@ -53,43 +53,40 @@ export class ProcessEntry {
     if (this.#rt.pending(this.#p)) throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time');
   }
 
-  /** Syscall `sys` (call, send, reply, replyReceive) with `message` on handle `ch` to process `target`. */
-  enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread = false): number {
-    this.#begin();
-    try {
-      return this.#enter(sys, ch, message, options, target, blocksThread);
-    } finally {
-      this.#entering = false;
-    }
-  }
-
+  /** Marks an entry in progress (see `#entering`); refuses one begun from inside another. */
   #begin(): void {
     if (this.#entering) throw new IpcError('InvalidState', 'a process has at most one blocking operation at a time (a getter of its arguments started another)');
     this.#entering = true;
   }
 
-  #enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread: boolean): number {
-    const m = checkMessage(message, sys === Syscall.IpcCall || sys === Syscall.IpcSend ? 'message' : 'response');
-    const timeout = checkTimeout(options);
-    checkHandle(ch, 'channel');
-    this.idle();
-    const p = this.#p;
-    if (!isLargeMessage(m)) {
-      this.#fp.encode(sys, ch, m, this.#frame);
-      if (sys === Syscall.IpcCall && this.#k.fastpath.call(p, this.#pid, this.passiveBuf) !== NONE) return PASSIVE;
-      if ((sys === Syscall.IpcCall || sys === Syscall.IpcReplyReceive) && this.#sys.endpointFast(p, this.#pid, target, timeout)) return BLOCKED;
-    } else {
-      const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
-      const regs = this.#regs;
-      regs.type = m.type;
-      // Staged (checked) before the registers are written, so a refused message leaves the
-      // frame as it was; the payload is copied in between, outside the lock.
-      this.#sys.stageLarge(p, this.#pid, m, toEndpoint ? ch : -1, target);
-      this.#k.large.fill(p, m.data);
-      this.#fp.encode(sys, ch, regs, this.#frame);
-      writeSlot(this.#frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+  /** Syscall `sys` (call, send, reply, replyReceive) with `message` on handle `ch` to process `target`. */
+  enter(sys: number, ch: number, message: unknown, options: BlockingOptions | undefined, target: number, blocksThread = false): number {
+    this.#begin();
+    try {
+      const m = checkMessage(message, sys === Syscall.IpcCall || sys === Syscall.IpcSend ? 'message' : 'response');
+      const timeout = checkTimeout(options);
+      checkHandle(ch, 'channel');
+      this.idle();
+      const p = this.#p;
+      if (!isLargeMessage(m)) {
+        this.#fp.encode(sys, ch, m, this.#frame);
+        if (sys === Syscall.IpcCall && this.#k.fastpath.call(p, this.#pid, this.passiveBuf) !== NONE) return PASSIVE;
+        if ((sys === Syscall.IpcCall || sys === Syscall.IpcReplyReceive) && this.#sys.endpointFast(p, this.#pid, target, timeout)) return BLOCKED;
+      } else {
+        const toEndpoint = sys === Syscall.IpcCall || sys === Syscall.IpcSend;
+        const regs = this.#regs;
+        regs.type = m.type;
+        // Staged (checked) before the registers are written, so a refused message leaves the
+        // frame as it was; the payload is copied in between, outside the lock.
+        this.#sys.stageLarge(p, this.#pid, m, toEndpoint ? ch : -1, target);
+        this.#k.large.fill(p, m.data);
+        this.#fp.encode(sys, ch, regs, this.#frame);
+        writeSlot(this.#frame, this.#fp.layout.info, MessageInfo.pack(0, 0, MessageFlags.LARGE));
+      }
+      return this.#sys.ipc(p, this.#pid, target, 0, timeout, this.passiveBuf, blocksThread);
+    } finally {
+      this.#entering = false;
     }
-    return this.#sys.ipc(p, this.#pid, target, 0, timeout, this.passiveBuf, blocksThread);
   }
 
   /** Syscall receive on endpoint `ep`. */
