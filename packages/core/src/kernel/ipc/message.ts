@@ -31,9 +31,9 @@ export class IpcMessages {
   length = 0;
   capCount = 0;
   flags = 0;
-  /** The contiguous run of frame words that holds every message register: [#lo, #hi). */
-  readonly #lo: number;
-  readonly #hi: number;
+  /** The contiguous run of frame words that holds every message register: [lo, hi). */
+  readonly lo: number;
+  readonly hi: number;
   readonly #info: RegisterSlot;
   readonly #sender: RegisterSlot;
   readonly #caps: readonly RegisterSlot[];
@@ -51,8 +51,8 @@ export class IpcMessages {
     const regs = new Set<number>([L.syscall.reg, L.endpoint.reg, L.sender.reg, L.info.reg, L.type.reg, ...L.caps.map((c) => c.reg), ...L.data]);
     // Copying one contiguous run (a few words more than the message registers) is about twice
     // as fast as copying the registers one by one through an index table.
-    this.#lo = Math.min(...regs) * 2;
-    this.#hi = Math.max(...regs) * 2 + 2;
+    this.lo = Math.min(...regs) * 2;
+    this.hi = Math.max(...regs) * 2 + 2;
   }
 
   /** The syscall number in process `p`'s frame (the register the arch ABI names). */
@@ -85,7 +85,7 @@ export class IpcMessages {
   copy(p: number): void {
     const frame = this.#k.mm.frame(p);
     const s = this.scratch;
-    for (let w = this.#lo; w < this.#hi; w++) s[w] = frame[w]!;
+    for (let w = this.lo; w < this.hi; w++) s[w] = frame[w]!;
   }
 
   /**
@@ -155,7 +155,7 @@ export class IpcMessages {
   park(p: number): void {
     const sh = this.#k.mm.shadow(p);
     const s = this.scratch;
-    for (let w = this.#lo; w < this.#hi; w++) sh[w] = s[w]!;
+    for (let w = this.lo; w < this.hi; w++) sh[w] = s[w]!;
     this.#k.mm.shadowCaps(p).set(this.scratchCaps);
   }
 
@@ -178,7 +178,7 @@ export class IpcMessages {
   deliver(src: Uint32Array, srcCaps: Int32Array, from: number, dst: number, flags: number): void {
     const k = this.#k;
     const df = k.mm.frame(dst);
-    for (let w = this.#lo; w < this.#hi; w++) df[w] = src[w]!;
+    for (let w = this.lo; w < this.hi; w++) df[w] = src[w]!;
     const pid = k.procs.pid(from);
     writeSlot(df, this.#sender, pid >>> 0);
     k.procs.set(dst, P.SENDER_HI, Math.floor(pid / 0x100000000));

@@ -25,6 +25,14 @@ export class ProcessTable {
     return this.#base + p * P.SIZE + f;
   }
 
+  /**
+   * Int32 index of record `p`'s first word, for the one hot path that reads and writes many
+   * fields of a few records (`i32[base + P.X]`; ipc/endpoint-fastpath.ts says why).
+   */
+  base(p: number): number {
+    return this.#base + p * P.SIZE;
+  }
+
   get(p: number, f: number): number {
     return this.#i32[this.#base + p * P.SIZE + f]!;
   }
@@ -91,6 +99,11 @@ export class EndpointTable {
 
   word(e: number, f: number): number {
     return this.#base + e * E.SIZE + f;
+  }
+
+  /** Int32 index of record `e`'s first word (see {@link ProcessTable.base}). */
+  base(e: number): number {
+    return this.#base + e * E.SIZE;
   }
 
   get(e: number, f: number): number {

@@ -70,10 +70,14 @@ export class Wake {
     procs.setState(p, cpu === 0 ? PState.READY : PState.RUNNING);
     if (cpu === k.cpu && k.port) k.port.readyLocal(p, switchTo);
     else if (cpu === 0) this.#ring(p);
-    else this.#futex(procs.word(p, P.FUTEX));
+    else this.futex(procs.word(p, P.FUTEX));
   }
 
-  #futex(word: number): void {
+  /**
+   * Sets the futex word `word` of a worker's process (which runs as soon as it sees it); with
+   * the lock held (or inside an endpoint fast path) the notify is owed until {@link Wake.flush}.
+   */
+  futex(word: number): void {
     const i32 = this.#i32;
     if (!this.#k.locked || this.#owedCount === OWED_CAP) {
       wakeFutex(i32, word, word + PARKED_FROM_FUTEX);
