@@ -30,9 +30,9 @@ const NOT_LENGTH = ~MessageInfo.LENGTH_MASK;
  * steps they call), but as one straight run over the records' words (`i32[base + P.X]`), as
  * seL4's fastpath.c does beside its slow path. Why: through the accessor objects the path is
  * some forty calls, more than the JIT's inlining budget lets it fold into one function, and a
- * cross-CPU round trip cost 1.3–1.5 µs instead of 0.85–0.95 (fused over accessor calls:
- * 1.0–1.1). test/endpoint-fastpath-equivalence.test.ts runs both on the same states and
- * compares every word of machine memory, so the two cannot drift apart.
+ * cross-CPU round trip cost 1.24–1.47 µs instead of 0.93–1.01 (fused over accessor calls:
+ * 1.01–1.13; apps/bench/README.md). test/endpoint-fastpath-equivalence.test.ts runs both on
+ * the same states and compares every word of machine memory, so the two cannot drift apart.
  *
  * Why one endpoint's lock is enough: every word a fast path reads or writes belongs to its
  * endpoint (the queue heads), to its caller (own record, own capability space), or to the
