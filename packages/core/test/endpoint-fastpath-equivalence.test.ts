@@ -11,9 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { MonotonicClock } from '../src/contracts/clock.ts';
 import { IpcError } from '../src/contracts/errors.ts';
 import type { MessageBuffer, SmallMessage } from '../src/contracts/message.ts';
+import { slotWord } from '../src/contracts/register-frame.ts';
 import { Syscall } from '../src/contracts/syscall.ts';
 import { KernelContext } from '../src/kernel/context.ts';
 import { BLOCKED } from '../src/kernel/ipc/sync.ts';
+import { endpointConfig } from '../src/kernel/kernel-options.ts';
 import { nodePlatform } from '../src/kernel/platform/node.ts';
 import { H, LINE_WORDS, P, PState } from '../src/kernel/records/layout.ts';
 import { MachineMemory } from '../src/kernel/records/machine-memory.ts';
@@ -49,12 +51,12 @@ function setup(): Setup {
   const sys = new Syscalls(k);
   const server = k.withLock(() => k.processes.create('server', SERVER_PRIO, SERVER_CPU));
   const serverPid = k.procs.pid(server);
-  const ep = sys.createEndpoint(server, serverPid, { name: 'svc', capacity: 4 });
+  const ep = sys.createEndpoint(server, serverPid, endpointConfig({ name: 'svc', capacity: 4 }));
   const clients = CLIENT_CPUS.map((cpu, i) => k.withLock(() => k.processes.create(`client${i}`, CLIENT_PRIOS[i]!, cpu)));
   const clientPids = clients.map((c) => k.procs.pid(c));
   const channels = clients.map((c, i) => sys.connect(c, clientPids[i]!, 'svc'));
   // Each client's own endpoint: its owner's capability carries SHARE, so it can travel in a call.
-  const spare = clients.map((c, i) => sys.createEndpoint(c, clientPids[i]!, { name: `own${i}` }));
+  const spare = clients.map((c, i) => sys.createEndpoint(c, clientPids[i]!, endpointConfig({ name: `own${i}` })));
   return { buffer: mm.buffer, server, serverPid, ep, clients, clientPids, channels, spare };
 }
 
@@ -82,10 +84,15 @@ class World {
     }
   }
 
-  /** Process `p` makes IPC syscall `sysno` with `message` (through the fast path if this world may). */
-  ipc(p: number, pid: number, sysno: number, handle: number, message: SmallMessage, target: number): string {
+  /**
+   * Process `p` makes IPC syscall `sysno` with `message` (through the fast path if this world
+   * may); `poke` then overwrites one word of its frame first, as code holding machine memory can.
+   */
+  ipc(p: number, pid: number, sysno: number, handle: number, message: SmallMessage, target: number, poke?: [number, number]): string {
     const { k, sys } = this.#ctx.get(p)!;
-    k.arch.fastPath.encode(sysno, handle, message, k.mm.frame(p));
+    const frame = k.mm.frame(p);
+    k.arch.fastPath.encode(sysno, handle, message, frame);
+    if (poke) frame[poke[0]] = poke[1];
     try {
       if (this.fast && (sysno === Syscall.IpcCall || sysno === Syscall.IpcReplyReceive) && k.endpointPath.enter(p, pid, target, undefined)) return 'blocked (fast)';
       const st = sys.ipc(p, pid, target, 0, undefined, noPassive);
@@ -131,15 +138,34 @@ const noPassive = (): MessageBuffer => {
 };
 
 type Step =
-  | { op: 'call'; client: number; type: number; len: number; cap: boolean }
+  | { op: 'call'; client: number; type: number; len: number; cap: boolean; poke?: [number, number] }
   | { op: 'receive' }
   | { op: 'replyReceive' | 'reply'; pick: number; type: number; len: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('call' as const), client: fc.nat(2), type: fc.nat(0xffff), len: fc.nat(64), cap: fc.nat(6).map((n) => n === 0) }) },
+  // A call whose frame was rewritten after encoding: a register word (the syscall number, the
+  // handle, the info word — any) set to a small number, a bit of a valid one flipped, or junk.
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('call' as const),
+      client: fc.nat(2),
+      type: fc.nat(0xffff),
+      len: fc.nat(64),
+      cap: fc.constant(false),
+      poke: fc.tuple(fc.oneof(fc.constantFrom(...frameWords()), fc.nat(63)), fc.oneof(fc.nat(200), fc.integer({ min: -1, max: 0x7fffffff }), fc.constant(0xffffffff | 0))),
+    }),
+  },
   { weight: 3, arbitrary: fc.constant({ op: 'receive' as const }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('replyReceive' as const, 'reply' as const), pick: fc.nat(2), type: fc.nat(0xffff), len: fc.nat(64) }) },
 );
+
+/** The frame words of the syscall number, endpoint handle and info word in the test arch's layout. */
+function frameWords(): number[] {
+  const L = testArch.fastPath.layout;
+  return [L.syscall, L.endpoint, L.info].map(slotWord);
+}
 
 function message(type: number, len: number, caps?: number[]): SmallMessage {
   return { type, data: Uint8Array.from({ length: len }, (_, i) => (i * 13 + type) & 0xff), ...(caps ? { caps } : {}) };
@@ -162,9 +188,9 @@ function run(s: Setup, steps: Step[]): string[] {
       const st = slow.state(c);
       if (st === PState.BLOCKED_SEND || st === PState.BLOCKED_REPLY) continue;
       const m = message(step.type, step.len, step.cap ? [s.spare[step.client]!] : undefined);
-      what = `client ${step.client} calls (${step.len} B${step.cap ? ', a capability' : ''})`;
-      a = fast.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, s.channels[step.client]!, m, 0);
-      b = slow.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, s.channels[step.client]!, m, 0);
+      what = `client ${step.client} calls (${step.len} B${step.cap ? ', a capability' : ''}${step.poke ? `, frame word ${step.poke[0]} = ${step.poke[1]}` : ''})`;
+      a = fast.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, s.channels[step.client]!, m, 0, step.poke);
+      b = slow.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, s.channels[step.client]!, m, 0, step.poke);
     } else if (step.op === 'receive') {
       if (serverWaits) continue;
       what = 'server receives';
@@ -194,7 +220,7 @@ describe('the endpoint fast path commits what the general path would', () => {
     expect(log.filter((l) => l.endsWith('(fast)'))).toHaveLength(3);
   });
 
-  it('random programs from three clients (priorities above and below the server, queued callers, capabilities) stay word for word equal', () => {
+  it('random programs from three clients (priorities above and below the server, queued callers, capabilities, frames rewritten after encoding) stay word for word equal', () => {
     const s = setup();
     let fastSteps = 0;
     fc.assert(
