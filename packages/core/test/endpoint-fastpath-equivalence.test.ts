@@ -44,7 +44,8 @@ interface Setup {
 
 /** A machine with one server (an endpoint `svc`) and three clients connected to it, all on worker CPUs. */
 function setup(): Setup {
-  const mm = MachineMemory.create({ frames: 256, processes: 8, endpoints: 8, capSlots: 16, cpus: 8 });
+  // Few capability slots, so a closed handle's slot is soon filled again (a stale handle then names a live capability with another tag).
+  const mm = MachineMemory.create({ frames: 256, processes: 8, endpoints: 8, capSlots: 4, cpus: 8 });
   const mmu = testArch.createMmu(mm.phys, { cpus: 8 });
   mm.u32[H.MMU_SHARED] = mmu.sharedState;
   const k = new KernelContext(mm, testArch, mmu, new MonotonicClock(), nodePlatform, 0, 7);
@@ -103,6 +104,18 @@ class World {
     }
   }
 
+  /** Process `p` closes its capability `handle` and connects to `name` again: the new handle (or the error's code). */
+  reconnect(p: number, pid: number, handle: number, name: string): string {
+    const { sys } = this.#ctx.get(p)!;
+    try {
+      sys.close(p, pid, handle);
+      return String(sys.connect(p, pid, name));
+    } catch (e) {
+      if (e instanceof IpcError) return e.code;
+      throw e;
+    }
+  }
+
   state(p: number): number {
     return this.#ctx.get(p)!.k.procs.state(p);
   }
@@ -138,7 +151,8 @@ const noPassive = (): MessageBuffer => {
 };
 
 type Step =
-  | { op: 'call'; client: number; type: number; len: number; cap: boolean; poke?: [number, number] }
+  | { op: 'call'; client: number; type: number; len: number; cap: boolean; poke?: [number, number]; stale?: number }
+  | { op: 'reconnect'; client: number }
   | { op: 'receive' }
   | { op: 'replyReceive' | 'reply'; pick: number; type: number; len: number };
 
@@ -158,6 +172,9 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 3, arbitrary: fc.constant({ op: 'receive' as const }) },
+  // A client closes its channel and connects again; later calls may go through the old handle.
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('reconnect' as const), client: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('call' as const), client: fc.nat(2), type: fc.nat(0xffff), len: fc.nat(64), cap: fc.constant(false), stale: fc.nat(7) }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('replyReceive' as const, 'reply' as const), pick: fc.nat(2), type: fc.nat(0xffff), len: fc.nat(64) }) },
 );
 
@@ -176,6 +193,9 @@ function run(s: Setup, steps: Step[]): string[] {
   const fast = new World(s.buffer, s, true);
   const slow = new World(s.buffer, s, false);
   const log: string[] = [];
+  const channels = [...s.channels];
+  /** Every handle each client closed (a call may go through any of them). */
+  const closed: number[][] = s.channels.map(() => []);
   for (const step of steps) {
     // Who may act is read from the general path's world (the two are equal so far).
     const serverWaits = slow.state(s.server) === PState.BLOCKED_RECV;
@@ -188,9 +208,20 @@ function run(s: Setup, steps: Step[]): string[] {
       const st = slow.state(c);
       if (st === PState.BLOCKED_SEND || st === PState.BLOCKED_REPLY) continue;
       const m = message(step.type, step.len, step.cap ? [s.spare[step.client]!] : undefined);
-      what = `client ${step.client} calls (${step.len} B${step.cap ? ', a capability' : ''}${step.poke ? `, frame word ${step.poke[0]} = ${step.poke[1]}` : ''})`;
-      a = fast.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, s.channels[step.client]!, m, 0, step.poke);
-      b = slow.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, s.channels[step.client]!, m, 0, step.poke);
+      const old = closed[step.client]!;
+      const ch = step.stale !== undefined && old.length > 0 ? old[step.stale % old.length]! : channels[step.client]!;
+      what = `client ${step.client} calls (${step.len} B${step.cap ? ', a capability' : ''}${step.poke ? `, frame word ${step.poke[0]} = ${step.poke[1]}` : ''}${ch !== channels[step.client] ? `, closed handle ${ch}` : ''})`;
+      a = fast.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, ch, m, 0, step.poke);
+      b = slow.ipc(c, s.clientPids[step.client]!, Syscall.IpcCall, ch, m, 0, step.poke);
+    } else if (step.op === 'reconnect') {
+      const c = s.clients[step.client]!;
+      const st = slow.state(c);
+      if (st === PState.BLOCKED_SEND || st === PState.BLOCKED_REPLY) continue;
+      what = `client ${step.client} reconnects`;
+      a = fast.reconnect(c, s.clientPids[step.client]!, channels[step.client]!, 'svc');
+      b = slow.reconnect(c, s.clientPids[step.client]!, channels[step.client]!, 'svc');
+      closed[step.client]!.push(channels[step.client]!);
+      if (/^\d+$/.test(b)) channels[step.client] = Number(b);
     } else if (step.op === 'receive') {
       if (serverWaits) continue;
       what = 'server receives';
@@ -220,7 +251,7 @@ describe('the endpoint fast path commits what the general path would', () => {
     expect(log.filter((l) => l.endsWith('(fast)'))).toHaveLength(3);
   });
 
-  it('random programs from three clients (priorities above and below the server, queued callers, capabilities, frames rewritten after encoding) stay word for word equal', () => {
+  it('random programs from three clients (priorities above and below the server, queued callers, capabilities, frames rewritten after encoding, calls through closed handles) stay word for word equal', () => {
     const s = setup();
     let fastSteps = 0;
     fc.assert(

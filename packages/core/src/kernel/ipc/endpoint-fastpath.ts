@@ -4,12 +4,15 @@ import { slotWord } from '../../contracts/register-frame.js';
 import { Rights } from '../../contracts/rights.js';
 import { Syscall } from '../../contracts/syscall.js';
 import type { KernelContext } from '../context.js';
-import { idGeneration, idIndex } from '../records/ids.js';
+import { idGeneration, idIndex, makeId } from '../records/ids.js';
 import { E, H, NONE, P, PState, S } from '../records/layout.js';
 import { RegistryWord } from '../records/registry-word.js';
+import { notifyParked } from '../sched/futex.js';
 
 /** Info-word bits a fast-path message must have clear: capabilities, flags and the reserved bits (only the length may be set). */
 const NOT_LENGTH = ~MessageInfo.LENGTH_MASK;
+/** From a process's futex word to its parked flag. */
+const PARKED_FROM_FUTEX = P.PARKED - P.FUTEX;
 
 /**
  * The endpoint fast path of worker CPUs: a call to a server waiting on a worker CPU, and a
@@ -25,14 +28,16 @@ const NOT_LENGTH = ~MessageInfo.LENGTH_MASK;
  * false having changed nothing, and the caller takes the general path ({@link Syscalls.ipc}),
  * which handles that case and reports every error.
  *
- * Its commits write exactly the words the general path's steps would ({@link SyncIpc.callReceiver},
- * {@link SyncIpc.replyTo} and {@link SyncIpc.waitOn}, with the wait-queue, priority and wake
+ * Its checks and commits read and write exactly the words the general path's steps would (the
+ * capability lookup of `CapabilitySpace.find`, {@link SyncIpc.callReceiver},
+ * {@link SyncIpc.replyTo} and {@link SyncIpc.waitOn} with the wait-queue, priority and wake
  * steps they call), but as one straight run over the records' words (`i32[base + P.X]`), as
  * seL4's fastpath.c does beside its slow path. Why: through the accessor objects the path is
  * some forty calls, more than the JIT's inlining budget lets it fold into one function, and a
- * cross-CPU round trip cost 1.24–1.47 µs instead of 0.93–1.01 (fused over accessor calls:
- * 1.01–1.13; apps/bench/README.md). test/endpoint-fastpath-equivalence.test.ts runs both on
- * the same states and compares every word of machine memory, so the two cannot drift apart.
+ * cross-CPU round trip cost 1.37–1.46 µs instead of 0.90–0.96 (apps/bench/README.md).
+ * test/endpoint-fastpath-equivalence.test.ts runs both on the same states (closed handles and
+ * rewritten frames included) and compares every word of machine memory, so the two cannot
+ * drift apart.
  *
  * Why one endpoint's lock is enough: every word a fast path reads or writes belongs to its
  * endpoint (the queue heads), to its caller (own record, own capability space), or to the
@@ -45,6 +50,7 @@ const NOT_LENGTH = ~MessageInfo.LENGTH_MASK;
 export class EndpointFastPath {
   readonly #k: KernelContext;
   readonly #i32: Int32Array;
+  readonly #u32: Uint32Array;
   /** Timeout (ns, or Infinity) the entry that answered true should wait. */
   timeoutNs = Infinity;
   readonly #wSyscall: number;
@@ -52,11 +58,23 @@ export class EndpointFastPath {
   readonly #wInfo: number;
   readonly #wSender: number;
   readonly #nproc: number;
+  /** The capability space's geometry (as `CapabilitySpace.find` decodes a handle). */
+  readonly #slotBits: number;
+  readonly #slotMask: number;
+  readonly #nslots: number;
+  readonly #regBase: number;
+  /** The futex word of the process this entry woke (its notify is owed until the endpoint is unlocked), or -1. */
+  #woken = -1;
 
   constructor(k: KernelContext) {
     this.#k = k;
     this.#i32 = k.i32;
+    this.#u32 = k.mm.u32;
     this.#nproc = k.procs.count;
+    this.#slotBits = k.mm.slotIndexBits;
+    this.#slotMask = (1 << k.mm.slotIndexBits) - 1;
+    this.#nslots = k.mm.nslots;
+    this.#regBase = k.mm.regBase;
     const L = k.arch.fastPath.layout;
     this.#wSyscall = slotWord(L.syscall);
     this.#wEndpoint = slotWord(L.endpoint);
@@ -77,11 +95,16 @@ export class EndpointFastPath {
       const procs = k.procs;
       if (i32[H.OBS_FLAGS] !== 0) return false;
       const pb = procs.base(p);
-      if (!procs.live(p) || procs.pid(p) !== pid || Atomics.load(i32, pb + P.KILL) !== 0 || i32[pb + P.LARGE_OUT] !== 0) return false;
-      // Each register word read once, into the kernel's scratch: the checks and the delivery use it.
+      // Alive (ProcessTable.live), this incarnation, not asked to die, nothing large staged.
+      const st = i32[pb + P.STATE];
+      if (st === PState.FREE || st === PState.RETIRED || makeId(this.#u32[pb + P.GEN]!, p) !== pid) return false;
+      if (Atomics.load(i32, pb + P.KILL) !== 0 || i32[pb + P.LARGE_OUT] !== 0) return false;
+      // Each register word read once, into the kernel's scratch (IpcMessages.copy): the checks
+      // and the delivery use it.
       const msg = k.messages;
-      msg.copy(p);
       const s = msg.scratch;
+      const frame = k.mm.frame(p);
+      for (let w = msg.lo, hi = msg.hi; w < hi; w++) s[w] = frame[w]!;
       const info = s[this.#wInfo]!;
       if ((info & NOT_LENGTH) !== 0 || info > MAX_SMALL_DATA) return false;
       const sys = s[this.#wSyscall];
@@ -93,20 +116,29 @@ export class EndpointFastPath {
       msg.flags = 0;
       return sys === Syscall.IpcCall ? this.#call(p, pb, e, info, timeoutNs) : this.#replyReceive(p, pb, e, target, info, timeoutNs);
     } finally {
-      // Leaves the fast path; the wake-up's notify, if the woken thread parked, is sent here.
+      // The woken thread is notified (if it parked) once the endpoint is unlocked, before this
+      // CPU leaves the fast path, as Wake.flush does for the general path.
+      const w = this.#woken;
+      if (w >= 0) {
+        this.#woken = -1;
+        notifyParked(this.#i32, w, w + PARKED_FROM_FUTEX);
+      }
       k.unlock();
     }
   }
 
   /** The live endpoint capability `handle` of `p` names, with `rights`; or NONE. Writes nothing. */
   #endpoint(p: number, handle: number, rights: number): number {
-    const { caps, eps } = this.#k;
     const i32 = this.#i32;
-    const slot = caps.find(p, handle);
-    // A slot reference is already a word index (see SlotTable.ref).
-    if (slot < 0 || i32[slot + S.KIND] !== ObjectKind.Endpoint || (i32[slot + S.RIGHTS]! & rights) !== rights) return NONE;
+    // The handle decoded as CapabilitySpace.find does (a u32: it comes from the scratch).
+    const index = handle & this.#slotMask;
+    const tag = handle >>> this.#slotBits;
+    if (tag === 0 || index >= this.#nslots) return NONE;
+    // A slot reference is a word index (SlotTable.ref).
+    const slot = this.#k.slots.ref(p, index);
+    if (i32[slot + S.TAG] !== tag || i32[slot + S.KIND] !== ObjectKind.Endpoint || (i32[slot + S.RIGHTS]! & rights) !== rights) return NONE;
     const e = i32[slot + S.OBJ]!;
-    return RegistryWord.matches(eps.registry(e), this.#k.slots.gen(slot)) ? e : NONE;
+    return RegistryWord.matches(this.#u32[this.#regBase + e]!, this.#u32[slot + S.GEN]!) ? e : NONE;
   }
 
   /** A call through `e`: to a receiver waiting there on a worker CPU. */
@@ -168,8 +200,10 @@ export class EndpointFastPath {
     // The caller's record, as Registry.resolvePid finds it.
     const gen = idGeneration(target);
     const c = idIndex(target);
-    if (gen < 0 || c >= this.#nproc || !procs.live(c) || procs.gen(c) !== gen) return false;
+    if (gen < 0 || c >= this.#nproc) return false;
     const cb = procs.base(c);
+    const cst = i32[cb + P.STATE];
+    if (cst === PState.FREE || cst === PState.RETIRED || this.#u32[cb + P.GEN] !== gen) return false;
     // Read before the lock to know which lock; checked again under it. A caller on CPU 0 is
     // woken through its wake ring, which the big lock guards.
     const cpu = i32[cb + P.CPU];
@@ -225,18 +259,19 @@ export class EndpointFastPath {
     const df = k.mm.frame(dst);
     const hi = msg.hi;
     for (let w = msg.lo; w < hi; w++) df[w] = s[w]!;
-    const pid = k.procs.pid(from);
+    const pid = makeId(this.#u32[k.procs.base(from) + P.GEN]!, from);
     df[this.#wSender] = pid >>> 0;
     this.#i32[db + P.SENDER_HI] = Math.floor(pid / 0x100000000);
     df[this.#wInfo] = info | (flags << MessageInfo.FLAGS_SHIFT);
   }
 
-  /** Wakes the worker process at record base `b` with status 0, as {@link Wake.wake} does. */
+  /** Wakes the worker process at record base `b` with status 0, as {@link Wake.wake} does (its notify owed). */
   #wake(b: number): void {
     const i32 = this.#i32;
     i32[b + P.RESULT] = 0;
     // A worker CPU runs nothing else: its process runs as soon as it sees its futex.
     i32[b + P.STATE] = PState.RUNNING;
-    this.#k.wake.futex(b + P.FUTEX);
+    Atomics.store(i32, b + P.FUTEX, 1);
+    this.#woken = b + P.FUTEX;
   }
 }

@@ -140,6 +140,11 @@ export class FutexWaiter {
 /** Wakes a waiter of {@link FutexWaiter.wait}: sets the word and notifies only if it parked. */
 export function wakeFutex(i32: Int32Array, word: number, parked: number): void {
   Atomics.store(i32, word, 1);
+  notifyParked(i32, word, parked);
+}
+
+/** The notify half of {@link wakeFutex}, for a waker that set the word earlier (under a lock): only if the waiter parked. */
+export function notifyParked(i32: Int32Array, word: number, parked: number): void {
   if (Atomics.load(i32, parked) !== 0) Atomics.notify(i32, word);
 }
 

@@ -1,6 +1,6 @@
 import type { KernelContext } from '../context.js';
 import { H, P, PState } from '../records/layout.js';
-import { wakeFutex } from './futex.js';
+import { notifyParked, wakeFutex } from './futex.js';
 
 /** Futex wake-ups one critical section can defer; more are notified at once. */
 const OWED_CAP = 32;
@@ -70,14 +70,10 @@ export class Wake {
     procs.setState(p, cpu === 0 ? PState.READY : PState.RUNNING);
     if (cpu === k.cpu && k.port) k.port.readyLocal(p, switchTo);
     else if (cpu === 0) this.#ring(p);
-    else this.futex(procs.word(p, P.FUTEX));
+    else this.#futex(procs.word(p, P.FUTEX));
   }
 
-  /**
-   * Sets the futex word `word` of a worker's process (which runs as soon as it sees it); with
-   * the lock held (or inside an endpoint fast path) the notify is owed until {@link Wake.flush}.
-   */
-  futex(word: number): void {
+  #futex(word: number): void {
     const i32 = this.#i32;
     if (!this.#k.locked || this.#owedCount === OWED_CAP) {
       wakeFutex(i32, word, word + PARKED_FROM_FUTEX);
@@ -97,7 +93,7 @@ export class Wake {
     const i32 = this.#i32;
     for (let i = 0; i < this.#owedCount; i++) {
       const word = this.#owedFutex[i]!;
-      if (Atomics.load(i32, word + PARKED_FROM_FUTEX) !== 0) Atomics.notify(i32, word);
+      notifyParked(i32, word, word + PARKED_FROM_FUTEX);
     }
     this.#owedCount = 0;
     this.owed = false;
