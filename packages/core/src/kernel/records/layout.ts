@@ -363,6 +363,9 @@ export const PS = {
 export { Overflow, R, RingKind, RS, RSC, RST, SB } from './ring-layout.js';
 
 /** Register words per process frame (32 registers × 2 halves). */
+/** From a process's futex word to its parked flag (the waker reads it to decide on a notify). */
+export const PARKED_FROM_FUTEX = P.PARKED - P.FUTEX;
+
 export const REG_WORDS = 64;
 export const NONE = -1;
 /** Highest generation (u32) before a record is retired. */

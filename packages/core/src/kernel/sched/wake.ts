@@ -1,11 +1,9 @@
 import type { KernelContext } from '../context.js';
-import { H, P, PState } from '../records/layout.js';
+import { H, P, PARKED_FROM_FUTEX, PState } from '../records/layout.js';
 import { notifyParked, wakeFutex } from './futex.js';
 
 /** Futex wake-ups one critical section can defer; more are notified at once. */
 const OWED_CAP = 32;
-/** From a process's futex word to its parked flag. */
-const PARKED_FROM_FUTEX = P.PARKED - P.FUTEX;
 
 /**
  * Callbacks from the shared kernel logic to the CPU it runs on: how to make a process of this
